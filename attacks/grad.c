@@ -1,0 +1,210 @@
+/* grad.c — batched forward pass with cached ReLU pattern, and reverse-mode
+ * input gradients of linear functions of the outputs (equation (4) of
+ * attacks.h).  Double precision, round-to-nearest: search only. */
+#include "config.h"
+
+#include <string.h>
+
+#include <cblas.h>
+
+#include "attacks/attacks_int.h"
+
+struct atk_grad {
+    const net *n;
+    int max_batch;
+    int width;                     /* net_max_width */
+    unsigned char **mask;          /* [n_layers]; ReLU layers: [max_batch*out] */
+    double *a, *b;                 /* [max_batch*width] ping-pong buffers */
+    int cached;                    /* batch of the last forward, 0 if none */
+};
+
+void atk_grad_free(atk_grad *g)
+{
+    if (!g)
+        return;
+    if (g->mask)
+        for (int i = 0; i < net_n_layers(g->n); i++)
+            cn_free(g->mask[i]);
+    cn_free(g->mask);
+    cn_free(g->a);
+    cn_free(g->b);
+    cn_free(g);
+}
+
+cn_status atk_grad_new(const net *n, int max_batch, atk_grad **out, cn_err *err)
+{
+    CN_REQUIRE(n && out && max_batch > 0, "network, positive batch, out");
+    atk_grad *g = cn_calloc(1, sizeof *g);
+    if (!g)
+        goto fail;
+    g->n = n;
+    g->max_batch = max_batch;
+    g->width = net_max_width(n);
+    int L = net_n_layers(n);
+    g->mask = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->mask);
+    g->a = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
+    g->b = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
+    if (!g->mask || !g->a || !g->b)
+        goto fail;
+    for (int i = 0; i < L; i++) {
+        const net_layer *l = net_layer_at(n, i);
+        if (l->op != NET_RELU)
+            continue;
+        g->mask[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, 1);
+        if (!g->mask[i])
+            goto fail;
+    }
+    *out = g;
+    return CN_OK;
+fail:
+    atk_grad_free(g);
+    return cn_fail(err, CN_ENOMEM, "out of memory for a gradient workspace (batch %d)",
+                   max_batch);
+}
+
+/* y = conv(x) + b for one sample. */
+static void conv_fwd(const net_layer *l, const double *x, double *y)
+{
+    const net_shape is = l->in_shape, os = l->out_shape;
+    for (int co = 0; co < os.c; co++)
+        for (int oy = 0; oy < os.h; oy++)
+            for (int ox = 0; ox < os.w; ox++) {
+                double s = l->b[co];
+                for (int ci = 0; ci < is.c; ci++)
+                    for (int ky = 0; ky < l->kh; ky++) {
+                        int iy = oy * l->stride_h + ky - l->pad_t;
+                        if (iy < 0 || iy >= is.h)
+                            continue;
+                        const double *wr = l->W + ((size_t)(co * is.c + ci) * l->kh + ky) * l->kw;
+                        const double *xr = x + (size_t)(ci * is.h + iy) * is.w;
+                        for (int kx = 0; kx < l->kw; kx++) {
+                            int ix = ox * l->stride_w + kx - l->pad_l;
+                            if (ix < 0 || ix >= is.w)
+                                continue;
+                            s += wr[kx] * xr[ix];
+                        }
+                    }
+                y[(co * os.h + oy) * os.w + ox] = s;
+            }
+}
+
+/* gx = (d conv / dx)^T gy for one sample (the transposed convolution). */
+static void conv_bwd(const net_layer *l, const double *gy, double *gx)
+{
+    const net_shape is = l->in_shape, os = l->out_shape;
+    memset(gx, 0, (size_t)l->in * sizeof(double));
+    for (int co = 0; co < os.c; co++)
+        for (int oy = 0; oy < os.h; oy++)
+            for (int ox = 0; ox < os.w; ox++) {
+                double gv = gy[(co * os.h + oy) * os.w + ox];
+                if (gv == 0.0)
+                    continue;
+                for (int ci = 0; ci < is.c; ci++)
+                    for (int ky = 0; ky < l->kh; ky++) {
+                        int iy = oy * l->stride_h + ky - l->pad_t;
+                        if (iy < 0 || iy >= is.h)
+                            continue;
+                        const double *wr = l->W + ((size_t)(co * is.c + ci) * l->kh + ky) * l->kw;
+                        double *xr = gx + (size_t)(ci * is.h + iy) * is.w;
+                        for (int kx = 0; kx < l->kw; kx++) {
+                            int ix = ox * l->stride_w + kx - l->pad_l;
+                            if (ix < 0 || ix >= is.w)
+                                continue;
+                            xr[ix] += wr[kx] * gv;
+                        }
+                    }
+            }
+}
+
+void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
+{
+    CN_REQUIRE(g && x && y && batch >= 1 && batch <= g->max_batch, "batch within the workspace");
+    const net *n = g->n;
+    double *a = g->a, *b = g->b;
+    memcpy(a, x, (size_t)batch * (size_t)net_in_size(n) * sizeof(double));
+    for (int i = 0; i < net_n_layers(n); i++) {
+        const net_layer *l = net_layer_at(n, i);
+        switch (l->op) {
+        case NET_DENSE:
+            for (int s = 0; s < batch; s++)
+                memcpy(b + (size_t)s * l->out, l->b, (size_t)l->out * sizeof(double));
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, l->out, l->in, 1.0, a,
+                        l->in, l->W, l->in, 1.0, b, l->out);
+            break;
+        case NET_CONV:
+            for (int s = 0; s < batch; s++)
+                conv_fwd(l, a + (size_t)s * l->in, b + (size_t)s * l->out);
+            break;
+        case NET_RELU: {
+            unsigned char *m = g->mask[i];
+            for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++) {
+                m[k] = a[k] > 0.0;
+                b[k] = m[k] ? a[k] : 0.0;
+            }
+            break;
+        }
+        }
+        double *t = a;
+        a = b;
+        b = t;
+    }
+    memcpy(y, a, (size_t)batch * (size_t)net_out_size(n) * sizeof(double));
+    g->cached = batch;
+}
+
+void atk_grad_backward(atk_grad *g, int batch, const double *c, double *gx)
+{
+    CN_REQUIRE(g && c && gx && batch >= 1 && batch <= g->cached,
+               "a forward pass over at least this batch first");
+    const net *n = g->n;
+    double *a = g->a, *b = g->b;
+    memcpy(a, c, (size_t)batch * (size_t)net_out_size(n) * sizeof(double));
+    for (int i = net_n_layers(n) - 1; i >= 0; i--) {
+        const net_layer *l = net_layer_at(n, i);
+        switch (l->op) {
+        case NET_DENSE:
+            /* b[batch x in] = a[batch x out] * W[out x in] */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, l->in, l->out, 1.0, a,
+                        l->out, l->W, l->in, 0.0, b, l->in);
+            break;
+        case NET_CONV:
+            for (int s = 0; s < batch; s++)
+                conv_bwd(l, a + (size_t)s * l->out, b + (size_t)s * l->in);
+            break;
+        case NET_RELU: {
+            const unsigned char *m = g->mask[i];
+            for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
+                b[k] = m[k] ? a[k] : 0.0;
+            break;
+        }
+        }
+        double *t = a;
+        a = b;
+        b = t;
+    }
+    memcpy(gx, a, (size_t)batch * (size_t)net_in_size(n) * sizeof(double));
+}
+
+cn_status atk_gradient(const net *n, int batch, const double *x, const double *c, double *y,
+                       double *gx, cn_err *err)
+{
+    CN_REQUIRE(n && x && c && gx && batch >= 1, "network, inputs, coefficients, output");
+    atk_grad *g = NULL;
+    double *yy = y;
+    cn_status s = atk_grad_new(n, batch, &g, err);
+    if (s != CN_OK)
+        return s;
+    if (!yy) {
+        yy = cn_mallocarray((size_t)batch * (size_t)net_out_size(n), sizeof(double));
+        if (!yy) {
+            atk_grad_free(g);
+            return cn_fail(err, CN_ENOMEM, "out of memory for outputs (batch %d)", batch);
+        }
+    }
+    atk_grad_forward(g, batch, x, yy);
+    atk_grad_backward(g, batch, c, gx);
+    if (yy != y)
+        cn_free(yy);
+    atk_grad_free(g);
+    return CN_OK;
+}

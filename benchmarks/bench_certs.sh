@@ -1,0 +1,91 @@
+#!/bin/sh
+# bench_certs.sh — certificates on VNN-COMP instances: for each instance,
+# `certnn verify --cert --sign` then `certnn check --pubkey`; prints a
+# markdown table (verdict, verify time, certificate bytes, check time, check
+# result) and a summary.
+#
+# Usage: benchmarks/bench_certs.sh [-t TIMEOUT] [-j THREADS] [SUITE...]
+#   SUITE: acas (props 1-4 on networks 1_x and the prop 5-10 instances),
+#          acas-all, mnist (the 30 mnist_fc instances), test.  Default: acas mnist.
+# Environment: CERTNN (default ./certnn), CN_SHARED (default ../shared).
+set -u
+CERTNN=${CERTNN:-./certnn}
+D=${CN_SHARED:-../shared}/benchmarks
+TO=20
+J=0
+while getopts t:j: o; do
+    case $o in
+    t) TO=$OPTARG ;;
+    j) J=$OPTARG ;;
+    *) echo "usage: $0 [-t TIMEOUT] [-j THREADS] [acas|acas-all|mnist|test]..." >&2; exit 64 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] && set -- acas mnist
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+"$CERTNN" keygen --out "$W/key" -q || exit 1
+
+now() { date +%s.%N; }
+sub() { echo "$1 $2" | awk '{printf "%.2f", $1 - $2}'; }
+
+# instances: "suite_dir onnx vnnlib" lines
+list() {
+    case $1 in
+    acas)
+        awk -F, '$1 ~ /_1_[0-9]_batch/ && $2 ~ /prop_[1-4]\.vnnlib/ {print "acasxu", $1, $2}
+                 $2 ~ /prop_([5-9]|10)\.vnnlib/ {print "acasxu", $1, $2}' "$D/acasxu/instances.csv" ;;
+    acas-all) awk -F, '{print "acasxu", $1, $2}' "$D/acasxu/instances.csv" ;;
+    mnist) awk -F, '{print "mnist_fc", $1, $2}' "$D/mnist_fc/instances.csv" ;;
+    test) awk -F, '{print "test", $1, $2}' "$D/test/instances.csv" ;;
+    *) echo "unknown suite $1" >&2; exit 64 ;;
+    esac
+}
+
+echo "| instance | verdict | verify s | nodes | certificate | bytes | check s | check |"
+echo "|---|---|---:|---:|---|---:|---:|---|"
+n=0 solved=0 certified=0 valid=0 lp=0 bytes_total=0 vt=0 ct=0
+for s in "$@"; do
+    list "$s" >"$W/list" || exit 64
+    while read -r dir onnx vnn; do
+        n=$((n + 1))
+        name="$(basename "$onnx" .onnx | sed 's/ACASXU_run2a_//; s/_batch_2000//')/$(basename "$vnn" .vnnlib)"
+        cert="$W/c$n.cert"
+        t0=$(now)
+        "$CERTNN" verify "$D/$dir/$onnx" --vnnlib "$D/$dir/$vnn" --timeout "$TO" -j "$J" \
+            --cert "$cert" --sign "$W/key.key" >"$W/out" 2>"$W/err" </dev/null
+        t1=$(now)
+        verdict=$(head -1 "$W/out")
+        nodes=$(sed -n 's/.*, \([0-9]*\) nodes$/\1/p' "$W/err")
+        vs=$(sub "$t1" "$t0")
+        case $verdict in sat|unsat) solved=$((solved + 1)) ;; esac
+        if [ -f "$cert" ]; then
+            certified=$((certified + 1))
+            b=$(wc -c <"$cert")
+            bytes_total=$((bytes_total + b))
+            t0=$(now)
+            if "$CERTNN" check "$cert" --pubkey "$W/key.pub" --vnnlib "$D/$dir/$vnn" \
+                --model "$D/$dir/$onnx" >"$W/chk" 2>&1; then
+                res=valid
+                valid=$((valid + 1))
+            else
+                res="INVALID: $(head -c 200 "$W/chk")"
+            fi
+            t1=$(now)
+            cs=$(sub "$t1" "$t0")
+            vt=$(echo "$vt $vs" | awk '{print $1 + $2}')
+            ct=$(echo "$ct $cs" | awk '{print $1 + $2}')
+            echo "| $name | $verdict | $vs | ${nodes:--} | written | $b | $cs | $res |"
+        else
+            why=$(grep -o 'no certificate written: .*' "$W/err" | head -1 | cut -c 25-90)
+            case $why in *LP*) lp=$((lp + 1)) ;; esac
+            echo "| $name | $verdict | $vs | ${nodes:--} | none ($why) | - | - | - |"
+        fi
+        rm -f "$cert"
+    done <"$W/list"
+done
+echo
+echo "instances $n, solved (sat/unsat) $solved, certificates written $certified, checked valid $valid,"
+echo "unsat without a certificate because of LP leaves $lp; certificate bytes $bytes_total in total;"
+echo "over certified instances: verify $vt s, check $ct s."
+[ "$valid" -eq "$certified" ]

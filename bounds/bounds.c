@@ -1,0 +1,545 @@
+/* bounds.c — the bounds context, interval propagation, ReLU relaxations and
+ * the driver bnd_run (layer by layer: interval bounds, then linear bounds by
+ * back-substitution, then the query rows). */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <string.h>
+
+#include "bounds/bounds_int.h"
+
+void bnd_opts_init(bnd_opts *o, bnd_method m)
+{
+    memset(o, 0, sizeof *o);
+    o->method = m;
+    o->slope = BND_SLOPE_ADAPTIVE;
+    o->alpha_iters = 30;
+    o->alpha_lr = 0.3;
+    o->alpha_intermediate = true;
+    o->layer_concretise = m == BND_DEEPPOLY;
+    o->intersect_ibp = true;
+}
+
+static const char *const method_names[] = {"interval", "deeppoly", "crown", "alpha"};
+
+const char *bnd_method_name(bnd_method m)
+{
+    return (unsigned)m < 4 ? method_names[m] : "?";
+}
+
+bool bnd_method_parse(const char *s, bnd_method *m)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, method_names[i]) == 0) {
+            *m = (bnd_method)i;
+            return true;
+        }
+    return false;
+}
+
+/* Width of z_i. */
+static int zw(const bnd_ctx *c, int i) { return i == 0 ? c->n_in : c->L[i - 1].out; }
+
+void bnd_ctx_free(bnd_ctx *c)
+{
+    if (!c)
+        return;
+    if (c->L) {
+        for (int i = 0; i < c->nl; i++) {
+            bnd__layer *l = &c->L[i];
+            cn_free(l->W_own);
+            cn_free(l->b_own);
+            cn_free(l->st);
+            cn_free(l->ua);
+            cn_free(l->uc);
+            cn_free(l->al);
+            cn_free(l->sn);
+            cn_free(l->cn);
+            cn_free(l->em);
+            cn_free(l->idx);
+            cn_free(l->Wc);
+            cn_free(l->bc);
+            cn_free(l->v);
+        }
+        bnd__alpha_free(c);
+        bnd__red_free(c);
+    }
+    for (int i = 0; i <= c->nl; i++) {
+        if (c->lo)
+            cn_free(c->lo[i]);
+        if (c->hi)
+            cn_free(c->hi[i]);
+        if (c->mag)
+            cn_free(c->mag[i]);
+    }
+    cn_free(c->lo);
+    cn_free(c->hi);
+    cn_free(c->mag);
+    cn_free(c->coef);
+    cn_free(c->L);
+    cn_free(c->A);
+    cn_free(c->B);
+    cn_free(c->nc);
+    cn_free(c->ncr);
+    cn_free(c->best);
+    cn_free(c->chk);
+    cn_free(c->row_lb);
+    cn_free(c->dead);
+    cn_free(c->row_j);
+    cn_free(c->row_sgn);
+    cn_free(c);
+}
+
+/* The dense matrix of a convolution: each entry is a weight or 0 (exact). */
+static bool unroll_conv(const net_layer *nl, bnd__layer *l)
+{
+    const net_shape is = nl->in_shape, os = nl->out_shape;
+    l->W_own = cn_calloc((size_t)l->out * (size_t)l->in, sizeof(double));
+    l->b_own = cn_mallocarray((size_t)l->out, sizeof(double));
+    if (!l->W_own || !l->b_own)
+        return false;
+    for (int co = 0; co < os.c; co++)
+        for (int oy = 0; oy < os.h; oy++)
+            for (int ox = 0; ox < os.w; ox++) {
+                size_t o = (size_t)(co * os.h + oy) * (size_t)os.w + (size_t)ox;
+                l->b_own[o] = nl->b[co];
+                double *row = l->W_own + o * (size_t)l->in;
+                for (int ci = 0; ci < is.c; ci++)
+                    for (int ky = 0; ky < nl->kh; ky++) {
+                        int iy = oy * nl->stride_h + ky - nl->pad_t;
+                        if (iy < 0 || iy >= is.h)
+                            continue;
+                        for (int kx = 0; kx < nl->kw; kx++) {
+                            int ix = ox * nl->stride_w + kx - nl->pad_l;
+                            if (ix < 0 || ix >= is.w)
+                                continue;
+                            row[(ci * is.h + iy) * is.w + ix] =
+                                nl->W[((co * is.c + ci) * nl->kh + ky) * nl->kw + kx];
+                        }
+                    }
+            }
+    l->W = l->W_own;
+    l->b = l->b_own;
+    return true;
+}
+
+bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
+{
+    CN_REQUIRE(n, "a network");
+    if (net_n_layers(n) == 0) {
+        cn_fail(err, CN_EINVAL, "bounds: the network has no layers");
+        return NULL;
+    }
+    bnd_ctx *c = cn_calloc(1, sizeof *c);
+    if (!c)
+        goto nomem;
+    c->n = n;
+    c->nl = net_n_layers(n);
+    c->n_in = net_in_size(n);
+    c->n_out = net_out_size(n);
+    c->maxw = net_max_width(n);
+    c->n_relus = net_n_relus(n);
+    c->L = cn_calloc((size_t)c->nl, sizeof *c->L);
+    c->lo = cn_calloc((size_t)c->nl + 1, sizeof(double *));
+    c->hi = cn_calloc((size_t)c->nl + 1, sizeof(double *));
+    c->mag = cn_calloc((size_t)c->nl + 1, sizeof(double *));
+    if (!c->L || !c->lo || !c->hi || !c->mag)
+        goto nomem;
+    int roff = 0;
+    for (int i = 0; i < c->nl; i++) {
+        const net_layer *nl = net_layer_at(n, i);
+        bnd__layer *l = &c->L[i];
+        l->in = nl->in;
+        l->out = nl->out;
+        size_t in = (size_t)l->in;
+        if (nl->op == NET_RELU) {
+            l->relu = true;
+            l->relu_off = roff;
+            roff += l->in;
+            l->fused = i > 0 && !c->L[i - 1].relu;
+            l->st = cn_mallocarray(in, sizeof(signed char));
+            l->ua = cn_mallocarray(in, sizeof(double));
+            l->uc = cn_mallocarray(in, sizeof(double));
+            l->al = cn_mallocarray(in, sizeof(double));
+            l->sn = cn_mallocarray(in, sizeof(double));
+            l->cn = cn_mallocarray(in, sizeof(double));
+            l->em = cn_mallocarray(in, sizeof(double));
+            l->idx = cn_mallocarray(in, sizeof(int));
+            if (!l->st || !l->ua || !l->uc || !l->al || !l->sn || !l->cn || !l->em || !l->idx)
+                goto nomem;
+            if (l->fused) {
+                const bnd__layer *p = &c->L[i - 1];
+                l->Wc = cn_mallocarray((size_t)p->out * (size_t)p->in, sizeof(double));
+                l->bc = cn_mallocarray((size_t)p->out, sizeof(double));
+                if (!l->Wc || !l->bc)
+                    goto nomem;
+            }
+        } else {
+            if (nl->op == NET_CONV) {
+                if (!unroll_conv(nl, l))
+                    goto nomem;
+            } else {
+                l->W = nl->W;
+                l->b = nl->b;
+            }
+            l->v = cn_mallocarray((size_t)l->out, sizeof(double));
+            if (!l->v)
+                goto nomem;
+        }
+    }
+    for (int i = 0; i <= c->nl; i++) {
+        size_t w = (size_t)zw(c, i);
+        c->lo[i] = cn_mallocarray(w, sizeof(double));
+        c->hi[i] = cn_mallocarray(w, sizeof(double));
+        c->mag[i] = cn_mallocarray(w, sizeof(double));
+        if (!c->lo[i] || !c->hi[i] || !c->mag[i])
+            goto nomem;
+    }
+    if (bnd__ensure_rows(c, 2 * c->maxw, err) != CN_OK)
+        goto fail;
+    c->red_ok = bnd__red_eligible(c);
+    if (c->red_ok && bnd__red_alloc(c) != CN_OK)
+        goto nomem;
+    return c;
+nomem:
+    cn_fail(err, CN_ENOMEM, "bounds: out of memory for a context");
+fail:
+    bnd_ctx_free(c);
+    return NULL;
+}
+
+void bnd_layer_bounds(const bnd_ctx *c, int i, const double **lo, const double **hi)
+{
+    CN_REQUIRE(c && i >= 0 && i <= c->nl, "layer index in range");
+    *lo = c->lo[i];
+    *hi = c->hi[i];
+}
+
+void bnd_input_coef(const bnd_ctx *c, int row, const double **coef)
+{
+    CN_REQUIRE(c && coef && row >= 0, "context, row and output");
+    *coef = row < c->coef_m ? c->coef + (size_t)row * (size_t)c->n_in : NULL;
+}
+
+/* gamma_n = n u / (1 - n u) <= n u (1 + 2 n u) for n u <= 1/2, rounded up. */
+static double gamma_up(int n)
+{
+    double nu = (double)n * BND_U;
+    return nu * (1.0 + 2.0 * nu);
+}
+
+/* The back-substitution error vector of affine layer i: v = gamma_out |W| mag_i. */
+void bnd__ensure_v(bnd_ctx *c, int i)
+{
+    bnd__layer *l = &c->L[i];
+    if (l->v_ok)
+        return;
+    const double gam = gamma_up(l->out);
+    for (int o = 0; o < l->out; o++)
+        l->v[o] = gam * bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, c->mag[i]);
+    l->v_ok = true;
+}
+
+/* Interval step through affine layer i (z_i -> z_{i+1}), with (when the
+ * reduced coordinates are not in use) the layer's back-substitution error
+ * vector v = gamma_out |W| mag_i in the same pass, and the constant k. */
+static void ibp_affine(bnd_ctx *c, int i)
+{
+    bnd__layer *l = &c->L[i];
+    const double *mag = c->mag[i];
+    l->v_ok = false;
+    if (c->red_on) {
+        const double *h = i > 0 ? bnd__red_h(c, i) : NULL;
+        bnd__k_ibp(l->in, l->out, l->W, l->b, c->lo[i], c->hi[i], h, c->lo[i + 1], c->hi[i + 1],
+                   c->rE[i]);
+    } else {
+        bnd__k_ibp(l->in, l->out, l->W, l->b, c->lo[i], c->hi[i], mag, c->lo[i + 1],
+                   c->hi[i + 1], l->v);
+        const double gam = gamma_up(l->out);
+        for (int o = 0; o < l->out; o++)
+            l->v[o] = gam * l->v[o];
+        l->v_ok = true;
+    }
+    double sm = 0.0;
+    for (int k = 0; k < l->in; k++)
+        sm += mag[k];
+    l->k = (2.0 * (double)l->out * BND_ETA) * sm;
+}
+
+/* After bounds of z_i are known: blown if not finite (or NaN), mag. */
+static void finish_bounds(bnd_ctx *c, int i)
+{
+    int w = zw(c, i);
+    double *lo = c->lo[i], *hi = c->hi[i], *mag = c->mag[i];
+    for (int j = 0; j < w; j++) {
+        if (!(lo[j] > -INFINITY) || !(hi[j] < INFINITY)) {
+            if (!c->blown)
+                c->blown_at = i;
+            c->blown = true;
+        }
+        double a = fabs(lo[j]), b = fabs(hi[j]);
+        mag[j] = a > b ? a : b;
+    }
+}
+
+/* Splits on the input of relu layer i, then its relaxation. */
+static void prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *split,
+                      bnd_result *res)
+{
+    bnd__layer *l = &c->L[i];
+    double *lo = c->lo[i], *hi = c->hi[i];
+    if (split)
+        for (int j = 0; j < l->in; j++) {
+            signed char s = split[l->relu_off + j];
+            if (s > 0 && lo[j] < 0.0)
+                lo[j] = 0.0;
+            else if (s < 0 && hi[j] > 0.0)
+                hi[j] = 0.0;
+        }
+    finish_bounds(c, i);
+    const double *mag = c->mag[i];
+    double eta_sum = 0.0;
+    l->na = 0;
+    for (int j = 0; j < l->in; j++) {
+        double lj = lo[j], uj = hi[j];
+        if (lj > uj)
+            c->infeasible = true;
+        l->cn[j] = 0.0;
+        l->em[j] = 0.0;
+        if (uj <= 0.0) {
+            l->st[j] = BND_ST_INACTIVE;
+            l->al[j] = l->sn[j] = 0.0;
+            continue;
+        }
+        l->idx[l->na++] = j;
+        if (lj >= 0.0) {
+            l->st[j] = BND_ST_ACTIVE;
+            l->al[j] = l->sn[j] = 1.0;
+            continue;
+        }
+        l->st[j] = BND_ST_UNSTABLE;
+        res->unstable++;
+        /* upper line a x + c >= relu(x) at x = l and x = u, rounded up */
+        double a = uj / (uj - lj);
+        double c1 = (-a) * lj;
+        double c2 = uj + (-a) * uj;
+        l->ua[j] = l->sn[j] = a;
+        l->uc[j] = l->cn[j] = c1 > c2 ? c1 : c2;
+        switch (o->slope) {
+        case BND_SLOPE_ZERO: l->al[j] = 0.0; break;
+        case BND_SLOPE_ONE: l->al[j] = 1.0; break;
+        default: l->al[j] = uj >= -lj ? 1.0 : 0.0; break;
+        }
+        l->em[j] = mag[j];
+        eta_sum += mag[j];
+    }
+    l->eta_unst = eta_sum * BND_ETA;
+    l->wc_ok = false;
+}
+
+/* Starting rows for intermediate bounds of z_{i+1}: +-W_i[j] over z_i. */
+static void load_inter(bnd_ctx *c, const void *arg)
+{
+    int i = *(const int *)arg;
+    const bnd__layer *l = &c->L[i];
+    size_t n = (size_t)l->in;
+    for (int r = 0; r < c->al.R; r++) {
+        int j = c->row_j[r];
+        const double *w = l->W + (size_t)j * n;
+        double *row = c->A + (size_t)r * n;
+        if (c->row_sgn[r] > 0) {
+            memcpy(row, w, n * sizeof(double));
+            c->nc[r] = -l->b[j];
+        } else {
+            for (size_t k = 0; k < n; k++)
+                row[k] = -w[k];
+            c->nc[r] = l->b[j];
+        }
+    }
+}
+
+/* Linear bounds of z_{i+1} (affine layer i, i >= 1), intersected. */
+static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
+{
+    const bnd__layer *l = &c->L[i];
+    bool next_relu = i + 1 < c->nl && c->L[i + 1].relu;
+    double *lo = c->lo[i + 1], *hi = c->hi[i + 1];
+    int R = 0;
+    for (int j = 0; j < l->out; j++) {
+        bool all = !next_relu || o->layer_concretise || !o->intersect_ibp;
+        bool unst = lo[j] < 0.0 && hi[j] > 0.0;
+        if (all || unst) {
+            c->row_j[R] = j;
+            c->row_sgn[R++] = 1;
+            c->row_j[R] = j;
+            c->row_sgn[R++] = -1;
+        }
+    }
+    if (R == 0)
+        return;
+    c->al.R = R;
+    if (c->red_on) {
+        bnd__red_inter(c, i, R, c->row_lb);
+    } else {
+        load_inter(c, &i);
+        bnd__backsub(c, i, R, o->layer_concretise, NULL, c->row_lb, NULL);
+    }
+    if (o->method == BND_ALPHA && o->alpha_intermediate)
+        bnd__alpha_opt(c, i, R, o->alpha_iters, o->alpha_lr, load_inter, &i, c->row_lb, NULL);
+    for (int r = 0; r < R; r++) {
+        int j = c->row_j[r];
+        double v = c->row_lb[r];
+        if (c->row_sgn[r] > 0) {
+            if (!o->intersect_ibp || v > lo[j])
+                lo[j] = v;
+        } else {
+            double u = -v;
+            if (!o->intersect_ibp || u < hi[j])
+                hi[j] = u;
+        }
+    }
+}
+
+typedef struct {
+    int m;
+    const double *C, *d;
+} final_rows;
+
+static void load_final(bnd_ctx *c, const void *arg)
+{
+    const final_rows *f = arg;
+    memcpy(c->A, f->C, (size_t)f->m * (size_t)c->n_out * sizeof(double));
+    for (int r = 0; r < f->m; r++)
+        c->nc[r] = f->d ? -f->d[r] : 0.0;
+}
+
+/* Interval lower bound of C y + d over the output bounds. */
+static void ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, double *lb)
+{
+    const double *lo = c->lo[c->nl], *hi = c->hi[c->nl];
+    for (int r = 0; r < m; r++) {
+        const double *row = C + (size_t)r * (size_t)c->n_out;
+        double s = d ? -d[r] : 0.0, chk = 0.0;
+        for (int j = 0; j < c->n_out; j++) {
+            double w = row[j];
+            chk += fabs(w);
+            if (w > 0.0)
+                s += (-w) * lo[j];
+            else if (w < 0.0)
+                s += (-w) * hi[j];
+        }
+        lb[r] = (chk < INFINITY && !isnan(s)) ? -s : -INFINITY;
+    }
+}
+
+cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int m, const double *C,
+                  const double *d, double *lb, bnd_result *res, cn_err *err)
+{
+    CN_REQUIRE(c && o && rg && rg->lo && rg->hi, "context, options and box");
+    CN_REQUIRE(m >= 0 && (m == 0 || (C && lb)), "query rows and output");
+    CN_REQUIRE((unsigned)o->method <= BND_ALPHA, "a known method");
+    for (int j = 0; j < c->n_in; j++)
+        if (!isfinite(rg->lo[j]) || !isfinite(rg->hi[j]))
+            return cn_fail(err, CN_EINVAL, "bounds: input %d: box [%g, %g] is not finite", j,
+                           rg->lo[j], rg->hi[j]);
+    for (int r = 0; r < m; r++) {
+        for (int j = 0; j < c->n_out; j++)
+            if (!isfinite(C[(size_t)r * (size_t)c->n_out + j]))
+                return cn_fail(err, CN_EINVAL, "bounds: query row %d: coefficient %d is not finite",
+                               r, j);
+        if (d && !isfinite(d[r]))
+            return cn_fail(err, CN_EINVAL, "bounds: query row %d: constant is not finite", r);
+    }
+    bool linear = o->method != BND_INTERVAL;
+    bool alpha = o->method == BND_ALPHA;
+    if (bnd__ensure_rows(c, m, err) != CN_OK)
+        return err ? err->status : CN_ENOMEM;
+    if (bnd__red_ensure_rows(c, m > 2 * c->maxw ? m : 2 * c->maxw) != CN_OK)
+        return cn_fail(err, CN_ENOMEM, "bounds: out of memory for %d rows", m);
+    if (alpha) {
+        int R = o->alpha_intermediate ? 2 * c->maxw : 0;
+        if (m > R)
+            R = m;
+        if (bnd__alpha_ensure(c, R, c->nl, err) != CN_OK)
+            return err ? err->status : CN_ENOMEM;
+    }
+    bnd_opts oo = *o;
+    if (alpha)
+        oo.layer_concretise = false;
+
+    bnd_result rs = {.infeasible = false, .unstable = 0, .n_relus = c->n_relus};
+    int saved = cn_round_push(FE_UPWARD);
+    c->blown = false;
+    c->infeasible = false;
+    c->coef_m = 0;
+    memcpy(c->lo[0], rg->lo, (size_t)c->n_in * sizeof(double));
+    memcpy(c->hi[0], rg->hi, (size_t)c->n_in * sizeof(double));
+    for (int j = 0; j < c->n_in; j++)
+        if (rg->lo[j] > rg->hi[j])
+            c->infeasible = true;
+    finish_bounds(c, 0);
+    bnd__red_begin(c, linear && !oo.layer_concretise);
+    if (c->L[0].relu)
+        prep_relu(c, 0, &oo, rg->split, &rs);
+    for (int i = 0; i < c->nl && !c->infeasible && !c->blown; i++) {
+        const bnd__layer *l = &c->L[i];
+        if (l->relu) {
+            const double *lo = c->lo[i], *hi = c->hi[i];
+            for (int j = 0; j < l->in; j++) {
+                c->lo[i + 1][j] = lo[j] > 0.0 ? lo[j] : 0.0;
+                c->hi[i + 1][j] = hi[j] > 0.0 ? hi[j] : 0.0;
+            }
+        } else {
+            ibp_affine(c, i);
+            bnd__red_extend(c, i);
+            /* DeepPoly also bounds the outputs themselves (ELINA does), which
+             * the final intersection can use: lb(y_t) - ub(y_j) */
+            if (linear && i >= 1 && (i + 1 < c->nl || oo.layer_concretise))
+                linear_layer(c, &oo, i);
+        }
+        if (i + 1 < c->nl && c->L[i + 1].relu) {
+            prep_relu(c, i + 1, &oo, rg->split, &rs);
+            bnd__red_add_cols(c, i + 1);
+        } else
+            finish_bounds(c, i + 1);
+    }
+    if (c->infeasible) {
+        for (int r = 0; r < m; r++)
+            lb[r] = INFINITY;
+    } else if (c->blown) {
+        for (int r = 0; r < m; r++)
+            lb[r] = -INFINITY;
+        for (int i = 0; i <= c->nl; i++)
+            for (int j = 0; j < zw(c, i); j++)
+                if (!(c->lo[i][j] > -INFINITY) || !(c->hi[i][j] < INFINITY) || i > c->blown_at) {
+                    c->lo[i][j] = -INFINITY;
+                    c->hi[i][j] = INFINITY;
+                }
+    } else if (m > 0) {
+        ibp_rows(c, m, C, d, c->row_lb);
+        if (!linear) {
+            memcpy(lb, c->row_lb, (size_t)m * sizeof(double));
+        } else {
+            final_rows f = {m, C, d};
+            load_final(c, &f);
+            if (c->red_on)
+                bnd__red_final(c, m, C, d, lb, c->coef);
+            else
+                bnd__backsub(c, c->nl, m, oo.layer_concretise, NULL, lb, c->coef);
+            if (alpha)
+                bnd__alpha_opt(c, c->nl, m, o->alpha_iters, o->alpha_lr, load_final, &f, lb,
+                               c->coef);
+            c->coef_m = m;
+            if (o->intersect_ibp)
+                for (int r = 0; r < m; r++)
+                    if (c->row_lb[r] > lb[r])
+                        lb[r] = c->row_lb[r];
+        }
+    }
+    cn_round_pop(saved);
+    rs.infeasible = c->infeasible;
+    if (res)
+        *res = rs;
+    return CN_OK;
+}

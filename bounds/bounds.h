@@ -1,0 +1,180 @@
+/* bounds.h — sound bounds on the neurons and outputs of a network over a box.
+ *
+ * For a network N (models/models.h: z_0 = x, z_{i+1} = L_i(z_i), y = z_k) and
+ * a region
+ *
+ *     X = { x : lo <= x <= hi,  and for every ReLU neuron j fixed by a split:
+ *                               pre-activation_j(x) >= 0 (active) or <= 0 (inactive) }
+ *
+ * bnd_run computes, for the exact rational network,
+ *
+ *     (1)  l_i <= z_i(x) <= u_i          for every layer input z_i and x in X,
+ *     (2)  lb_k <= c_k . y(x) + d_k      for each row k of C [m x n_out], x in X.
+ *
+ * Methods (bnd_method):
+ *   BND_INTERVAL  interval propagation (IBP).
+ *   BND_DEEPPOLY  linear relaxation with back-substitution to the input; at
+ *                 every layer passed the expression is also concretised with
+ *                 that layer's own bounds and the best value kept (DeepPoly /
+ *                 ELINA).  Lower ReLU slope: 1 if u >= -l else 0.
+ *   BND_CROWN     the same relaxation, concretised over the input box only
+ *                 (CROWN, auto_LiRPA's "adaptive" lower slope by default).
+ *   BND_ALPHA     projected gradient ascent (Adam) on per-row lower slopes
+ *                 alpha in [0,1], starting from CROWN's, for the rows of C
+ *                 and (opts.alpha_intermediate, default) for the lower and
+ *                 upper bound of every unstable intermediate neuron, layer
+ *                 by layer (alpha-CROWN with per-neuron slopes); the best
+ *                 iterate per row is kept.
+ * For an unstable ReLU (l < 0 < u) the upper line is u/(u-l) (x - l) and the
+ * lower line alpha x; a stable ReLU is the identity (l >= 0) or zero (u <= 0).
+ * Every linear method also intersects with interval propagation, so its
+ * bounds always lie inside the interval bounds.  Convolutions are handled as
+ * their dense unrolling (built exactly, once, in bnd_ctx_new).
+ *
+ * ------------------------------------------------------------------------
+ * SOUNDNESS IN FLOATING POINT (DESIGN.md "Soundness contract").
+ *
+ * A bound is valid for the exact real network whatever rounding happened.
+ * The back-substituted coefficient matrices Lambda are only approximations:
+ * that is harmless, because for ANY matrix Lambda the bound is of the form
+ * "target >= Lambda z + c" and we only need c to be a valid lower constant for
+ * the Lambda actually computed.  Every step keeps that invariant:
+ *
+ *   - Affine step  Lambda z_{i+1} = Lambda (W z_i + b).  P = fl(Lambda W) is
+ *     computed by round-to-nearest-or-whatever BLAS (dgemm).  For any
+ *     summation order and ANY IEEE rounding mode (u = 2^-52, the unit
+ *     roundoff of directed rounding, so BLAS threads in any mode are covered)
+ *         |P - Lambda W| <= gamma_n |Lambda||W| + 2 n eta,
+ *     gamma_n = n u / (1 - n u), eta = 2^-1074 (underflow), n = inner size.
+ *     Hence Lambda W z_i >= P z_i - (gamma_n |Lambda| (|W| m_i) + 2 n eta sum m_i)
+ *     where m_i = max(|l_i|, |u_i|) bounds |z_i|; that error is subtracted
+ *     from the constant, together with Lambda b.
+ *   - ReLU step  lambda relu(x) >= lambda a x + lambda c  (lambda < 0, upper
+ *     line) or >= lambda alpha x (lambda >= 0).  The upper line (a, c) is made
+ *     valid in floating point: a = u/(u-l) as computed, then
+ *     c = max(-a l, u - a u) rounded upward, so a x + c >= relu(x) at both
+ *     end points and hence on [l, u] (relu is convex).  The product
+ *     p = fl(lambda a) has |p - lambda a| <= 2^-51 |p| + eta; the resulting
+ *     error, summed with m_i, is subtracted from the constant.
+ *   - Constants, error terms, concretisation and interval propagation are
+ *     computed in an FE_UPWARD scope (cn_round_push/pop, per thread) with
+ *     ELINA's negation trick: a lower bound L is carried as -L and every
+ *     operation on it rounds up, so -L only grows (L only shrinks).  Sums
+ *     of such terms may be accumulated in any order (vector lanes, partial
+ *     sums: bounds/kernel.c): with every addition rounded up, any order
+ *     gives an upper bound of the exact sum.  For a fixed length the order
+ *     is fixed, so interval propagation stays monotone in the box.
+ *   - Reduced coordinates (bounds/reduced.c; CROWN-style runs without
+ *     per-layer concretisation on affine/relu/.../affine networks with few
+ *     inputs): each pre-activation is held as Z v + B with v = (x, outputs
+ *     of the unstable ReLUs below) and a rigorous bound E on the difference
+ *     from the exact value (the rounding of Z and B, gamma_n as above,
+ *     propagated through |W|).  Eliminating the unstable ReLUs top-down is
+ *     CROWN's back-substitution re-associated (same linear bound in exact
+ *     arithmetic); each step adds the ReLU product term above, |p| E, and
+ *     2^-51 (|g| + |p z|) + 2 eta per coefficient update g <- g + p z,
+ *     weighted by the bounds on |v|.
+ *   - Anything non-finite (overflow, NaN) turns into a bound of -inf / +inf:
+ *     unknown, never a wrong claim.
+ * The caller's rounding mode is restored before every bnd_ function returns.
+ * ------------------------------------------------------------------------
+ *
+ * Library code never prints.  A bnd_ctx is not thread-safe: use one per
+ * thread (each thread sets its own rounding mode).
+ */
+#ifndef CERTNN_BOUNDS_H
+#define CERTNN_BOUNDS_H
+
+#include "models/models.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { BND_INTERVAL = 0, BND_DEEPPOLY, BND_CROWN, BND_ALPHA } bnd_method;
+
+/* Lower-slope heuristic for unstable ReLUs (alpha's starting point too). */
+typedef enum {
+    BND_SLOPE_ADAPTIVE = 0,   /* 1 if u >= -l else 0 (DeepPoly, CROWN default) */
+    BND_SLOPE_ZERO,           /* 0 */
+    BND_SLOPE_ONE             /* 1 */
+} bnd_slope;
+
+typedef struct {
+    bnd_method method;
+    bnd_slope slope;
+    int alpha_iters;          /* BND_ALPHA: gradient steps (default 30) */
+    double alpha_lr;          /* BND_ALPHA: Adam step size (default 0.3) */
+    bool alpha_intermediate;  /* BND_ALPHA: also optimise the slopes of every
+                                 intermediate bound, each row for itself
+                                 (default true) */
+    bool layer_concretise;    /* concretise at every layer passed (default:
+                                 true for DEEPPOLY, false otherwise) */
+    bool intersect_ibp;       /* intersect with interval bounds (default true) */
+} bnd_opts;
+
+/* Defaults for the method. */
+void bnd_opts_init(bnd_opts *o, bnd_method m);
+/* "interval", "deeppoly", "crown", "alpha". */
+const char *bnd_method_name(bnd_method m);
+bool bnd_method_parse(const char *s, bnd_method *m /* OUT */);
+
+/* The region.  lo/hi: [n_in] input box (borrowed); split: [net_n_relus] or
+ * NULL, +1 = active (pre-activation >= 0), -1 = inactive (<= 0), 0 = free,
+ * ReLU neurons numbered in layer order. */
+typedef struct {
+    const double *lo, *hi;
+    const signed char *split;
+} bnd_region;
+
+/* What a call found (a verdict-like result, not an error). */
+typedef struct {
+    bool infeasible;          /* the splits contradict the bounds: X is empty,
+                                 every lb is +inf */
+    int unstable;             /* unstable ReLUs (after splits) */
+    int n_relus;
+} bnd_result;
+
+typedef struct bnd_ctx bnd_ctx;
+
+/* Borrows n (must outlive the context).  Preallocates every workspace for
+ * intermediate bounds; bnd_run only grows buffers when m exceeds what it
+ * saw before.  Returns NULL with err set (CN_ENOMEM, CN_EINVAL for an empty
+ * network). */
+bnd_ctx *bnd_ctx_new(const net *n, cn_err *err);
+void bnd_ctx_free(bnd_ctx *c);                  /* NULL is fine */
+
+/* Computes (1) and (2).  C: [m x n_out] row-major, d: [m] (NULL = 0); m may
+ * be 0.  lb: [m] OUT.  A row whose bound could not be established gets -inf.
+ * Returns CN_ENOMEM (lb untouched) only if a buffer could not grow. */
+cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int m, const double *C,
+                  const double *d, double *lb, bnd_result *res /* OUT, may be NULL */,
+                  cn_err *err) CN_WUR;
+
+/* Bounds (1) of z_i (0 <= i <= n_layers; i = 0 is the box, i = n_layers the
+ * output) from the last bnd_run, after splits.  Borrowed, valid until the
+ * next bnd_run.  For a linear method the output bounds (i = n_layers) are
+ * interval bounds from the last layer's input bounds.  When a bound could
+ * not be established (overflow) it is -inf / +inf; when the last run found
+ * the region infeasible the values past the contradiction are meaningless. */
+void bnd_layer_bounds(const bnd_ctx *c, int i, const double **lo, const double **hi);
+
+/* Input-space coefficients of query row `row` from the last bnd_run with a
+ * linear method: *coef = A_r [n_in] (borrowed, valid until the next bnd_run)
+ * where the method's linear bound for the row was
+ *     c_r . y(x) + d_r  >=  A_r . x + c0_r   on the region,
+ * lb_r being (up to rounding) min over the box of A_r . x + c0_r.  For
+ * BND_ALPHA it is the row's best iterate.  *coef = NULL when there is none:
+ * BND_INTERVAL, row >= m, an infeasible region or a bound that overflowed
+ * everywhere; a row whose linear bound is -inf gets zeros.  When interval
+ * propagation gave the better lb (intersect_ibp) the coefficients are still
+ * those of the linear bound.
+ * HEURISTIC ONLY: A_r is a floating-point approximation with no soundness
+ * role (lb already accounts for its rounding); use it to rank input
+ * dimensions, e.g. by |A_r[j]| (hi_j - lo_j), never to derive a bound. */
+void bnd_input_coef(const bnd_ctx *c, int row, const double **coef /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,209 @@
+/* bounds_int.h — internals shared by the files of bounds/ (not for other modules).
+ *
+ * Notation: z_0 = x, z_{i+1} = L_i(z_i); layer i has input width in and
+ * output width out.  Convolutions are stored as their dense unrolling, so
+ * every non-ReLU layer is "affine": z' = W z + b, W [out x in] row-major.
+ *
+ * All arithmetic on bounds happens in an FE_UPWARD scope.  A lower bound L is
+ * carried negated ("nc" = -L, only ever rounded up); BLAS products carry the
+ * a-priori error bound described in bounds.h.
+ */
+#ifndef CERTNN_BOUNDS_INT_H
+#define CERTNN_BOUNDS_INT_H
+
+#include "bounds/bounds.h"
+
+/* Unit roundoff valid for every IEEE rounding mode, and the subnormal step. */
+#define BND_U 0x1p-52
+#define BND_ETA 0x1p-1074
+
+enum { BND_ST_INACTIVE = 0, BND_ST_ACTIVE = 1, BND_ST_UNSTABLE = 2 };
+
+typedef struct {
+    bool relu;
+    int in, out;
+    const double *W, *b;        /* affine: [out*in], [out] (borrowed or owned) */
+    double *W_own, *b_own;      /* conv unrolling, owned */
+    int relu_off;               /* relu: index of its first neuron among all ReLUs */
+    bool fused;                 /* relu whose previous layer is affine: the
+                                   backward ReLU step also adds that layer's
+                                   bias and error terms */
+
+    /* Per call (relu layers, over the layer's input z_i; every array [in],
+     * full width, so the backward step is one branch-free loop).  For a
+     * coefficient lambda of relu(z_j):
+     *     lambda >= 0:  lambda relu(z) >= (lambda al[j]) z
+     *     lambda <  0:  lambda relu(z) >= (lambda sn[j]) z + lambda cn[j]
+     * inactive: al = sn = cn = 0; active: al = sn = 1, cn = 0; unstable:
+     * al = lower slope, sn = ua, cn = uc. */
+    signed char *st;            /* BND_ST_* */
+    double *ua, *uc;            /* upper line a x + c (unstable only) */
+    double *al, *sn, *cn;       /* see above */
+    double *em;                 /* mag for unstable (product error weight), else 0 */
+    int *idx, na;               /* alive (not inactive) neurons */
+    double eta_unst;            /* eta * sum of mag over unstable, rounded up */
+    bool wc_ok;                 /* Wc, bc hold this call's alive rows */
+    double *Wc, *bc;            /* fused: alive rows of the previous layer's W, b
+                                   (built on demand, for BLAS) */
+
+    /* Per call (affine layers). */
+    double *v;                  /* [out] gamma_out * (|W| mag_in), rounded up */
+    bool v_ok;                  /* v computed this call (bnd__ensure_v) */
+    double k;                   /* 2 out eta sum(mag_in), rounded up */
+} bnd__layer;
+
+/* Per-row slopes for alpha-CROWN: a[i] is [R x in_i] for relu layer i (NULL
+ * otherwise).  rec[i] records the coefficients over z_{i+1} entering relu
+ * layer i; rec0 the coefficients over z_0. */
+typedef struct {
+    int R, s;
+    double **a, **g, **m1, **m2;
+    double **rec, *rec0;
+    double *lbt;                /* [R] bounds of the current iterate */
+} bnd__alpha;
+
+struct bnd_ctx {
+    const net *n;
+    int nl, n_in, n_out, maxw, n_relus;
+    bnd__layer *L;              /* [nl] */
+    double **lo, **hi, **mag;   /* [nl+1][width of z_i] */
+    bool blown;                 /* some intermediate bound is not finite */
+    int blown_at;               /* first such z_i */
+    bool infeasible;
+
+    /* Row workspaces (grow only). */
+    int cap_rows;
+    double *A, *B;              /* [cap_rows * maxw] */
+    double *nc, *ncr, *best, *chk; /* [cap_rows] */
+    bool *dead;                 /* [cap_rows] */
+    int *row_j;                 /* [cap_rows] intermediate rows: neuron */
+    signed char *row_sgn;       /* [cap_rows] +1 lower row, -1 upper row */
+    double *row_lb;             /* [cap_rows] */
+
+    bnd__alpha al;              /* alpha workspaces (grow only) */
+    int al_cap_rows;
+
+    /* bnd_input_coef: [cap_rows * n_in] coefficients over z_0 of the last
+     * run's query rows; coef_m rows valid (0 = none). */
+    double *coef;
+    int coef_m;
+
+    /* Reduced coordinates (reduced.c), allocated when red_ok. */
+    bool red_ok;                /* the network's shape allows it */
+    bool red_on;                /* in use for the current run */
+    int red_cap, ncols;         /* max and current number of columns */
+    double **rZ, **rB, **rE;    /* [nl] affine layers a: [out * ncols_a], [out], [out] */
+    int *rW;                    /* [nl] ncols_a: width of rZ[a] rows */
+    double *rS;                 /* [nl] sum of magv over the first ncols_a columns */
+    int *col_layer, *col_j;     /* [red_cap] column -> relu layer, neuron */
+    double *magv;               /* [red_cap] bound on |column variable| */
+    double *rh;                 /* [maxw] workspace */
+    double *rT0, *rT1;          /* [maxw * (red_cap + 1)] extension workspaces */
+    int red_rows;               /* capacity of the row workspaces below */
+    double *rG;                 /* [red_cap * red_rows] rows, column-major */
+    double *rnc, *rer, *rue, *rp; /* [red_rows] per-row sums, products */
+};
+
+/* Below this many rows a backward affine product is done by the kernels of
+ * kernel.c (skipping zero coefficients) instead of BLAS. */
+#define BND_SMALL_ROWS 24
+
+/* kernel.c — the inner loops, vectorised where the compiler allows.  Every
+ * sum is accumulated in an unspecified order: called in the FE_UPWARD scope,
+ * each product and each addition rounds up, so any order yields an upper
+ * bound of the exact sum. */
+/* IBP of one affine layer: for each output o, with w = W[o] (rounded up):
+ *   ohi[o] = b + sum max(w lo, w hi),  -olo[o] = -b + sum max(-w lo, -w hi),
+ *   av[o] = sum |w| x2  (only if x2 is not NULL). */
+void bnd__k_ibp(int in, int out, const double *W, const double *b, const double *lo,
+                const double *hi, const double *x2, double *olo, double *ohi, double *av);
+/* Backward ReLU step of one row lam[n] (see bnd__layer): writes
+ * p[j] = lam[j] * (lam[j] >= 0 ? sp[j] : sn[j]) and the sums (rounded up)
+ *   out[0] = sum (-lam[j]) cn[j] over lam[j] < 0     (upper-line constants)
+ *   out[1] = sum |p[j]| em[j]                          (product error weight)
+ *   out[2] = sum (-p[j]) b[j],  out[3] = sum |p[j]| v[j]   (b, v not NULL).
+ * A non-finite lam[j] makes out[1] non-finite (em = 0 gives NaN). */
+void bnd__k_relu_row(int n, const double *lam, const double *sp, const double *sn,
+                     const double *cn, const double *em, const double *b, const double *v,
+                     double *p, double out[4]);
+/* out[0] = sum (-lam) b, out[1] = sum |lam| v (rounded up). */
+void bnd__k_affine_row(int n, const double *lam, const double *b, const double *v,
+                       double out[2]);
+/* sum max((-lam) lo, (-lam) hi) rounded up, i.e. -(min of lam.x over the box);
+ * *abs_sum = sum |lam| (to detect non-finite coefficients). */
+double bnd__k_concretise(int n, const double *lam, const double *lo, const double *hi,
+                         double *abs_sum);
+/* y += a x */
+void bnd__k_axpy(int n, double a, const double *x, double *y);
+/* sum |x| mag, rounded up. */
+double bnd__k_absdot(int n, const double *x, const double *mag);
+/* reduced.c, R rows at once (vectors over the rows): eliminate one column
+ * with coefficients mu[R] (set to 0): p = mu * (mu >= 0 ? al : ua),
+ * nc += [mu < 0] (-mu) uc + (-p) Bj + |p| Ej,  er += |p| mz. */
+void bnd__k_red_col(int R, double *mu, double al, double ua, double uc, double mz, double Bj,
+                    double Ej, double *p, double *nc, double *er);
+/* G[m][r] += z[m] p[r] for m < w (G column-major: stride R), and
+ * ue[r] += sum_m (|G_new| + |z[m] p[r]|) mag[m], rounded up: 2^-51 ue plus
+ * 2 eta sum mag bounds the rounding error of the update (t = fl(z p),
+ * G = fl(G + t): each off by at most 2^-51 |result| + eta) measured
+ * against |column variable m| <= mag[m]. */
+void bnd__k_red_rank1(int w, int R, const double *z, const double *p, double *G,
+                      const double *mag, double *ue);
+/* s[r] += sum_m max(-G[m][r] lo[m], -G[m][r] hi[m]), chk[r] += sum_m |G[m][r]|. */
+void bnd__k_concretise_cols(int n, int R, const double *G, const double *lo, const double *hi,
+                            double *s, double *chk);
+
+/* bounds.c: v of affine layer i, if not computed yet this call. */
+void bnd__ensure_v(bnd_ctx *c, int i);
+
+/* backsub.c */
+cn_status bnd__ensure_rows(bnd_ctx *c, int R, cn_err *err);
+/* Fused relu layer i: fill Wc, bc with the alive rows of layer i-1 (once per
+ * call). */
+void bnd__ensure_wc(bnd_ctx *c, int i);
+/* Back-substitutes R rows "Lambda z_s + const" (Lambda in c->A, width of
+ * z_s; c->nc = -const) to the input and writes lower bounds lb[R].  concr:
+ * also concretise at every layer passed.  al: per-row slopes and recording
+ * (NULL: default slopes).  coef: if not NULL, [R * n_in] OUT: the rows over
+ * z_0 (zeros for a row whose bound is -inf). */
+void bnd__backsub(bnd_ctx *c, int s, int R, bool concr, bnd__alpha *al, double *lb,
+                  double *coef);
+/* Gradient of the lower bounds w.r.t. al->a, after bnd__backsub recorded. */
+void bnd__alpha_grad(bnd_ctx *c, bnd__alpha *al);
+
+/* reduced.c — CROWN in reduced coordinates (see the file's comment). */
+bool bnd__red_eligible(const bnd_ctx *c);
+cn_status bnd__red_alloc(bnd_ctx *c);         /* CN_ENOMEM; bnd__red_free cleans */
+void bnd__red_free(bnd_ctx *c);
+/* Row workspaces for R rows; CN_ENOMEM. */
+cn_status bnd__red_ensure_rows(bnd_ctx *c, int R);
+/* Start of a run (after the box bounds are final): on = may be used. */
+void bnd__red_begin(bnd_ctx *c, bool on);
+/* Relu layer i's statuses are final. */
+void bnd__red_add_cols(bnd_ctx *c, int i);
+/* Before the interval step of affine layer a > 0: the weights h ([in], in
+ * c->rh) whose product sum |W_ij| h_j the interval step must leave in
+ * c->rE[a] (bnd__k_ibp's x2 / av). */
+const double *bnd__red_h(bnd_ctx *c, int a);
+/* Representation of affine layer a's output (after its interval step,
+ * before its linear bounds). */
+void bnd__red_extend(bnd_ctx *c, int a);
+/* Lower bounds of the R rows (c->row_j, c->row_sgn) over affine layer a's
+ * output, as linear_layer asks them. */
+void bnd__red_inter(bnd_ctx *c, int a, int R, double *lb);
+/* Lower bounds of the query rows C y + d; coef as bnd__backsub. */
+void bnd__red_final(bnd_ctx *c, int m, const double *C, const double *d, double *lb,
+                    double *coef);
+
+/* alpha.c */
+cn_status bnd__alpha_ensure(bnd_ctx *c, int R, int s, cn_err *err);
+void bnd__alpha_free(bnd_ctx *c);
+/* Projected Adam on per-row slopes.  load(c, arg) refills c->A / c->nc with
+ * the R starting rows over z_s; lb[R] holds the CROWN bounds on entry and
+ * the best bounds found on exit.  coef (NULL or [R * n_in]): the rows over
+ * z_0 of each row's best iterate replace the entries there. */
+void bnd__alpha_opt(bnd_ctx *c, int s, int R, int iters, double lr,
+                    void (*load)(bnd_ctx *c, const void *arg), const void *arg, double *lb,
+                    double *coef);
+
+#endif

@@ -1,0 +1,21 @@
+# bounds/ — interval and linear-relaxation bound propagation (bnd_).
+noinst_LTLIBRARIES += bounds/libbounds.la
+bounds_libbounds_la_SOURCES = bounds/bounds.h bounds/bounds_int.h \
+	bounds/bounds.c bounds/backsub.c bounds/alpha.c bounds/kernel.c \
+	bounds/reduced.c bounds/kernel_body.h
+
+check_PROGRAMS += tests/test_bounds
+tests_test_bounds_SOURCES = tests/test_bounds.c tests/testutil.h
+tests_test_bounds_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
+tests_test_bounds_LDADD = bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) \
+	$(CMOCKA_LIBS) $(CN_BASE_LIBS)
+TESTS += tests/test_bounds
+
+# Benchmark: verified counts and timing per method (benchmarks/README.md).
+dist_noinst_SCRIPTS += benchmarks/bench_bounds.sh
+
+# Micro-benchmark: cost of one bnd_run on ACAS Xu (benchmarks/bench_bnd_acas.c).
+noinst_PROGRAMS += benchmarks/bench_bnd_acas
+benchmarks_bench_bnd_acas_SOURCES = benchmarks/bench_bnd_acas.c
+benchmarks_bench_bnd_acas_LDADD = bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) \
+	$(CN_BASE_LIBS) $(PTHREAD_LIBS)

@@ -1,0 +1,349 @@
+/* certs.h — certificates (cert_): signed JSON documents that carry a
+ * verdict and its witness, and the independent checker that re-proves them.
+ *
+ * The checker depends on models/ only (network IR, exact evaluation, exact
+ * property check) and on libsodium and jansson; it shares no code with the
+ * search (bounds/, lp/, attacks/, verifier/).  Its maths (relax.c) is a
+ * small, readable interval + CROWN back-substitution in double precision with
+ * every operation rounded downward.
+ *
+ * ======================================================================
+ * 1. DOCUMENT FORMAT (format "certnn-cert-1")
+ * ======================================================================
+ *
+ * A certificate file is ONE line: the canonical JSON text (section 2) of
+ *
+ *   { "signed":    S,
+ *     "signature": {"alg": "ed25519", "key": PK, "sig": SIG} }   (optional)
+ *
+ * followed by a single "\n".  PK is the 32-byte Ed25519 public key and SIG
+ * the 64-byte detached signature of canonical(S), both lowercase hex.  S:
+ *
+ *   "format":  "certnn-cert-1"
+ *   "tool":    "certnn <PACKAGE_VERSION>"
+ *   "model":   {"file": path as given, "sha256": hex of the file's bytes}
+ *   and either (a VNN-LIB property)
+ *   "property": {"file": path, "sha256": hex of the file's bytes,
+ *                "text": the property re-written by prop_write_vnnlib
+ *                        (exact; this is the region and unsafe set as
+ *                        verified, and what the checker re-parses)}
+ *   or (a sweep over samples: eps-balls, x = pixel/255 clipped to [0, 1])
+ *   "sweep":   {"data": {"file": path, "sha256": hex}, "eps": "decimal"}
+ *   "results": [ R, ... ]          one per property (VNN-LIB: exactly one)
+ *                                  or per sample (sweep)
+ *
+ * A result R:
+ *   "verdict":  "unsat" | "sat" (VNN-LIB); "robust" | "not-robust" (sweep);
+ *               "unknown" | "timeout" (no claim, no witness)
+ *   "method":   how it was found ("bounds", "bab", "attack", ...; free text)
+ *   "time_s":   verification wall time, decimal string
+ *   sweep only: "index": sample index in the data file, "label": its label,
+ *               "pixels": the sample's bytes (0..255) in lowercase hex
+ *   unsat/robust: "proof": [ {"case": c, "nodes": [N, ...]} per case ]
+ *   sat/not-robust: "counterexample": {"x": [V, ...] (one per input),
+ *               "case": c, "disjunct": d, "margins": [Q, ...]}
+ *     V: an exact rational: a C99 hex float "%a" ("0x1.8p-2") when it is a
+ *        double, else "p/q" or "p" in lowest terms (GMP's mpq_get_str).
+ *     margins: the exact slack rhs - lhs of every atom of disjunct d at x
+ *        (>= 0 each), as "p/q"; the checker recomputes and compares them.
+ *
+ * A proof tree lists its nodes in preorder (a split node is followed by the
+ * whole subtree of its side-0 child, then that of its side-1 child).  Node N:
+ *   ["i", dim, "AT", [d, ...]]  split input `dim` at AT (hex float):
+ *                               side 0 = [lo, AT], side 1 = [AT, hi]
+ *   ["r", j, [d, ...]]          split global ReLU j (layer order): side 0 =
+ *                               pre-activation <= 0, side 1 = >= 0
+ *   ["l", [d, ...]]             leaf
+ *   ["e"]                       leaf at the root of a case whose box is empty
+ * [d, ...] lists the disjuncts of the case refuted on that node's region
+ * (omitted when empty).  The root region is the case's box enclosure
+ * lo_d/hi_d (models.h) of the property as the checker parses it.
+ *
+ * ======================================================================
+ * 2. CANONICAL BYTES AND SIGNATURE
+ * ======================================================================
+ *
+ * canonical(v) = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS |
+ * JSON_ENSURE_ASCII): no whitespace, "," and ":" as separators, object keys
+ * in byte order, strings in ASCII with jansson's escapes (\" \\ \b \f \n
+ * \r \t, other control and non-ASCII characters as \uXXXX).  The signed part
+ * holds only objects, arrays, strings and integers (never reals: every
+ * non-integer number is a string), so its bytes do not depend on a float
+ * printer.  The signature is crypto_sign_detached (Ed25519, libsodium) of
+ * canonical(S).  The checker requires the whole file to equal
+ * canonical(document) + "\n", so that flipping any byte of the file either
+ * breaks the JSON, or breaks the canonical form, or changes S (signature
+ * fails) or the signature object (signature fails / other key).
+ *
+ * Keys (cert_keygen): NAME.key holds the 64-byte libsodium secret key as 128
+ * lowercase hex digits and "\n" (mode 0600); NAME.pub the 32-byte public key
+ * as 64 hex digits and "\n".
+ *
+ * ======================================================================
+ * 3. WHAT THE CHECKER PROVES, AND WHY IT IS SOUND
+ * ======================================================================
+ *
+ * sat / not-robust: prop_check_point (exact GMP rationals) shows that x lies
+ * in the region of case c (box and linear constraints) and that N(x), the
+ * exact rational network, meets disjunct d.  Nothing is rounded.
+ *
+ * unsat / robust, per case c of the property, with root box B0 = [lo_d, hi_d]
+ * (checked to enclose the exact box: lo_d <= lo and hi_d >= hi exactly):
+ *  (T) The tree is well formed: each split has exactly two children, an
+ *      input split point lies strictly inside the parent's interval, a ReLU
+ *      split names a neuron not fixed on the path.  Region(child) is the
+ *      parent's region with hi[dim] = AT / lo[dim] = AT, or with the
+ *      constraint pre_j(x) <= 0 / >= 0 added.  The two children's regions
+ *      cover the parent's, so by induction the leaves cover B0.
+ *  (C) Every leaf has, for every disjunct of the case, a refutation on some
+ *      node of its root path (that node's region contains the leaf's).
+ *  (R) A refutation (node v, disjunct D) holds when, over region(v), some
+ *      atom a.y <= r of D has a lower bound LB(a.y) > r (compared exactly in
+ *      rationals), or the region is empty.
+ * Together: no x in B0 (hence in the case's region) has N(x) in any
+ * disjunct, i.e. the case is unsat.
+ *
+ * LB (relax.c) is CROWN on region(v) = box + fixed ReLU phases:
+ *  - z_0 = x in the box; interval bounds of every layer; for each affine
+ *    layer i >= 1 that is not the output layer, linear bounds by
+ *    back-substitution to the input for the neurons that the interval bounds
+ *    leave unstable before a ReLU (all neurons otherwise), intersected with
+ *    the interval bounds; a ReLU's input bounds are then clipped by its
+ *    split (>= 0 or <= 0); lo > hi for some neuron means no x of the box
+ *    meets the splits: the region is empty.
+ *  - ReLU relaxation on [l, u]: u <= 0 zero, l >= 0 identity, else
+ *    relu(z) >= alpha z with alpha = 1 if u >= -l else 0, and
+ *    relu(z) <= a z + c with a = u/(u-l) (any rounding) and
+ *    c >= max(-a l, u - a u) (rounded up): the line lies above relu at l and
+ *    at u, hence on [l, u] since relu is convex.
+ *  - Query a.y: a is split exactly as a_d + r (a_d doubles, r rationals);
+ *    a_d.y is back-substituted, intersected with its interval bound, and
+ *    r.y is bounded below over the output interval bounds.
+ * Floating point: the network is the rational function of its double
+ * weights.  Every bound is a statement "target >= lam . z_k + c" for the
+ * double row lam actually held; each step keeps it TRUE in exact arithmetic:
+ *  - all arithmetic runs with FE_DOWNWARD, so every computed sum/product of
+ *    a lower-bound quantity is <= its exact value; an upper bound U is
+ *    computed as -(lower bound of -U), exactly as negation is exact;
+ *  - affine step lam (W z + b): c += lam.b (down); the exact product lam W
+ *    lies in [P_lo, P_hi] entrywise (P_lo summed downward, P_hi as
+ *    -(sum of (-lam) W) downward); we keep lam' = P_lo and add
+ *    sum_j min(0, D_j l_j), D_j >= P_hi_j - P_lo_j, which bounds
+ *    (lam W - P_lo) z from below for z in [l, u];
+ *  - ReLU step: lam >= 0 keeps lam alpha (alpha is 0 or 1: exact); lam < 0
+ *    uses the upper line: lam a in [p_lo, p_hi] as above, lam' = p_lo,
+ *    c += lam c_up (down) + D l (l < 0, D >= p_hi - p_lo);
+ *  - concretisation: c + sum_j (lam_j >= 0 ? lam_j lo_j : lam_j hi_j), down;
+ *  - a NaN or infinite intermediate bound makes the node's bounds unusable
+ *    (no refutation is accepted there); comparisons never let a NaN through.
+ * Rounding modes are set per call (cn_round_push/pop) and restored; nothing
+ * is parsed or printed inside a rounding scope.
+ *
+ * Conventions as models.h: out-parameters written only on success; library
+ * code never prints; NULL is fine for every _free.
+ */
+#ifndef CERTNN_CERTS_H
+#define CERTNN_CERTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/models.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CERT_FORMAT "certnn-cert-1"
+
+/* ------------------------------------------------------------------------ */
+/* Proof trees                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    CERT_LEAF = 'l',
+    CERT_EMPTY = 'e',
+    CERT_SPLIT_INPUT = 'i',
+    CERT_SPLIT_RELU = 'r'
+} cert_kind;
+
+typedef struct {
+    cert_kind kind;
+    int dim;                  /* SPLIT_INPUT: input index; SPLIT_RELU: ReLU index */
+    double at;                /* SPLIT_INPUT: split point */
+    int n_refs;
+    int *refs;                /* [n_refs] disjuncts refuted here (owned by the tree) */
+} cert_node;
+
+typedef struct {
+    int case_idx;
+    int n_nodes, cap_nodes;
+    cert_node *nodes;         /* [n_nodes] in preorder (see the format above) */
+} cert_tree;
+
+void cert_tree_init(cert_tree *t, int case_idx);
+void cert_tree_clear(cert_tree *t);
+/* Appends a node (copies refs).  CN_ENOMEM leaves t unchanged. */
+cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n_refs,
+                         const int *refs, cn_err *err) CN_WUR;
+
+/* ------------------------------------------------------------------------ */
+/* The checker's bounds (relax.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cert_bounds cert_bounds;    /* opaque; one per thread */
+
+typedef enum {
+    CERT_REGION_OK = 0,
+    CERT_REGION_EMPTY,        /* the splits contradict sound bounds: no point */
+    CERT_REGION_BLOWN         /* a bound overflowed: nothing can be concluded */
+} cert_region;
+
+/* Borrows n (must outlive the context).  NULL with err set on failure. */
+cert_bounds *cert_bounds_new(const net *n, cn_err *err);
+void cert_bounds_free(cert_bounds *b);
+/* Bounds every layer over the region lo <= x <= hi (doubles, [n_in]) with
+ * the ReLU phases split[net_n_relus] (+1 active, -1 inactive, 0 free; NULL:
+ * none).  Does not allocate. */
+cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *hi,
+                               const signed char *split);
+/* After a CERT_REGION_OK region: a lower bound of c . y (c: [n_out] doubles)
+ * valid for every x of the region (-inf or NaN when none). */
+double cert_bounds_row(cert_bounds *b, const double *c);
+/* After a CERT_REGION_OK region: interval bounds of the outputs (borrowed). */
+void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi);
+
+/* ------------------------------------------------------------------------ */
+/* Checking one proof tree                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    long nodes;               /* tree nodes visited */
+    long bounded;             /* regions bounded */
+    long refutations;         /* refutations confirmed */
+    int depth;                /* deepest node */
+} cert_stats;
+
+/* Checks tree t against case t->case_idx of p (T, C, R in section 3).
+ * Returns CN_OK when the check ran (CN_ENOMEM otherwise); *valid tells the
+ * outcome and why[] (not NULL, why_len > 0) names what failed and where. */
+cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, bool *valid,
+                          char *why, size_t why_len, cert_stats *st /* accumulated */,
+                          cn_err *err) CN_WUR;
+
+/* ------------------------------------------------------------------------ */
+/* Keys and signatures (sign.c)                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    unsigned char sk[64];     /* libsodium Ed25519 secret key (seed || pk) */
+    unsigned char pk[32];
+} cert_key;
+
+/* Writes NAME.key (mode 0600) and NAME.pub; refuses (CN_EIO) when either
+ * exists. */
+cn_status cert_keygen(const char *name, cn_err *err) CN_WUR;
+/* A key from a 32-byte seed (deterministic: tests, golden bytes). */
+void cert_key_from_seed(cert_key *k, const unsigned char seed[32]);
+/* Reads NAME.key (refused when group/other may read it). */
+cn_status cert_key_load(const char *path, cert_key *k, cn_err *err) CN_WUR;
+/* Reads a .pub file. */
+cn_status cert_pubkey_load(const char *path, unsigned char pk[32], cn_err *err) CN_WUR;
+void cert_key_wipe(cert_key *k);
+
+/* ------------------------------------------------------------------------ */
+/* Writing documents (doc.c)                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *tool;                  /* "certnn X.Y" */
+    const char *model_file, *model_sha256;
+    /* VNN-LIB: */
+    const prop *property;              /* borrowed; its text is written */
+    const char *property_file, *property_sha256;
+    /* or sweep (property == NULL): */
+    const char *data_file, *data_sha256, *eps;
+} cert_meta;
+
+typedef struct {
+    const char *verdict;               /* see "verdict" above */
+    const char *method;
+    double time_s;
+    /* sweep only */
+    int index, label;
+    const uint8_t *pixels;
+    int n_pixels;
+} cert_entry;
+
+typedef struct cert_doc cert_doc;      /* opaque */
+
+/* A new document (no results yet).  CN_EINVAL when the property's text is
+ * not exact or does not parse back to the same property. */
+cn_status cert_doc_new(const cert_meta *m, cert_doc **out, cn_err *err) CN_WUR;
+void cert_doc_free(cert_doc *d);
+/* Appends a result with a proof (one tree per case, in case order). */
+cn_status cert_doc_add_proof(cert_doc *d, const cert_entry *e, int n_trees,
+                             const cert_tree *trees, cn_err *err) CN_WUR;
+/* Appends a result with a counterexample x [n_in] and its exact check. */
+cn_status cert_doc_add_cex(cert_doc *d, const cert_entry *e, int n_in, mpq_t *x,
+                           const prop_check *chk, cn_err *err) CN_WUR;
+/* Appends a result that claims nothing (unknown / timeout). */
+cn_status cert_doc_add_open(cert_doc *d, const cert_entry *e, cn_err *err) CN_WUR;
+/* The file bytes (canonical, "\n"-terminated, NUL after the end), signed
+ * with key (NULL: unsigned).  *bytes: free with cn_free. */
+cn_status cert_doc_bytes(const cert_doc *d, const cert_key *key, char **bytes, size_t *len,
+                         cn_err *err) CN_WUR;
+/* Writes bytes to path atomically (temporary file in the same folder, then
+ * rename). */
+cn_status cert_write_file(const char *path, const char *bytes, size_t len, cn_err *err) CN_WUR;
+
+/* C99 hex float of d ("%a"), into buf[40]. */
+void cert_hexd(double d, char buf[40]);
+/* Parses a string written by cert_hexd; false unless it is exactly that form. */
+bool cert_parse_hexd(const char *s, double *d);
+
+/* ------------------------------------------------------------------------ */
+/* Checking documents (check.c)                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const net *model;                  /* required (borrowed) */
+    const char *model_sha256;          /* required: hex of the model file bytes */
+    const prop *vnnlib;                /* optional: must equal the certificate's */
+    const char *vnnlib_sha256;         /* optional */
+    const ds_set *data;                /* optional (sweep): samples must match */
+    const char *data_sha256;           /* optional */
+    const unsigned char *pubkey;       /* [32] trusted key, or NULL */
+    bool allow_unsigned;               /* accept no signature / an untrusted one */
+} cert_check_in;
+
+typedef enum {
+    CERT_SIG_NONE = 0,                 /* unsigned */
+    CERT_SIG_TRUSTED,                  /* valid, by the given key */
+    CERT_SIG_UNTRUSTED,                /* valid for its embedded key; no key given */
+    CERT_SIG_BAD                       /* malformed, invalid or by another key */
+} cert_sig;
+
+typedef struct {
+    bool valid;                        /* everything holds */
+    char why[512];                     /* when not: the first failure, and where */
+    cert_sig sig;
+    int n_results, n_proven, n_cex, n_open;
+    cert_stats stats;
+} cert_report;
+
+/* Checks the certificate bytes (section 3).  Returns CN_OK when the check
+ * ran; rep->valid is the outcome.  CN_ENOMEM (or another error) when it
+ * could not run. */
+cn_status cert_check_mem(const char *bytes, size_t len, const cert_check_in *in,
+                         cert_report *rep /* OUT */, cn_err *err) CN_WUR;
+
+/* The model file named in a certificate (to find the model when the user
+ * gives none): *file (cn_free) or CN_EPARSE. */
+cn_status cert_model_file(const char *bytes, size_t len, char **file, cn_err *err) CN_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

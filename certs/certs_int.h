@@ -1,0 +1,38 @@
+/* certs_int.h — internals shared by the files of certs/ (not for other modules). */
+#ifndef CERTNN_CERTS_INT_H
+#define CERTNN_CERTS_INT_H
+
+#include <jansson.h>
+
+#include "certs/certs.h"
+
+/* relax.c: the network a bounds context was made for. */
+const net *cert__bounds_net(const cert_bounds *b);
+
+/* doc.c: canonical bytes of a JSON value (section 2 of certs.h), NUL
+ * terminated; NULL when out of memory.  Allocated by jansson: release with
+ * cert__free_dump. */
+char *cert__canonical(const json_t *v);
+void cert__free_dump(char *s);
+
+/* doc.c: the JSON form of a proof tree, and back.  cert__tree_from_json
+ * fills t (initialised by the caller) or returns false with why[] naming the
+ * offending node. */
+json_t *cert__tree_to_json(const cert_tree *t);
+cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char *why,
+                               size_t why_len, cn_err *err);
+
+/* doc.c: exact rationals as certificate strings (hex float when a double,
+ * else "p/q"), and back (false unless the string is in that exact form). */
+json_t *cert__q_json(const mpq_t q);
+bool cert__q_parse(const char *s, mpq_t q);
+
+/* sign.c: lowercase hex. */
+void cert__hex(const unsigned char *b, size_t n, char *out /* [2n+1] */);
+bool cert__unhex(const char *s, unsigned char *b, size_t n);  /* exactly 2n lowercase digits */
+/* sign.c: Ed25519 over bytes; verification returns true when valid. */
+void cert__sign(const cert_key *k, const char *msg, size_t len, unsigned char sig[64]);
+bool cert__verify(const unsigned char pk[32], const char *msg, size_t len,
+                  const unsigned char sig[64]);
+
+#endif

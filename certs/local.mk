@@ -1,0 +1,20 @@
+# certs/ — certificates: signed JSON documents and the independent checker
+# (cert_).  Depends on models/ only (never on bounds/, lp/, attacks/ or
+# verifier/), so that the checker stays small and separate from the search.
+noinst_LTLIBRARIES += certs/libcerts.la
+certs_libcerts_la_SOURCES = certs/certs.h certs/certs_int.h \
+	certs/relax.c certs/tree.c certs/sign.c certs/doc.c certs/check.c
+certs_libcerts_la_LIBADD = models/libmodels.la $(JANSSON_LIBS) $(SODIUM_LIBS) $(GMP_LIBS) \
+	$(LIBM_LIBS)
+
+check_PROGRAMS += tests/test_certs
+TESTS += tests/test_certs
+tests_test_certs_SOURCES = tests/test_certs.c tests/testutil.h
+tests_test_certs_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
+tests_test_certs_LDADD = certs/libcerts.la models/libmodels.la $(JANSSON_LIBS) \
+	$(CMOCKA_LIBS) $(CN_BASE_LIBS)
+
+# Command-line checks of keygen / verify --cert / check (needs ./certnn).
+dist_noinst_SCRIPTS += tests/certs.sh
+TESTS += tests/certs.sh
+EXTRA_DIST += benchmarks/bench_certs.sh

@@ -1,0 +1,398 @@
+/* relax.c — the checker's bounds: interval propagation and CROWN
+ * back-substitution over a box with fixed ReLU phases, every operation
+ * rounded downward (certs.h, section 3, explains why each step is sound).
+ *
+ * Notation: z_0 = x, z_{k+1} = L_k(z_k).  lo[k], hi[k] bound z_k.  For a
+ * ReLU layer k, lo[k]/hi[k] are its input (pre-activation) bounds after the
+ * splits, and st/ua/uc its relaxation.  A lower-bound computation keeps
+ * "target >= lam . z_k + c" with c rounded down.  Everything between
+ * cn_round_push(FE_DOWNWARD) and cn_round_pop runs downward; an upper bound
+ * is computed as -(lower bound of the negation).
+ */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <string.h>
+
+#include "certs/certs_int.h"
+
+enum { ST_ZERO = 0, ST_ID = 1, ST_UNSTABLE = 2 };
+
+typedef struct {
+    bool relu;
+    int in, out;
+    const double *W, *b;      /* affine: [out*in] row-major, [out] */
+    double *W_own, *b_own;    /* a convolution's dense unrolling */
+    int roff;                 /* relu: global index of its first neuron */
+    signed char *st;          /* relu: [in] ST_* */
+    double *alpha;            /* relu: [in] lower slope (0 or 1) */
+    double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable) */
+} layer;
+
+struct cert_bounds {
+    const net *n;
+    int nl, n_in, n_out, maxw;
+    layer *L;                 /* [nl] */
+    double **lo, **hi;        /* [nl+1][width of z_k] */
+    double *lam, *plo, *nhi;  /* [maxw] row workspaces */
+    bool ok;                  /* the last region was CERT_REGION_OK */
+};
+
+static int width(const cert_bounds *b, int k) { return k == 0 ? b->n_in : b->L[k - 1].out; }
+
+void cert_bounds_free(cert_bounds *b)
+{
+    if (!b)
+        return;
+    for (int k = 0; b->L && k < b->nl; k++) {
+        cn_free(b->L[k].W_own);
+        cn_free(b->L[k].b_own);
+        cn_free(b->L[k].st);
+        cn_free(b->L[k].alpha);
+        cn_free(b->L[k].ua);
+        cn_free(b->L[k].uc);
+    }
+    for (int k = 0; k <= b->nl; k++) {
+        if (b->lo)
+            cn_free(b->lo[k]);
+        if (b->hi)
+            cn_free(b->hi[k]);
+    }
+    cn_free(b->lo);
+    cn_free(b->hi);
+    cn_free(b->L);
+    cn_free(b->lam);
+    cn_free(b->plo);
+    cn_free(b->nhi);
+    cn_free(b);
+}
+
+/* A convolution as a dense matrix: every entry is a weight or 0 (exact). */
+static bool unroll(const net_layer *nl, layer *l)
+{
+    const net_shape is = nl->in_shape, os = nl->out_shape;
+    l->W_own = cn_calloc((size_t)l->out * (size_t)l->in, sizeof(double));
+    l->b_own = cn_mallocarray((size_t)l->out, sizeof(double));
+    if (!l->W_own || !l->b_own)
+        return false;
+    for (int co = 0; co < os.c; co++)
+        for (int oy = 0; oy < os.h; oy++)
+            for (int ox = 0; ox < os.w; ox++) {
+                int o = (co * os.h + oy) * os.w + ox;
+                l->b_own[o] = nl->b[co];
+                for (int ci = 0; ci < is.c; ci++)
+                    for (int ky = 0; ky < nl->kh; ky++)
+                        for (int kx = 0; kx < nl->kw; kx++) {
+                            int iy = oy * nl->stride_h + ky - nl->pad_t;
+                            int ix = ox * nl->stride_w + kx - nl->pad_l;
+                            if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w)
+                                continue;
+                            l->W_own[(size_t)o * (size_t)l->in + (size_t)((ci * is.h + iy) * is.w + ix)] =
+                                nl->W[((co * is.c + ci) * nl->kh + ky) * nl->kw + kx];
+                        }
+            }
+    l->W = l->W_own;
+    l->b = l->b_own;
+    return true;
+}
+
+cert_bounds *cert_bounds_new(const net *n, cn_err *err)
+{
+    CN_REQUIRE(n, "a network");
+    cert_bounds *b = cn_calloc(1, sizeof *b);
+    if (!b)
+        goto nomem;
+    b->n = n;
+    b->nl = net_n_layers(n);
+    b->n_in = net_in_size(n);
+    b->n_out = net_out_size(n);
+    b->maxw = net_max_width(n);
+    if (b->nl == 0) {
+        cert_bounds_free(b);
+        cn_fail(err, CN_EINVAL, "checker: the network has no layers");
+        return NULL;
+    }
+    b->L = cn_calloc((size_t)b->nl, sizeof *b->L);
+    b->lo = cn_calloc((size_t)b->nl + 1, sizeof(double *));
+    b->hi = cn_calloc((size_t)b->nl + 1, sizeof(double *));
+    b->lam = cn_mallocarray((size_t)b->maxw, sizeof(double));
+    b->plo = cn_mallocarray((size_t)b->maxw, sizeof(double));
+    b->nhi = cn_mallocarray((size_t)b->maxw, sizeof(double));
+    if (!b->L || !b->lo || !b->hi || !b->lam || !b->plo || !b->nhi)
+        goto nomem;
+    int roff = 0;
+    for (int k = 0; k < b->nl; k++) {
+        const net_layer *nl = net_layer_at(n, k);
+        layer *l = &b->L[k];
+        l->in = nl->in;
+        l->out = nl->out;
+        if (nl->op == NET_RELU) {
+            size_t w = (size_t)l->in;
+            l->relu = true;
+            l->roff = roff;
+            roff += l->in;
+            l->st = cn_mallocarray(w, 1);
+            l->alpha = cn_mallocarray(w, sizeof(double));
+            l->ua = cn_mallocarray(w, sizeof(double));
+            l->uc = cn_mallocarray(w, sizeof(double));
+            if (!l->st || !l->alpha || !l->ua || !l->uc)
+                goto nomem;
+        } else if (nl->op == NET_CONV) {
+            if (!unroll(nl, l))
+                goto nomem;
+        } else {
+            l->W = nl->W;
+            l->b = nl->b;
+        }
+    }
+    for (int k = 0; k <= b->nl; k++) {
+        b->lo[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
+        b->hi[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
+        if (!b->lo[k] || !b->hi[k])
+            goto nomem;
+    }
+    return b;
+nomem:
+    cert_bounds_free(b);
+    cn_fail(err, CN_ENOMEM, "checker: out of memory for the bounds of a network");
+    return NULL;
+}
+
+/* ---- the three steps of a back-substitution (rounding downward) -------- */
+
+/* lam over z_{k+1} = W z_k + b  ->  lam over z_k; returns the constant added
+ * (lam . b plus the rounding term of the new lam). */
+static double back_affine(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    double *plo = b->plo, *nhi = b->nhi, c = 0.0;
+    const double *zl = b->lo[k];
+    for (int j = 0; j < l->in; j++)
+        plo[j] = nhi[j] = 0.0;
+    for (int o = 0; o < l->out; o++) {
+        double v = lam[o], nv = -v;
+        if (v == 0.0)
+            continue;
+        c += v * l->b[o];
+        const double *w = l->W + (size_t)o * (size_t)l->in;
+        for (int j = 0; j < l->in; j++) {
+            plo[j] += v * w[j];       /* P_lo <= (lam W)_j            */
+            nhi[j] += nv * w[j];      /* -P_hi <= -(lam W)_j          */
+        }
+    }
+    for (int j = 0; j < l->in; j++) {
+        double d = -(plo[j] + nhi[j]); /* >= P_hi - P_lo >= 0 */
+        if (zl[j] < 0.0)
+            c += d * zl[j];            /* min over z of (lam W - P_lo)_j z_j */
+        lam[j] = plo[j];
+    }
+    return c;
+}
+
+/* lam over z_{k+1} = relu(z_k)  ->  lam over z_k; returns the constant. */
+static double back_relu(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    double c = 0.0;
+    for (int j = 0; j < l->in; j++) {
+        double v = lam[j];
+        if (v == 0.0 || l->st[j] == ST_ID)
+            continue;
+        if (l->st[j] == ST_ZERO)
+            lam[j] = 0.0;
+        else if (v >= 0.0)
+            lam[j] = v * l->alpha[j];          /* 0 or v: exact */
+        else if (v < 0.0) {
+            double p = v * l->ua[j];            /* p_lo <= v a */
+            double d = -(p + (-v) * l->ua[j]);  /* >= p_hi - p_lo */
+            c += v * l->uc[j];
+            c += d * zl[j];                     /* zl < 0 for an unstable neuron */
+            lam[j] = p;
+        } else {
+            lam[j] = NAN;                       /* NaN stays NaN */
+        }
+    }
+    return c;
+}
+
+/* min over the input box of lam . x, plus c. */
+static double concretise(const cert_bounds *b, const double *lam, double c)
+{
+    const double *lo = b->lo[0], *hi = b->hi[0];
+    for (int j = 0; j < b->n_in; j++)
+        c += lam[j] >= 0.0 ? lam[j] * lo[j] : lam[j] * hi[j];
+    return c;
+}
+
+/* Lower bound of lam . z_s + c over the region (lam is overwritten); NaN
+ * when a row or constant stops being finite (overflow): the invariant is
+ * only kept for real numbers. */
+static double backsub(cert_bounds *b, int s, double *lam, double c)
+{
+    for (int k = s - 1; k >= 0; k--) {
+        c += b->L[k].relu ? back_relu(b, k, lam) : back_affine(b, k, lam);
+        double sum = c;                 /* finite iff c and every lam[j] are */
+        for (int j = 0; j < width(b, k); j++)
+            sum += 0.0 * lam[j];
+        if (!isfinite(sum))
+            return NAN;
+    }
+    return concretise(b, lam, c);
+}
+
+/* ---- forward pass ----------------------------------------------------- */
+
+/* Interval bounds of z_{k+1} = W z_k + b. */
+static void ibp_affine(cert_bounds *b, int k)
+{
+    const layer *l = &b->L[k];
+    const double *lo = b->lo[k], *hi = b->hi[k];
+    for (int o = 0; o < l->out; o++) {
+        const double *w = l->W + (size_t)o * (size_t)l->in;
+        double s = l->b[o], ns = -l->b[o];
+        for (int j = 0; j < l->in; j++) {
+            double v = w[j], nv = -w[j];
+            s += v >= 0.0 ? v * lo[j] : v * hi[j];
+            ns += nv >= 0.0 ? nv * lo[j] : nv * hi[j];
+        }
+        b->lo[k + 1][o] = s;
+        b->hi[k + 1][o] = -ns;
+    }
+}
+
+/* Tightens z_{k+1} (affine layer k >= 1) by back-substitution: every
+ * neuron when the next layer is affine, else those the intervals leave
+ * unstable (a stable ReLU input needs nothing better). */
+static void linear_affine(cert_bounds *b, int k)
+{
+    const layer *l = &b->L[k];
+    bool next_relu = b->L[k + 1].relu;
+    double *lo = b->lo[k + 1], *hi = b->hi[k + 1];
+    for (int o = 0; o < l->out; o++) {
+        if (next_relu && !(lo[o] < 0.0 && hi[o] > 0.0))
+            continue;
+        const double *w = l->W + (size_t)o * (size_t)l->in;
+        for (int sgn = 1; sgn >= -1; sgn -= 2) {
+            for (int j = 0; j < l->in; j++)
+                b->lam[j] = sgn * w[j];
+            double v = backsub(b, k, b->lam, sgn * l->b[o]);
+            if (sgn > 0 && v > lo[o])
+                lo[o] = v;
+            if (sgn < 0 && -v < hi[o])
+                hi[o] = -v;
+        }
+    }
+}
+
+/* Applies the splits to ReLU layer k's input bounds and sets its
+ * relaxation.  Returns EMPTY when a split contradicts the bounds, BLOWN
+ * when a bound is not finite. */
+static cert_region prep_relu(cert_bounds *b, int k, const signed char *split)
+{
+    layer *l = &b->L[k];
+    double *lo = b->lo[k], *hi = b->hi[k];
+    bool blown = false, empty = false;
+    for (int j = 0; j < l->in; j++) {
+        signed char s = split ? split[l->roff + j] : 0;
+        if (s > 0 && lo[j] < 0.0)
+            lo[j] = 0.0;
+        if (s < 0 && hi[j] > 0.0)
+            hi[j] = 0.0;
+        if (lo[j] > hi[j])
+            empty = true;
+        if (!(lo[j] > -INFINITY && hi[j] < INFINITY))
+            blown = true;
+    }
+    if (empty)
+        return CERT_REGION_EMPTY;
+    if (blown)
+        return CERT_REGION_BLOWN;
+    for (int j = 0; j < l->in; j++) {
+        double lj = lo[j], uj = hi[j];
+        if (uj <= 0.0) {
+            l->st[j] = ST_ZERO;
+        } else if (lj >= 0.0) {
+            l->st[j] = ST_ID;
+        } else {
+            l->st[j] = ST_UNSTABLE;
+            double a = uj / (uj - lj);
+            double c1 = -(a * lj);           /* >= -a l */
+            double c2 = -(a * uj - uj);      /* >= u - a u */
+            l->ua[j] = a;
+            l->uc[j] = c1 > c2 ? c1 : c2;
+            l->alpha[j] = uj >= -lj ? 1.0 : 0.0;
+        }
+    }
+    return CERT_REGION_OK;
+}
+
+static bool finite_layer(const cert_bounds *b, int k)
+{
+    for (int j = 0; j < width(b, k); j++)
+        if (!(b->lo[k][j] > -INFINITY && b->hi[k][j] < INFINITY))
+            return false;
+    return true;
+}
+
+cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *hi,
+                               const signed char *split)
+{
+    CN_REQUIRE(b && lo && hi, "bounds context and box");
+    b->ok = false;
+    memcpy(b->lo[0], lo, sizeof(double) * (size_t)b->n_in);
+    memcpy(b->hi[0], hi, sizeof(double) * (size_t)b->n_in);
+    for (int j = 0; j < b->n_in; j++)
+        if (lo[j] > hi[j])
+            return CERT_REGION_EMPTY;
+    if (!finite_layer(b, 0))
+        return CERT_REGION_BLOWN;
+    cert_region r = CERT_REGION_OK;
+    int saved = cn_round_push(FE_DOWNWARD);
+    for (int k = 0; k < b->nl && r == CERT_REGION_OK; k++) {
+        if (b->L[k].relu) {
+            if ((r = prep_relu(b, k, split)) != CERT_REGION_OK)
+                break;
+            for (int j = 0; j < b->L[k].in; j++) {
+                b->lo[k + 1][j] = b->lo[k][j] > 0.0 ? b->lo[k][j] : 0.0;
+                b->hi[k + 1][j] = b->hi[k][j] > 0.0 ? b->hi[k][j] : 0.0;
+            }
+        } else {
+            ibp_affine(b, k);
+            if (k >= 1 && k + 1 < b->nl)
+                linear_affine(b, k);
+            if (!finite_layer(b, k + 1))
+                r = CERT_REGION_BLOWN;
+        }
+    }
+    cn_round_pop(saved);
+    b->ok = r == CERT_REGION_OK;
+    return r;
+}
+
+double cert_bounds_row(cert_bounds *b, const double *c)
+{
+    CN_REQUIRE(b && c && b->ok, "bounds of a non-empty region");
+    const double *ylo = b->lo[b->nl], *yhi = b->hi[b->nl];
+    int saved = cn_round_push(FE_DOWNWARD);
+    double ibp = 0.0;
+    for (int j = 0; j < b->n_out; j++) {
+        ibp += c[j] >= 0.0 ? c[j] * ylo[j] : c[j] * yhi[j];
+        b->lam[j] = c[j];
+    }
+    double lin = backsub(b, b->nl, b->lam, 0.0);
+    cn_round_pop(saved);
+    if (isnan(lin))
+        return ibp;                     /* each is a bound on its own */
+    return lin > ibp ? lin : ibp;
+}
+
+void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi)
+{
+    CN_REQUIRE(b && b->ok, "bounds of a non-empty region");
+    *lo = b->lo[b->nl];
+    *hi = b->hi[b->nl];
+}
+
+const net *cert__bounds_net(const cert_bounds *b) { return b->n; }

@@ -1,0 +1,443 @@
+/* tree.c — proof trees: building them, and checking one against a case
+ * (certs.h, section 3: T well formed, C every leaf covered, R every
+ * refutation re-proved with relax.c's bounds). */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "certs/certs_int.h"
+
+void cert_tree_init(cert_tree *t, int case_idx)
+{
+    CN_REQUIRE(t, "a tree");
+    memset(t, 0, sizeof *t);
+    t->case_idx = case_idx;
+}
+
+void cert_tree_clear(cert_tree *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->n_nodes; i++)
+        cn_free(t->nodes[i].refs);
+    cn_free(t->nodes);
+    memset(t, 0, sizeof *t);
+}
+
+cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n_refs,
+                         const int *refs, cn_err *err)
+{
+    CN_REQUIRE(t && n_refs >= 0 && (n_refs == 0 || refs), "a tree and its refutations");
+    if (t->n_nodes == t->cap_nodes) {
+        int cap = t->cap_nodes ? 2 * t->cap_nodes : 64;
+        cert_node *nn = cn_reallocarray(t->nodes, (size_t)cap, sizeof *nn);
+        if (!nn)
+            return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree");
+        t->nodes = nn;
+        t->cap_nodes = cap;
+    }
+    int *r = NULL;
+    if (n_refs > 0) {
+        r = cn_mallocarray((size_t)n_refs, sizeof(int));
+        if (!r)
+            return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree");
+        memcpy(r, refs, sizeof(int) * (size_t)n_refs);
+    }
+    t->nodes[t->n_nodes++] = (cert_node){kind, dim, at, n_refs, r};
+    return CN_OK;
+}
+
+/* ---- the atoms of a case, prepared for bounding ----------------------- */
+
+/* Atom a . y <= rhs with a = ad + r exactly: ad doubles (finite, else the
+ * atom is not usable), r in [rlo, rhi] per output (0 when ad is exact). */
+typedef struct {
+    bool usable, residual;
+    double *ad, *rlo, *rhi;   /* [n_out] */
+    const mpq_t *rhs;         /* borrowed from the property */
+} atom;
+
+typedef struct {
+    int n_atoms;
+    atom *atoms;              /* all atoms of the case, disjunct by disjunct */
+    int *dstart;              /* [n_disj + 1] */
+} case_atoms;
+
+static void atoms_free(case_atoms *ca)
+{
+    for (int k = 0; k < ca->n_atoms; k++) {
+        cn_free(ca->atoms[k].ad);
+        cn_free(ca->atoms[k].rlo);
+        cn_free(ca->atoms[k].rhi);
+    }
+    cn_free(ca->atoms);
+    cn_free(ca->dstart);
+}
+
+static bool atoms_build(const prop_case *pc, int n_out, case_atoms *ca)
+{
+    memset(ca, 0, sizeof *ca);
+    int m = 0;
+    for (int d = 0; d < pc->n_disj; d++)
+        m += pc->disj[d].n;
+    ca->atoms = cn_calloc((size_t)(m ? m : 1), sizeof(atom));
+    ca->dstart = cn_mallocarray((size_t)pc->n_disj + 1, sizeof(int));
+    if (!ca->atoms || !ca->dstart)
+        return false;
+    mpq_t a, r;
+    mpq_inits(a, r, NULL);
+    bool ok = true;
+    for (int d = 0; d < pc->n_disj && ok; d++) {
+        ca->dstart[d] = ca->n_atoms;
+        for (int k = 0; k < pc->disj[d].n && ok; k++) {
+            const prop_lin *l = &pc->disj[d].atoms[k];
+            atom *at = &ca->atoms[ca->n_atoms++];
+            at->ad = cn_mallocarray((size_t)n_out, sizeof(double));
+            at->rlo = cn_mallocarray((size_t)n_out, sizeof(double));
+            at->rhi = cn_mallocarray((size_t)n_out, sizeof(double));
+            if (!at->ad || !at->rlo || !at->rhi) {
+                ok = false;
+                break;
+            }
+            at->rhs = &l->rhs;
+            at->usable = true;
+            for (int j = 0; j < n_out; j++) {
+                mpq_set_ui(a, 0, 1);
+                for (int e = 0; e < l->n; e++)
+                    if (l->var[e] == j)
+                        mpq_add(a, a, l->coef[e]);
+                double v = mpq_get_d(a);
+                at->ad[j] = isfinite(v) ? v : 0.0;
+                at->usable &= isfinite(v) != 0;
+                cn_mpq_set_d(r, at->ad[j]);
+                mpq_sub(r, a, r);       /* exact residual a - ad */
+                at->rlo[j] = cn_mpq_get_d_down(r);
+                at->rhi[j] = cn_mpq_get_d_up(r);
+                at->residual |= mpq_sgn(r) != 0;
+            }
+        }
+    }
+    ca->dstart[pc->n_disj] = ca->n_atoms;
+    mpq_clears(a, r, NULL);
+    return ok;
+}
+
+/* Lower bound of a . y over the last region (NaN / -inf when unknown). */
+static double atom_lb(cert_bounds *b, const atom *at, int n_out)
+{
+    double lb = cert_bounds_row(b, at->ad);
+    if (!at->residual)
+        return lb;
+    const double *ylo, *yhi;
+    cert_bounds_output(b, &ylo, &yhi);
+    int saved = cn_round_push(FE_DOWNWARD);
+    for (int j = 0; j < n_out; j++) {
+        /* min of r y over r in [rlo, rhi], y in [ylo, yhi]: a corner */
+        double c[4] = {at->rlo[j] * ylo[j], at->rlo[j] * yhi[j], at->rhi[j] * ylo[j],
+                       at->rhi[j] * yhi[j]};
+        double m = c[0];
+        for (int q = 1; q < 4; q++)
+            if (!(c[q] >= m))          /* NaN wins */
+                m = c[q];
+        lb += m;
+    }
+    cn_round_pop(saved);
+    return lb;
+}
+
+/* Is the double lb > the rational rhs, exactly? */
+static bool above(double lb, const mpq_t rhs, mpq_t tmp)
+{
+    if (!isfinite(lb))
+        return false;
+    cn_mpq_set_d(tmp, lb);
+    return mpq_cmp(tmp, rhs) > 0;
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+typedef struct {
+    int node;                 /* tree index */
+    int next;                 /* split: which child is visited next (0, 1; 2 = done) */
+    double *lo, *hi;          /* [n_in] region box */
+    signed char *split;       /* [n_relus] */
+    unsigned char *cov;       /* [n_disj] refuted on the path */
+} frame;
+
+typedef struct {
+    int n, cap;
+    frame *f;
+    int n_in, n_relus, n_disj;
+} frames;
+
+static void frames_free(frames *F)
+{
+    for (int i = 0; i < F->cap; i++) {
+        cn_free(F->f[i].lo);
+        cn_free(F->f[i].hi);
+        cn_free(F->f[i].split);
+        cn_free(F->f[i].cov);
+    }
+    cn_free(F->f);
+}
+
+/* Makes frame d exist (buffers allocated). */
+static bool frame_at(frames *F, int d)
+{
+    if (d < F->cap)
+        return true;
+    int cap = F->cap ? 2 * F->cap : 16;
+    frame *nf = cn_reallocarray(F->f, (size_t)cap, sizeof *nf);
+    if (!nf)
+        return false;
+    F->f = nf;
+    for (int i = F->cap; i < cap; i++) {
+        frame *fr = &F->f[i];
+        memset(fr, 0, sizeof *fr);
+        fr->lo = cn_mallocarray((size_t)F->n_in, sizeof(double));
+        fr->hi = cn_mallocarray((size_t)F->n_in, sizeof(double));
+        fr->split = cn_calloc((size_t)(F->n_relus ? F->n_relus : 1), 1);
+        fr->cov = cn_calloc((size_t)(F->n_disj ? F->n_disj : 1), 1);
+        F->cap = i + 1;
+        if (!fr->lo || !fr->hi || !fr->split || !fr->cov)
+            return false;
+    }
+    return true;
+}
+
+/* Child `side` of the split node in frame d-1 goes to frame d. */
+static void child_region(frames *F, const cert_tree *t, int d, int side)
+{
+    const frame *p = &F->f[d - 1];
+    frame *c = &F->f[d];
+    const cert_node *pn = &t->nodes[p->node];
+    memcpy(c->lo, p->lo, sizeof(double) * (size_t)F->n_in);
+    memcpy(c->hi, p->hi, sizeof(double) * (size_t)F->n_in);
+    memcpy(c->split, p->split, (size_t)F->n_relus);
+    memcpy(c->cov, p->cov, (size_t)F->n_disj);
+    if (pn->kind == CERT_SPLIT_INPUT) {
+        if (side == 0)
+            c->hi[pn->dim] = pn->at;
+        else
+            c->lo[pn->dim] = pn->at;
+    } else {
+        c->split[pn->dim] = side ? 1 : -1;
+    }
+    c->next = 0;
+}
+
+typedef struct {
+    cert_bounds *b;
+    const prop_case *pc;
+    const cert_tree *t;
+    case_atoms ca;
+    int n_out;
+    char *why;
+    size_t why_len;
+    cert_stats *st;
+    bool oom;
+    mpq_t tmp;
+} walk;
+
+static bool bad(walk *w, int node, const char *fmt, ...) CN_PRINTF(3, 4);
+static bool bad(walk *w, int node, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (node >= 0)
+        snprintf(w->why, w->why_len, "case %d node %d: %s", w->t->case_idx, node, msg);
+    else
+        snprintf(w->why, w->why_len, "case %d: %s", w->t->case_idx, msg);
+    return false;
+}
+
+/* Re-proves the refutations of node i over the region in fr. */
+static bool check_refs(walk *w, int i, frame *fr)
+{
+    const cert_node *nd = &w->t->nodes[i];
+    if (nd->n_refs == 0)
+        return true;
+    cert_region r = cert_bounds_region(w->b, fr->lo, fr->hi, fr->split);
+    w->st->bounded++;
+    for (int q = 0; q < nd->n_refs; q++) {
+        int d = nd->refs[q];
+        if (r == CERT_REGION_BLOWN)
+            return bad(w, i, "disjunct %d not refuted: a bound overflowed", d);
+        if (r == CERT_REGION_OK) {
+            double best = -INFINITY;
+            int best_k = -1;
+            bool done = false;
+            for (int k = w->ca.dstart[d]; k < w->ca.dstart[d + 1] && !done; k++) {
+                const atom *at = &w->ca.atoms[k];
+                if (!at->usable)
+                    continue;
+                double lb = atom_lb(w->b, at, w->n_out);
+                done = above(lb, *at->rhs, w->tmp);
+                if (best_k < 0 || lb > best) {
+                    best = lb;
+                    best_k = k;
+                }
+            }
+            if (!done) {
+                if (best_k < 0)
+                    return bad(w, i, "disjunct %d not refuted: it has no usable atom", d);
+                return bad(w, i, "disjunct %d not refuted: lower bound %.17g <= rhs %.17g "
+                                 "(atom %d)", d, best, mpq_get_d(*w->ca.atoms[best_k].rhs),
+                           best_k - w->ca.dstart[d]);
+            }
+        }
+        fr->cov[d] = 1;
+        w->st->refutations++;
+    }
+    return true;
+}
+
+/* Checks node i in frame fr (its region already built). */
+static bool check_node(walk *w, frames *F, int i, int depth)
+{
+    const cert_node *nd = &w->t->nodes[i];
+    frame *fr = &F->f[depth];
+    fr->node = i;
+    w->st->nodes++;
+    if (depth > w->st->depth)
+        w->st->depth = depth;
+    for (int q = 0; q < nd->n_refs; q++) {
+        int d = nd->refs[q];
+        if (d < 0 || d >= w->pc->n_disj)
+            return bad(w, i, "refutation of disjunct %d: the case has %d disjuncts", d,
+                       w->pc->n_disj);
+        for (int q2 = 0; q2 < q; q2++)
+            if (nd->refs[q2] == d)
+                return bad(w, i, "disjunct %d refuted twice", d);
+    }
+    switch (nd->kind) {
+    case CERT_SPLIT_INPUT:
+        if (nd->dim < 0 || nd->dim >= F->n_in)
+            return bad(w, i, "input split on dimension %d of %d", nd->dim, F->n_in);
+        if (!(fr->lo[nd->dim] < nd->at && nd->at < fr->hi[nd->dim]))
+            return bad(w, i, "split point %a is not strictly inside [%a, %a] of input %d",
+                       nd->at, fr->lo[nd->dim], fr->hi[nd->dim], nd->dim);
+        break;
+    case CERT_SPLIT_RELU:
+        if (nd->dim < 0 || nd->dim >= F->n_relus)
+            return bad(w, i, "ReLU split on neuron %d of %d", nd->dim, F->n_relus);
+        if (fr->split[nd->dim])
+            return bad(w, i, "ReLU %d is split again on its path", nd->dim);
+        break;
+    case CERT_EMPTY: {
+        bool empty = false;
+        for (int k = 0; k < F->n_in; k++)
+            empty |= mpq_cmp(w->pc->lo[k], w->pc->hi[k]) > 0;
+        if (depth != 0 || !empty)
+            return bad(w, i, "'empty' leaf, but the case's box is not empty");
+        return true;
+    }
+    case CERT_LEAF:
+        break;
+    default:
+        return bad(w, i, "unknown node kind %d", (int)nd->kind);
+    }
+    if (!check_refs(w, i, fr))
+        return false;
+    if (nd->kind == CERT_LEAF)
+        for (int d = 0; d < w->pc->n_disj; d++)
+            if (!fr->cov[d])
+                return bad(w, i, "leaf: disjunct %d is not refuted on its path", d);
+    return true;
+}
+
+static bool walk_tree(walk *w, frames *F)
+{
+    const cert_tree *t = w->t;
+    const prop_case *pc = w->pc;
+    if (t->n_nodes == 0)
+        return bad(w, -1, "the proof tree has no nodes");
+    /* root: the case's box enclosure, which must contain the exact box */
+    frame *root = &F->f[0];
+    for (int k = 0; k < F->n_in; k++) {
+        cn_mpq_set_d(w->tmp, pc->lo_d[k]);
+        bool lo_ok = mpq_cmp(w->tmp, pc->lo[k]) <= 0;
+        cn_mpq_set_d(w->tmp, pc->hi_d[k]);
+        if (!lo_ok || mpq_cmp(w->tmp, pc->hi[k]) < 0)
+            return bad(w, -1, "the box enclosure of input %d does not contain the exact box", k);
+        root->lo[k] = pc->lo_d[k];
+        root->hi[k] = pc->hi_d[k];
+    }
+    memset(root->split, 0, (size_t)F->n_relus);
+    memset(root->cov, 0, (size_t)F->n_disj);
+    root->next = 0;
+    int i = 0, d = 0;
+    for (;;) {
+        if (!check_node(w, F, i, d))
+            return false;
+        if (t->nodes[i].kind == CERT_SPLIT_INPUT || t->nodes[i].kind == CERT_SPLIT_RELU) {
+            if (!frame_at(F, d + 1)) {
+                w->oom = true;
+                return false;
+            }
+            F->f[d].next = 1;
+            child_region(F, t, ++d, 0);
+        } else {
+            /* leaf: climb to the first ancestor whose side-1 child is due */
+            while (d > 0 && F->f[d - 1].next == 2)
+                d--;
+            if (d == 0)
+                break;
+            F->f[d - 1].next = 2;
+            child_region(F, t, d, 1);
+        }
+        if (++i >= t->n_nodes)
+            return bad(w, F->f[d - 1].node, "split without its side-%d child (the node list "
+                       "ends)", F->f[d - 1].next == 1 ? 0 : 1);
+    }
+    if (i + 1 != t->n_nodes)
+        return bad(w, i + 1, "nodes after the end of the tree");
+    return true;
+}
+
+cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, bool *valid,
+                          char *why, size_t why_len, cert_stats *st, cn_err *err)
+{
+    CN_REQUIRE(b && p && t && valid && why && why_len > 0 && st, "arguments");
+    const net *n = cert__bounds_net(b);
+    walk w = {.b = b, .t = t, .n_out = net_out_size(n), .why = why, .why_len = why_len,
+              .st = st};
+    why[0] = '\0';
+    if (t->case_idx < 0 || t->case_idx >= prop_n_cases(p)) {
+        snprintf(why, why_len, "proof for case %d: the property has %d cases", t->case_idx,
+                 prop_n_cases(p));
+        *valid = false;
+        return CN_OK;
+    }
+    if (prop_n_in(p) != net_in_size(n) || prop_n_out(p) != net_out_size(n)) {
+        snprintf(why, why_len, "the property has %d inputs and %d outputs, the network %d and %d",
+                 prop_n_in(p), prop_n_out(p), net_in_size(n), net_out_size(n));
+        *valid = false;
+        return CN_OK;
+    }
+    w.pc = prop_case_at(p, t->case_idx);
+    frames F = {.n_in = net_in_size(n), .n_relus = net_n_relus(n), .n_disj = w.pc->n_disj};
+    mpq_init(w.tmp);
+    cn_status s = CN_OK;
+    if (!atoms_build(w.pc, w.n_out, &w.ca) || !frame_at(&F, 0)) {
+        s = cn_fail(err, CN_ENOMEM, "checker: out of memory");
+        goto done;
+    }
+    bool ok = walk_tree(&w, &F);
+    if (w.oom) {
+        s = cn_fail(err, CN_ENOMEM, "checker: out of memory for a proof tree's regions");
+        goto done;
+    }
+    *valid = ok;
+done:
+    atoms_free(&w.ca);
+    frames_free(&F);
+    mpq_clear(w.tmp);
+    return s;
+}

@@ -1,0 +1,97 @@
+/* lp.h — LP relaxations and exact MILP encodings of a ReLU network (GLPK).
+ *
+ * Variables.  For the network z_0 = x, z_{i+1} = L_i(z_i) (models/models.h),
+ * the LP has one column per entry of every z_i:
+ *     x_j            the input, bounded by the region's box            (1)
+ *     z_{i+1} = W z_i + b    equality rows for affine layers           (2)
+ *     a = relu(z)    for ReLU layers, relaxed by                        (3)
+ *         stable inactive (u <= 0):   a = 0
+ *         stable active   (l >= 0):   a = z
+ *         unstable (l < 0 < u):       a >= 0,  a >= z,  a <= s z + t
+ *     where the triangle's upper line uses s >= u/(u-l) and t >= -s l
+ *     rounded upward, so that (3) is a valid relaxation for the rational
+ *     network whatever the rounding (proof: the line lies above (l,0) and
+ *     (u,u), hence above relu on [l,u]).
+ * Pre-activation bounds l, u come from the caller (bounds/), must be sound,
+ * and also bound the z columns.  A split fixes a neuron active (z >= 0,
+ * a = z) or inactive (z <= 0, a = 0).
+ *
+ * Rigorous bounds (DESIGN.md).  GLPK's objective is never used as a proof.
+ * After the simplex, with row multipliers y (any values: GLPK's duals are
+ * only a good guess), every feasible v satisfies
+ *     c^T v  >=  sum_r min(y_r rl_r, y_r ru_r)  +  sum_j min_{v_j in [vl_j, vu_j]} (c - A^T y)_j v_j
+ * (a multiplier whose needed row bound is infinite is replaced by 0).
+ * lp_lower_bound evaluates the right-hand side with directed rounding: the
+ * reduced costs (c - A^T y)_j as intervals, products and sums rounded down.
+ *
+ * Threads: a lp_ctx owns one glp_prob; GLPK keeps a separate environment
+ * per thread, so a context must be created, used and freed by one thread
+ * (a worker thread then calls glp_free_env before it exits).  Library code never prints:
+ * GLPK's own messages are switched off per call (msg_lev = GLP_MSG_OFF).
+ */
+#ifndef CERTNN_LP_H
+#define CERTNN_LP_H
+
+#include "models/models.h"
+
+typedef struct lp_ctx lp_ctx;     /* opaque: one glp_prob and scratch space */
+
+/* Borrows n, which must outlive the context. */
+lp_ctx *lp_ctx_new(const net *n, cn_err *err);
+void    lp_ctx_free(lp_ctx *c);    /* NULL is fine */
+
+/* A subproblem.  Arrays indexed by layer i are used only where layer i is
+ * NET_RELU (others may be NULL); each then has net_layer_at(n,i)->in entries. */
+typedef struct {
+    const double *in_lo, *in_hi;                   /* [n_in] input box */
+    const double *const *pre_lo, *const *pre_hi;   /* [n_layers][in] sound bounds on z_i */
+    const signed char *const *split;               /* [n_layers][in]: +1 active, -1 inactive, 0 free; NULL: none */
+    /* Optional general linear input constraints (sum coef x <= rhs), with
+     * double coefficients rounded so the constraint is only relaxed. */
+    int n_lin;
+    const prop_lin *lin;                            /* [n_lin] */
+} lp_region;
+
+typedef enum {
+    LP_BOUND = 1,      /* lp_lower_bound: *lb holds a rigorous lower bound;
+                          lp_milp_min: solved to optimality */
+    LP_INFEASIBLE,     /* lp_milp_min only: the region is empty */
+    LP_FAILED          /* the solver gave up (limits, numerics): no claim */
+} lp_outcome;
+
+typedef struct {
+    int it_lim;        /* simplex iteration limit (0: none) */
+    int tm_lim_ms;     /* time limit per solve in ms (0: none) */
+} lp_opts;
+void lp_opts_init(lp_opts *o);
+
+/* Rigorous lower bound of  c^T y + d  over the LP relaxation of the region,
+ * where y is the network output.  x_opt (may be NULL; [n_in]) receives the
+ * LP's minimiser's input part — a good candidate for a counterexample.
+ * Whatever GLPK reports, the bound is evaluated from its last multipliers.
+ * When GLPK finds no feasible point, the tableau row of the variable that
+ * cannot be made feasible gives multipliers y for a Farkas certificate: the
+ * same right-hand side with a zero objective, evaluated rigorously, is > 0
+ * only if no point satisfies the constraints; then *lb = +inf (an empty
+ * subproblem bounds everything).  LP_FAILED means no finite bound could be
+ * derived.
+ * The network must not have two affine layers in a row (CN_EUNSUPPORTED).
+ * Returns CN_OK when the call worked (the outcome says what it found). */
+cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o,
+                         const double *cy /* [n_out] */, double d,
+                         lp_outcome *outcome /* OUT */, double *lb /* OUT */,
+                         double *x_opt /* OUT, may be NULL */, cn_err *err) CN_WUR;
+
+/* Exact MILP encoding (big-M from the given sound pre-activation bounds)
+ * solved with GLPK's branch and cut, for small networks and as an oracle in
+ * tests: the minimum of c^T y + d over the region, in floating point (NOT a
+ * rigorous bound — use it only as an oracle or to find candidates).  x_opt
+ * (may be NULL) receives the minimiser's input.  *status_out: LP_BOUND when
+ * solved to optimality, LP_INFEASIBLE when the region is empty, LP_FAILED
+ * on limits. */
+cn_status lp_milp_min(const net *n, const lp_region *r, const lp_opts *o,
+                      const double *cy, double d, lp_outcome *outcome /* OUT */,
+                      double *min /* OUT */, double *x_opt /* OUT, may be NULL */,
+                      cn_err *err) CN_WUR;
+
+#endif

@@ -1,0 +1,347 @@
+/* models.h — the bottom module of certnn: shared base (cn_), the network IR
+ * and its loaders (net_), properties (prop_) and datasets (ds_).
+ *
+ * Everything above (bounds, attacks, lp, verifier, certs) sees networks and
+ * properties only through this header.  The checker in certs/ relies on the
+ * exact evaluator and the exact property check declared here, so these stay
+ * small and free of any search code.
+ *
+ * Conventions (see README.md, "Error convention"):
+ *   - Misuse is a bug: CN_REQUIRE aborts, naming the function.
+ *   - Runtime failure returns a cn_status other than CN_OK and fills a cn_err
+ *     whose message names the file, the line / node / field and what was
+ *     expected.  Out-parameters are written only on success.
+ *   - Indices are 0-based.  Arrays are annotated with their length:
+ *     double b[/ *out* /].
+ */
+#ifndef CERTNN_MODELS_H
+#define CERTNN_MODELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <gmp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CN_WUR __attribute__((warn_unused_result))
+#define CN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CN_WUR
+#define CN_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Base: status, errors, allocation                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    CN_OK = 0,
+    CN_ENOMEM,      /* an allocation failed; nothing leaked, nothing written  */
+    CN_EIO,         /* a file could not be opened or read                    */
+    CN_EPARSE,      /* input is malformed (message names file and place)     */
+    CN_EUNSUPPORTED,/* input is well formed but uses what certnn cannot do    */
+    CN_EINVAL,      /* a runtime value is out of range (e.g. shape mismatch)  */
+    CN_ELIMIT,      /* a configured limit (size, terms, time) was exceeded    */
+    CN_EINTERNAL    /* an internal consistency check failed                  */
+} cn_status;
+
+typedef struct {
+    cn_status status;
+    char msg[512];
+} cn_err;
+
+/* Fills err (if not NULL) and returns status.  The message is one line. */
+cn_status cn_fail(cn_err *err, cn_status status, const char *fmt, ...) CN_PRINTF(3, 4);
+/* Short English name of a status ("out of memory", "parse error", ...). */
+const char *cn_status_str(cn_status s);
+/* Resets err to CN_OK with an empty message. */
+void cn_err_clear(cn_err *err);
+
+/* Misuse check: aborts with the function name and the message. */
+#define CN_REQUIRE(cond, what)                                                  \
+    do {                                                                        \
+        if (!(cond)) cn__require_failed(__func__, #cond, (what));               \
+    } while (0)
+_Noreturn void cn__require_failed(const char *func, const char *cond, const char *what);
+
+/* Allocation.  Return NULL on failure (never abort).  Sizes are checked for
+ * overflow.  For tests, cn_alloc_fail_after(k) makes the k-th following
+ * allocation on this thread fail (k = 0 disables); cn_alloc_live() is the
+ * number of live blocks on this thread, for leak accounting. */
+void *cn_malloc(size_t n);
+void *cn_calloc(size_t count, size_t size);
+void *cn_mallocarray(size_t count, size_t size);
+void *cn_realloc(void *p, size_t n);
+void *cn_reallocarray(void *p, size_t count, size_t size);
+char *cn_strdup(const char *s);
+void  cn_free(void *p);                 /* NULL is fine */
+void  cn_alloc_fail_after(long k);
+long  cn_alloc_live(void);
+
+/* Reads a whole file into memory (takes ownership of *data: free with cn_free).
+ * A NUL byte is appended after the data (not counted in *len). */
+cn_status cn_read_file(const char *path, unsigned char **data, size_t *len, cn_err *err) CN_WUR;
+
+/* SHA-256 of bytes, as 64 lowercase hex digits plus NUL. */
+void cn_sha256_hex(const unsigned char *data, size_t len, char hex[65]);
+
+/* Rounding-mode scope (DESIGN.md: set per thread, saved and restored around
+ * each kernel; never parse or print inside).  Usage:
+ *     int saved = cn_round_push(FE_UPWARD); ... cn_round_pop(saved); */
+int  cn_round_push(int mode);
+void cn_round_pop(int saved);
+
+/* Exact conversions. */
+void cn_mpq_set_d(mpq_t q, double d);   /* d finite: exact (mpq_set_d is exact) */
+/* Nearest double below / above q (directed rounding, exact comparison). */
+double cn_mpq_get_d_down(const mpq_t q);
+double cn_mpq_get_d_up(const mpq_t q);
+/* Parses a decimal or scientific literal ("-0.5", "1e-3", "12") exactly.
+ * Returns false if s is not such a literal (s must be the whole token). */
+bool cn_mpq_set_decimal(mpq_t q, const char *s, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Network IR                                                                */
+/* ------------------------------------------------------------------------ */
+/*
+ * A network is a chain of layers L_0 ... L_{k-1} applied to the flattened
+ * input x (length net_in_size):   z_0 = x,  z_{i+1} = L_i(z_i),  y = z_k.
+ *
+ *   NET_DENSE  z' = W z + b      W: [out x in] row-major, b: [out]
+ *   NET_CONV   z' = conv(z) + b  2-D convolution on a (c,h,w) tensor stored
+ *              channel-major (ONNX NCHW order without N); W: [cout][cin][kh][kw],
+ *              b: [cout]; stride, zero padding (top,left,bottom,right),
+ *              dilation 1, group 1.
+ *   NET_RELU   z' = max(z, 0)    elementwise; in == out.
+ *
+ * Exactness (DESIGN.md, soundness contract).  Every W and b entry is a double,
+ * and the network *is* the rational function those doubles define.  A float32
+ * weight converts to double exactly; an NNet decimal is rounded once to the
+ * nearest double at load time.  Folding a constant normalisation (Sub, Div,
+ * Mul) or BatchNormalization into the neighbouring affine layer computes new
+ * doubles; net_info.fold_exact tells whether every folded value equals the
+ * exact real value (checked with an error-free transformation) — when it is
+ * false the network certnn verifies is the folded one, which differs from the
+ * file's real-number semantics by at most one rounding per folded value, and
+ * `certnn info` says so.
+ */
+
+typedef enum { NET_DENSE = 1, NET_CONV = 2, NET_RELU = 3 } net_op;
+
+typedef struct {
+    int c, h, w;                   /* a vector of n values is (n,1,1) */
+} net_shape;
+
+typedef struct {
+    net_op op;
+    int in, out;                   /* flattened sizes */
+    net_shape in_shape, out_shape;
+    double *W;                     /* DENSE: [out*in]; CONV: [cout*cin*kh*kw]; RELU: NULL */
+    double *b;                     /* DENSE: [out];    CONV: [cout];            RELU: NULL */
+    int kh, kw;                    /* CONV only */
+    int stride_h, stride_w;        /* CONV only */
+    int pad_t, pad_l, pad_b, pad_r;/* CONV only */
+} net_layer;
+
+typedef enum { NET_FMT_BUILT = 0, NET_FMT_ONNX, NET_FMT_NNET } net_format;
+
+/* NNet's normalisation block (kept as metadata: the layers take the
+ * normalised input, as the ONNX versions of the same networks do). */
+typedef struct {
+    int n_in;
+    double *in_min, *in_max;       /* [n_in] */
+    double *in_mean, *in_range;    /* [n_in] */
+    double out_mean, out_range;
+} net_nnet_norm;
+
+typedef struct net net;            /* opaque */
+
+/* Loads a network, choosing the format from the file's bytes/extension
+ * (".nnet" text or ONNX protobuf).  Takes nothing; returns a new net. */
+cn_status net_load(const char *path, net **out, cn_err *err) CN_WUR;
+cn_status net_load_onnx(const char *path, net **out, cn_err *err) CN_WUR;
+cn_status net_load_nnet(const char *path, net **out, cn_err *err) CN_WUR;
+/* Same, from bytes; name is used in messages. */
+cn_status net_load_onnx_mem(const unsigned char *data, size_t len, const char *name,
+                            net **out, cn_err *err) CN_WUR;
+cn_status net_load_nnet_mem(const char *text, size_t len, const char *name,
+                            net **out, cn_err *err) CN_WUR;
+
+/* Writes the network as ONNX (opset 13; Gemm/Conv/Relu/Flatten, float32 when
+ * every weight is a float32 value, float64 otherwise), so that loading it back
+ * gives bit-identical weights. */
+cn_status net_save_onnx(const net *n, const char *path, cn_err *err) CN_WUR;
+
+/* Building a network in code (tests, training).  net_new makes an empty
+ * network with the given input shape; layers are appended in order and the
+ * returned layer's W/b (zero-initialised) may be filled in by the caller
+ * before the net is used. */
+net *net_new(net_shape in_shape);
+net_layer *net_add_dense(net *n, int out, cn_err *err);
+net_layer *net_add_conv(net *n, int cout, int kh, int kw, int stride_h, int stride_w,
+                        int pad_t, int pad_l, int pad_b, int pad_r, cn_err *err);
+net_layer *net_add_relu(net *n, cn_err *err);
+void net_free(net *n);                               /* NULL is fine */
+
+/* Accessors (borrowed pointers, valid while n lives). */
+int              net_n_layers(const net *n);
+const net_layer *net_layer_at(const net *n, int i);
+int              net_in_size(const net *n);
+int              net_out_size(const net *n);
+int              net_n_relus(const net *n);          /* ReLU neurons */
+int              net_max_width(const net *n);        /* max over all layer in/out */
+
+typedef struct {
+    net_format format;
+    const char *path;              /* as given to net_load; "" when built */
+    char sha256[65];               /* of the file bytes; "" when built */
+    int in_dims[8], n_in_dims;     /* declared input shape, e.g. [1,1,28,28] */
+    int out_dims[8], n_out_dims;
+    const char *in_name, *out_name;/* tensor names ("" if none) */
+    long params;                   /* weight + bias entries in the IR */
+    bool fold_exact;               /* see "Exactness" above */
+    int folded;                    /* normalisation/BN ops folded */
+    const char *weights_note;      /* how weights became doubles, one sentence */
+    const net_nnet_norm *nnet;     /* NNet normalisation, or NULL */
+} net_info;
+void net_get_info(const net *n, net_info *info /* OUT */);
+
+/* Forward evaluation in double, round-to-nearest (attacks, training; not a
+ * proof).  x: [batch*in] row-major, y: [batch*out].  Uses BLAS for dense
+ * layers.  Returns CN_ENOMEM if scratch space cannot be allocated. */
+cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_err *err) CN_WUR;
+
+/* Exact evaluation in rationals from the stored doubles.
+ * x: [in] (initialised mpq_t), y: [out] (initialised mpq_t). */
+cn_status net_eval_exact(const net *n, mpq_t *x, mpq_t *y, cn_err *err) CN_WUR;
+/* Convenience: x given as doubles (each converted exactly). */
+cn_status net_eval_exact_d(const net *n, const double *x, mpq_t *y, cn_err *err) CN_WUR;
+
+/* NNet input normalisation: x_norm = (clamp(x_raw, min, max) - mean) / range,
+ * in double (round-to-nearest).  Only for nets loaded from NNet. */
+void net_nnet_normalise(const net_nnet_norm *nn, const double *raw, double *norm);
+
+/* ------------------------------------------------------------------------ */
+/* Properties                                                                */
+/* ------------------------------------------------------------------------ */
+/*
+ * A property describes the counterexample (unsafe) condition, as VNN-LIB does:
+ * it is *violated* (answer `sat`) iff some case c has an input x with
+ *     x in region(c)   and   N(x) in unsafe(c).
+ * Each case's region is a box lo <= x <= hi over all inputs (every input
+ * must be bounded) plus optional general linear constraints over x; its
+ * unsafe set is a disjunction of conjunctions of linear constraints over y.
+ * All constants are exact rationals; lo_d/hi_d are an outward-rounded double
+ * enclosure of the box (lo_d <= lo, hi_d >= hi) for the search.
+ *
+ * A linear constraint is   sum_k coef[k] * v[var[k]]  <=  rhs.
+ */
+
+typedef struct {
+    int n;                         /* terms */
+    int *var;                      /* [n] variable indices (X or Y, by context) */
+    mpq_t *coef;                   /* [n] */
+    mpq_t rhs;
+} prop_lin;
+
+typedef struct {
+    int n;                         /* atoms, all of which must hold */
+    prop_lin *atoms;               /* [n] */
+} prop_conj;
+
+typedef struct {
+    mpq_t *lo, *hi;                /* [n_in] exact box */
+    double *lo_d, *hi_d;           /* [n_in] outward-rounded enclosure */
+    int n_lin;                     /* extra linear input constraints */
+    prop_lin *lin;                 /* [n_lin], over X */
+    int n_disj;                    /* unsafe set: OR of these */
+    prop_conj *disj;               /* [n_disj], over Y */
+} prop_case;
+
+typedef struct prop prop;          /* opaque */
+
+int              prop_n_in(const prop *p);
+int              prop_n_out(const prop *p);
+int              prop_n_cases(const prop *p);
+const prop_case *prop_case_at(const prop *p, int i);
+const char      *prop_name(const prop *p);   /* file path or "eps-ball ..." */
+void             prop_free(prop *p);          /* NULL is fine */
+
+/* Parses VNN-LIB (the SMT-LIB subset VNN-COMP uses).  Every assert is
+ * combined by AND and the whole formula is brought to disjunctive normal form;
+ * more than max_terms DNF terms (0 = default 100000) gives CN_ELIMIT.
+ * Errors name the file, line and column.  Unsupported constructs (strict
+ * comparisons, non-linear terms, undeclared names, ...) give CN_EUNSUPPORTED
+ * or CN_EPARSE — never a different reading. */
+cn_status prop_parse_vnnlib(const char *path, prop **out, cn_err *err) CN_WUR;
+cn_status prop_parse_vnnlib_mem(const char *text, size_t len, const char *name,
+                                long max_terms, prop **out, cn_err *err) CN_WUR;
+
+/* Writes p as VNN-LIB.  Rationals whose decimal expansion terminates are
+ * written exactly; others (e.g. p/255 in an eps-ball) are rounded outward
+ * (box widened) to 20 significant digits and *exact is set false. */
+cn_status prop_write_vnnlib(const prop *p, FILE *f, bool *exact /* OUT, may be NULL */,
+                            cn_err *err) CN_WUR;
+/* Structural equality (same cases, same exact numbers, same order). */
+bool prop_equal(const prop *a, const prop *b);
+
+/* The L-infinity ball  [x0 - eps, x0 + eps] ∩ [clip_lo, clip_hi]  with unsafe
+ * set "some j != label has y_j >= y_label".  x0 and eps are exact rationals. */
+cn_status prop_eps_ball(int n_in, mpq_t *x0, const mpq_t eps, const mpq_t clip_lo,
+                        const mpq_t clip_hi, int n_out, int label, prop **out,
+                        cn_err *err) CN_WUR;
+
+/* The result of checking a point against a property, exactly. */
+typedef struct {
+    bool violated;                 /* x in some case's region and N(x) in its unsafe set */
+    int case_idx;                  /* first case whose region holds x, or -1 */
+    int disj_idx;                  /* satisfied disjunct in that case, or -1 */
+    /* Exact slack rhs - lhs of every atom of the reported (or, when not
+     * violated, the closest) disjunct: >= 0 means the atom holds.
+     * Owned: release with prop_check_clear. */
+    int n_margin;
+    mpq_t *margin;
+    double worst_margin_d;         /* min slack, rounded to nearest (display) */
+} prop_check;
+
+void prop_check_init(prop_check *c);
+void prop_check_clear(prop_check *c);
+/* Decides exactly whether x (n_in rationals) violates p under n. */
+cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *res,
+                           cn_err *err) CN_WUR;
+cn_status prop_check_point_d(const prop *p, const net *n, const double *x, prop_check *res,
+                             cn_err *err) CN_WUR;
+
+/* ------------------------------------------------------------------------ */
+/* Datasets                                                                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * Samples with integer pixel values 0..255 and a label; the network input is
+ * pixel/255 (exactly: x = p/255 as a rational; ds_input_d gives the nearest
+ * double).
+ */
+typedef struct {
+    int n;                         /* samples */
+    int dim;                       /* values per sample */
+    int rows, cols;                /* image shape when known (IDX), else dim x 1 */
+    uint8_t *pixels;               /* [n*dim] */
+    int *labels;                   /* [n] */
+} ds_set;
+
+/* ERAN CSV (label, then dim pixels per line) or IDX images (+ labels_path,
+ * gzipped or not).  offset/count select samples (count < 0: all). */
+cn_status ds_load(const char *path, const char *labels_path, int offset, int count,
+                  ds_set **out, cn_err *err) CN_WUR;
+void ds_free(ds_set *d);                                  /* NULL is fine */
+void ds_input_d(const ds_set *d, int i, double *x /* [dim] */);
+void ds_input_q(const ds_set *d, int i, mpq_t *x /* [dim], initialised */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,54 @@
+/* models_int.h — internals shared by the files of models/ (not for other modules). */
+#ifndef CERTNN_MODELS_INT_H
+#define CERTNN_MODELS_INT_H
+
+#include "models/models.h"
+
+struct net {
+    net_shape in_shape;
+    int n_layers, cap_layers;
+    net_layer *layers;            /* [n_layers] */
+    /* provenance, see net_info */
+    net_format format;
+    char *path;                   /* owned, "" when built */
+    char sha256[65];
+    int in_dims[8], n_in_dims;
+    int out_dims[8], n_out_dims;
+    char *in_name, *out_name;     /* owned */
+    bool fold_exact;
+    int folded;
+    net_nnet_norm *nnet;          /* owned, or NULL */
+};
+
+/* Sets the provenance strings (copies them).  Returns CN_ENOMEM on failure. */
+cn_status net__set_names(net *n, const char *path, const char *in_name,
+                         const char *out_name, cn_err *err);
+/* Shape of the next layer's input (the last layer's output, or the input). */
+net_shape net__tail_shape(const net *n);
+
+/* Exactness of folded arithmetic (error-free transformations; need
+ * round-to-nearest): is a*b, a/b, a+b exactly the double r computed? */
+bool net__mul_exact(double a, double b, double r);
+bool net__div_exact(double a, double b, double r);
+bool net__add_exact(double a, double b, double r);
+
+/* ---- properties (prop.c, vnnlib.c) — added by the properties work ---- */
+struct prop {
+    char *name;                   /* owned */
+    int n_in, n_out;
+    int n_cases;                  /* entries of cases[], each possibly partly built */
+    prop_case *cases;             /* [n_cases] */
+};
+/* Building protocol: arrays are allocated with their final length and the
+ * count fields (n_lin, n_disj, prop_conj.n) count only fully initialised
+ * entries, so prop_free releases a partly built property. */
+prop *prop__alloc(const char *name, int n_in, int n_out, int n_cases); /* NULL: no memory */
+bool  prop__case_box(prop_case *c, int n_in);     /* lo, hi (mpq, = 0), lo_d, hi_d */
+void  prop__case_round(prop_case *c, int n_in);   /* lo_d/hi_d from lo/hi, outward */
+void  prop__case_clear(prop_case *c, int n_in);   /* zeroes *c */
+bool  prop__lin_init(prop_lin *l, int n);         /* var/coef [n], coef and rhs = 0 */
+void  prop__lin_clear(prop_lin *l);
+bool  prop__lin_copy(prop_lin *dst, const prop_lin *src);  /* dst uninitialised */
+bool  prop__lin_equal(const prop_lin *a, const prop_lin *b);
+
+#endif

@@ -1,0 +1,62 @@
+# tests/ — one cmocka program per module area; each links only its module and below.
+CN_TEST_LIBS = $(CMOCKA_LIBS) $(CN_BASE_LIBS)
+tests_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
+
+check_PROGRAMS += tests/test_base tests/test_net
+tests_test_base_SOURCES = tests/test_base.c tests/testutil.h
+tests_test_base_CFLAGS = $(tests_cflags)
+tests_test_base_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_net_SOURCES = tests/test_net.c tests/testutil.h
+tests_test_net_CFLAGS = $(tests_cflags)
+tests_test_net_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+
+TESTS += tests/test_base tests/test_net
+
+# Loaders, properties and datasets (models/).
+check_PROGRAMS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
+	tests/test_prop tests/test_models_real
+tests_test_onnx_SOURCES = tests/test_onnx.c tests/testutil.h
+tests_test_onnx_CFLAGS = $(tests_cflags)
+tests_test_onnx_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_nnet_SOURCES = tests/test_nnet.c tests/testutil.h
+tests_test_nnet_CFLAGS = $(tests_cflags)
+tests_test_nnet_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_dataset_SOURCES = tests/test_dataset.c tests/testutil.h
+tests_test_dataset_CFLAGS = $(tests_cflags)
+tests_test_dataset_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_vnnlib_SOURCES = tests/test_vnnlib.c tests/testutil.h
+tests_test_vnnlib_CFLAGS = $(tests_cflags)
+tests_test_vnnlib_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_prop_SOURCES = tests/test_prop.c tests/testutil.h
+tests_test_prop_CFLAGS = $(tests_cflags)
+tests_test_prop_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_models_real_SOURCES = tests/test_models_real.c tests/testutil.h
+tests_test_models_real_CFLAGS = $(tests_cflags)
+tests_test_models_real_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+TESTS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
+	tests/test_prop tests/test_models_real
+
+# Command-line tests: shell scripts driving ./certnn (exit codes, messages).
+dist_noinst_SCRIPTS += tests/cli.sh
+TESTS += tests/cli.sh
+
+# libFuzzer targets (./configure --enable-fuzzing CC=clang); run by tests/fuzz/run.sh.
+if CN_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_vnnlib tests/fuzz/fuzz_onnx tests/fuzz/fuzz_nnet
+tests_fuzz_fuzz_vnnlib_SOURCES = tests/fuzz/fuzz_vnnlib.c
+tests_fuzz_fuzz_vnnlib_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vnnlib_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vnnlib_LDADD = models/libmodels.la $(CN_BASE_LIBS)
+tests_fuzz_fuzz_onnx_SOURCES = tests/fuzz/fuzz_onnx.c
+tests_fuzz_fuzz_onnx_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_onnx_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_onnx_LDADD = models/libmodels.la $(CN_BASE_LIBS)
+tests_fuzz_fuzz_nnet_SOURCES = tests/fuzz/fuzz_nnet.c
+tests_fuzz_fuzz_nnet_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_nnet_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_nnet_LDADD = models/libmodels.la $(CN_BASE_LIBS)
+endif
+dist_noinst_SCRIPTS += tests/fuzz/run.sh
+
+# Data the tests read from the source tree (malformed-input corpus, bundled models).
+EXTRA_DIST += tests/data models/zoo benchmarks/README.md benchmarks/vnncomp

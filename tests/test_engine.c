@@ -1,0 +1,329 @@
+/* test_engine.c — the complete engine against an independent oracle: on
+ * random small networks and properties, the branch-and-bound verdict must
+ * equal the verdict of the exact MILP encoding (GLPK branch and cut), every
+ * time.  CN_ENGINE_N sets the number of instances (default 1000), CN_SEED
+ * replays a run. */
+#include "config.h"
+
+#include <math.h>
+
+#include "bounds/bounds.h"
+#include "lp/lp.h"
+#include "tests/testutil.h"
+#include "verifier/verifier.h"
+
+static double rw(tu_rng *r) { return (double)(float)(2.0 * tu_unif(r) - 1.0); }
+
+static net *random_net(tu_rng *r, int n_in, int h1, int h2, int n_out)
+{
+    cn_err err;
+    net *n = net_new((net_shape){n_in, 1, 1});
+    int widths[3] = {h1, h2, n_out};
+    for (int i = 0; i < 3; i++) {
+        net_layer *l = net_add_dense(n, widths[i], &err);
+        assert_non_null(l);
+        for (int k = 0; k < l->in * l->out; k++)
+            l->W[k] = rw(r);
+        for (int k = 0; k < l->out; k++)
+            l->b[k] = 0.3 * rw(r);
+        if (i < 2)
+            assert_non_null(net_add_relu(n, &err));
+    }
+    return n;
+}
+
+typedef struct {
+    int kind;      /* 0: Y_i <= Y_j, 1: Y_i >= c, 2: Y_i <= c */
+    int i, j;
+    double c;
+} atom;
+
+/* min over the box of the atom's (lhs - rhs) by the MILP; c is adjusted
+ * away from ties so a floating-point oracle decides it reliably. */
+static double milp_atom(const net *n, const double *lo, const double *hi, atom *a, tu_rng *r,
+                        double *xo)
+{
+    cn_err err;
+    bnd_ctx *bc = bnd_ctx_new(n, &err);
+    assert_non_null(bc);
+    bnd_opts bo;
+    bnd_opts_init(&bo, BND_INTERVAL);
+    bnd_region reg = {lo, hi, NULL};
+    assert_int_equal(bnd_run(bc, &bo, &reg, 0, NULL, NULL, NULL, NULL, &err), CN_OK);
+    int L = net_n_layers(n);
+    const double *pl[8] = {0}, *ph[8] = {0};
+    for (int i = 0; i < L; i++)
+        if (net_layer_at(n, i)->op == NET_RELU)
+            bnd_layer_bounds(bc, i, &pl[i], &ph[i]);
+    lp_region lr = {lo, hi, pl, ph, NULL, 0, NULL};
+    double cy[4] = {0, 0, 0, 0};
+    /* lhs - rhs as c.y + d */
+    double d = 0;
+    if (a->kind == 0) {
+        cy[a->i] = 1;
+        cy[a->j] = -1;
+    } else if (a->kind == 1) {
+        cy[a->i] = -1; /* Y_i >= c  <=>  c - Y_i <= 0 */
+    } else {
+        cy[a->i] = 1;
+    }
+    lp_outcome out;
+    double m;
+    assert_int_equal(lp_milp_min(n, &lr, NULL, cy, d, &out, &m, xo, &err), CN_OK);
+    assert_int_equal(out, LP_BOUND);
+    if (a->kind == 0) {
+        /* min (Y_i - Y_j): the atom can hold iff m <= 0; nudge nothing but
+         * report; ties are rare and handled by the caller's skip rule */
+    } else {
+        /* choose c near the achievable range but at least 1e-3 away from it */
+        double ext = a->kind == 1 ? -m : m; /* kind 1: max Y_i = -m; kind 2: min Y_i = m */
+        a->c = ext + (tu_unif(r) < 0.5 ? -1 : 1) * (0.002 + 0.3 * tu_unif(r));
+        m = a->kind == 1 ? a->c + m : m - a->c;
+    }
+    bnd_ctx_free(bc);
+    return m;
+}
+
+/* Structural check of a proof log: every case has one root; every node is a
+ * split with two children or a leaf; along every root-to-leaf path each
+ * disjunct of the case is refuted somewhere.  Returns the number of leaves. */
+static int check_proof(const vfy_proof *pf, const prop *p)
+{
+    assert_non_null(pf);
+    int leaves = 0, roots = 0, lp_leaves = 0;
+    uint64_t *mask = calloc((size_t)pf->n_nodes + 1, sizeof *mask); /* refuted here */
+    for (int r = 0; r < pf->n_refs; r++) {
+        assert_true(pf->refs[r].node >= 0 && pf->refs[r].node < pf->n_nodes);
+        assert_true(pf->refs[r].disj >= 0 && pf->refs[r].disj < 64);
+        mask[pf->refs[r].node] |= 1ull << pf->refs[r].disj;
+    }
+    for (int i = 0; i < pf->n_nodes; i++) {
+        const vfy_proof_node *nd = &pf->nodes[i];
+        if (nd->parent < 0)
+            roots++;
+        else
+            assert_int_equal(pf->nodes[nd->parent].child[nd->side], i);
+        if (nd->kind == VFY_PN_SPLIT_INPUT || nd->kind == VFY_PN_SPLIT_RELU) {
+            assert_true(nd->child[0] >= 0 && nd->child[1] >= 0);
+            continue;
+        }
+        if (!(nd->kind == VFY_PN_LEAF_BOUNDS || nd->kind == VFY_PN_LEAF_EMPTY ||
+              nd->kind == VFY_PN_LEAF_LP))
+            fail_msg("proof node %d (case %d, parent %d) is neither split nor a leaf", i,
+                     nd->case_idx, nd->parent);
+        leaves++;
+        if (nd->kind == VFY_PN_LEAF_LP)
+            lp_leaves++;
+        if (nd->kind != VFY_PN_LEAF_BOUNDS)
+            continue;
+        int n_disj = prop_case_at(p, nd->case_idx)->n_disj;
+        assert_true(n_disj <= 64);
+        uint64_t got = 0;
+        for (int a = i; a >= 0; a = pf->nodes[a].parent)
+            got |= mask[a];
+        uint64_t want = n_disj == 64 ? ~0ull : (1ull << n_disj) - 1;
+        if ((got & want) != want)
+            fail_msg("leaf %d: some disjunct is never refuted on its path", i);
+    }
+    free(mask);
+    assert_int_equal(roots, prop_n_cases(p));
+    assert_true(pf->complete == (lp_leaves == 0)); /* LP leaves are not certifiable yet */
+    return leaves;
+}
+
+static int append(char *buf, int pos, int cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + pos, (size_t)(cap - pos), fmt, ap);
+    va_end(ap);
+    assert_true(k >= 0 && pos + k < cap);
+    return pos + k;
+}
+
+static void run_instances(int count, uint64_t seed, vfy_split split, int threads)
+{
+    tu_rng r = {seed};
+    int n_sat = 0, n_unsat = 0, n_skipped_ties = 0;
+    static char text[8192];
+    for (int t = 0; t < count; t++) {
+        int n_in = 2 + (int)(tu_next(&r) % 2), n_out = 3;
+        net *n = random_net(&r, n_in, 3 + (int)(tu_next(&r) % 4), 3 + (int)(tu_next(&r) % 4),
+                            n_out);
+        double lo[3], hi[3];
+        for (int k = 0; k < n_in; k++) {
+            double c = rw(&r), w = 0.05 + 0.6 * tu_unif(&r);
+            lo[k] = c - w;
+            hi[k] = c + w;
+        }
+        int n_disj = 1 + (int)(tu_next(&r) % 3);
+        atom at[3];
+        double xo[3][3];
+        bool expect_sat = false, tie = false;
+        for (int d = 0; d < n_disj; d++) {
+            at[d].kind = (int)(tu_next(&r) % 3);
+            at[d].i = (int)(tu_next(&r) % n_out);
+            at[d].j = (at[d].i + 1 + (int)(tu_next(&r) % (n_out - 1))) % n_out;
+            double m = milp_atom(n, lo, hi, &at[d], &r, xo[d]);
+            if (fabs(m) < 1e-6)
+                tie = true;
+            if (m <= 0)
+                expect_sat = true;
+        }
+        if (tie) { /* the float oracle cannot decide a tie: draw again */
+            n_skipped_ties++;
+            net_free(n);
+            t--;
+            continue;
+        }
+        int pos = 0;
+        for (int k = 0; k < n_in; k++)
+            pos = append(text, pos, sizeof text, "(declare-const X_%d Real)\n", k);
+        for (int k = 0; k < n_out; k++)
+            pos = append(text, pos, sizeof text, "(declare-const Y_%d Real)\n", k);
+        for (int k = 0; k < n_in; k++)
+            pos = append(text, pos, sizeof text, "(assert (>= X_%d %.17g))\n(assert (<= X_%d %.17g))\n",
+                         k, lo[k], k, hi[k]);
+        pos = append(text, pos, sizeof text, "(assert (or");
+        for (int d = 0; d < n_disj; d++) {
+            if (at[d].kind == 0)
+                pos = append(text, pos, sizeof text, " (and (<= Y_%d Y_%d))", at[d].i, at[d].j);
+            else
+                pos = append(text, pos, sizeof text, " (and (%s Y_%d %.17g))",
+                             at[d].kind == 1 ? ">=" : "<=", at[d].i, at[d].c);
+        }
+        pos = append(text, pos, sizeof text, "))\n");
+        cn_err err;
+        prop *p = NULL;
+        if (prop_parse_vnnlib_mem(text, (size_t)pos, "random.vnnlib", 0, &p, &err) != CN_OK)
+            fail_msg("parse: %s\n%s", err.msg, text);
+        vfy_opts o;
+        vfy_opts_init(&o);
+        o.timeout_s = 60;
+        o.threads = threads;
+        o.split = split;
+        o.attack_s = (t % 2) ? 0.0 : 0.02; /* half the time BaB must find sat itself */
+        o.node_pgd_every = (t % 3) ? 16 : 0;
+        o.alpha_root = (t % 4) == 0;
+        o.seed = (uint64_t)t + 1;
+        o.record_proof = (t % 5) == 0;
+        vfy_result res;
+        vfy_result_init(&res);
+        assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+        if (res.verdict != (expect_sat ? VFY_SAT : VFY_UNSAT)) {
+            for (int d = 0; d < n_disj; d++) {
+                prop_check chk;
+                prop_check_init(&chk);
+                assert_int_equal(prop_check_point_d(p, n, xo[d], &chk, &err), CN_OK);
+                printf("# MILP point of disjunct %d: (%.17g, %.17g, %.17g) violated=%d case=%d worst=%g\n",
+                       d, xo[d][0], xo[d][1], n_in > 2 ? xo[d][2] : 0.0, chk.violated, chk.case_idx,
+                       chk.worst_margin_d);
+                prop_check_clear(&chk);
+            }
+            fail_msg("instance %d (seed %llu): engine says %s (%s), MILP says %s\n%s", t,
+                     (unsigned long long)seed, vfy_verdict_name(res.verdict), res.reason,
+                     expect_sat ? "sat" : "unsat", text);
+        }
+        if (res.verdict == VFY_SAT) {
+            assert_true(res.check.violated);
+            for (int k = 0; k < n_in; k++)
+                assert_true(res.x_d[k] >= lo[k] && res.x_d[k] <= hi[k]);
+            n_sat++;
+        } else {
+            n_unsat++;
+            if (o.record_proof)
+                check_proof(res.proof, p);
+            else
+                assert_null(res.proof);
+        }
+        vfy_result_clear(&res);
+        prop_free(p);
+        net_free(n);
+    }
+    printf("# %d instances: %d sat, %d unsat agree with the MILP (%d ties redrawn)\n", count,
+           n_sat, n_unsat, n_skipped_ties);
+    assert_true(n_sat > count / 10 && n_unsat > count / 10);
+}
+
+static int instance_count(void)
+{
+    const char *e = getenv("CN_ENGINE_N");
+    return e && *e ? atoi(e) : 1000;
+}
+
+static void test_input_split_vs_milp(void **state)
+{
+    run_instances(instance_count() / 2, tu_seed("input_split_vs_milp", 101), VFY_SPLIT_INPUT, 1);
+}
+
+static void test_relu_split_vs_milp(void **state)
+{
+    run_instances(instance_count() / 2, tu_seed("relu_split_vs_milp", 202), VFY_SPLIT_RELU, 2);
+}
+
+/* Real ACAS Xu instances with the proof log on, one and two threads: every
+ * node of an unsat proof is closed or split (a node that vanished from the
+ * search once made an unsat claim unfounded). */
+static void test_acas_proof_complete(void **state)
+{
+    const char *props[] = {"prop_2", "prop_5", "prop_3"};
+    const int threads[] = {1, 2, 2};
+    for (int k = 0; k < 3; k++) {
+            int t = threads[k];
+            char mp[4200], rel[128];
+            snprintf(mp, sizeof mp, "%s", tu_shared("benchmarks/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx"));
+            snprintf(rel, sizeof rel, "benchmarks/acasxu/vnnlib/%s.vnnlib", props[k]);
+            const char *pp = tu_shared(rel);
+            cn_err err;
+            net *n = NULL;
+            prop *p = NULL;
+            assert_int_equal(net_load(mp, &n, &err), CN_OK);
+            assert_int_equal(prop_parse_vnnlib(pp, &p, &err), CN_OK);
+            vfy_opts o;
+            vfy_opts_init(&o);
+            o.threads = t;
+            o.timeout_s = 120;
+            o.record_proof = true;
+            vfy_result res;
+            vfy_result_init(&res);
+            assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+            assert_int_equal(res.verdict, VFY_UNSAT);
+            int leaves = check_proof(res.proof, p);
+            printf("# ACAS 1_1 %s, %d thread(s): %d proof nodes, %d leaves\n", props[k], t,
+                   res.proof->n_nodes, leaves);
+            vfy_result_clear(&res);
+            prop_free(p);
+            net_free(n);
+        }
+}
+
+/* A two-case property (union of input boxes) and the mismatch check. */
+static void test_engine_rejects_wrong_sizes(void **state)
+{
+    tu_rng r = {3};
+    net *n = random_net(&r, 2, 3, 3, 3);
+    const char *text = "(declare-const X_0 Real)(declare-const Y_0 Real)"
+                       "(assert (>= X_0 0))(assert (<= X_0 1))(assert (<= Y_0 0))";
+    cn_err err;
+    prop *p = NULL;
+    assert_int_equal(prop_parse_vnnlib_mem(text, strlen(text), "x", 0, &p, &err), CN_OK);
+    vfy_opts o;
+    vfy_opts_init(&o);
+    vfy_result res;
+    vfy_result_init(&res);
+    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_EINVAL);
+    assert_non_null(strstr(err.msg, "inputs"));
+    prop_free(p);
+    net_free(n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_input_split_vs_milp),
+        cmocka_unit_test(test_relu_split_vs_milp),
+        cmocka_unit_test(test_acas_proof_complete),
+        cmocka_unit_test(test_engine_rejects_wrong_sizes),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}

@@ -1,0 +1,422 @@
+/* test_lp.c — the LP relaxation's rigorous bounds and the MILP oracle, on
+ * random small networks checked against exact rational evaluation. */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+
+#include "lp/lp.h"
+#include "tests/testutil.h"
+
+/* Sound interval bounds on every ReLU input, with outward rounding: the
+ * test's own oracle, independent of bounds/. pre_lo[i]/pre_hi[i] are filled
+ * for ReLU layers i. */
+static void interval_bounds(const net *n, const double *lo, const double *hi, double **pre_lo,
+                            double **pre_hi)
+{
+    int w = net_max_width(n);
+    double *a = calloc((size_t)w, sizeof *a), *b = calloc((size_t)w, sizeof *b);
+    double *na = calloc((size_t)w, sizeof *a), *nb = calloc((size_t)w, sizeof *b);
+    memcpy(a, lo, sizeof(double) * (size_t)net_in_size(n));
+    memcpy(b, hi, sizeof(double) * (size_t)net_in_size(n));
+    for (int i = 0; i < net_n_layers(n); i++) {
+        const net_layer *l = net_layer_at(n, i);
+        if (l->op == NET_RELU) {
+            memcpy(pre_lo[i], a, sizeof(double) * (size_t)l->in);
+            memcpy(pre_hi[i], b, sizeof(double) * (size_t)l->in);
+            for (int k = 0; k < l->in; k++) {
+                a[k] = fmax(a[k], 0.0);
+                b[k] = fmax(b[k], 0.0);
+            }
+            continue;
+        }
+        assert_int_equal(l->op, NET_DENSE);
+        int saved = fegetround();
+        for (int o = 0; o < l->out; o++) {
+            double sl = l->b[o], sh = l->b[o];
+            for (int k = 0; k < l->in; k++) {
+                double wk = l->W[(size_t)o * l->in + k];
+                fesetround(FE_DOWNWARD);
+                sl += wk >= 0 ? wk * a[k] : wk * b[k];
+                fesetround(FE_UPWARD);
+                sh += wk >= 0 ? wk * b[k] : wk * a[k];
+            }
+            na[o] = sl;
+            nb[o] = sh;
+        }
+        fesetround(saved);
+        memcpy(a, na, sizeof(double) * (size_t)l->out);
+        memcpy(b, nb, sizeof(double) * (size_t)l->out);
+    }
+    free(a);
+    free(b);
+    free(na);
+    free(nb);
+}
+
+typedef struct {
+    net *n;
+    int n_in, n_out, L;
+    double *lo, *hi;
+    double **pre_lo, **pre_hi;
+} fixture;
+
+static double rw(tu_rng *r) { return (double)(float)(2.0 * tu_unif(r) - 1.0); }
+
+static void make_fixture(fixture *f, tu_rng *r, int n_in, int h1, int h2, int n_out)
+{
+    cn_err err;
+    f->n_in = n_in;
+    f->n_out = n_out;
+    f->n = net_new((net_shape){n_in, 1, 1});
+    int widths[3] = {h1, h2, n_out};
+    for (int i = 0; i < 3; i++) {
+        net_layer *l = net_add_dense(f->n, widths[i], &err);
+        assert_non_null(l);
+        for (int k = 0; k < l->in * l->out; k++)
+            l->W[k] = rw(r);
+        for (int k = 0; k < l->out; k++)
+            l->b[k] = 0.3 * rw(r);
+        if (i < 2)
+            assert_non_null(net_add_relu(f->n, &err));
+    }
+    f->L = net_n_layers(f->n);
+    f->lo = calloc((size_t)n_in, sizeof(double));
+    f->hi = calloc((size_t)n_in, sizeof(double));
+    for (int k = 0; k < n_in; k++) {
+        double c = rw(r), w = 0.05 + 0.5 * tu_unif(r);
+        f->lo[k] = c - w;
+        f->hi[k] = c + w;
+    }
+    f->pre_lo = calloc((size_t)f->L, sizeof(double *));
+    f->pre_hi = calloc((size_t)f->L, sizeof(double *));
+    for (int i = 0; i < f->L; i++)
+        if (net_layer_at(f->n, i)->op == NET_RELU) {
+            f->pre_lo[i] = calloc((size_t)net_layer_at(f->n, i)->in, sizeof(double));
+            f->pre_hi[i] = calloc((size_t)net_layer_at(f->n, i)->in, sizeof(double));
+        }
+    interval_bounds(f->n, f->lo, f->hi, f->pre_lo, f->pre_hi);
+}
+
+static void free_fixture(fixture *f)
+{
+    for (int i = 0; i < f->L; i++) {
+        free(f->pre_lo[i]);
+        free(f->pre_hi[i]);
+    }
+    free(f->pre_lo);
+    free(f->pre_hi);
+    free(f->lo);
+    free(f->hi);
+    net_free(f->n);
+}
+
+/* Exact value of c.y + d at x (doubles), as a double rounded down, and
+ * whether the ReLU inputs satisfy the split. */
+static double exact_obj(const net *n, const double *x, const double *c, double d)
+{
+    int out = net_out_size(n);
+    mpq_t y[8], acc, t;
+    assert_true(out <= 8);
+    for (int k = 0; k < out; k++)
+        mpq_init(y[k]);
+    mpq_init(acc);
+    mpq_init(t);
+    cn_err err;
+    assert_int_equal(net_eval_exact_d(n, x, y, &err), CN_OK);
+    mpq_set_d(acc, d);
+    for (int k = 0; k < out; k++) {
+        mpq_set_d(t, c[k]);
+        mpq_mul(t, t, y[k]);
+        mpq_add(acc, acc, t);
+    }
+    double v = cn_mpq_get_d_down(acc);
+    for (int k = 0; k < out; k++)
+        mpq_clear(y[k]);
+    mpq_clear(acc);
+    mpq_clear(t);
+    return v;
+}
+
+static void sample(tu_rng *r, const fixture *f, double *x, int vertex)
+{
+    for (int k = 0; k < f->n_in; k++) {
+        if (vertex >= 0)
+            x[k] = (vertex >> k) & 1 ? f->hi[k] : f->lo[k];
+        else
+            x[k] = f->lo[k] + (f->hi[k] - f->lo[k]) * tu_unif(r);
+    }
+}
+
+/* The rigorous LP bound never exceeds the exact objective at any sampled
+ * point or vertex of the box, and the MILP optimum lies between the LP bound
+ * and every sampled value, and is attained (exactly re-evaluated) at its x. */
+static void test_lp_bound_sound_and_milp(void **state)
+{
+    tu_rng r = {tu_seed("lp_bound_sound_and_milp", 2024)};
+    cn_err err;
+    lp_opts o;
+    lp_opts_init(&o);
+    int checked = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        fixture f;
+        make_fixture(&f, &r, 2 + (int)(tu_next(&r) % 3), 3 + (int)(tu_next(&r) % 5),
+                     3 + (int)(tu_next(&r) % 5), 3);
+        double c[3] = {rw(&r), rw(&r), rw(&r)}, d = rw(&r);
+        lp_region reg = {f.lo, f.hi, (const double *const *)f.pre_lo,
+                         (const double *const *)f.pre_hi, NULL, 0, NULL};
+        lp_ctx *ctx = lp_ctx_new(f.n, &err);
+        assert_non_null(ctx);
+        lp_outcome out;
+        double lb, xo[4];
+        assert_int_equal(lp_lower_bound(ctx, &reg, &o, c, d, &out, &lb, xo, &err), CN_OK);
+        assert_int_equal(out, LP_BOUND);
+        assert_true(isfinite(lb));
+        double mmin, xm[4];
+        assert_int_equal(lp_milp_min(f.n, &reg, &o, c, d, &out, &mmin, xm, &err), CN_OK);
+        assert_int_equal(out, LP_BOUND);
+        assert_double_le(lb, mmin + 1e-9);
+        /* attained: the MILP's input, evaluated exactly */
+        double at = exact_obj(f.n, xm, c, d);
+        assert_double_near(at, mmin, 1e-6);
+        double x[4];
+        for (int s = 0; s < 300; s++) {
+            sample(&r, &f, x, s < (1 << f.n_in) ? s : -1);
+            double v = exact_obj(f.n, x, c, d);
+            assert_double_le(lb, v);
+            assert_double_le(mmin, v + 1e-7);
+            checked++;
+        }
+        /* warm start: a second call on the same context gives the same bound */
+        double lb2;
+        assert_int_equal(lp_lower_bound(ctx, &reg, &o, c, d, &out, &lb2, NULL, &err), CN_OK);
+        assert_double_near(lb, lb2, 1e-9 * (1 + fabs(lb)));
+        lp_ctx_free(ctx);
+        free_fixture(&f);
+    }
+    printf("# %d exact evaluations checked against LP and MILP bounds\n", checked);
+}
+
+/* Splits: a neuron fixed active or inactive; the bound holds at every point
+ * satisfying the split, and both children bound at least the parent. */
+static void test_lp_splits(void **state)
+{
+    tu_rng r = {tu_seed("lp_splits", 77)};
+    cn_err err;
+    lp_opts o;
+    lp_opts_init(&o);
+    int splits_done = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        fixture f;
+        make_fixture(&f, &r, 2, 6, 6, 2);
+        double c[2] = {1.0, -1.0}, d = 0.0;
+        /* first unstable neuron of the first ReLU layer (layer 1) */
+        int k = -1;
+        for (int j = 0; j < 6; j++)
+            if (f.pre_lo[1][j] < 0 && f.pre_hi[1][j] > 0) {
+                k = j;
+                break;
+            }
+        if (k < 0) {
+            free_fixture(&f);
+            continue;
+        }
+        signed char s1[6] = {0}, s3[6] = {0};
+        const signed char *sp[4] = {NULL, s1, NULL, s3};
+        lp_region reg = {f.lo, f.hi, (const double *const *)f.pre_lo,
+                         (const double *const *)f.pre_hi, sp, 0, NULL};
+        lp_ctx *ctx = lp_ctx_new(f.n, &err);
+        lp_outcome out;
+        double parent, child[2];
+        assert_int_equal(lp_lower_bound(ctx, &reg, &o, c, d, &out, &parent, NULL, &err), CN_OK);
+        for (int side = 0; side < 2; side++) {
+            s1[k] = side ? 1 : -1;
+            assert_int_equal(lp_lower_bound(ctx, &reg, &o, c, d, &out, &child[side], NULL, &err),
+                             CN_OK);
+            assert_int_equal(out, LP_BOUND);
+            assert_double_le(parent, child[side] + 1e-9 * (1 + fabs(parent)));
+        }
+        s1[k] = 0;
+        /* points satisfy exactly one side; check the matching child bound */
+        const net_layer *l0 = net_layer_at(f.n, 0);
+        for (int s = 0; s < 200; s++) {
+            double x[2];
+            sample(&r, &f, x, -1);
+            double z = l0->b[k] + l0->W[k * 2] * x[0] + l0->W[k * 2 + 1] * x[1];
+            double v = exact_obj(f.n, x, c, d);
+            if (z > 1e-9)
+                assert_double_le(child[1], v);
+            else if (z < -1e-9)
+                assert_double_le(child[0], v);
+        }
+        splits_done++;
+        lp_ctx_free(ctx);
+        free_fixture(&f);
+    }
+    assert_true(splits_done > 10);
+}
+
+/* A split that contradicts the sound bounds makes the subproblem empty. */
+static void test_lp_contradictory_split(void **state)
+{
+    tu_rng r = {5};
+    cn_err err;
+    fixture f;
+    make_fixture(&f, &r, 2, 3, 3, 2);
+    f.pre_hi[1][0] = -0.5;
+    f.pre_lo[1][0] = -1.0;
+    signed char s1[3] = {1, 0, 0};
+    const signed char *sp[4] = {NULL, s1, NULL, NULL};
+    lp_region reg = {f.lo, f.hi, (const double *const *)f.pre_lo, (const double *const *)f.pre_hi,
+                     sp, 0, NULL};
+    lp_ctx *ctx = lp_ctx_new(f.n, &err);
+    double c[2] = {1, 0}, lb;
+    lp_outcome out;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, c, 0.0, &out, &lb, NULL, &err), CN_OK);
+    assert_int_equal(out, LP_BOUND);
+    assert_true(lb == INFINITY);
+    lp_ctx_free(ctx);
+    free_fixture(&f);
+}
+
+/* Splits that are each possible but not together: z1 = x >= 0 and
+ * z2 = -x - 0.5 >= 0.  Interval bounds cannot see it; the LP must, and must
+ * prove it (Farkas certificate), giving +inf. */
+static void test_lp_infeasible_splits_certified(void **state)
+{
+    cn_err err;
+    net *n = net_new((net_shape){1, 1, 1});
+    net_layer *l = net_add_dense(n, 2, &err);
+    l->W[0] = 1.0;
+    l->W[1] = -1.0;
+    l->b[1] = -0.5;
+    net_add_relu(n, &err);
+    l = net_add_dense(n, 1, &err);
+    l->W[0] = 1.0;
+    l->W[1] = 1.0;
+    double lo = -1, hi = 1, plo[2] = {-1, -1.5}, phi[2] = {1, 0.5};
+    double *pl[3] = {NULL, plo, NULL}, *ph[3] = {NULL, phi, NULL};
+    signed char s1[2] = {1, 1};
+    const signed char *sp[3] = {NULL, s1, NULL};
+    lp_region reg = {&lo, &hi, (const double *const *)pl, (const double *const *)ph, sp, 0, NULL};
+    lp_ctx *ctx = lp_ctx_new(n, &err);
+    double c = 1.0, lb;
+    lp_outcome out;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &lb, NULL, &err), CN_OK);
+    assert_int_equal(out, LP_BOUND);
+    assert_true(lb == INFINITY);
+    /* one split alone is feasible: a finite bound (min of y = x + 0 at x = 0) */
+    s1[1] = 0;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &lb, NULL, &err), CN_OK);
+    assert_true(isfinite(lb));
+    assert_double_le(lb, 0.0);
+    lp_ctx_free(ctx);
+    net_free(n);
+}
+
+/* y = relu(x) on [-1, 1]: min of -y is -1, and the triangle relaxation is
+ * exact at the vertex, so the rigorous bound is within rounding of -1. */
+static void test_lp_known_value(void **state)
+{
+    cn_err err;
+    net *n = net_new((net_shape){1, 1, 1});
+    net_layer *l = net_add_dense(n, 1, &err);
+    l->W[0] = 1.0;
+    net_add_relu(n, &err);
+    l = net_add_dense(n, 1, &err);
+    l->W[0] = 1.0;
+    double lo = -1, hi = 1, plo = -1, phi = 1;
+    double *pl[3] = {NULL, &plo, NULL}, *ph[3] = {NULL, &phi, NULL};
+    lp_region reg = {&lo, &hi, (const double *const *)pl, (const double *const *)ph, NULL, 0, NULL};
+    lp_ctx *ctx = lp_ctx_new(n, &err);
+    double c = -1.0, lb;
+    lp_outcome out;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &lb, NULL, &err), CN_OK);
+    assert_double_near(lb, -1.0, 1e-12);
+    assert_double_le(lb, -1.0);
+    /* and the max of -y ... i.e. min of +y is 0 */
+    c = 1.0;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &lb, NULL, &err), CN_OK);
+    assert_double_near(lb, 0.0, 1e-12);
+    assert_double_le(lb, 0.0);
+    assert_int_equal(fegetround(), FE_TONEAREST);
+    lp_ctx_free(ctx);
+    net_free(n);
+}
+
+/* A linear input constraint x0 + x1 <= 0 (exact rationals) cuts the region;
+ * the bound holds at every sample satisfying it and is tighter than without. */
+static void test_lp_linear_input_constraint(void **state)
+{
+    tu_rng r = {tu_seed("lp_linear_input_constraint", 9)};
+    cn_err err;
+    fixture f;
+    make_fixture(&f, &r, 2, 5, 5, 1);
+    for (int k = 0; k < 2; k++) {
+        f.lo[k] = -1;
+        f.hi[k] = 1;
+    }
+    interval_bounds(f.n, f.lo, f.hi, f.pre_lo, f.pre_hi);
+    prop_lin lin;
+    int var[2] = {0, 1};
+    mpq_t coef[2];
+    mpq_init(coef[0]);
+    mpq_init(coef[1]);
+    mpq_set_ui(coef[0], 1, 10); /* 0.1 x0 + 0.1 x1 <= 0: 0.1 is not a double */
+    mpq_set_ui(coef[1], 1, 10);
+    mpq_init(lin.rhs);
+    lin.n = 2;
+    lin.var = var;
+    lin.coef = coef;
+    double c = 1.0, with, without;
+    lp_region reg = {f.lo, f.hi, (const double *const *)f.pre_lo, (const double *const *)f.pre_hi,
+                     NULL, 0, NULL};
+    lp_ctx *ctx = lp_ctx_new(f.n, &err);
+    lp_outcome out;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &without, NULL, &err), CN_OK);
+    reg.n_lin = 1;
+    reg.lin = &lin;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &with, NULL, &err), CN_OK);
+    assert_double_le(without, with + 1e-9);
+    for (int s = 0; s < 500; s++) {
+        double x[2] = {2 * tu_unif(&r) - 1, 2 * tu_unif(&r) - 1};
+        if (x[0] + x[1] <= 0)
+            assert_double_le(with, exact_obj(f.n, x, &c, 0.0));
+    }
+    /* removing the constraint again restores the unconstrained bound */
+    reg.n_lin = 0;
+    double again;
+    assert_int_equal(lp_lower_bound(ctx, &reg, NULL, &c, 0.0, &out, &again, NULL, &err), CN_OK);
+    assert_double_near(again, without, 1e-9 * (1 + fabs(without)));
+    mpq_clear(coef[0]);
+    mpq_clear(coef[1]);
+    mpq_clear(lin.rhs);
+    lp_ctx_free(ctx);
+    free_fixture(&f);
+}
+
+static void test_lp_rejects_consecutive_affine(void **state)
+{
+    cn_err err;
+    net *n = net_new((net_shape){2, 1, 1});
+    net_add_dense(n, 2, &err);
+    net_add_dense(n, 2, &err);
+    assert_null(lp_ctx_new(n, &err));
+    assert_int_equal(err.status, CN_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "both affine"));
+    net_free(n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lp_bound_sound_and_milp),
+        cmocka_unit_test(test_lp_splits),
+        cmocka_unit_test(test_lp_contradictory_split),
+        cmocka_unit_test(test_lp_infeasible_splits_certified),
+        cmocka_unit_test(test_lp_known_value),
+        cmocka_unit_test(test_lp_linear_input_constraint),
+        cmocka_unit_test(test_lp_rejects_consecutive_affine),
+    };
+    return cmocka_run_group_tests_name("lp", tests, NULL, NULL);
+}

@@ -1,0 +1,647 @@
+/* test_workflow.c — the helpers of the workflow commands (verifier/workflow.c,
+ * verifier/plot.c): atomic files, CSV / Markdown, statistics, exact decimals,
+ * VNN-COMP score, results files and baseline comparison, and the radius
+ * search on a 1-D network whose radius is known in closed form. */
+#include "config.h"
+
+#include <math.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+#include "verifier/workflow.h"
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/cn_wf_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *tpath(const char *name)
+{
+    static char buf[2][400];
+    static int k;
+    k ^= 1;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    unsigned char *d = NULL;
+    cn_err err;
+    if (cn_read_file(path, &d, len, &err) != CN_OK)
+        return NULL;
+    char *s = malloc(*len + 1);
+    memcpy(s, d, *len + 1);
+    cn_free(d);
+    return s;
+}
+
+static int count_entries(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1)
+            n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+/* ---- atomic writes ------------------------------------------------------------ */
+
+static void test_atomic_replaces(void **state)
+{
+    (void)state;
+    cn_err err;
+    const char *p = tpath("a.txt");
+    assert_int_equal(wf_write_atomic(p, "old\n", 4, &err), CN_OK);
+    assert_int_equal(wf_write_atomic(p, "new content\n", 12, &err), CN_OK);
+    size_t len;
+    char *s = slurp(p, &len);
+    assert_non_null(s);
+    assert_int_equal(len, 12);
+    assert_string_equal(s, "new content\n");
+    free(s);
+    /* no temporary file left behind */
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/only", tmpdir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    char f[340];
+    snprintf(f, sizeof f, "%s/x.csv", sub);
+    assert_int_equal(wf_write_atomic(f, "1", 1, &err), CN_OK);
+    assert_int_equal(wf_write_atomic(f, "22", 2, &err), CN_OK);
+    assert_int_equal(count_entries(sub), 1);
+}
+
+static void test_atomic_failure_keeps_old(void **state)
+{
+    (void)state;
+    cn_err err;
+    /* the target is a non-empty directory: rename fails, nothing changes */
+    char d[300], inner[340];
+    snprintf(d, sizeof d, "%s/isdir", tmpdir);
+    assert_int_equal(mkdir(d, 0700), 0);
+    snprintf(inner, sizeof inner, "%s/keep", d);
+    assert_int_equal(wf_write_atomic(inner, "kept", 4, &err), CN_OK);
+    assert_int_equal(wf_write_atomic(d, "x", 1, &err), CN_EIO);
+    assert_non_null(strstr(err.msg, "isdir"));
+    size_t len;
+    char *s = slurp(inner, &len);
+    assert_non_null(s);
+    assert_string_equal(s, "kept");
+    free(s);
+    assert_int_equal(count_entries(d), 1);               /* no temporary file left */
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", d, (long)getpid());
+    assert_int_not_equal(access(tmp, F_OK), 0);
+}
+
+/* A writer process alternates two contents while this process reads: every
+ * read sees one of them whole, never a mixture or a truncated file. */
+static void test_atomic_concurrent_readers(void **state)
+{
+    (void)state;
+    const char *p = tpath("race.txt");
+    size_t na = 100000, nb = 200000;
+    char *a = malloc(na), *b = malloc(nb);
+    memset(a, 'a', na);
+    memset(b, 'b', nb);
+    cn_err err;
+    assert_int_equal(wf_write_atomic(p, a, na, &err), CN_OK);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < 60; i++)
+            if (wf_write_atomic(p, i % 2 ? a : b, i % 2 ? na : nb, &err) != CN_OK)
+                _exit(1);
+        _exit(0);
+    }
+    int seen_a = 0, seen_b = 0, bad = 0;
+    for (int r = 0; r < 300; r++) {
+        size_t len;
+        char *s = slurp(p, &len);
+        if (!s) {
+            bad++;
+            continue;
+        }
+        char c = len ? s[0] : '?';
+        bool whole = (len == na && c == 'a') || (len == nb && c == 'b');
+        for (size_t i = 0; whole && i < len; i++)
+            whole = s[i] == c;
+        seen_a += whole && c == 'a';
+        seen_b += whole && c == 'b';
+        bad += !whole;
+        free(s);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(seen_a + seen_b, 300);
+    free(a);
+    free(b);
+}
+
+static void test_vnncomp_result(void **state)
+{
+    (void)state;
+    vfy_result r;
+    vfy_result_init(&r);
+    double x[2] = {0.5, -1.25}, y[2] = {3, 0.1};
+    r.verdict = VFY_SAT;
+    r.n_in = 2;
+    r.n_out = 2;
+    r.x_d = x;
+    r.y_d = y;
+    cn_err err;
+    const char *p = tpath("res.txt");
+    assert_int_equal(wf_write_vnncomp_result(p, &r, &err), CN_OK);
+    size_t len;
+    char *s = slurp(p, &len);
+    assert_string_equal(s, "sat\n((X_0 0.5)\n (X_1 -1.25)\n (Y_0 3)\n (Y_1 0.10000000000000001))\n");
+    free(s);
+    r.verdict = VFY_UNSAT;
+    assert_int_equal(wf_write_vnncomp_result(p, &r, &err), CN_OK);
+    s = slurp(p, &len);
+    assert_string_equal(s, "unsat\n");
+    free(s);
+}
+
+/* ---- CSV and Markdown ------------------------------------------------------------ */
+
+static void test_csv_quoting_roundtrip(void **state)
+{
+    (void)state;
+    const char *in[] = {"plain", "a,b", "say \"hi\"", "", "x\ny"};
+    wf_buf b;
+    wf_buf_init(&b);
+    for (int i = 0; i < 5; i++) {
+        if (i)
+            wf_buf_put(&b, ",", 1);
+        wf_buf_csv(&b, in[i]);
+    }
+    assert_false(b.failed);
+    assert_string_equal(b.data, "plain,\"a,b\",\"say \"\"hi\"\"\",,\"x\ny\"");
+    char *fl[8];
+    int k = wf_csv_split(b.data, fl, 8);
+    assert_int_equal(k, 5);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(fl[i], in[i]);
+    wf_buf_clear(&b);
+    char line[] = "onnx/a.onnx,vnnlib/p.vnnlib,116\r\n";
+    k = wf_csv_split(line, fl, 8);
+    assert_int_equal(k, 3);
+    assert_string_equal(fl[2], "116");
+}
+
+static void test_markdown(void **state)
+{
+    (void)state;
+    wf_buf b;
+    wf_buf_init(&b);
+    const char *h[] = {"model", "eps"}, *r[] = {"a|b", "0.01"};
+    wf_md_row(&b, 2, h);
+    wf_md_rule(&b, 2);
+    wf_md_row(&b, 2, r);
+    assert_string_equal(b.data, "| model | eps |\n| --- | --- |\n| a\\|b | 0.01 |\n");
+    wf_buf_clear(&b);
+    wf_buf_printf(&b, "%d-%s", 42, "x");
+    assert_string_equal(b.data, "42-x");
+    assert_int_equal(b.len, 4);
+    wf_buf_clear(&b);
+}
+
+/* ---- numbers ------------------------------------------------------------------------ */
+
+static void test_quantiles(void **state)
+{
+    (void)state;
+    double v[] = {4, 1, 3, 2};
+    wf_sort(v, 4);
+    assert_double_near(wf_quantile(v, 4, 0.5), 2.5, 0);
+    assert_double_near(wf_quantile(v, 4, 0.25), 1.75, 0);
+    assert_double_near(wf_quantile(v, 4, 0.75), 3.25, 0);
+    assert_double_near(wf_quantile(v, 4, 0), 1, 0);
+    assert_double_near(wf_quantile(v, 4, 1), 4, 0);
+    double w[] = {0.1, INFINITY, INFINITY};
+    assert_true(isinf(wf_quantile(w, 3, 0.5)));
+    assert_double_near(wf_quantile(w, 3, 0), 0.1, 0);
+    assert_true(isinf(wf_quantile(w, 3, 0.25)));   /* between 0.1 and inf */
+    assert_true(isnan(wf_quantile(w, 0, 0.5)));
+    double one[] = {7};
+    assert_double_near(wf_quantile(one, 1, 0.25), 7, 0);
+}
+
+static void test_mpq_decimal(void **state)
+{
+    (void)state;
+    mpq_t q;
+    mpq_init(q);
+    char buf[64];
+    struct { long n; unsigned long d; const char *s; } ok[] = {
+        {1, 20, "0.05"}, {255, 1024, "0.2490234375"}, {-25, 2, "-12.5"}, {0, 1, "0"},
+        {3, 1, "3"}, {1, 1, "1"}, {7, 1000, "0.007"}, {1024, 1000, "1.024"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        mpq_set_si(q, ok[i].n, ok[i].d);
+        mpq_canonicalize(q);
+        assert_true(wf_mpq_decimal(q, buf, sizeof buf));
+        assert_string_equal(buf, ok[i].s);
+        /* and it reads back to the same rational */
+        mpq_t r;
+        mpq_init(r);
+        assert_true(cn_mpq_set_decimal(r, buf, strlen(buf)));
+        assert_true(mpq_equal(q, r));
+        mpq_clear(r);
+    }
+    mpq_set_ui(q, 1, 3);
+    assert_false(wf_mpq_decimal(q, buf, sizeof buf));
+    mpq_set_ui(q, 1, 1024);
+    assert_false(wf_mpq_decimal(q, buf, 5));   /* does not fit */
+    mpq_clear(q);
+}
+
+static void test_decimal_up(void **state)
+{
+    (void)state;
+    double ds[] = {0.1, 0.0703125, 0.07031250001, 1e-7, 123.456789, 9.9999999, 0.5, 0};
+    mpq_t c, x;
+    mpq_inits(c, x, NULL);
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+        char buf[64];
+        wf_decimal_up(ds[i], 6, buf, sizeof buf, c);
+        mpq_set_d(x, ds[i]);
+        assert_true(mpq_cmp(c, x) >= 0);            /* never below */
+        double cd = mpq_get_d(c);
+        assert_true(cd - ds[i] <= 1e-5 * ds[i] + 1e-300);  /* 6 digits */
+        mpq_t r;
+        mpq_init(r);
+        assert_true(cn_mpq_set_decimal(r, buf, strlen(buf)));
+        assert_true(mpq_equal(r, c));              /* the text is the value */
+        mpq_clear(r);
+    }
+    char buf[64];
+    wf_decimal_up(0.0703125, 6, buf, sizeof buf, NULL);
+    assert_string_equal(buf, "0.0703125");   /* 6 significant digits: exact */
+    mpq_clears(c, x, NULL);
+}
+
+/* ---- VNN-COMP suites, score and baselines ------------------------------------------------ */
+
+static void test_score(void **state)
+{
+    (void)state;
+    bool bad;
+    assert_int_equal(wf_score("sat", "sat", &bad), 10);
+    assert_false(bad);
+    assert_int_equal(wf_score("unsat", "unsat", &bad), 10);
+    assert_int_equal(wf_score("sat", "unsat", &bad), -100);
+    assert_true(bad);
+    assert_int_equal(wf_score("unsat", "sat", &bad), -100);
+    assert_true(bad);
+    assert_int_equal(wf_score("timeout", "sat", &bad), 0);
+    assert_false(bad);
+    assert_int_equal(wf_score("unknown", "unsat", &bad), 0);
+    assert_int_equal(wf_score("sat", "", &bad), 10);          /* exactly checked cex */
+    assert_int_equal(wf_score("unsat", "unknown", &bad), 10);
+    assert_false(bad);
+    char name[64];
+    wf_expected_name("instances.csv", name, sizeof name);
+    assert_string_equal(name, "expected_results.csv");
+    wf_expected_name("instances_ffnnsmall.csv", name, sizeof name);
+    assert_string_equal(name, "expected_results_ffnnsmall.csv");
+    wf_expected_name("/x/instances_a.csv", name, sizeof name);
+    assert_string_equal(name, "expected_results_a.csv");
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_suite_files(void **state)
+{
+    (void)state;
+    cn_err err;
+    const char *ip = tpath("instances.csv");
+    write_text(ip, "a.onnx,p.vnnlib,60\n\nb.onnx,q.vnnlib,300.0\r\n");
+    wf_suite s;
+    assert_int_equal(wf_suite_load(ip, &s, &err), CN_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.v[1].onnx, "b.onnx");
+    assert_double_near(s.v[1].timeout, 300, 0);
+    const char *ep = tpath("expected_results.csv");
+    write_text(ep, "onnx,vnnlib,expected,evidence,n_unsat,n_sat,fastest_s,untrusted_votes\n"
+                   "b.onnx,q.vnnlib,sat,cex,0,8,0.26,X@2021:sat\n");
+    assert_int_equal(wf_suite_expected(&s, ep, &err), CN_OK);
+    assert_string_equal(s.v[0].expected, "");
+    assert_string_equal(s.v[1].expected, "sat");
+    assert_double_near(s.v[1].fastest_s, 0.26, 0);
+    wf_suite_free(&s);
+    write_text(ip, "a.onnx,p.vnnlib,60\nb.onnx,q.vnnlib\n");
+    assert_int_equal(wf_suite_load(ip, &s, &err), CN_EPARSE);
+    assert_non_null(strstr(err.msg, "instances.csv:2"));
+    write_text(ip, "a.onnx,p.vnnlib,-1\n");
+    assert_int_equal(wf_suite_load(ip, &s, &err), CN_EPARSE);
+    assert_int_equal(wf_suite_load(tpath("nope.csv"), &s, &err), CN_EIO);
+}
+
+static void test_results_and_baseline(void **state)
+{
+    (void)state;
+    cn_err err;
+    wf_results base, cur, back;
+    wf_results_init(&base);
+    wf_results_init(&cur);
+    assert_int_equal(wf_results_add(&base, "n1.onnx", "p1", "unsat", 1.5, 10, &err), CN_OK);
+    assert_int_equal(wf_results_add(&base, "n1.onnx", "p2", "sat", 0.1, 0, &err), CN_OK);
+    assert_int_equal(wf_results_add(&base, "n2.onnx", "p1", "timeout", 60, 99, &err), CN_OK);
+    assert_int_equal(wf_results_add(&base, "n,3.onnx", "p1", "unsat", 2, 5, &err), CN_OK);
+    const char *p = tpath("base.csv");
+    assert_int_equal(wf_results_write(p, &base, &err), CN_OK);
+    assert_int_equal(wf_results_load(p, &back, &err), CN_OK);
+    assert_int_equal(back.n, 4);
+    assert_string_equal(back.v[3].onnx, "n,3.onnx");
+    assert_string_equal(back.v[0].verdict, "unsat");
+    assert_double_near(back.v[0].time_s, 1.5, 0);
+    assert_int_equal(back.v[2].nodes, 99);
+    /* identical run: nothing to report */
+    assert_int_equal(wf_baseline_compare(&back, &base, NULL, NULL), 0);
+    /* now: p1 no longer solved, p2 flipped, n2 newly solved, n,3 unchanged */
+    assert_int_equal(wf_results_add(&cur, "n1.onnx", "p1", "timeout", 60, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add(&cur, "n1.onnx", "p2", "unsat", 0.1, 0, &err), CN_OK);
+    assert_int_equal(wf_results_add(&cur, "n2.onnx", "p1", "unsat", 3, 7, &err), CN_OK);
+    assert_int_equal(wf_results_add(&cur, "n,3.onnx", "p1", "unsat", 2, 5, &err), CN_OK);
+    wf_buf rep;
+    wf_buf_init(&rep);
+    int imp = -1;
+    assert_int_equal(wf_baseline_compare(&back, &cur, &rep, &imp), 2);
+    assert_int_equal(imp, 1);
+    assert_non_null(strstr(rep.data, "regression: n1.onnx p1: unsat in the baseline, now timeout"));
+    assert_non_null(strstr(rep.data, "regression: n1.onnx p2: sat in the baseline, now unsat"));
+    assert_non_null(strstr(rep.data, "improvement: n2.onnx p1"));
+    wf_buf_clear(&rep);
+    /* a partial run (first instance only) compares only what it ran */
+    cur.n = 1;
+    assert_int_equal(wf_baseline_compare(&back, &cur, NULL, NULL), 1);
+    cur.n = 4;
+    /* a malformed results file is refused with its line */
+    write_text(p, "onnx,vnnlib,verdict,time_s,nodes\na,b,sat,notanumber,1\n");
+    wf_results bad;
+    assert_int_equal(wf_results_load(p, &bad, &err), CN_EPARSE);
+    assert_non_null(strstr(err.msg, "base.csv:2"));
+    wf_results_free(&back);
+    wf_results_free(&base);
+    wf_results_free(&cur);
+}
+
+/* ---- radius on a 1-D network with a closed-form radius --------------------------------------- */
+/*
+ * x in [0,1];  h = relu([1; -1] x);  y0 = 0.5 - h0,  y1 = h0 - h1.
+ * On [0,1]: y0 = 0.5 - x, y1 = x, so label 0 iff x < 0.25 (x = 0.25 is a tie,
+ * which counts as misclassified: unsafe is y_j >= y_label).
+ * Radius of x0 < 0.25 (label 0): r* = 0.25 - x0; of x0 > 0.25 (label 1): x0 - 0.25.
+ */
+static net *toy(void)
+{
+    cn_err err;
+    net *n = net_new((net_shape){1, 1, 1});
+    net_layer *l = net_add_dense(n, 2, &err);
+    l->W[0] = 1;
+    l->W[1] = -1;
+    assert_non_null(net_add_relu(n, &err));
+    l = net_add_dense(n, 2, &err);
+    l->W[0] = -1;   /* y0 = -h0 + 0.5 */
+    l->W[1] = 0;
+    l->W[2] = 1;    /* y1 = h0 - h1 */
+    l->W[3] = -1;
+    l->b[0] = 0.5;
+    return n;
+}
+
+typedef struct {
+    wf_prober pr;
+    net *n;
+} toy_ctx;
+
+static void toy_init(toy_ctx *t)
+{
+    cn_err err;
+    memset(t, 0, sizeof *t);
+    t->n = toy();
+    t->pr.n = t->n;
+    t->pr.bc = bnd_ctx_new(t->n, &err);
+    assert_non_null(t->pr.bc);
+    bnd_opts_init(&t->pr.bounds, BND_CROWN);
+    vfy_opts_init(&t->pr.engine);
+    t->pr.engine.threads = 1;
+    t->pr.engine.timeout_s = 10;
+    atk_opts_init(&t->pr.pgd);
+    t->pr.pgd.time_limit = 5;
+    t->pr.pgd.max_restarts = 32;
+}
+
+static void toy_free(toy_ctx *t)
+{
+    bnd_ctx_free(t->pr.bc);
+    net_free(t->n);
+}
+
+static void radius_of(toy_ctx *t, int pixel, int label, bool complete, bool deepfool,
+                      wf_radius_result *r)
+{
+    cn_err err;
+    mpq_t x0[1];
+    mpq_init(x0[0]);
+    mpq_set_ui(x0[0], (unsigned long)pixel, 255);
+    mpq_canonicalize(x0[0]);
+    wf_radius_opts o;
+    o.max_eps = "0.5";
+    o.bits = wf_radius_bits(0.5, 0.001);
+    o.deepfool = deepfool;
+    atk_opts_init(&o.deepfool_opts);
+    t->pr.complete = complete;
+    assert_int_equal(wf_radius(&t->pr, x0, label, &o, r, &err), CN_OK);
+    mpq_clear(x0[0]);
+}
+
+static void test_radius_bits(void **state)
+{
+    (void)state;
+    assert_int_equal(wf_radius_bits(0.5, 0.001), 9);    /* 0.5/512 = 0.00098 */
+    assert_int_equal(wf_radius_bits(0.25, 0.001), 8);
+    assert_int_equal(wf_radius_bits(1, 1), 1);
+}
+
+static void test_prop_bounds_toy(void **state)
+{
+    (void)state;
+    toy_ctx t;
+    toy_init(&t);
+    cn_err err;
+    mpq_t x0[1], e;
+    mpq_init(x0[0]);
+    mpq_init(e);
+    mpq_set_d(e, 0.2);   /* ball [0, 0.2]: robust (true radius 0.25) */
+    wf_probe_verdict v;
+    assert_int_equal(wf_probe_certify(&t.pr, x0, 0, e, &v, &err), CN_OK);
+    assert_int_equal(v, WF_ROBUST);
+    mpq_set_d(e, 0.3);   /* ball [0, 0.3] holds x = 0.25.. */
+    assert_int_equal(wf_probe_certify(&t.pr, x0, 0, e, &v, &err), CN_OK);
+    assert_int_equal(v, WF_OPEN);
+    assert_int_equal(wf_probe_attack(&t.pr, x0, 0, e, &v, &err), CN_OK);
+    assert_int_equal(v, WF_ATTACKED);
+    bool correct;
+    assert_int_equal(wf_probe_clean(&t.pr, x0, 0, &correct, &err), CN_OK);
+    assert_true(correct);
+    assert_int_equal(wf_probe_clean(&t.pr, x0, 1, &correct, &err), CN_OK);
+    assert_false(correct);
+    mpq_clear(x0[0]);
+    mpq_clear(e);
+    toy_free(&t);
+}
+
+static void check_bracket(const wf_radius_result *r, double truth, double step)
+{
+    printf("# radius: certified %s, attacked %s (%s), truth %.17g\n", r->certified, r->attacked,
+           r->attacked_by, truth);
+    assert_false(r->misclassified);
+    assert_true(r->cert_k >= 0);
+    assert_true(r->attacked_found);
+    /* sound: certified < truth <= attacked */
+    assert_true(r->certified_d < truth);
+    assert_double_le(truth, r->attacked_d);
+    /* tight on this network: exact bounds, and attacks reach the grid point above */
+    assert_double_le(truth - step, r->certified_d);
+    assert_double_le(r->attacked_d, truth + step);
+    assert_double_le(r->certified_d, r->attacked_d);
+}
+
+static void test_radius_toy(void **state)
+{
+    (void)state;
+    toy_ctx t;
+    toy_init(&t);
+    double step = 0.5 / 512;
+    wf_radius_result r;
+    radius_of(&t, 0, 0, false, true, &r);          /* x0 = 0: r* = 0.25, on the grid */
+    check_bracket(&r, 0.25, step);
+    assert_string_equal(r.certified, "0.2490234375"); /* 255/1024: the grid point below */
+    assert_string_equal(r.attacked, "0.25");
+    radius_of(&t, 51, 0, false, true, &r);         /* x0 = 0.2: r* = 0.05, off the grid */
+    check_bracket(&r, 0.05, step);
+    assert_string_equal(r.certified, "0.0498046875"); /* 51/1024 */
+    radius_of(&t, 51, 0, true, true, &r);          /* the complete engine agrees */
+    check_bracket(&r, 0.05, step);
+    radius_of(&t, 51, 0, false, false, &r);        /* PGD alone: the grid point above */
+    check_bracket(&r, 0.05, step);
+    assert_string_equal(r.attacked, "0.05078125");   /* 52/1024 */
+    assert_string_equal(r.attacked_by, "pgd");
+    radius_of(&t, 204, 1, false, true, &r);        /* x0 = 0.8: r* = 0.55 > max eps 0.5 */
+    assert_string_equal(r.certified, "0.5");        /* the whole grid is proven */
+    assert_true(r.attacked_found);                  /* DeepFool is not bounded by max eps */
+    assert_string_equal(r.attacked_by, "deepfool");
+    assert_double_le(0.55, r.attacked_d);
+    assert_double_le(r.attacked_d, 0.55 * (1 + 1e-5));
+    radius_of(&t, 204, 1, false, false, &r);       /* without DeepFool: no attack up to 0.5 */
+    assert_false(r.attacked_found);
+    assert_string_equal(r.attacked_by, "none");
+    assert_true(isinf(r.attacked_d));
+    assert_string_equal(r.certified, "0.5");
+    radius_of(&t, 0, 1, false, true, &r);          /* wrong label: misclassified */
+    assert_true(r.misclassified);
+    assert_int_equal(r.cert_k, -1);
+    assert_double_near(r.attacked_d, 0, 0);
+    toy_free(&t);
+}
+
+static void test_radius_stop(void **state)
+{
+    (void)state;
+    toy_ctx t;
+    toy_init(&t);
+    volatile sig_atomic_t stop = 1;
+    t.pr.stop = &stop;
+    wf_radius_result r;
+    radius_of(&t, 0, 0, false, true, &r);
+    assert_true(r.interrupted);
+    assert_int_equal(r.probes_certify, 0);
+    assert_int_equal(r.probes_attack, 0);
+    toy_free(&t);
+}
+
+/* ---- plot ------------------------------------------------------------------------------------- */
+
+static void test_plot_files(void **state)
+{
+    (void)state;
+    double x[] = {0.005, 0.01, 0.02}, c1[] = {90, 70, 20}, a1[] = {95, 90, 80}, c2[] = {80, 50, 0},
+           a2[] = {85, 75, 60};
+    wf_series s[] = {{"net-a", c1, a1}, {"net-b", c2, a2}};
+    wf_plot p = {"title", "eps", "accuracy (%)", 3, x, 2, s};
+    cn_err err;
+    char png[400], svg[400];
+    snprintf(png, sizeof png, "%s/p.png", tmpdir);
+    snprintf(svg, sizeof svg, "%s/p.svg", tmpdir);
+    assert_int_equal(wf_plot_write(&p, png, svg, 640, 480, &err), CN_OK);
+    size_t len;
+    char *d = slurp(png, &len);
+    assert_non_null(d);
+    assert_true(len > 1000);
+    assert_memory_equal(d, "\x89PNG\r\n\x1a\n", 8);
+    /* IHDR: width and height, big-endian */
+    const unsigned char *u = (const unsigned char *)d;
+    assert_int_equal((u[16] << 24) | (u[17] << 16) | (u[18] << 8) | u[19], 640);
+    assert_int_equal((u[20] << 24) | (u[21] << 16) | (u[22] << 8) | u[23], 480);
+    free(d);
+    d = slurp(svg, &len);
+    assert_non_null(d);
+    assert_non_null(strstr(d, "<svg"));
+    assert_non_null(strstr(d, "stroke-dasharray"));   /* the dashed attacked curves */
+    free(d);
+    assert_int_equal(wf_plot_write(&p, "/nonexistent-dir/p.png", NULL, 64, 64, &err), CN_EIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_atomic_replaces),
+        cmocka_unit_test(test_atomic_failure_keeps_old),
+        cmocka_unit_test(test_atomic_concurrent_readers),
+        cmocka_unit_test(test_vnncomp_result),
+        cmocka_unit_test(test_csv_quoting_roundtrip),
+        cmocka_unit_test(test_markdown),
+        cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_mpq_decimal),
+        cmocka_unit_test(test_decimal_up),
+        cmocka_unit_test(test_score),
+        cmocka_unit_test(test_suite_files),
+        cmocka_unit_test(test_results_and_baseline),
+        cmocka_unit_test(test_radius_bits),
+        cmocka_unit_test(test_prop_bounds_toy),
+        cmocka_unit_test(test_radius_toy),
+        cmocka_unit_test(test_radius_stop),
+        cmocka_unit_test(test_plot_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,116 @@
+#!/bin/sh
+# workflows.sh — `certnn radius`, `compare` and `bench` from the command line:
+# output files, exit codes, expected results, baselines and interruption.
+# Prints "ok N - what" / "not ok N - what" lines and exits non-zero on any failure.
+set -u
+B=${CN_BUILDDIR:-.}
+S=${CN_SRCDIR:-.}
+D=${CN_SHARED:-$S/../shared}
+C="$B/certnn"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=0
+bad=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }
+check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
+
+# expect CODE WHAT CMD...: runs CMD, checks its exit code; output in $T/out, $T/err
+expect() {
+    code=$1 what=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" -eq "$code" ]; then ok "$what (exit $rc)"; else
+        nok "$what: exit $rc, expected $code"; sed 's/^/#   /' "$T/err" | head -5; fi
+}
+has() {
+    if grep -Eq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in $1"; sed 's/^/#   /' "$1" | head -5; fi
+}
+# png FILE: the 8-byte PNG signature
+png() { [ "$(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
+# results_ok FILE: a results CSV whose every row has 5 fields, a known verdict and a time
+results_ok() {
+    awk -F, 'NR == 1 { if ($0 != "onnx,vnnlib,verdict,time_s,nodes") exit 1; next }
+             NF != 5 || $3 !~ /^(sat|unsat|timeout|unknown|error)$/ || $4 !~ /^[0-9.]+$/ { exit 1 }
+             END { if (NR < 1) exit 1 }' "$1"
+}
+
+FF="$D/benchmarks/eran/onnx/FFNNSmall.onnx"
+M6="$D/benchmarks/eran/onnx/mnist_6_100_nat.onnx"
+MN="$D/benchmarks/data/mnist_test.csv"
+TS="$D/benchmarks/test"
+FAST="--attack-time 0.5 --attack-restarts 16"
+
+# ---- radius
+expect 0 "radius on FFNNSmall, 3 samples" "$C" radius "$FF" --data "$MN" --samples 3 --tol 0.004 $FAST --json --csv "$T/r.csv" -q
+has "$T/out" '"median_certified": 0\.0' "radius --json summary has median_certified"
+has "$T/out" '"median_attacked": 0\.' "radius --json summary has median_attacked"
+check '[ "$(grep -c "\"certified_exact\"" "$T/out")" -eq 3 ]' "radius reports 3 samples"
+check 'awk -F, "NR > 1 { if (\$5 != \"inf\" && \$4 + 0 > \$5 + 0) exit 1; k++ } END { exit k != 3 }" "$T/r.csv"' \
+    "radius CSV: 3 rows, certified <= attacked in each"
+check 'awk -F, "NR > 1 && \$4 + 0 <= 0 { exit 1 }" "$T/r.csv"' "radius certifies a positive radius on each sample"
+expect 0 "radius text output" "$C" radius "$FF" --data "$MN" --samples 1 --offset 2 --tol 0.004 $FAST
+has "$T/out" "^  certified: median" "radius text summary"
+expect 64 "radius with a bad --method" "$C" radius "$FF" --data "$MN" --method sideways
+expect 64 "radius with a bad --max-eps" "$C" radius "$FF" --data "$MN" --max-eps 1/3
+expect 64 "radius without --data" "$C" radius "$FF"
+
+# ---- compare
+expect 0 "compare two networks, 3 samples, 2 eps" "$C" compare "$FF" "$M6" --data "$MN" --samples 3 --eps 0.02,0.005 $FAST --out "$T/cmp" -q
+for ext in md csv json png svg; do
+    check '[ -s "$T/cmp.$ext" ]' "compare wrote cmp.$ext"
+done
+check 'png "$T/cmp.png"' "cmp.png starts with the PNG signature"
+has "$T/cmp.svg" "<svg" "cmp.svg is SVG"
+has "$T/cmp.md" '^\| FFNNSmall \| 0\.005 \| 3 \|' "the Markdown table has FFNNSmall at eps 0.005 (sorted)"
+has "$T/cmp.md" '^\| mnist_6_100_nat \| 0\.02 \|' "the Markdown table has the second model"
+check '[ "$(wc -l <"$T/cmp.csv")" -eq 5 ]' "compare CSV: header + 2 models x 2 eps"
+check 'awk -F, "NR > 1 && (\$5 > \$6 || \$6 > \$4) { exit 1 }" "$T/cmp.csv"' \
+    "compare CSV: certified <= PGD-robust <= clean in each row"
+has "$T/cmp.json" '"models"' "compare JSON has the models"
+ls "$T" | grep -q '\.tmp\.' && nok "no temporary files left" || ok "no temporary files left"
+expect 64 "compare without --out" "$C" compare "$FF" --data "$MN" --eps 0.01
+expect 64 "compare with a bad eps list" "$C" compare "$FF" --data "$MN" --eps 0.01,,0.02 --out "$T/x"
+
+# ---- bench
+expect 0 "bench on the test suite" "$C" bench "$TS" --out "$T/res.csv"
+has "$T/out" "5 of 5 instances: solved 5 \(sat 1, unsat 4\).* incorrect 0" "bench reproduces the expected results"
+has "$T/out" "^score 50 " "bench score 50"
+check 'results_ok "$T/res.csv" && [ "$(wc -l <"$T/res.csv")" -eq 6 ]' "bench results CSV: 5 valid rows"
+expect 0 "bench against its own results as baseline" "$C" bench "$TS" --baseline "$T/res.csv" -q
+has "$T/out" "0 regressions" "no regression against itself"
+sed 's/^test_unsat.onnx,test_prop.vnnlib,unsat/test_unsat.onnx,test_prop.vnnlib,sat/' "$T/res.csv" >"$T/corrupt.csv"
+expect 1 "bench against a corrupted baseline exits 1" "$C" bench "$TS" --baseline "$T/corrupt.csv" -q
+has "$T/out" "regression: test_unsat.onnx test_prop.vnnlib: sat in the baseline, now unsat" "the regression is named"
+printf 'onnx,vnnlib,verdict,time_s,nodes\ntest_nano.onnx,test_nano.vnnlib\n' >"$T/broken.csv"
+expect 65 "bench with a malformed baseline" "$C" bench "$TS" --baseline "$T/broken.csv" -q
+has "$T/err" "broken.csv:2" "the malformed line is named"
+# A suite whose expected results are wrong: the verdict is reported incorrect.
+mkdir "$T/suite"
+for f in "$TS"/*.onnx "$TS"/*.vnnlib "$TS"/instances.csv; do ln -s "$f" "$T/suite/"; done
+sed 's/^test_sat.onnx,test_prop.vnnlib,sat/test_sat.onnx,test_prop.vnnlib,unsat/' "$TS/expected_results.csv" >"$T/suite/expected_results.csv"
+expect 1 "bench exits 1 on an incorrect verdict" "$C" bench "$T/suite" -q
+has "$T/out" "incorrect 1" "one incorrect verdict counted"
+has "$T/out" "^score -60 " "score 4 x 10 - 100"
+expect 66 "bench on a missing suite" "$C" bench "$T/nope"
+
+# ---- interruption: SIGINT during a longer suite leaves a valid partial results file
+"$C" bench "$D/benchmarks/acasxu" --max-timeout 5 --out "$T/part.csv" -q >"$T/kout" 2>"$T/kerr" &
+pid=$!
+i=0
+while [ $i -lt 60 ] && ! [ -s "$T/part.csv" ]; do sleep 0.1; i=$((i + 1)); done
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+check '[ "$rc" -eq 130 ]' "bench interrupted by SIGINT exits 130 (got $rc)"
+check 'results_ok "$T/part.csv"' "the partial results file is a valid results CSV"
+rows=$(($(wc -l <"$T/part.csv") - 1))
+check '[ "$rows" -ge 1 ] && [ "$rows" -lt 186 ]' "the partial results file holds $rows of 186 instances"
+has "$T/kerr" "interrupted by signal 2" "the interruption is reported"
+ls "$T" | grep -q '\.tmp\.' && nok "no temporary file after the kill" || ok "no temporary file after the kill"
+
+echo "workflows: $((n - bad)) passed, $bad failed"
+[ "$bad" -eq 0 ]

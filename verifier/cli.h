@@ -1,0 +1,89 @@
+/* cli.h — internals of the command-line front end (verifier/).
+ *
+ * One options table per subcommand drives getopt_long parsing, defaults,
+ * range checks and --help, so the three cannot drift apart.  Commands are
+ * thin: parse, call the library, print results on stdout, diagnostics on
+ * stderr prefixed "certnn: ".
+ */
+#ifndef CERTNN_CLI_H
+#define CERTNN_CLI_H
+
+#include <stdbool.h>
+
+#include "models/models.h"
+
+/* Exit codes, documented in `certnn --help`. */
+enum {
+    CLI_EXIT_OK = 0,          /* proven / valid / done */
+    CLI_EXIT_CEX = 1,         /* counterexample / invalid */
+    CLI_EXIT_UNKNOWN = 2,
+    CLI_EXIT_TIMEOUT = 3,
+    CLI_EXIT_USAGE = 64,
+    CLI_EXIT_DATA = 65,       /* malformed or unsupported input data */
+    CLI_EXIT_NOINPUT = 66,    /* cannot open input */
+    CLI_EXIT_SOFTWARE = 70,   /* internal error */
+    CLI_EXIT_OSERR = 71       /* out of memory */
+};
+
+typedef enum { CLI_FLAG, CLI_STR, CLI_INT, CLI_DOUBLE } cli_kind;
+
+typedef struct {
+    const char *name;         /* long name, without "--" */
+    char short_name;          /* 0 if none */
+    cli_kind kind;
+    const char *arg;          /* argument name in --help ("FILE"), NULL for flags */
+    const char *def;          /* default as text, NULL if none */
+    double min, max;          /* range for INT/DOUBLE (min > max: unchecked) */
+    const char *help;
+} cli_opt;
+
+typedef struct {
+    bool set;                 /* given on the command line, or has a default */
+    const char *s;
+    long i;
+    double d;
+} cli_val;
+
+#define CLI_MAX_OPTS 40
+#define CLI_MAX_POS 16
+
+typedef struct cli_args {
+    const struct cli_cmd *cmd;
+    cli_val v[CLI_MAX_OPTS];
+    int n_pos;
+    const char *pos[CLI_MAX_POS];
+} cli_args;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *usage;        /* "MODEL [--json]" */
+    const char *summary;      /* one line */
+    const char *details;      /* paragraph for --help, or NULL */
+    const cli_opt *opts;      /* table, terminated by {NULL} */
+    int min_pos, max_pos;     /* positional arguments */
+    int (*run)(const cli_args *a);
+} cli_cmd;
+
+/* Option values by long name (misuse aborts if the name is not in the table). */
+bool        cli_flag(const cli_args *a, const char *name);
+bool        cli_has(const cli_args *a, const char *name);
+const char *cli_str(const cli_args *a, const char *name);
+long        cli_int(const cli_args *a, const char *name);
+double      cli_dbl(const cli_args *a, const char *name);
+
+/* Parses argv (argv[0] is the subcommand name).  Returns -1 when parsed, or
+ * an exit code (0 after --help, 64 on a usage error, message printed). */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a);
+
+/* Prints "certnn: MESSAGE" for a failed library call; returns its exit code. */
+int cli_report(const cn_err *err);
+int cli_exit_code(cn_status s);
+/* Prints "certnn: ..." on stderr. */
+void cli_error(const char *fmt, ...) CN_PRINTF(1, 2);
+
+/* The subcommands. */
+extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, cli_cmd_attack;
+extern const cli_cmd cli_cmd_radius, cli_cmd_compare, cli_cmd_bench;
+extern const cli_cmd cli_cmd_keygen, cli_cmd_check;
+
+#endif

@@ -1,0 +1,173 @@
+/* cmd_info.c — `certnn info MODEL [--json]`. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "verifier/cli.h"
+
+static const cli_opt opts[] = {
+    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print a JSON object instead of text"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static const char *op_name(net_op op)
+{
+    switch (op) {
+    case NET_DENSE: return "dense";
+    case NET_CONV: return "conv";
+    case NET_RELU: return "relu";
+    }
+    return "?";
+}
+
+static const char *format_name(net_format f)
+{
+    switch (f) {
+    case NET_FMT_ONNX: return "onnx";
+    case NET_FMT_NNET: return "nnet";
+    case NET_FMT_BUILT: return "built";
+    }
+    return "?";
+}
+
+static json_t *dims_json(const int *d, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(d[i]));
+    return a;
+}
+
+static json_t *shape_json(net_shape s)
+{
+    return json_pack("[iii]", s.c, s.h, s.w);
+}
+
+static int print_json(const net *n, const net_info *in)
+{
+    json_t *layers = json_array();
+    for (int i = 0; i < net_n_layers(n); i++) {
+        const net_layer *l = net_layer_at(n, i);
+        json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:o}", "op", op_name(l->op), "in", l->in,
+                              "out", l->out, "in_shape", shape_json(l->in_shape), "out_shape",
+                              shape_json(l->out_shape));
+        if (l->op == NET_CONV) {
+            json_object_set_new(o, "kernel", json_pack("[ii]", l->kh, l->kw));
+            json_object_set_new(o, "stride", json_pack("[ii]", l->stride_h, l->stride_w));
+            json_object_set_new(o, "pads",
+                                json_pack("[iiii]", l->pad_t, l->pad_l, l->pad_b, l->pad_r));
+        }
+        json_array_append_new(layers, o);
+    }
+    json_t *root = json_pack(
+        "{s:s, s:s, s:i, s:i, s:o, s:o, s:i, s:I, s:o, s:s, s:b, s:i, s:s}", "model", in->path,
+        "format", format_name(in->format), "inputs", net_in_size(n), "outputs", net_out_size(n),
+        "input_dims", dims_json(in->in_dims, in->n_in_dims), "output_dims",
+        dims_json(in->out_dims, in->n_out_dims), "relus", net_n_relus(n), "params",
+        (json_int_t)in->params, "layers", layers, "sha256", in->sha256, "fold_exact",
+        in->fold_exact, "folded_ops", in->folded, "weights", in->weights_note);
+    if (!root) {
+        cli_error("out of memory building JSON");
+        return CLI_EXIT_OSERR;
+    }
+    if (in->nnet) {
+        const net_nnet_norm *nn = in->nnet;
+        json_t *a[4] = {json_array(), json_array(), json_array(), json_array()};
+        for (int i = 0; i < nn->n_in; i++) {
+            json_array_append_new(a[0], json_real(nn->in_min[i]));
+            json_array_append_new(a[1], json_real(nn->in_max[i]));
+            json_array_append_new(a[2], json_real(nn->in_mean[i]));
+            json_array_append_new(a[3], json_real(nn->in_range[i]));
+        }
+        json_object_set_new(root, "nnet_normalisation",
+                            json_pack("{s:o,s:o,s:o,s:o,s:f,s:f}", "input_min", a[0], "input_max",
+                                      a[1], "input_mean", a[2], "input_range", a[3],
+                                      "output_mean", nn->out_mean, "output_range", nn->out_range));
+    }
+    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(root);
+    if (!s) {
+        cli_error("out of memory printing JSON");
+        return CLI_EXIT_OSERR;
+    }
+    puts(s);
+    free(s);
+    return CLI_EXIT_OK;
+}
+
+static void print_dims(const int *d, int n)
+{
+    putchar('[');
+    for (int i = 0; i < n; i++)
+        printf("%s%d", i ? "," : "", d[i]);
+    putchar(']');
+}
+
+static void print_text(const net *n, const net_info *in)
+{
+    printf("model:    %s (%s)\n", in->path, format_name(in->format));
+    printf("sha256:   %s\n", in->sha256);
+    printf("input:    %d values", net_in_size(n));
+    if (in->in_name[0])
+        printf(", tensor '%s' ", in->in_name);
+    else
+        putchar(' ');
+    print_dims(in->in_dims, in->n_in_dims);
+    printf("\noutput:   %d values", net_out_size(n));
+    if (in->out_name[0])
+        printf(", tensor '%s' ", in->out_name);
+    else
+        putchar(' ');
+    print_dims(in->out_dims, in->n_out_dims);
+    printf("\nrelus:    %d\nparams:   %ld\n", net_n_relus(n), in->params);
+    printf("weights:  %s\n", in->weights_note);
+    if (in->folded)
+        printf("folding:  %d normalisation/batch-norm op(s) folded, %s\n", in->folded,
+               in->fold_exact ? "exactly"
+                              : "with rounding (certnn verifies the folded network)");
+    if (in->nnet)
+        printf("nnet:     input normalisation (x - mean) / range kept as metadata; the layers "
+               "take normalised inputs\n");
+    printf("layers:   %d\n", net_n_layers(n));
+    for (int i = 0; i < net_n_layers(n); i++) {
+        const net_layer *l = net_layer_at(n, i);
+        printf("  %3d  %-5s %6d -> %-6d", i, op_name(l->op), l->in, l->out);
+        if (l->op == NET_CONV)
+            printf("  (%d,%d,%d) -> (%d,%d,%d) kernel %dx%d stride %d,%d pads %d,%d,%d,%d",
+                   l->in_shape.c, l->in_shape.h, l->in_shape.w, l->out_shape.c, l->out_shape.h,
+                   l->out_shape.w, l->kh, l->kw, l->stride_h, l->stride_w, l->pad_t, l->pad_l,
+                   l->pad_b, l->pad_r);
+        putchar('\n');
+    }
+}
+
+static int run(const cli_args *a)
+{
+    cn_err err;
+    net *n = NULL;
+    if (net_load(a->pos[0], &n, &err) != CN_OK)
+        return cli_report(&err);
+    net_info in;
+    net_get_info(n, &in);
+    int rc = CLI_EXIT_OK;
+    if (cli_flag(a, "json"))
+        rc = print_json(n, &in);
+    else
+        print_text(n, &in);
+    net_free(n);
+    return rc;
+}
+
+const cli_cmd cli_cmd_info = {
+    .name = "info",
+    .usage = "MODEL [--json]",
+    .summary = "describe a network: shapes, layers, ReLUs, parameters, SHA-256",
+    .details = "MODEL is an ONNX file or an NNet (.nnet) text file.",
+    .opts = opts,
+    .min_pos = 1,
+    .max_pos = 1,
+    .run = run,
+};

@@ -1,0 +1,1389 @@
+/* engine.c — the complete verification engine: attack, bounds, parallel
+ * branch and bound with input or ReLU splitting (see verifier.h). */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glpk.h>
+
+#include "attacks/attacks.h"
+#include "lp/lp.h"
+#include "verifier/verifier.h"
+
+void vfy_opts_init(vfy_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->timeout_s = 300;
+    o->threads = 0;
+    o->max_nodes = 0;
+    o->max_mem_mb = 4096;
+    o->split = VFY_SPLIT_AUTO;
+    o->input_split_max_dims = 12;
+    o->method = BND_CROWN;
+    o->alpha_root = true;
+    o->attack_s = -1;
+    o->node_pgd_every = 16;
+    o->branch_candidates = 4;
+    o->seed = 1;
+    o->attack_bursts = true;
+}
+
+const char *vfy_verdict_name(vfy_verdict v)
+{
+    switch (v) {
+    case VFY_SAT: return "sat";
+    case VFY_UNSAT: return "unsat";
+    case VFY_TIMEOUT: return "timeout";
+    case VFY_UNKNOWN: return "unknown";
+    }
+    return "unknown";
+}
+
+void vfy_result_init(vfy_result *r)
+{
+    memset(r, 0, sizeof *r);
+    prop_check_init(&r->check);
+    r->found_by = "";
+}
+
+void vfy_proof_free(vfy_proof *p)
+{
+    if (!p)
+        return;
+    cn_free(p->nodes);
+    cn_free(p->refs);
+    cn_free(p);
+}
+
+void vfy_result_clear(vfy_result *r)
+{
+    vfy_proof_free(r->proof);
+    if (r->x) {
+        for (int k = 0; k < r->n_in; k++)
+            mpq_clear(r->x[k]);
+        cn_free(r->x);
+    }
+    cn_free(r->x_d);
+    cn_free(r->y_d);
+    prop_check_clear(&r->check);
+    vfy_result_init(r);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nodes                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct node {
+    double *lo, *hi;        /* [n_in]: own copy (input splitting) or the case box */
+    signed char *split;     /* [n_relus] or NULL */
+    uint64_t *alive;        /* [words] disjuncts not yet refuted */
+    int depth;
+    int pid;                /* proof-log node, or -1 */
+    int pref_dim[2];        /* best two input dims by the bound's coefficients, or -1 */
+    bool evaluated;         /* alive/score already computed for this region */
+    double score;
+} node;
+
+/* ------------------------------------------------------------------------ */
+/* Shared state of one case's branch and bound                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const net *n;
+    const prop *p;
+    const vfy_opts *o;
+    const prop_case *pc;
+    int n_in, n_out, n_relus, n_layers;
+    bool relu_mode, own_box;
+    /* the case's atoms, as rows of C */
+    int m;
+    double *C;              /* [m * n_out] nearest doubles of the coefficients */
+    double *cerr;           /* [m * n_out] |a - a_d| rounded up (0 when exact) */
+    double *r_up;           /* [m] rhs rounded up */
+    double *in_lo, *in_hi;  /* [n_in] doubles inside the exact box: candidates are clamped here */
+    int n_disj, words;
+    int *dstart;            /* [n_disj + 1] */
+    /* ReLU numbering */
+    int *relu_layer;        /* [n_relus] layer index of each ReLU neuron */
+    int *relu_off;          /* [n_layers] first global ReLU index of a ReLU layer */
+    double *wnorm;          /* [n_relus] outgoing weight norm */
+    size_t node_bytes;
+    /* queue */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    node **stack;
+    long n_open, cap;
+    int busy;
+    bool done;
+    vfy_verdict verdict;    /* 0 while undecided */
+    char reason[128];
+    const char *found_by;
+    double *sat_x;          /* [n_in] confirmed point */
+    long nodes, max_open;
+    int depth;
+    size_t mem, mem_limit;
+    double deadline;
+    double phase_end;       /* workers pause here (0: never) for an attack burst */
+    bool paused;
+    volatile sig_atomic_t *stop;
+    cn_status fail;
+    cn_err err;
+    /* proof log (NULL unless recording) */
+    vfy_proof *log;
+    pthread_mutex_t log_mu;
+    int case_idx;
+    bool log_failed;
+} shared;
+
+/* --- proof log --------------------------------------------------------- */
+
+/* A new log node; returns its index or -1 (recording off or out of memory,
+ * which marks the log failed). */
+static int log_node(shared *S, int parent, int side)
+{
+    if (!S->log)
+        return -1;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    int id = -1;
+    if (L->n_nodes == L->cap_nodes) {
+        int cap = L->cap_nodes ? 2 * L->cap_nodes : 256;
+        vfy_proof_node *nn = cn_reallocarray(L->nodes, (size_t)cap, sizeof *nn);
+        if (!nn) {
+            S->log_failed = true;
+            goto out;
+        }
+        L->nodes = nn;
+        L->cap_nodes = cap;
+    }
+    id = L->n_nodes++;
+    L->nodes[id] = (vfy_proof_node){parent, side, S->case_idx, VFY_PN_OPEN, -1, 0, {-1, -1}};
+    if (parent >= 0)
+        L->nodes[parent].child[side] = id;
+out:
+    pthread_mutex_unlock(&S->log_mu);
+    return id;
+}
+
+static void log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    S->log->nodes[id].kind = kind;
+    S->log->nodes[id].dim = dim;
+    S->log->nodes[id].at = at;
+    if (kind == VFY_PN_LEAF_LP)
+        S->log->complete = false;
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+/* Records the disjuncts alive in `before` but not in `after`. */
+static void log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    for (int d = 0; d < S->n_disj; d++) {
+        bool was = (before[d >> 6] >> (d & 63)) & 1, is = (after[d >> 6] >> (d & 63)) & 1;
+        if (!was || is)
+            continue;
+        if (L->n_refs == L->cap_refs) {
+            int cap = L->cap_refs ? 2 * L->cap_refs : 256;
+            vfy_refutation *nr = cn_reallocarray(L->refs, (size_t)cap, sizeof *nr);
+            if (!nr) {
+                S->log_failed = true;
+                break;
+            }
+            L->refs = nr;
+            L->cap_refs = cap;
+        }
+        L->refs[L->n_refs++] = (vfy_refutation){id, d};
+    }
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+static node *node_new(shared *S, const node *parent)
+{
+    node *nd = cn_calloc(1, S->node_bytes);
+    if (!nd)
+        return NULL;
+    char *p = (char *)(nd + 1);
+    nd->alive = (uint64_t *)p;
+    p += sizeof(uint64_t) * (size_t)S->words;
+    if (S->own_box) {
+        nd->lo = (double *)p;
+        p += sizeof(double) * (size_t)S->n_in;
+        nd->hi = (double *)p;
+        p += sizeof(double) * (size_t)S->n_in;
+    } else {
+        nd->lo = S->pc->lo_d;
+        nd->hi = S->pc->hi_d;
+    }
+    if (S->relu_mode)
+        nd->split = (signed char *)p;
+    if (parent) {
+        memcpy(nd->alive, parent->alive, sizeof(uint64_t) * (size_t)S->words);
+        if (S->own_box) {
+            memcpy(nd->lo, parent->lo, sizeof(double) * (size_t)S->n_in);
+            memcpy(nd->hi, parent->hi, sizeof(double) * (size_t)S->n_in);
+        }
+        if (S->relu_mode)
+            memcpy(nd->split, parent->split, (size_t)S->n_relus);
+        nd->depth = parent->depth + 1;
+    }
+    return nd;
+}
+
+static inline bool alive_get(const uint64_t *a, int d) { return (a[d >> 6] >> (d & 63)) & 1; }
+static inline void alive_clear(uint64_t *a, int d) { a[d >> 6] &= ~(1ull << (d & 63)); }
+
+/* ------------------------------------------------------------------------ */
+/* Workers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    shared *S;
+    bnd_ctx *bc;
+    lp_ctx *lpc;            /* lazily created */
+    atk_grad *g;
+    atk_rng rng;
+    bnd_opts bo, bo_alpha;
+    double *lb;             /* [m] */
+    double *x, *y, *gx, *cvec;   /* [n_in], [n_out], [n_in], [n_out] */
+    double *cvec_in;             /* [n_in] candidate clamped into the exact box */
+    double *ymax;           /* [n_out] max |y| for coefficient corrections */
+    uint64_t *alive_tmp;    /* [words] */
+    uint64_t *alive_before; /* [words] for the proof log */
+    const double **pre_lo, **pre_hi;   /* [n_layers] for the LP */
+    const signed char **lsplit;        /* [n_layers] */
+    long local_nodes;
+    int pref_dim[2];        /* from the last bound_region: see node.pref_dim */
+} worker;
+
+/* Bounds the region; updates alive (refuted disjuncts cleared) and returns
+ * the node score (min over alive disjuncts of the best atom's lb - r; > 0 for
+ * every alive disjunct means closed).  *closed tells whether nothing is left.
+ * alpha selects the optimised slopes. */
+static cn_status bound_region(worker *w, const double *lo, const double *hi,
+                              const signed char *split, uint64_t *alive, bool alpha,
+                              double *score, bool *closed)
+{
+    shared *S = w->S;
+    bnd_region r = {lo, hi, split};
+    bnd_result res;
+    cn_status st = bnd_run(w->bc, alpha ? &w->bo_alpha : &w->bo, &r, S->m, S->C, NULL, w->lb,
+                           &res, &S->err);
+    if (st != CN_OK)
+        return st;
+    if (res.infeasible) {
+        memset(alive, 0, sizeof(uint64_t) * (size_t)S->words);
+        *score = INFINITY;
+        *closed = true;
+        return CN_OK;
+    }
+    bool need_corr = false;
+    for (int k = 0; k < S->m * S->n_out; k++)
+        if (S->cerr[k] != 0.0)
+            need_corr = true;
+    if (need_corr) {
+        const double *ylo, *yhi;
+        bnd_layer_bounds(w->bc, S->n_layers, &ylo, &yhi);
+        for (int j = 0; j < S->n_out; j++)
+            w->ymax[j] = fmax(fabs(ylo[j]), fabs(yhi[j]));
+    }
+    double worst = INFINITY;
+    bool any = false;
+    int worst_atom = -1;
+    int saved = cn_round_push(FE_UPWARD);
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!alive_get(alive, d))
+            continue;
+        double best = -INFINITY;
+        int best_k = -1;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++) {
+            /* need: a.y > r for all x.  a.y >= a_d.y - sum |a - a_d| |y|
+             * >= lb_k - corr; refuted when lb_k > corr + r_up (rounded up). */
+            double sub = S->r_up[k];
+            if (need_corr)
+                for (int j = 0; j < S->n_out; j++)
+                    sub += S->cerr[(size_t)k * S->n_out + j] * w->ymax[j];
+            double lbk = w->lb[k];
+            if (lbk > sub) {
+                best = INFINITY;
+                break;
+            }
+            double margin = lbk - sub; /* <= 0; display/score only */
+            if (margin > best || best_k < 0) {
+                best = margin;
+                best_k = k;
+            }
+        }
+        if (best == INFINITY) {
+            alive_clear(alive, d);
+            continue;
+        }
+        any = true;
+        if (best < worst || worst_atom < 0) {
+            worst = best;
+            worst_atom = best_k;
+        }
+    }
+    cn_round_pop(saved);
+    /* Branching hint: the input dimension contributing most to the gap of
+     * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
+    w->pref_dim[0] = w->pref_dim[1] = -1;
+    if (any && S->own_box && S->o->input_branch == VFY_BRANCH_COEF && worst_atom >= 0) {
+        const double *A;
+        bnd_input_coef(w->bc, worst_atom, &A);
+        double sb[2] = {0, 0};
+        for (int j = 0; A && j < S->n_in; j++) {
+            double mid = lo[j] + 0.5 * (hi[j] - lo[j]);
+            if (!(mid > lo[j] && mid < hi[j]))
+                continue;
+            double sc = fabs(A[j]) * (hi[j] - lo[j]);
+            if (sc > sb[0]) {
+                sb[1] = sb[0];
+                w->pref_dim[1] = w->pref_dim[0];
+                sb[0] = sc;
+                w->pref_dim[0] = j;
+            } else if (sc > sb[1]) {
+                sb[1] = sc;
+                w->pref_dim[1] = j;
+            }
+        }
+    }
+    *closed = !any;
+    *score = any ? worst : INFINITY;
+    return CN_OK;
+}
+
+/* bound_region on a node of the tree, recording what it refutes. */
+static cn_status bound_node(worker *w, node *nd, bool alpha, bool *closed)
+{
+    shared *S = w->S;
+    if (S->log)
+        memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    cn_status st = bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, alpha, &nd->score, closed);
+    nd->pref_dim[0] = w->pref_dim[0];
+    nd->pref_dim[1] = w->pref_dim[1];
+    if (st == CN_OK && S->log) {
+        log_refuted(S, nd->pid, w->alive_before, nd->alive);
+        if (*closed)
+            log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
+    }
+    return st;
+}
+
+/* Float screening then exact confirmation of a candidate point.  Returns
+ * true when x is a confirmed counterexample (recorded in S). */
+static bool try_point(worker *w, const double *x_in)
+{
+    shared *S = w->S;
+    /* lo_d/hi_d enclose the exact box from outside; a counterexample must lie
+     * inside it, so candidates are moved to the nearest doubles inside. */
+    double *x = w->cvec_in;
+    for (int i = 0; i < S->n_in; i++)
+        x[i] = fmin(fmax(x_in[i], S->in_lo[i]), S->in_hi[i]);
+    atk_grad_forward(w->g, 1, x, w->y);
+    bool plausible = false;
+    for (int d = 0; d < S->n_disj && !plausible; d++) {
+        bool all = true;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1] && all; k++) {
+            double v = 0;
+            for (int j = 0; j < S->n_out; j++)
+                v += S->C[(size_t)k * S->n_out + j] * w->y[j];
+            if (v > S->r_up[k] + 1e-6 * (1 + fabs(S->r_up[k])))
+                all = false;
+        }
+        plausible = all;
+    }
+    if (!plausible)
+        return false;
+    prop_check chk;
+    prop_check_init(&chk);
+    cn_err e;
+    bool ok = prop_check_point_d(S->p, S->n, x, &chk, &e) == CN_OK && chk.violated;
+    prop_check_clear(&chk);
+    if (!ok)
+        return false;
+    pthread_mutex_lock(&S->mu);
+    if (!S->verdict) {
+        S->verdict = VFY_SAT;
+        S->found_by = "node";
+        memcpy(S->sat_x, x, sizeof(double) * (size_t)S->n_in);
+        S->done = true;
+        pthread_cond_broadcast(&S->cv);
+    }
+    pthread_mutex_unlock(&S->mu);
+    return true;
+}
+
+/* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
+static bool node_pgd(worker *w, const double *lo, const double *hi, const uint64_t *alive)
+{
+    shared *S = w->S;
+    int d = -1;
+    for (int q = 0; q < S->n_disj; q++)
+        if (alive_get(alive, q)) {
+            d = q;
+            if (atk_rng_unif(&w->rng) < 0.5)
+                break;
+        }
+    if (d < 0)
+        return false;
+    for (int i = 0; i < S->n_in; i++)
+        w->x[i] = lo[i] + (hi[i] - lo[i]) * atk_rng_unif(&w->rng);
+    for (int it = 0; it < 12; it++) {
+        atk_grad_forward(w->g, 1, w->x, w->y);
+        int kb = S->dstart[d];
+        double vb = -INFINITY;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++) {
+            double v = -S->r_up[k];
+            for (int j = 0; j < S->n_out; j++)
+                v += S->C[(size_t)k * S->n_out + j] * w->y[j];
+            if (v > vb) {
+                vb = v;
+                kb = k;
+            }
+        }
+        if (vb <= 0 && try_point(w, w->x))
+            return true;
+        atk_grad_backward(w->g, 1, S->C + (size_t)kb * S->n_out, w->gx);
+        double step = 0.3 * (1.0 - it / 12.0) + 0.02;
+        for (int i = 0; i < S->n_in; i++) {
+            double h = 0.5 * (hi[i] - lo[i]);
+            double v = w->x[i] - step * h * (w->gx[i] > 0 ? 1 : w->gx[i] < 0 ? -1 : 0);
+            w->x[i] = fmin(fmax(v, lo[i]), hi[i]);
+        }
+    }
+    return try_point(w, w->x);
+}
+
+static void set_reason(shared *S, vfy_verdict v, const char *why)
+{
+    pthread_mutex_lock(&S->mu);
+    if (!S->verdict) {
+        S->verdict = v;
+        snprintf(S->reason, sizeof S->reason, "%s", why);
+    }
+    S->done = true;
+    pthread_cond_broadcast(&S->cv);
+    pthread_mutex_unlock(&S->mu);
+}
+
+/* The stack pops the last child first: put the child with the worse score
+ * (more likely to hold a counterexample) last. */
+static void order_kids(node **kids, int n)
+{
+    if (n == 2 && kids[1]->score > kids[0]->score) {
+        node *t = kids[0];
+        kids[0] = kids[1];
+        kids[1] = t;
+    }
+}
+
+/* Input splitting: try every dimension; keep the one whose worse child is
+ * best.  Children that close are dropped; the others are returned evaluated. */
+static bool splittable(const node *nd, int j)
+{
+    double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
+    return mid > nd->lo[j] && mid < nd->hi[j];
+}
+
+/* Chooses the input dimension to bisect and makes the children.  *split is
+ * false only when no dimension can be bisected in double precision; then
+ * the node is neither closed nor split, and the caller must not drop it
+ * silently (the verdict becomes unknown). */
+static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool *split)
+{
+    shared *S = w->S;
+    int best_dim = -1;
+    double best_val = -INFINITY;
+    double *lo = w->x, *hi = w->gx;      /* scratch boxes */
+    *n_kids = 0;
+    *split = false;
+    /* Candidates: splittable dimensions within a factor 64 of the relatively
+     * widest splittable one (otherwise a dimension whose bisection keeps
+     * improving the score a little, geometrically but never enough, is split
+     * forever while the others stay wide); with COEF, only those of the two
+     * the bound's coefficients rank first, unless neither qualifies. */
+    double maxrel = -1;
+    for (int j = 0; j < S->n_in; j++) {
+        double root = S->pc->hi_d[j] - S->pc->lo_d[j];
+        double rel = root > 0 ? (nd->hi[j] - nd->lo[j]) / root : 0;
+        if (splittable(nd, j) && rel > maxrel)
+            maxrel = rel;
+    }
+    if (maxrel < 0)
+        return CN_OK; /* nothing can be bisected */
+    bool cand[64], coef = false;
+    for (int pass = 0; pass < 2; pass++) {
+        int nc = 0;
+        coef = pass == 0 && S->o->input_branch == VFY_BRANCH_COEF && nd->pref_dim[0] >= 0;
+        for (int j = 0; j < S->n_in && j < 64; j++) {
+            double root = S->pc->hi_d[j] - S->pc->lo_d[j];
+            double rel = root > 0 ? (nd->hi[j] - nd->lo[j]) / root : 0;
+            cand[j] = splittable(nd, j) && rel >= maxrel / 64 &&
+                      (!coef || j == nd->pref_dim[0] || j == nd->pref_dim[1]);
+            nc += cand[j];
+        }
+        if (nc > 0)
+            break;
+    }
+    for (int j = 0; j < S->n_in && j < 64; j++) {
+        if (!cand[j])
+            continue;
+        if (S->n_in > 8) {
+            best_dim = j; /* high-dimensional input box: no trials */
+            break;
+        }
+        double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
+        double sc[2];
+        for (int h = 0; h < 2; h++) {
+            memcpy(lo, nd->lo, sizeof(double) * (size_t)S->n_in);
+            memcpy(hi, nd->hi, sizeof(double) * (size_t)S->n_in);
+            if (h == 0)
+                hi[j] = mid;
+            else
+                lo[j] = mid;
+            memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+            bool closed;
+            cn_status st = bound_region(w, lo, hi, nd->split, w->alive_tmp, false, &sc[h], &closed);
+            if (st != CN_OK)
+                return st;
+        }
+        double v = fmin(sc[0], sc[1]);
+        if (best_dim < 0 || v > best_val) {
+            best_val = v;
+            best_dim = j;
+        }
+    }
+    if (best_dim < 0) {
+        /* more than 64 inputs: any splittable dimension */
+        for (int j = 0; j < S->n_in && best_dim < 0; j++)
+            if (splittable(nd, j))
+                best_dim = j;
+    }
+    /* TRIAL: greedy choice stalls when one dimension keeps giving a sliver
+     * of improvement: unless the best split improves the score by a tenth,
+     * bisect the relatively widest dimension instead. */
+    if (!coef && !(best_val - nd->score >= 0.1 * fabs(nd->score))) {
+        double wbest = -1;
+        for (int q = 0; q < S->n_in; q++) {
+            if (!splittable(nd, q))
+                continue;
+            double root = S->pc->hi_d[q] - S->pc->lo_d[q];
+            double rel = (nd->hi[q] - nd->lo[q]) / (root > 0 ? root : 1);
+            if (rel > wbest) {
+                wbest = rel;
+                best_dim = q;
+            }
+        }
+    }
+    CN_REQUIRE(best_dim >= 0 && splittable(nd, best_dim), "a splittable dimension was chosen");
+    *split = true;
+    int j = best_dim;
+    double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
+    log_set(S, nd->pid, VFY_PN_SPLIT_INPUT, j, mid);
+    for (int h = 0; h < 2; h++) {
+        node *c = node_new(S, nd);
+        if (!c)
+            return cn_fail(&S->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
+        if (h == 0)
+            c->hi[j] = mid;
+        else
+            c->lo[j] = mid;
+        c->pid = log_node(S, nd->pid, h);
+        bool closed;
+        cn_status st = bound_node(w, c, false, &closed);
+        w->local_nodes++;
+        if (st != CN_OK) {
+            cn_free(c);
+            return st;
+        }
+        if (closed) {
+            cn_free(c);
+            continue;
+        }
+        c->evaluated = true;
+        kids[(*n_kids)++] = c;
+    }
+    order_kids(kids, *n_kids);
+    return CN_OK;
+}
+
+/* ReLU splitting: rank unstable neurons by the BaBSR-style intercept score,
+ * try the best few, keep the one whose worse child is best. */
+static cn_status split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *stuck)
+{
+    shared *S = w->S;
+    enum { MAXC = 16 };
+    int cand[MAXC], nc = 0;
+    double cs[MAXC];
+    int K = S->o->branch_candidates > 0 ? S->o->branch_candidates : 1;
+    if (K > MAXC)
+        K = MAXC;
+    for (int i = 0; i < S->n_layers; i++) {
+        if (net_layer_at(S->n, i)->op != NET_RELU)
+            continue;
+        const double *l, *u;
+        bnd_layer_bounds(w->bc, i, &l, &u);
+        int in = net_layer_at(S->n, i)->in, off = S->relu_off[i];
+        for (int k = 0; k < in; k++) {
+            if (nd->split[off + k] || !(l[k] < 0 && u[k] > 0))
+                continue;
+            double s = (-l[k] * u[k] / (u[k] - l[k])) * S->wnorm[off + k];
+            if (nc < K) {
+                cand[nc] = off + k;
+                cs[nc++] = s;
+            } else {
+                int mi = 0;
+                for (int q = 1; q < nc; q++)
+                    if (cs[q] < cs[mi])
+                        mi = q;
+                if (s > cs[mi]) {
+                    cand[mi] = off + k;
+                    cs[mi] = s;
+                }
+            }
+        }
+    }
+    *n_kids = 0;
+    *stuck = nc == 0;
+    if (nc == 0)
+        return CN_OK;
+    int best = -1;
+    double best_val = -INFINITY;
+    for (int q = 0; q < nc && nc > 1; q++) {
+        double sc[2];
+        for (int h = 0; h < 2; h++) {
+            nd->split[cand[q]] = h ? 1 : -1;
+            memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+            bool closed;
+            cn_status st = bound_region(w, nd->lo, nd->hi, nd->split, w->alive_tmp, false,
+                                        &sc[h], &closed);
+            nd->split[cand[q]] = 0;
+            if (st != CN_OK)
+                return st;
+        }
+        double v = fmin(sc[0], sc[1]);
+        if (best < 0 || v > best_val) {
+            best = q;
+            best_val = v;
+        }
+    }
+    if (best < 0)
+        best = 0;
+    log_set(S, nd->pid, VFY_PN_SPLIT_RELU, cand[best], 0);
+    for (int h = 0; h < 2; h++) {
+        node *c = node_new(S, nd);
+        if (!c)
+            return cn_fail(&S->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
+        c->split[cand[best]] = h ? 1 : -1;
+        c->pid = log_node(S, nd->pid, h);
+        bool closed;
+        cn_status st = bound_node(w, c, false, &closed);
+        w->local_nodes++;
+        if (st != CN_OK) {
+            cn_free(c);
+            return st;
+        }
+        if (closed) {
+            cn_free(c);
+            continue;
+        }
+        c->evaluated = true;
+        kids[(*n_kids)++] = c;
+    }
+    order_kids(kids, *n_kids);
+    return CN_OK;
+}
+
+/* All ReLUs fixed (or few left): the LP over the node's polytope, one atom
+ * at a time, rigorous from its duals.  Refutes what it can; its minimiser is
+ * tried as a counterexample.  Returns whether the node is closed. */
+static cn_status node_lp(worker *w, node *nd, bool *closed)
+{
+    shared *S = w->S;
+    *closed = false;
+    if (!w->lpc) {
+        w->lpc = lp_ctx_new(S->n, &S->err);
+        if (!w->lpc)
+            return S->err.status == CN_EUNSUPPORTED ? CN_OK : S->err.status;
+    }
+    for (int i = 0; i < S->n_layers; i++) {
+        w->pre_lo[i] = w->pre_hi[i] = NULL;
+        w->lsplit[i] = NULL;
+        if (net_layer_at(S->n, i)->op == NET_RELU) {
+            bnd_layer_bounds(w->bc, i, &w->pre_lo[i], &w->pre_hi[i]);
+            w->lsplit[i] = nd->split + S->relu_off[i];
+        }
+    }
+    lp_region r = {nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
+    lp_opts lo;
+    lp_opts_init(&lo);
+    bool any = false;
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!alive_get(nd->alive, d))
+            continue;
+        bool refuted = false;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1] && !refuted; k++) {
+            bool exact = true;
+            for (int j = 0; j < S->n_out; j++)
+                if (S->cerr[(size_t)k * S->n_out + j] != 0)
+                    exact = false;
+            if (!exact)
+                continue;
+            lp_outcome out;
+            double lbv;
+            cn_status st = lp_lower_bound(w->lpc, &r, &lo, S->C + (size_t)k * S->n_out, 0.0, &out,
+                                          &lbv, w->x, &S->err);
+            if (st != CN_OK)
+                return st;
+            if (out == LP_BOUND && lbv > S->r_up[k])
+                refuted = true;
+            else if (try_point(w, w->x))
+                return CN_OK;
+        }
+        if (refuted)
+            alive_clear(nd->alive, d);
+        else
+            any = true;
+    }
+    *closed = !any;
+    return CN_OK;
+}
+
+/* Processes one open node.  On CN_OK, *resolved tells that the node was
+ * accounted for: closed (a leaf), split (children returned or closed at
+ * once), or a verdict other than unsat was set.  Anything else would make a
+ * region vanish from the search, so the caller treats it as an internal
+ * error, never as progress towards unsat. */
+static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *resolved)
+{
+    shared *S = w->S;
+    *n_kids = 0;
+    *resolved = false;
+    bool closed = false;
+    if (!nd->evaluated || S->relu_mode) {
+        /* (evaluated ReLU-split children are bounded again: their
+         * intermediate bounds are needed for branching) */
+        cn_status st = bound_node(w, nd, false, &closed);
+        if (!nd->evaluated)
+            w->local_nodes++;
+        if (st != CN_OK)
+            return st;
+        if (!closed && nd->depth == 0 && S->o->alpha_root && S->relu_mode && !S->log) {
+            st = bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, true, &nd->score, &closed);
+            if (st != CN_OK)
+                return st;
+        }
+        if (closed) {
+            *resolved = true;
+            return CN_OK;
+        }
+    }
+    /* counterexample search in the node */
+    for (int i = 0; i < S->n_in; i++)
+        w->x[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
+    if (try_point(w, w->x) ||
+        (S->o->node_pgd_every > 0 && (w->local_nodes % S->o->node_pgd_every) == 0 &&
+         node_pgd(w, nd->lo, nd->hi, nd->alive))) {
+        *resolved = true; /* verdict sat */
+        return CN_OK;
+    }
+    if (S->relu_mode) {
+        bool stuck;
+        cn_status st = split_relu(w, nd, kids, n_kids, &stuck);
+        if (st != CN_OK)
+            return st;
+        if (stuck) {
+            st = node_lp(w, nd, &closed);
+            if (st != CN_OK)
+                return st;
+            if (closed)
+                log_set(S, nd->pid, VFY_PN_LEAF_LP, -1, 0);
+            else
+                set_reason(S, VFY_UNKNOWN, "a node with every ReLU fixed is not refuted by its LP");
+        }
+        *resolved = true;
+        return CN_OK;
+    }
+    bool split;
+    cn_status st = split_input(w, nd, kids, n_kids, &split);
+    if (st != CN_OK)
+        return st;
+    if (!split) /* neither closed nor split: it must not vanish */
+        set_reason(S, VFY_UNKNOWN, "input box too narrow to split in double precision");
+    *resolved = true;
+    return CN_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    shared *S = w->S;
+    for (;;) {
+        pthread_mutex_lock(&S->mu);
+        while (!S->done && S->n_open == 0 && S->busy > 0)
+            pthread_cond_wait(&S->cv, &S->mu);
+        if (S->done || S->n_open == 0) {
+            S->done = true;
+            pthread_cond_broadcast(&S->cv);
+            pthread_mutex_unlock(&S->mu);
+            break;
+        }
+        node *nd = S->stack[--S->n_open];
+        S->busy++;
+        pthread_mutex_unlock(&S->mu);
+
+        node *kids[2];
+        int n_kids = 0;
+        long before = w->local_nodes;
+        bool resolved;
+        cn_status st = process(w, nd, kids, &n_kids, &resolved);
+        if (st == CN_OK && !resolved)
+            st = cn_fail(&S->err, CN_EINTERNAL, "a branch-and-bound node was neither closed nor split");
+        int depth = nd->depth;
+        cn_free(nd);
+
+        pthread_mutex_lock(&S->mu);
+        if (depth > S->depth)
+            S->depth = depth;
+        S->mem -= S->node_bytes;
+        S->nodes += w->local_nodes - before;
+        if (st != CN_OK && S->fail == CN_OK) {
+            S->fail = st;
+            S->done = true;
+        }
+        for (int k = 0; k < n_kids; k++) {
+            /* Children may be dropped only when the search is over with a
+             * verdict other than unsat; a pause keeps every open node. */
+            if (S->verdict || S->fail != CN_OK) {
+                cn_free(kids[k]);
+                continue;
+            }
+            if (S->n_open == S->cap) {
+                long cap = S->cap ? 2 * S->cap : 1024;
+                node **ns = cn_reallocarray(S->stack, (size_t)cap, sizeof *ns);
+                if (!ns) {
+                    cn_free(kids[k]);
+                    S->fail = cn_fail(&S->err, CN_ENOMEM, "out of memory for the node stack");
+                    S->done = true;
+                    continue;
+                }
+                S->stack = ns;
+                S->cap = cap;
+            }
+            S->stack[S->n_open++] = kids[k];
+            S->mem += S->node_bytes;
+        }
+        if (S->n_open > S->max_open)
+            S->max_open = S->n_open;
+        S->busy--;
+        if (!S->done) {
+            if (S->stop && *S->stop) {
+                S->verdict = VFY_TIMEOUT;
+                snprintf(S->reason, sizeof S->reason, "interrupted");
+                S->done = true;
+            } else if (S->phase_end > 0 && now_s() > S->phase_end &&
+                       !(S->deadline > 0 && now_s() > S->deadline)) {
+                S->paused = true;
+                S->done = true;
+            } else if (S->deadline > 0 && now_s() > S->deadline) {
+                S->verdict = VFY_TIMEOUT;
+                snprintf(S->reason, sizeof S->reason, "time limit reached");
+                S->done = true;
+            } else if (S->o->max_nodes > 0 && S->nodes >= S->o->max_nodes) {
+                S->verdict = VFY_UNKNOWN;
+                snprintf(S->reason, sizeof S->reason, "node limit %ld reached", S->o->max_nodes);
+                S->done = true;
+            } else if (S->mem > S->mem_limit) {
+                S->verdict = VFY_UNKNOWN;
+                snprintf(S->reason, sizeof S->reason, "memory limit %ld MiB reached",
+                         S->o->max_mem_mb);
+                S->done = true;
+            }
+        }
+        if (S->n_open == 0 && S->busy == 0)
+            S->done = true;
+        pthread_cond_broadcast(&S->cv);
+        pthread_mutex_unlock(&S->mu);
+    }
+    /* GLPK's environment is per thread: its objects die in the thread that
+     * made them. */
+    lp_ctx_free(w->lpc);
+    w->lpc = NULL;
+    return NULL;
+}
+
+static void *worker_thread(void *arg)
+{
+    worker_main(arg);
+    glp_free_env(); /* this thread's GLPK environment */
+    return NULL;
+}
+
+static void worker_clear(worker *w)
+{
+    bnd_ctx_free(w->bc);
+    lp_ctx_free(w->lpc);
+    atk_grad_free(w->g);
+    cn_free(w->lb);
+    cn_free(w->x);
+    cn_free(w->y);
+    cn_free(w->gx);
+    cn_free(w->cvec);
+    cn_free(w->cvec_in);
+    cn_free(w->ymax);
+    cn_free(w->alive_tmp);
+    cn_free(w->alive_before);
+    cn_free(w->pre_lo);
+    cn_free(w->pre_hi);
+    cn_free(w->lsplit);
+}
+
+static cn_status worker_init(worker *w, shared *S, int idx, cn_err *err)
+{
+    memset(w, 0, sizeof *w);
+    w->S = S;
+    atk_rng_seed(&w->rng, S->o->seed * 7919u + (uint64_t)idx);
+    bnd_opts_init(&w->bo, S->o->method);
+    bnd_opts_init(&w->bo_alpha, BND_ALPHA);
+    w->bc = bnd_ctx_new(S->n, err);
+    if (!w->bc)
+        return err->status;
+    cn_status st = atk_grad_new(S->n, 1, &w->g, err);
+    if (st != CN_OK)
+        return st;
+    w->lb = cn_mallocarray((size_t)S->m + 1, sizeof(double));
+    w->x = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    w->gx = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    w->y = cn_mallocarray((size_t)S->n_out, sizeof(double));
+    w->cvec = cn_mallocarray((size_t)S->n_out, sizeof(double));
+    w->cvec_in = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    w->ymax = cn_calloc((size_t)S->n_out, sizeof(double));
+    w->alive_tmp = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
+    w->alive_before = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
+    w->pre_lo = cn_calloc((size_t)S->n_layers, sizeof(double *));
+    w->pre_hi = cn_calloc((size_t)S->n_layers, sizeof(double *));
+    w->lsplit = cn_calloc((size_t)S->n_layers, sizeof(signed char *));
+    if (!w->lb || !w->x || !w->gx || !w->y || !w->cvec || !w->cvec_in || !w->ymax || !w->alive_tmp ||
+        !w->alive_before ||
+        !w->pre_lo || !w->pre_hi || !w->lsplit)
+        return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
+    return CN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One case                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void shared_clear(shared *S)
+{
+    cn_free(S->C);
+    cn_free(S->cerr);
+    cn_free(S->r_up);
+    cn_free(S->in_lo);
+    cn_free(S->in_hi);
+    cn_free(S->dstart);
+    cn_free(S->relu_layer);
+    cn_free(S->relu_off);
+    cn_free(S->wnorm);
+    for (long i = 0; i < S->n_open; i++)
+        cn_free(S->stack[i]);
+    cn_free(S->stack);
+    cn_free(S->sat_x);
+}
+
+/* Builds the atoms of the case as rows of C. */
+static cn_status build_atoms(shared *S, cn_err *err)
+{
+    const prop_case *pc = S->pc;
+    int m = 0;
+    for (int d = 0; d < pc->n_disj; d++)
+        m += pc->disj[d].n;
+    S->m = m;
+    S->n_disj = pc->n_disj;
+    S->words = (pc->n_disj + 63) / 64;
+    if (S->words == 0)
+        S->words = 1;
+    S->C = cn_calloc((size_t)(m ? m : 1) * (size_t)S->n_out, sizeof(double));
+    S->cerr = cn_calloc((size_t)(m ? m : 1) * (size_t)S->n_out, sizeof(double));
+    S->r_up = cn_calloc((size_t)(m ? m : 1), sizeof(double));
+    S->dstart = cn_calloc((size_t)pc->n_disj + 1, sizeof(int));
+    S->in_lo = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    S->in_hi = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    if (!S->C || !S->cerr || !S->r_up || !S->dstart || !S->in_lo || !S->in_hi)
+        return cn_fail(err, CN_ENOMEM, "out of memory for the property's atoms");
+    for (int i = 0; i < S->n_in; i++) {
+        S->in_lo[i] = cn_mpq_get_d_up(pc->lo[i]);
+        S->in_hi[i] = cn_mpq_get_d_down(pc->hi[i]);
+    }
+    mpq_t t;
+    mpq_init(t);
+    int k = 0;
+    for (int d = 0; d < pc->n_disj; d++) {
+        S->dstart[d] = k;
+        for (int a = 0; a < pc->disj[d].n; a++, k++) {
+            const prop_lin *at = &pc->disj[d].atoms[a];
+            for (int q = 0; q < at->n; q++) {
+                double cd = mpq_get_d(at->coef[q]);
+                size_t idx = (size_t)k * S->n_out + at->var[q];
+                S->C[idx] += cd; /* repeated variables: exact only if sums are */
+                mpq_set_d(t, cd);
+                mpq_sub(t, at->coef[q], t);
+                mpq_abs(t, t);
+                if (mpq_sgn(t) != 0)
+                    S->cerr[idx] += cn_mpq_get_d_up(t) * 2; /* covers the += rounding too */
+            }
+            S->r_up[k] = cn_mpq_get_d_up(at->rhs);
+        }
+    }
+    S->dstart[pc->n_disj] = k;
+    mpq_clear(t);
+    return CN_OK;
+}
+
+static cn_status build_relu_index(shared *S, cn_err *err)
+{
+    S->relu_layer = cn_calloc((size_t)S->n_relus + 1, sizeof(int));
+    S->relu_off = cn_calloc((size_t)S->n_layers + 1, sizeof(int));
+    S->wnorm = cn_calloc((size_t)S->n_relus + 1, sizeof(double));
+    if (!S->relu_layer || !S->relu_off || !S->wnorm)
+        return cn_fail(err, CN_ENOMEM, "out of memory");
+    int g = 0;
+    for (int i = 0; i < S->n_layers; i++) {
+        const net_layer *l = net_layer_at(S->n, i);
+        S->relu_off[i] = g;
+        if (l->op != NET_RELU)
+            continue;
+        const net_layer *nx = i + 1 < S->n_layers ? net_layer_at(S->n, i + 1) : NULL;
+        for (int k = 0; k < l->in; k++, g++) {
+            S->relu_layer[g] = i;
+            double s = 1.0;
+            if (nx && nx->op == NET_DENSE) {
+                s = 0;
+                for (int o = 0; o < nx->out; o++)
+                    s += fabs(nx->W[(size_t)o * nx->in + k]);
+            }
+            S->wnorm[g] = s;
+        }
+    }
+    return CN_OK;
+}
+
+static int n_cores(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}
+
+/* Runs branch and bound on case ci.  *verdict: VFY_UNSAT, VFY_SAT (sat_x
+ * filled), VFY_TIMEOUT or VFY_UNKNOWN. */
+static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci, double deadline,
+                          volatile sig_atomic_t *stop, vfy_proof *log, vfy_result *res,
+                          double *sat_x, cn_err *err)
+{
+    shared S;
+    memset(&S, 0, sizeof S);
+    pthread_mutex_t mu0 = PTHREAD_MUTEX_INITIALIZER;
+    S.log_mu = mu0;
+    S.log = log;
+    S.case_idx = ci;
+    S.n = n;
+    S.p = p;
+    S.o = o;
+    S.pc = prop_case_at(p, ci);
+    S.n_in = net_in_size(n);
+    S.n_out = net_out_size(n);
+    S.n_relus = net_n_relus(n);
+    S.n_layers = net_n_layers(n);
+    S.deadline = deadline;
+    S.stop = stop;
+    S.found_by = "";
+    for (int k = 0; k < S.n_in; k++)
+        if (!(S.pc->lo_d[k] <= S.pc->hi_d[k])) {
+            res->found_by = "bounds";
+            log_set(&S, log_node(&S, -1, 0), VFY_PN_LEAF_EMPTY, -1, 0);
+            return S.log_failed ? cn_fail(err, CN_ENOMEM, "out of memory for the proof log")
+                                : CN_OK; /* empty box: nothing to refute (stays UNSAT) */
+        }
+    vfy_split mode = o->split;
+    if (mode == VFY_SPLIT_AUTO)
+        mode = S.n_in <= o->input_split_max_dims ? VFY_SPLIT_INPUT : VFY_SPLIT_RELU;
+    S.relu_mode = mode == VFY_SPLIT_RELU && S.n_relus > 0;
+    S.own_box = !S.relu_mode;
+    cn_status st = build_atoms(&S, err);
+    if (st == CN_OK)
+        st = build_relu_index(&S, err);
+    S.sat_x = cn_mallocarray((size_t)S.n_in, sizeof(double));
+    if (st == CN_OK && !S.sat_x)
+        st = cn_fail(err, CN_ENOMEM, "out of memory");
+    if (st != CN_OK) {
+        shared_clear(&S);
+        return st;
+    }
+    S.node_bytes = sizeof(node) + sizeof(uint64_t) * (size_t)S.words +
+                   (S.own_box ? 2 * sizeof(double) * (size_t)S.n_in : 0) +
+                   (S.relu_mode ? (size_t)S.n_relus : 0);
+    S.node_bytes = (S.node_bytes + 15) & ~(size_t)15;
+    S.mem_limit = (size_t)(o->max_mem_mb > 0 ? o->max_mem_mb : 4096) << 20;
+
+    node *root = node_new(&S, NULL);
+    S.stack = cn_mallocarray(1024, sizeof(node *));
+    if (!root || !S.stack) {
+        cn_free(root);
+        shared_clear(&S);
+        return cn_fail(err, CN_ENOMEM, "out of memory");
+    }
+    S.cap = 1024;
+    for (int d = 0; d < S.n_disj; d++)
+        root->alive[d >> 6] |= 1ull << (d & 63);
+    if (S.own_box) {
+        memcpy(root->lo, S.pc->lo_d, sizeof(double) * (size_t)S.n_in);
+        memcpy(root->hi, S.pc->hi_d, sizeof(double) * (size_t)S.n_in);
+    }
+    root->pid = log_node(&S, -1, 0);
+    if (S.n_disj == 0) {
+        log_set(&S, root->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
+        cn_free(root);
+        shared_clear(&S);
+        res->found_by = "bounds";
+        return S.log_failed ? cn_fail(err, CN_ENOMEM, "out of memory for the proof log")
+                            : CN_OK; /* empty unsafe set */
+    }
+    S.stack[S.n_open++] = root;
+    S.mem = S.node_bytes;
+
+    int T = o->threads > 0 ? o->threads : n_cores();
+    if (T > 64)
+        T = 64;
+    worker *ws = cn_calloc((size_t)T, sizeof(worker));
+    pthread_t *th = cn_calloc((size_t)T, sizeof(pthread_t));
+    if (!ws || !th) {
+        cn_free(ws);
+        cn_free(th);
+        shared_clear(&S);
+        return cn_fail(err, CN_ENOMEM, "out of memory for worker threads");
+    }
+    for (int t = 0; t < T && st == CN_OK; t++)
+        st = worker_init(&ws[t], &S, t, err);
+    pthread_mutex_init(&S.mu, NULL);
+    pthread_cond_init(&S.cv, NULL);
+    /* Branch and bound in phases of growing length; between phases a PGD
+     * burst of a quarter of the phase's length (counterexamples that need a
+     * longer search than the initial attack are found this way). */
+    double slice = o->attack_bursts ? 2.0 : 0.0;
+    for (int phase = 0; st == CN_OK; phase++) {
+        S.done = false;
+        S.paused = false;
+        S.phase_end = slice > 0 ? now_s() + slice : 0;
+        int started = 0;
+        for (int t = 1; t < T; t++) {
+            if (pthread_create(&th[t], NULL, worker_thread, &ws[t]) != 0)
+                break;
+            started++;
+        }
+        worker_main(&ws[0]);
+        for (int t = 1; t <= started; t++)
+            pthread_join(th[t], NULL);
+        if (!S.paused || S.verdict || S.fail != CN_OK)
+            break;
+        double left = deadline > 0 ? deadline - now_s() : INFINITY;
+        double burst = fmin(0.25 * slice, left);
+        if (burst > 0.05) {
+            atk_opts ao;
+            atk_opts_init(&ao);
+            ao.seed = o->seed + 1000u * (uint64_t)(phase + 1);
+            ao.time_limit = burst;
+            atk_result ar;
+            atk_result_init(&ar);
+            st = atk_run(n, p, &ao, &ar, err);
+            if (st == CN_OK && ar.found) {
+                S.verdict = VFY_SAT;
+                S.found_by = "attack";
+                memcpy(S.sat_x, ar.x_d, sizeof(double) * (size_t)S.n_in);
+            }
+            res->attack_seconds += ar.seconds;
+            atk_result_clear(&ar);
+            if (S.verdict)
+                break;
+        }
+        if (stop && *stop) {
+            S.verdict = VFY_TIMEOUT;
+            snprintf(S.reason, sizeof S.reason, "interrupted");
+            break;
+        }
+        slice *= 2;
+    }
+    pthread_mutex_destroy(&S.mu);
+    pthread_cond_destroy(&S.cv);
+    for (int t = 0; t < T; t++)
+        worker_clear(&ws[t]); /* zeroed when not initialised: clearing is safe */
+    cn_free(ws);
+    cn_free(th);
+    res->nodes += S.nodes;
+    if (S.max_open > res->max_open)
+        res->max_open = S.max_open;
+    if (S.depth > res->depth)
+        res->depth = S.depth;
+    if (st == CN_OK && S.fail != CN_OK) {
+        st = S.fail;
+        *err = S.err;
+    }
+    if (st == CN_OK && S.log_failed)
+        st = cn_fail(err, CN_ENOMEM, "out of memory for the proof log");
+    if (st == CN_OK) {
+        if (S.verdict == VFY_SAT) {
+            res->verdict = VFY_SAT;
+            res->found_by = S.found_by;
+            memcpy(sat_x, S.sat_x, sizeof(double) * (size_t)S.n_in);
+        } else if (S.verdict) {
+            res->verdict = S.verdict;
+            snprintf(res->reason, sizeof res->reason, "%s", S.reason);
+        } else {
+            res->found_by = S.nodes <= 1 ? "bounds" : "bab";
+        }
+    }
+    shared_clear(&S);
+    return st;
+}
+
+/* Fills the SAT part of res from a double point (re-checked exactly here). */
+static cn_status record_sat(const net *n, const prop *p, const double *x, vfy_result *res,
+                            cn_err *err)
+{
+    int in = net_in_size(n), out = net_out_size(n);
+    res->n_in = in;
+    res->n_out = out;
+    res->x = cn_mallocarray((size_t)in, sizeof(mpq_t));
+    res->x_d = cn_mallocarray((size_t)in, sizeof(double));
+    res->y_d = cn_mallocarray((size_t)out, sizeof(double));
+    if (!res->x || !res->x_d || !res->y_d)
+        return cn_fail(err, CN_ENOMEM, "out of memory");
+    for (int k = 0; k < in; k++) {
+        mpq_init(res->x[k]);
+        mpq_set_d(res->x[k], x[k]);
+        res->x_d[k] = x[k];
+    }
+    cn_status st = net_forward(n, 1, x, res->y_d, err);
+    if (st != CN_OK)
+        return st;
+    st = prop_check_point(p, n, res->x, &res->check, err);
+    if (st != CN_OK)
+        return st;
+    if (!res->check.violated)
+        return cn_fail(err, CN_EINTERNAL, "a counterexample failed its exact re-check");
+    return CN_OK;
+}
+
+cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile sig_atomic_t *stop,
+                     vfy_result *res, cn_err *err)
+{
+    CN_REQUIRE(n && p && o && res, "network, property, options and result");
+    vfy_result_clear(res);
+    if (prop_n_in(p) != net_in_size(n) || prop_n_out(p) != net_out_size(n)) {
+        return cn_fail(err, CN_EINVAL,
+                       "%s: property has %d inputs and %d outputs, the network %d and %d",
+                       prop_name(p), prop_n_in(p), prop_n_out(p), net_in_size(n), net_out_size(n));
+    }
+    double t0 = now_s();
+    double deadline = o->timeout_s > 0 ? t0 + o->timeout_s : 0;
+    res->verdict = VFY_UNSAT;
+    int in = net_in_size(n);
+    double *sat_x = cn_mallocarray((size_t)in, sizeof(double));
+    if (!sat_x)
+        return cn_fail(err, CN_ENOMEM, "out of memory");
+    cn_status st = CN_OK;
+    vfy_proof *proof = NULL;
+    if (o->record_proof) {
+        proof = cn_calloc(1, sizeof *proof);
+        if (!proof) {
+            cn_free(sat_x);
+            return cn_fail(err, CN_ENOMEM, "out of memory");
+        }
+        proof->complete = true;
+    }
+
+    /* 1. attack */
+    double attack_s = o->attack_s;
+    if (attack_s < 0)
+        attack_s = o->timeout_s > 0 ? fmin(0.5, o->timeout_s / 50) : 0.5;
+    if (attack_s > 0) {
+        atk_opts ao;
+        atk_opts_init(&ao);
+        ao.seed = o->seed;
+        ao.time_limit = attack_s;
+        atk_result ar;
+        atk_result_init(&ar);
+        st = atk_run(n, p, &ao, &ar, err);
+        res->attack_seconds = ar.seconds;
+        if (st == CN_OK && ar.found) {
+            memcpy(sat_x, ar.x_d, sizeof(double) * (size_t)in);
+            res->verdict = VFY_SAT;
+            res->found_by = "attack";
+        }
+        atk_result_clear(&ar);
+        if (st != CN_OK)
+            goto done;
+    }
+    /* 2. bounds and branch and bound, case by case */
+    for (int c = 0; c < prop_n_cases(p) && res->verdict == VFY_UNSAT; c++) {
+        vfy_result part;
+        vfy_result_init(&part);
+        part.verdict = VFY_UNSAT;
+        st = run_case(n, p, o, c, deadline, stop, proof, &part, sat_x, err);
+        res->nodes += part.nodes;
+        if (part.max_open > res->max_open)
+            res->max_open = part.max_open;
+        if (part.depth > res->depth)
+            res->depth = part.depth;
+        if (st != CN_OK)
+            goto done;
+        if (part.verdict != VFY_UNSAT) {
+            res->verdict = part.verdict;
+            res->found_by = part.found_by;
+            snprintf(res->reason, sizeof res->reason, "%s", part.reason);
+        } else if (strcmp(res->found_by, "bab") != 0) {
+            res->found_by = part.found_by;
+        }
+    }
+    if (res->verdict == VFY_SAT) {
+        const char *by = res->found_by;
+        st = record_sat(n, p, sat_x, res, err);
+        res->found_by = by;
+    }
+    /* Self-check of the proof log: an unsat verdict leaves no open node. */
+    for (int i = 0; proof && st == CN_OK && res->verdict == VFY_UNSAT && i < proof->n_nodes; i++)
+        if (proof->nodes[i].kind == VFY_PN_OPEN)
+            st = cn_fail(err, CN_EINTERNAL, "proof log: node %d of case %d was never closed", i,
+                         proof->nodes[i].case_idx);
+done:
+    cn_free(sat_x);
+    if (st == CN_OK && res->verdict == VFY_UNSAT)
+        res->proof = proof;
+    else
+        vfy_proof_free(proof);
+    res->seconds = now_s() - t0;
+    if (st != CN_OK) {
+        vfy_result_clear(res);
+        return st;
+    }
+    return CN_OK;
+}

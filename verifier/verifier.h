@@ -1,0 +1,163 @@
+/* verifier.h — the complete verification engine (vfy_): attack first, then
+ * bounds, then parallel branch and bound.
+ *
+ * Problem.  A property p (models/models.h) is violated iff some case c has
+ * an input x in region(c) whose exact output N(x) satisfies every atom
+ * a_k . y <= r_k of some disjunct D of unsafe(c).  vfy_verify answers
+ *
+ *   VFY_SAT      with x confirmed by prop_check_point (exact rationals);
+ *   VFY_UNSAT    every disjunct of every case refuted on every leaf of a
+ *                branch-and-bound tree that covers the case's region;
+ *   VFY_TIMEOUT  the time limit was hit;
+ *   VFY_UNKNOWN  a node or memory limit was hit, or a case uses what the
+ *                engine cannot split soundly.
+ *
+ * Refutation at a node.  A disjunct D is refuted on a node's region X' when
+ * some atom k in D has  lb_k > r_k,  where lb_k <= a_k . N(x) for all x in X'
+ * is a sound bound from bounds/ (bnd_run; coefficients a_k that are not
+ * doubles are handled by an interval correction) and r_k is compared through
+ * its upward-rounded double.  A node is closed when every disjunct still
+ * alive in it is refuted (refuted disjuncts stay refuted in the children,
+ * whose regions are subsets).  A node whose splits contradict sound
+ * intermediate bounds is empty and closed.
+ *
+ * Branching.  Input splitting (bisect one input interval) when the network
+ * has few inputs (<= opts.input_split_max_dims, ACAS Xu has 5): the dimension
+ * is chosen by trying each and keeping the one whose worse child is best.
+ * ReLU splitting otherwise: an unstable neuron is fixed active / inactive;
+ * candidates are ranked by a BaBSR-style score (the triangle's intercept
+ * -u l / (u - l) times the neuron's outgoing weight norm) and the best few
+ * are tried ("filtered smart branching").  Every split covers its parent:
+ * the two halves of an interval, or z >= 0 and z <= 0.
+ *
+ * Counterexamples are searched for at the start (attacks/, PGD), and at
+ * nodes (the box centre, and a short PGD inside the node's box); any point
+ * of the case's region that violates the property is a counterexample,
+ * whatever node found it.
+ *
+ * Threads.  Workers share one stack of open nodes (a mutex and a condition
+ * variable); each owns its bnd_ctx, gradient workspace and generator, and
+ * sets its own rounding mode (bounds/ does that per call).  The first
+ * confirmed counterexample stops everyone.
+ */
+#ifndef CERTNN_VERIFIER_H
+#define CERTNN_VERIFIER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "bounds/bounds.h"
+#include "models/models.h"
+
+typedef enum { VFY_SAT = 1, VFY_UNSAT, VFY_TIMEOUT, VFY_UNKNOWN } vfy_verdict;
+
+typedef enum { VFY_SPLIT_AUTO = 0, VFY_SPLIT_INPUT, VFY_SPLIT_RELU } vfy_split;
+
+/* How input splitting picks the dimension to bisect: COEF by the bound's
+ * input coefficients |A_j| (hi_j - lo_j) of the hardest disjunct (one bound
+ * per child); TRIAL by bounding both halves of every dimension and keeping
+ * the dimension whose worse half is best (2 n bounds per split). */
+typedef enum { VFY_BRANCH_COEF = 0, VFY_BRANCH_TRIAL } vfy_branch;
+
+/* Proof log (for certificates, certs/).  With vfy_opts.record_proof the
+ * engine records, for an UNSAT verdict, the branch-and-bound tree of every
+ * case:
+ *   - a root node per case (parent -1) whose region is the case's box
+ *     enclosure lo_d/hi_d and no splits;
+ *   - SPLIT_INPUT nodes: children side 0 = [lo, at] and side 1 = [at, hi] in
+ *     input dim (the other dims unchanged); SPLIT_RELU nodes: children side 0
+ *     = ReLU neuron `dim` (global index, layer order) fixed inactive
+ *     (pre-activation <= 0), side 1 = active (>= 0);
+ *   - every node may refute disjuncts (vfy_refutation): plain CROWN bounds
+ *     (bnd_run, BND_CROWN, adaptive slopes, splits as fixed phases) over the
+ *     node's region show that some atom of the disjunct cannot hold;
+ *   - leaves: LEAF_BOUNDS (every disjunct alive at the leaf is refuted there,
+ *     or the bounds found the splits infeasible), LEAF_EMPTY (the case box is
+ *     empty), LEAF_LP (closed by the LP of lp/; not yet certifiable: the
+ *     proof is then marked incomplete).
+ * A checker re-derives each node's region from the root by the recorded
+ * splits, recomputes bounds itself, and confirms every refutation. */
+typedef enum {
+    VFY_PN_OPEN = 0,          /* never closed (only in an unfinished log) */
+    VFY_PN_SPLIT_INPUT,
+    VFY_PN_SPLIT_RELU,
+    VFY_PN_LEAF_BOUNDS,
+    VFY_PN_LEAF_EMPTY,
+    VFY_PN_LEAF_LP
+} vfy_pn_kind;
+
+typedef struct {
+    int parent;               /* node index, -1 for a case root */
+    int side;                 /* which child of the parent (0 or 1) */
+    int case_idx;
+    vfy_pn_kind kind;
+    int dim;                  /* SPLIT_INPUT: input dim; SPLIT_RELU: ReLU index */
+    double at;                /* SPLIT_INPUT: bisection point */
+    int child[2];             /* node indices of the children, -1 if none */
+} vfy_proof_node;
+
+typedef struct {
+    int node, disj;           /* disjunct `disj` refuted over node's region */
+} vfy_refutation;
+
+typedef struct {
+    int n_nodes, cap_nodes;
+    vfy_proof_node *nodes;
+    int n_refs, cap_refs;
+    vfy_refutation *refs;
+    bool complete;            /* every leaf is certifiable (no LEAF_LP) */
+} vfy_proof;
+
+void vfy_proof_free(vfy_proof *p);  /* NULL is fine */
+
+typedef struct {
+    double timeout_s;          /* wall clock for the whole call; <= 0: none (default 300) */
+    int threads;               /* worker threads; <= 0: all cores (default 0) */
+    long max_nodes;            /* branch-and-bound nodes; <= 0: none (default 0) */
+    long max_mem_mb;           /* memory for open nodes, MiB (default 4096) */
+    vfy_split split;           /* default AUTO */
+    int input_split_max_dims;  /* AUTO uses input splitting up to this many inputs (default 12) */
+    bnd_method method;         /* node bounds (default BND_CROWN) */
+    bool alpha_root;           /* ReLU splitting: optimise slopes (alpha-CROWN) at the root (default true) */
+    double attack_s;           /* initial attack time (default: min(0.5, timeout/50)) */
+    int node_pgd_every;        /* short PGD at every k-th node; 0: never (default 16) */
+    int branch_candidates;     /* ReLU splitting: candidates tried (default 4) */
+    vfy_branch input_branch;   /* default VFY_BRANCH_COEF */
+    bool attack_bursts;        /* PGD bursts between growing branch-and-bound phases
+                                  (2 s, 4 s, ...; a quarter of each) (default true) */
+    uint64_t seed;             /* default 1 */
+    bool record_proof;         /* fill vfy_result.proof (turns alpha_root off) (default false) */
+} vfy_opts;
+
+void vfy_opts_init(vfy_opts *o);
+const char *vfy_verdict_name(vfy_verdict v);   /* "sat", "unsat", "timeout", "unknown" */
+
+typedef struct {
+    vfy_verdict verdict;
+    /* SAT: the exactly confirmed counterexample (owned). */
+    int n_in, n_out;
+    mpq_t *x;                  /* [n_in] or NULL */
+    double *x_d;               /* [n_in] nearest doubles, or NULL */
+    double *y_d;               /* [n_out] outputs at x_d in double, or NULL */
+    prop_check check;          /* exact check of x */
+    /* statistics */
+    long nodes;                /* bound evaluations at branch-and-bound nodes */
+    long max_open;             /* largest number of open nodes */
+    int depth;                 /* deepest node */
+    double seconds, attack_seconds;
+    const char *found_by;      /* "attack", "node" (SAT); "bounds", "bab" (UNSAT); "" */
+    char reason[128];          /* why UNKNOWN / TIMEOUT */
+    vfy_proof *proof;          /* UNSAT with record_proof: the proof log (owned), else NULL */
+} vfy_result;
+
+void vfy_result_init(vfy_result *r);
+void vfy_result_clear(vfy_result *r);
+
+/* Decides p on n.  Borrows both.  Returns CN_OK when the call worked (the
+ * verdict is in res); an error status (CN_ENOMEM, ...) otherwise, with res
+ * cleared.  A stop flag (may be NULL) is polled: when it becomes non-zero
+ * (e.g. from a signal handler) the call ends with VFY_TIMEOUT. */
+cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o,
+                     volatile sig_atomic_t *stop, vfy_result *res, cn_err *err) CN_WUR;
+
+#endif
