@@ -36,6 +36,23 @@ int cli_exit_code(cn_status s)
     return CLI_EXIT_SOFTWARE;
 }
 
+int cli_print_json(json_t *root)
+{
+    if (!root) {
+        cli_error("out of memory building JSON");
+        return CLI_EXIT_OSERR;
+    }
+    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(root);
+    if (!s) {
+        cli_error("out of memory printing JSON");
+        return CLI_EXIT_OSERR;
+    }
+    puts(s);
+    free(s);
+    return CLI_EXIT_OK;
+}
+
 int cli_report(const cn_err *err)
 {
     cli_error("%s", err->msg[0] ? err->msg : cn_status_str(err->status));

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "models/models.h"
 
 /* Exit codes, documented in `certnn --help`. */
@@ -78,6 +80,9 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a);
 /* Prints "certnn: MESSAGE" for a failed library call; returns its exit code. */
 int cli_report(const cn_err *err);
 int cli_exit_code(cn_status s);
+/* Prints root (takes ownership; NULL means it could not be built) as
+ * indented JSON on stdout; returns 0 or the out-of-memory exit code. */
+int cli_print_json(json_t *root);
 /* Prints "certnn: ..." on stderr. */
 void cli_error(const char *fmt, ...) CN_PRINTF(1, 2);
 

@@ -177,18 +177,6 @@ static void put_stats(json_t *obj, const atk_result *r)
     json_object_set_new(obj, "exact_rejected", json_integer(r->exact_rejected));
 }
 
-static int print_json(json_t *root)
-{
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    json_decref(root);
-    if (!s) {
-        cli_error("out of memory printing JSON");
-        return CLI_EXIT_OSERR;
-    }
-    puts(s);
-    free(s);
-    return CLI_EXIT_OK;
-}
 
 /* ---- --vnnlib ------------------------------------------------------------ */
 
@@ -229,7 +217,7 @@ static int attack_vnnlib(const char *model, const net *n, const char *path, run_
         if (e != CLI_EXIT_OK) {
             json_decref(root);
             rc = e;
-        } else if ((e = print_json(root)) != CLI_EXIT_OK) {
+        } else if ((e = cli_print_json(root)) != CLI_EXIT_OK) {
             rc = e;
         }
     } else if (r.found) {
@@ -442,7 +430,7 @@ static int attack_data(const char *model, const net *n, const cli_args *a, run_c
                                      (json_int_t)cfg->o.seed, "samples", d->n, "sat", t.sat,
                                      "unknown", t.unknown, "results", rows);
             rows = NULL;
-            int e = print_json(root);
+            int e = cli_print_json(root);
             if (e != CLI_EXIT_OK)
                 rc = e;
         } else {

@@ -43,11 +43,28 @@ static char *join(const char *dir, const char *rel)
     return s;
 }
 
+/* Progress inside one instance: the branch-and-bound nodes and open
+ * subproblems next to the instance's name. */
+typedef struct {
+    wf_progress *prog;
+    const wf_instance *in;
+    int done, total;
+} bench_progress;
+
+static void show_nodes(void *user, long nodes, long open, double elapsed)
+{
+    bench_progress *b = user;
+    char cur[256];
+    snprintf(cur, sizeof cur, "%s | %ld nodes, %ld open, %.0f s", b->in->vnnlib, nodes, open,
+             elapsed);
+    wf_progress_show(b->prog, b->done, b->total, cur, false);
+}
+
 /* One instance: "sat", "unsat", "timeout", "unknown" or "error" (message on
  * stderr).  The network of the previous instance is reused when the same. */
 static const char *run_instance(const char *dir, const wf_instance *in, const vfy_opts *base,
                                 volatile sig_atomic_t *stop, net **cache, char **cache_path,
-                                long *nodes, wf_progress *prog)
+                                long *nodes, wf_progress *prog, int done, int total)
 {
     cn_err err;
     const char *verdict = "error";
@@ -76,6 +93,11 @@ static const char *run_instance(const char *dir, const wf_instance *in, const vf
     }
     vfy_opts o = *base;
     o.timeout_s = in->timeout;
+    bench_progress bp = {prog, in, done, total};
+    if (prog->on) {
+        o.progress = show_nodes;
+        o.progress_user = &bp;
+    }
     vfy_result r;
     vfy_result_init(&r);
     if (vfy_verify(*cache, p, &o, stop, &r, &err) != CN_OK) {
@@ -163,7 +185,7 @@ static int run(const cli_args *a)
         double t0 = wf_now();
         long nodes = 0;
         const char *v =
-            run_instance(dir, &in, &vo, stop, &cache, &cache_path, &nodes, &prog);
+            run_instance(dir, &in, &vo, stop, &cache, &cache_path, &nodes, &prog, i, s.n);
         double dt = wf_now() - t0;
         if (*stop)
             break;                     /* the interrupted instance has no verdict */

@@ -87,15 +87,7 @@ static int print_json(const net *n, const net_info *in)
                                       a[1], "input_mean", a[2], "input_range", a[3],
                                       "output_mean", nn->out_mean, "output_range", nn->out_range));
     }
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    json_decref(root);
-    if (!s) {
-        cli_error("out of memory printing JSON");
-        return CLI_EXIT_OSERR;
-    }
-    puts(s);
-    free(s);
-    return CLI_EXIT_OK;
+    return cli_print_json(root);
 }
 
 static void print_dims(const int *d, int n)

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -31,6 +30,7 @@
 #include "verifier/certify.h"
 #include "verifier/cli.h"
 #include "verifier/verifier.h"
+#include "verifier/workflow.h"
 
 static const cli_opt opts[] = {
     {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1, "VNN-LIB property to prove"},
@@ -110,22 +110,6 @@ static double now_s(clockid_t id)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int print_json(json_t *root)
-{
-    if (!root) {
-        cli_error("out of memory building JSON");
-        return CLI_EXIT_OSERR;
-    }
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    json_decref(root);
-    if (!s) {
-        cli_error("out of memory printing JSON");
-        return CLI_EXIT_OSERR;
-    }
-    puts(s);
-    free(s);
-    return CLI_EXIT_OK;
-}
 
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -418,7 +402,7 @@ static int verify_vnnlib(const char *model, const net *n, const cli_args *a, con
     const char *verdict = all ? "unsat" : "unknown";
     rc = all ? CLI_EXIT_OK : CLI_EXIT_UNKNOWN;
     if (json) {
-        int e = print_json(json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:o}", "verdict", verdict,
+        int e = cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:o}", "verdict", verdict,
                                      "model", model, "property", path, "method",
                                      bnd_method_name(o->method), "time_s", wall, "cpu_s", cpu,
                                      "cases", cases));
@@ -443,36 +427,6 @@ done:
 }
 
 /* ---- --vnnlib, complete ---------------------------------------------------- */
-
-/* Writes the VNN-COMP result file atomically (temporary file, then rename). */
-static bool write_vnncomp(const char *path, const vfy_result *r)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
-        return false;
-    snprintf(tmp, len + 16, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        free(tmp);
-        return false;
-    }
-    fprintf(f, "%s\n", vfy_verdict_name(r->verdict));
-    if (r->verdict == VFY_SAT) {
-        fputc('(', f);
-        for (int k = 0; k < r->n_in; k++)
-            fprintf(f, "%s(X_%d %.17g)\n", k ? " " : "", k, r->x_d[k]);
-        for (int k = 0; k < r->n_out; k++)
-            fprintf(f, " (Y_%d %.17g)%s\n", k, r->y_d[k], k + 1 == r->n_out ? ")" : "");
-    }
-    bool ok = fflush(f) == 0 && !ferror(f);
-    ok &= fclose(f) == 0;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok)
-        remove(tmp);
-    free(tmp);
-    return ok;
-}
 
 static json_t *cex_json(const vfy_result *r)
 {
@@ -505,6 +459,15 @@ static int verdict_exit(vfy_verdict v)
     return CLI_EXIT_UNKNOWN;
 }
 
+/* Progress of a long run on stderr (a terminal, not --quiet). */
+static void show_progress(void *user, long nodes, long open, double elapsed)
+{
+    char cur[96];
+    snprintf(cur, sizeof cur, "%ld nodes, %ld open subproblems", nodes, open);
+    (void)elapsed;
+    wf_progress_show(user, 0, 1, cur, false);
+}
+
 static int verify_complete(const char *model, const net *n, const cli_args *a)
 {
     const char *path = cli_str(a, "vnnlib"), *res_path = cli_str(a, "vnncomp-result");
@@ -517,17 +480,16 @@ static int verify_complete(const char *model, const net *n, const cli_args *a)
     prop *p = NULL;
     if (prop_parse_vnnlib(path, &p, &err) != CN_OK) {
         int rc = cli_report(&err);
-        if (res_path) {
-            vfy_result e;
-            vfy_result_init(&e);
-            e.verdict = VFY_UNKNOWN;
-            FILE *f = fopen(res_path, "w");
-            if (f) {
-                fputs("error\n", f);
-                fclose(f);
-            }
-        }
+        cn_err werr;
+        if (res_path && wf_write_atomic(res_path, "error\n", 6, &werr) != CN_OK)
+            cli_report(&werr);
         return rc;
+    }
+    wf_progress prog;
+    wf_progress_init(&prog, cli_flag(a, "quiet") || json);
+    if (prog.on) {
+        o.progress = show_progress;
+        o.progress_user = &prog;
     }
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -539,16 +501,16 @@ static int verify_complete(const char *model, const net *n, const cli_args *a)
     cn_status st = vfy_verify(n, p, &o, &stop_flag, &r, &err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    wf_progress_clear(&prog);
     int rc;
     if (st != CN_OK) {
         rc = cli_report(&err);
         goto done;
     }
     rc = verdict_exit(r.verdict);
-    if (res_path && !write_vnncomp(res_path, &r)) {
-        cli_error("%s: cannot write the result file", res_path);
-        rc = CLI_EXIT_NOINPUT;
-    }
+    cn_err werr;
+    if (res_path && wf_write_vnncomp_result(res_path, &r, &werr) != CN_OK)
+        rc = cli_report(&werr);
     if (json) {
         json_t *root = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:i, s:s, s:s}", "verdict",
                                  vfy_verdict_name(r.verdict), "model", model, "property", path,
@@ -557,7 +519,7 @@ static int verify_complete(const char *model, const net *n, const cli_args *a)
                                  r.depth, "found_by", r.found_by, "reason", r.reason);
         if (root && r.verdict == VFY_SAT)
             json_object_set_new(root, "counterexample", cex_json(&r));
-        int e = print_json(root);
+        int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
             rc = e;
     } else {
@@ -925,7 +887,7 @@ static int verify_data(const char *model, const net *n, const cli_args *a, const
             "unknown", unknown, "time_s", wall,
             "cpu_s", cpu, "median_cpu_ms", median, "results", rows);
         rows = NULL;
-        int e = print_json(root);
+        int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
             rc = e;
     } else {

@@ -137,6 +137,8 @@ typedef struct {
     size_t mem, mem_limit;
     double deadline;
     double phase_end;       /* workers pause here (0: never) for an attack burst */
+    double t_start, last_progress;
+    long nodes_before;      /* nodes of earlier cases, for progress */
     bool paused;
     volatile sig_atomic_t *stop;
     cn_status fail;
@@ -499,6 +501,46 @@ static void order_kids(node **kids, int n)
 
 /* Input splitting: try every dimension; keep the one whose worse child is
  * best.  Children that close are dropped; the others are returned evaluated. */
+/* Splits nd into two children: input dim `dim` at `mid` (neuron < 0), or
+ * ReLU `neuron` inactive / active.  Each child is bounded at once; closed
+ * children become leaves, the others are returned in kids (evaluated). */
+static cn_status make_children(worker *w, node *nd, int dim, double mid, int neuron, node **kids,
+                               int *n_kids)
+{
+    shared *S = w->S;
+    if (neuron < 0)
+        log_set(S, nd->pid, VFY_PN_SPLIT_INPUT, dim, mid);
+    else
+        log_set(S, nd->pid, VFY_PN_SPLIT_RELU, neuron, 0);
+    for (int h = 0; h < 2; h++) {
+        node *c = node_new(S, nd);
+        if (!c)
+            return cn_fail(&S->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
+        if (neuron >= 0)
+            c->split[neuron] = h ? 1 : -1;
+        else if (h == 0)
+            c->hi[dim] = mid;
+        else
+            c->lo[dim] = mid;
+        c->pid = log_node(S, nd->pid, h);
+        bool closed;
+        cn_status st = bound_node(w, c, false, &closed);
+        w->local_nodes++;
+        if (st != CN_OK) {
+            cn_free(c);
+            return st;
+        }
+        if (closed) {
+            cn_free(c);
+            continue;
+        }
+        c->evaluated = true;
+        kids[(*n_kids)++] = c;
+    }
+    order_kids(kids, *n_kids);
+    return CN_OK;
+}
+
 static bool splittable(const node *nd, int j)
 {
     double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
@@ -598,33 +640,7 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
     CN_REQUIRE(best_dim >= 0 && splittable(nd, best_dim), "a splittable dimension was chosen");
     *split = true;
     int j = best_dim;
-    double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
-    log_set(S, nd->pid, VFY_PN_SPLIT_INPUT, j, mid);
-    for (int h = 0; h < 2; h++) {
-        node *c = node_new(S, nd);
-        if (!c)
-            return cn_fail(&S->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
-        if (h == 0)
-            c->hi[j] = mid;
-        else
-            c->lo[j] = mid;
-        c->pid = log_node(S, nd->pid, h);
-        bool closed;
-        cn_status st = bound_node(w, c, false, &closed);
-        w->local_nodes++;
-        if (st != CN_OK) {
-            cn_free(c);
-            return st;
-        }
-        if (closed) {
-            cn_free(c);
-            continue;
-        }
-        c->evaluated = true;
-        kids[(*n_kids)++] = c;
-    }
-    order_kids(kids, *n_kids);
-    return CN_OK;
+    return make_children(w, nd, j, nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]), -1, kids, n_kids);
 }
 
 /* ReLU splitting: rank unstable neurons by the BaBSR-style intercept score,
@@ -689,29 +705,7 @@ static cn_status split_relu(worker *w, node *nd, node **kids, int *n_kids, bool 
     }
     if (best < 0)
         best = 0;
-    log_set(S, nd->pid, VFY_PN_SPLIT_RELU, cand[best], 0);
-    for (int h = 0; h < 2; h++) {
-        node *c = node_new(S, nd);
-        if (!c)
-            return cn_fail(&S->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
-        c->split[cand[best]] = h ? 1 : -1;
-        c->pid = log_node(S, nd->pid, h);
-        bool closed;
-        cn_status st = bound_node(w, c, false, &closed);
-        w->local_nodes++;
-        if (st != CN_OK) {
-            cn_free(c);
-            return st;
-        }
-        if (closed) {
-            cn_free(c);
-            continue;
-        }
-        c->evaluated = true;
-        kids[(*n_kids)++] = c;
-    }
-    order_kids(kids, *n_kids);
-    return CN_OK;
+    return make_children(w, nd, -1, 0.0, cand[best], kids, n_kids);
 }
 
 /* All ReLUs fixed (or few left): the LP over the node's polytope, one atom
@@ -895,6 +889,14 @@ static void *worker_main(void *arg)
         }
         if (S->n_open > S->max_open)
             S->max_open = S->n_open;
+        if (S->o->progress) {
+            double t = now_s();
+            if (t - S->last_progress >= 0.25) {
+                S->last_progress = t;
+                S->o->progress(S->o->progress_user, S->nodes_before + S->nodes, S->n_open,
+                               t - S->t_start);
+            }
+        }
         S->busy--;
         if (!S->done) {
             if (S->stop && *S->stop) {
@@ -1096,9 +1098,9 @@ static int n_cores(void)
 
 /* Runs branch and bound on case ci.  *verdict: VFY_UNSAT, VFY_SAT (sat_x
  * filled), VFY_TIMEOUT or VFY_UNKNOWN. */
-static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci, double deadline,
-                          volatile sig_atomic_t *stop, vfy_proof *log, vfy_result *res,
-                          double *sat_x, cn_err *err)
+static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci, double t0,
+                          double deadline, long nodes_before, volatile sig_atomic_t *stop,
+                          vfy_proof *log, vfy_result *res, double *sat_x, cn_err *err)
 {
     shared S;
     memset(&S, 0, sizeof S);
@@ -1106,6 +1108,8 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     S.log_mu = mu0;
     S.log = log;
     S.case_idx = ci;
+    S.t_start = t0;
+    S.nodes_before = nodes_before;
     S.n = n;
     S.p = p;
     S.o = o;
@@ -1348,7 +1352,7 @@ cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile si
         vfy_result part;
         vfy_result_init(&part);
         part.verdict = VFY_UNSAT;
-        st = run_case(n, p, o, c, deadline, stop, proof, &part, sat_x, err);
+        st = run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, &part, sat_x, err);
         res->nodes += part.nodes;
         if (part.max_open > res->max_open)
             res->max_open = part.max_open;

@@ -127,6 +127,12 @@ typedef struct {
                                   (2 s, 4 s, ...; a quarter of each) (default true) */
     uint64_t seed;             /* default 1 */
     bool record_proof;         /* fill vfy_result.proof (turns alpha_root off) (default false) */
+    /* Progress (may be NULL): called about four times a second from a worker
+     * thread, with the engine's lock held (keep it short; do not call the
+     * engine), with branch-and-bound nodes so far, open subproblems and
+     * seconds since the call began. */
+    void (*progress)(void *user, long nodes, long open, double elapsed);
+    void *progress_user;
 } vfy_opts;
 
 void vfy_opts_init(vfy_opts *o);

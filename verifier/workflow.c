@@ -273,8 +273,11 @@ void wf_progress_show(wf_progress *p, int done, int total, const char *current, 
     char e[32], eta[32];
     fmt_duration(el, e, sizeof e);
     fmt_duration(done > 0 ? el / done * (total - done) : NAN, eta, sizeof eta);
-    fprintf(stderr, "\r\033[Kcertnn: [%d/%d] %.60s | elapsed %s | ETA %s", done, total,
-            current ? current : "", e, eta);
+    if (total <= 1) /* one job: no count, no ETA */
+        fprintf(stderr, "\r\033[Kcertnn: %.70s | elapsed %s", current ? current : "", e);
+    else
+        fprintf(stderr, "\r\033[Kcertnn: [%d/%d] %.60s | elapsed %s | ETA %s", done, total,
+                current ? current : "", e, eta);
     fflush(stderr);
     p->dirty = true;
 }
