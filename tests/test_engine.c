@@ -1,7 +1,7 @@
 /* test_engine.c — the complete engine against an independent oracle: on
  * random small networks and properties, the branch-and-bound verdict must
  * equal the verdict of the exact MILP encoding (GLPK branch and cut), every
- * time.  CN_ENGINE_N sets the number of instances (default 1000), CN_SEED
+ * time.  CN_ENGINE_N sets the number of instances (default 2000), CN_SEED
  * replays a run. */
 #include "config.h"
 
@@ -248,7 +248,7 @@ static void run_instances(int count, uint64_t seed, vfy_split split, int threads
 static int instance_count(void)
 {
     const char *e = getenv("CN_ENGINE_N");
-    return e && *e ? atoi(e) : 1000;
+    return e && *e ? atoi(e) : 2000;
 }
 
 static void test_input_split_vs_milp(void **state)
@@ -297,6 +297,46 @@ static void test_acas_proof_complete(void **state)
         }
 }
 
+/* Atom coefficients that are not doubles (0.1) and a repeated variable: the
+ * engine must neither claim unsat where a tie is reachable nor miss unsat by
+ * a hair.  y = relu(x) on [0, 1]. */
+static void test_inexact_coefficients(void **state)
+{
+    cn_err err;
+    net *n = net_new((net_shape){1, 1, 1});
+    net_add_dense(n, 1, &err)->W[0] = 1.0;
+    net_add_relu(n, &err);
+    net_add_dense(n, 1, &err)->W[0] = 1.0;
+    struct {
+        const char *atom;
+        vfy_verdict want;
+    } cases[] = {
+        {"(>= (* 0.1 Y_0) 0.1)", VFY_SAT},             /* tie at x = 1 */
+        {"(>= (* 0.1 Y_0) 0.1000000001)", VFY_UNSAT},
+        {"(>= (+ (* 0.1 Y_0) (* 0.2 Y_0)) 0.3)", VFY_SAT}, /* 0.3 y >= 0.3 at x = 1 */
+        {"(>= (+ (* 0.1 Y_0) (* 0.2 Y_0)) 0.3000000001)", VFY_UNSAT},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "(declare-const X_0 Real)(declare-const Y_0 Real)"
+                 "(assert (>= X_0 0))(assert (<= X_0 1))(assert %s)", cases[c].atom);
+        prop *p = NULL;
+        assert_int_equal(prop_parse_vnnlib_mem(text, strlen(text), "coef", 0, &p, &err), CN_OK);
+        vfy_opts o;
+        vfy_opts_init(&o);
+        o.timeout_s = 20;
+        vfy_result res;
+        vfy_result_init(&res);
+        assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+        if (res.verdict != cases[c].want)
+            fail_msg("%s: got %s (%s)", cases[c].atom, vfy_verdict_name(res.verdict), res.reason);
+        vfy_result_clear(&res);
+        prop_free(p);
+    }
+    net_free(n);
+}
+
 /* A two-case property (union of input boxes) and the mismatch check. */
 static void test_engine_rejects_wrong_sizes(void **state)
 {
@@ -323,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_input_split_vs_milp),
         cmocka_unit_test(test_relu_split_vs_milp),
         cmocka_unit_test(test_acas_proof_complete),
+        cmocka_unit_test(test_inexact_coefficients),
         cmocka_unit_test(test_engine_rejects_wrong_sizes),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

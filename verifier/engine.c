@@ -1037,6 +1037,14 @@ static cn_status build_atoms(shared *S, cn_err *err)
         S->in_lo[i] = cn_mpq_get_d_up(pc->lo[i]);
         S->in_hi[i] = cn_mpq_get_d_down(pc->hi[i]);
     }
+    /* Per atom, the exact coefficient of every output (a variable may occur
+     * more than once); C gets the nearest double and cerr the rounding error,
+     * rounded up. */
+    mpq_t *q = cn_mallocarray((size_t)S->n_out, sizeof(mpq_t));
+    if (!q)
+        return cn_fail(err, CN_ENOMEM, "out of memory for the property's atoms");
+    for (int j = 0; j < S->n_out; j++)
+        mpq_init(q[j]);
     mpq_t t;
     mpq_init(t);
     int k = 0;
@@ -1044,19 +1052,26 @@ static cn_status build_atoms(shared *S, cn_err *err)
         S->dstart[d] = k;
         for (int a = 0; a < pc->disj[d].n; a++, k++) {
             const prop_lin *at = &pc->disj[d].atoms[a];
-            for (int q = 0; q < at->n; q++) {
-                double cd = mpq_get_d(at->coef[q]);
-                size_t idx = (size_t)k * S->n_out + at->var[q];
-                S->C[idx] += cd; /* repeated variables: exact only if sums are */
-                mpq_set_d(t, cd);
-                mpq_sub(t, at->coef[q], t);
+            for (int j = 0; j < S->n_out; j++)
+                mpq_set_ui(q[j], 0, 1);
+            for (int e = 0; e < at->n; e++)
+                mpq_add(q[at->var[e]], q[at->var[e]], at->coef[e]);
+            for (int j = 0; j < S->n_out; j++) {
+                if (mpq_sgn(q[j]) == 0)
+                    continue;
+                size_t idx = (size_t)k * S->n_out + j;
+                S->C[idx] = mpq_get_d(q[j]);
+                mpq_set_d(t, S->C[idx]);
+                mpq_sub(t, q[j], t);
                 mpq_abs(t, t);
-                if (mpq_sgn(t) != 0)
-                    S->cerr[idx] += cn_mpq_get_d_up(t) * 2; /* covers the += rounding too */
+                S->cerr[idx] = mpq_sgn(t) ? cn_mpq_get_d_up(t) : 0.0;
             }
             S->r_up[k] = cn_mpq_get_d_up(at->rhs);
         }
     }
+    for (int j = 0; j < S->n_out; j++)
+        mpq_clear(q[j]);
+    cn_free(q);
     S->dstart[pc->n_disj] = k;
     mpq_clear(t);
     return CN_OK;
