@@ -177,7 +177,6 @@ static void put_stats(json_t *obj, const atk_result *r)
     json_object_set_new(obj, "exact_rejected", json_integer(r->exact_rejected));
 }
 
-
 /* ---- --vnnlib ------------------------------------------------------------ */
 
 static int attack_vnnlib(const char *model, const net *n, const char *path, run_cfg *cfg)

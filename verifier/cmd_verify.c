@@ -110,7 +110,6 @@ static double now_s(clockid_t id)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* ---- the bounds of one case ---------------------------------------------- */
@@ -462,9 +461,9 @@ static int verdict_exit(vfy_verdict v)
 /* Progress of a long run on stderr (a terminal, not --quiet). */
 static void show_progress(void *user, long nodes, long open, double elapsed)
 {
+    (void)elapsed; /* wf_progress shows its own elapsed time */
     char cur[96];
     snprintf(cur, sizeof cur, "%ld nodes, %ld open subproblems", nodes, open);
-    (void)elapsed;
     wf_progress_show(user, 0, 1, cur, false);
 }
 

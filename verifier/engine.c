@@ -499,8 +499,6 @@ static void order_kids(node **kids, int n)
     }
 }
 
-/* Input splitting: try every dimension; keep the one whose worse child is
- * best.  Children that close are dropped; the others are returned evaluated. */
 /* Splits nd into two children: input dim `dim` at `mid` (neuron < 0), or
  * ReLU `neuron` inactive / active.  Each child is bounded at once; closed
  * children become leaves, the others are returned in kids (evaluated). */
@@ -1038,8 +1036,8 @@ static cn_status build_atoms(shared *S, cn_err *err)
         S->in_hi[i] = cn_mpq_get_d_down(pc->hi[i]);
     }
     /* Per atom, the exact coefficient of every output (a variable may occur
-     * more than once); C gets the nearest double and cerr the rounding error,
-     * rounded up. */
+     * more than once); C gets a double within one ulp of it (mpq_get_d) and
+     * cerr the exact difference, rounded up. */
     mpq_t *q = cn_mallocarray((size_t)S->n_out, sizeof(mpq_t));
     if (!q)
         return cn_fail(err, CN_ENOMEM, "out of memory for the property's atoms");
