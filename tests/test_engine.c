@@ -10,6 +10,7 @@
 #include "bounds/bounds.h"
 #include "lp/lp.h"
 #include "tests/testutil.h"
+#include "verifier/certify.h"
 #include "verifier/verifier.h"
 
 static double rw(tu_rng *r) { return (double)(float)(2.0 * tu_unif(r) - 1.0); }
@@ -131,6 +132,84 @@ static int check_proof(const vfy_proof *pf, const prop *p)
     return leaves;
 }
 
+/* Decides p as a distributed run would: a frontier of `target` open nodes,
+ * every subproblem sent through its byte form and decided on its own, each
+ * subtree's proof sent back through its byte form and grafted.  Fills res
+ * (verdict; for UNSAT with o->record_proof, the grafted proof).  Returns the
+ * number of subproblems (0: decided while the frontier was being made). */
+static int distributed_verify(const net *n, const prop *p, const vfy_opts *o, int target,
+                               vfy_result *res)
+{
+    cn_err err;
+    vfy_frontier fr = {0};
+    assert_int_equal(vfy_frontier_split(n, p, o, target, NULL, &fr, res, &err), CN_OK);
+    if (fr.n == 0) {
+        assert_int_not_equal(res->verdict, VFY_UNKNOWN);
+        return 0;
+    }
+    int n_subs = fr.n;
+    assert_int_equal(res->verdict, VFY_UNKNOWN);
+    assert_string_equal(res->reason, "frontier");
+    assert_true(fr.n >= target || fr.n >= 1);
+    vfy_proof *top = res->proof;
+    res->proof = NULL;
+    if (o->record_proof)
+        assert_non_null(top);
+    vfy_verdict verdict = VFY_UNSAT;
+    vfy_result sat;
+    vfy_result_init(&sat);
+    for (int i = 0; i < fr.n && verdict == VFY_UNSAT; i++) {
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        vfy_sub sub;
+        assert_int_equal(vfy_sub_pack(&fr.subs[i], &buf, &len, &err), CN_OK);
+        assert_int_equal(vfy_sub_unpack(buf, len, &sub, &err), CN_OK);
+        /* a truncated message is refused */
+        vfy_sub bad;
+        assert_int_equal(vfy_sub_unpack(buf, len - 1, &bad, &err), CN_EPARSE);
+        free(buf);
+        vfy_opts so = *o;
+        so.sub = &sub;
+        vfy_result part;
+        vfy_result_init(&part);
+        assert_int_equal(vfy_verify(n, p, &so, NULL, &part, &err), CN_OK);
+        if (part.verdict == VFY_UNSAT && o->record_proof) {
+            assert_non_null(part.proof);
+            assert_int_equal(vfy_proof_pack(part.proof, &buf, &len, &err), CN_OK);
+            vfy_proof *back = NULL;
+            assert_int_equal(vfy_proof_unpack(buf, len, &back, &err), CN_OK);
+            free(buf);
+            assert_int_equal(vfy_proof_graft(top, sub.pid, back, &err), CN_OK);
+            /* a second graft at the same (now closed) node is refused */
+            assert_int_equal(vfy_proof_graft(top, sub.pid, back, &err), CN_EINVAL);
+            vfy_proof_free(back);
+        } else if (part.verdict != VFY_UNSAT) {
+            verdict = part.verdict;
+            if (verdict == VFY_SAT) {
+                vfy_result_clear(&sat);
+                sat = part;
+                vfy_result_init(&part);
+            }
+        }
+        vfy_result_clear(&part);
+        vfy_sub_clear(&sub);
+    }
+    vfy_frontier_clear(&fr);
+    vfy_result_clear(res);
+    if (verdict == VFY_SAT) {
+        *res = sat;
+        vfy_proof_free(top);
+        return n_subs;
+    }
+    vfy_result_clear(&sat);
+    res->verdict = verdict;
+    if (verdict == VFY_UNSAT)
+        res->proof = top;
+    else
+        vfy_proof_free(top);
+    return n_subs;
+}
+
 static int append(char *buf, int pos, int cap, const char *fmt, ...)
 {
     va_list ap;
@@ -141,10 +220,11 @@ static int append(char *buf, int pos, int cap, const char *fmt, ...)
     return pos + k;
 }
 
-static void run_instances(int count, uint64_t seed, vfy_split split, int threads)
+static void run_instances(int count, uint64_t seed, vfy_split split, int threads,
+                          bool all_distributed)
 {
     tu_rng r = {seed};
-    int n_sat = 0, n_unsat = 0, n_skipped_ties = 0;
+    int n_sat = 0, n_unsat = 0, n_skipped_ties = 0, n_split = 0;
     static char text[8192];
     for (int t = 0; t < count; t++) {
         int n_in = 2 + (int)(tu_next(&r) % 2), n_out = 3;
@@ -206,10 +286,15 @@ static void run_instances(int count, uint64_t seed, vfy_split split, int threads
         o.node_pgd_every = (t % 3) ? 16 : 0;
         o.alpha_root = (t % 4) == 0;
         o.seed = (uint64_t)t + 1;
-        o.record_proof = (t % 5) == 0;
+        /* frontier + subproblems + grafted proof */
+        bool distributed = all_distributed || (t % 7) == 3;
+        o.record_proof = (t % 5) == 0 || distributed;
         vfy_result res;
         vfy_result_init(&res);
-        assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+        if (!distributed)
+            assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+        else if (distributed_verify(n, p, &o, 2 + (int)(tu_next(&r) % 3), &res) > 0)
+            n_split++;
         if (res.verdict != (expect_sat ? VFY_SAT : VFY_UNSAT)) {
             for (int d = 0; d < n_disj; d++) {
                 prop_check chk;
@@ -220,9 +305,9 @@ static void run_instances(int count, uint64_t seed, vfy_split split, int threads
                        chk.worst_margin_d);
                 prop_check_clear(&chk);
             }
-            fail_msg("instance %d (seed %llu): engine says %s (%s), MILP says %s\n%s", t,
-                     (unsigned long long)seed, vfy_verdict_name(res.verdict), res.reason,
-                     expect_sat ? "sat" : "unsat", text);
+            fail_msg("instance %d (seed %llu%s): engine says %s (%s), MILP says %s\n%s", t,
+                     (unsigned long long)seed, distributed ? ", distributed" : "",
+                     vfy_verdict_name(res.verdict), res.reason, expect_sat ? "sat" : "unsat", text);
         }
         if (res.verdict == VFY_SAT) {
             assert_true(res.check.violated);
@@ -240,8 +325,8 @@ static void run_instances(int count, uint64_t seed, vfy_split split, int threads
         prop_free(p);
         net_free(n);
     }
-    printf("# %d instances: %d sat, %d unsat agree with the MILP (%d ties redrawn)\n", count,
-           n_sat, n_unsat, n_skipped_ties);
+    printf("# %d instances: %d sat, %d unsat agree with the MILP (%d ties redrawn; %d decided "
+           "as distributed subproblems)\n", count, n_sat, n_unsat, n_skipped_ties, n_split);
     assert_true(n_sat > count / 10 && n_unsat > count / 10);
 }
 
@@ -253,12 +338,24 @@ static int instance_count(void)
 
 static void test_input_split_vs_milp(void **state)
 {
-    run_instances(instance_count() / 2, tu_seed("input_split_vs_milp", 101), VFY_SPLIT_INPUT, 1);
+    run_instances(instance_count() / 2, tu_seed("input_split_vs_milp", 101), VFY_SPLIT_INPUT, 1,
+                  false);
 }
 
 static void test_relu_split_vs_milp(void **state)
 {
-    run_instances(instance_count() / 2, tu_seed("relu_split_vs_milp", 202), VFY_SPLIT_RELU, 2);
+    run_instances(instance_count() / 2, tu_seed("relu_split_vs_milp", 202), VFY_SPLIT_RELU, 2,
+                  false);
+}
+
+/* Every instance as a distributed run would decide it (frontier, subproblems
+ * through their byte form, grafted proofs), input and ReLU splitting. */
+static void test_distributed_vs_milp(void **state)
+{
+    run_instances(instance_count() / 8, tu_seed("distributed_vs_milp", 303), VFY_SPLIT_INPUT, 1,
+                  true);
+    run_instances(instance_count() / 8, tu_seed("distributed_vs_milp_relu", 304), VFY_SPLIT_RELU,
+                  1, true);
 }
 
 /* Real ACAS Xu instances with the proof log on, one and two threads: every
@@ -295,6 +392,75 @@ static void test_acas_proof_complete(void **state)
             prop_free(p);
             net_free(n);
         }
+}
+
+/* A distributed ACAS Xu proof (frontier of 16 nodes, subtrees decided
+ * separately and grafted) is one proof tree that the independent
+ * certificate checker accepts; a sat instance is found the same way. */
+static void test_acas_distributed(void **state)
+{
+    struct { const char *net, *prop; vfy_verdict want; } cases[] = {
+        {"1_1", "prop_3", VFY_UNSAT}, {"1_1", "prop_4", VFY_UNSAT}, {"2_1", "prop_2", VFY_SAT}};
+    for (int k = 0; k < 3; k++) {
+        char rel[160];
+        snprintf(rel, sizeof rel, "benchmarks/acasxu/onnx/ACASXU_run2a_%s_batch_2000.onnx",
+                 cases[k].net);
+        cn_err err;
+        net *n = NULL;
+        prop *p = NULL;
+        assert_int_equal(net_load(tu_shared(rel), &n, &err), CN_OK);
+        snprintf(rel, sizeof rel, "benchmarks/acasxu/vnnlib/%s.vnnlib", cases[k].prop);
+        assert_int_equal(prop_parse_vnnlib(tu_shared(rel), &p, &err), CN_OK);
+        vfy_opts o;
+        vfy_opts_init(&o);
+        o.threads = 1;
+        o.timeout_s = 120;
+        o.record_proof = true;
+        o.attack_s = 0; /* the sat instance must come from a subproblem */
+        o.attack_bursts = false;
+        vfy_result res;
+        vfy_result_init(&res);
+        int n_subs = distributed_verify(n, p, &o, 16, &res);
+        if (cases[k].want == VFY_UNSAT) /* (a sat one may be found while splitting) */
+            assert_true(n_subs >= 16);
+        if (res.verdict != cases[k].want)
+            fail_msg("ACAS %s %s distributed: %s (%s)", cases[k].net, cases[k].prop,
+                     vfy_verdict_name(res.verdict), res.reason);
+        if (res.verdict == VFY_UNSAT) {
+            int leaves = check_proof(res.proof, p);
+            int nc = prop_n_cases(p);
+            cert_tree *trees = calloc((size_t)nc, sizeof *trees);
+            assert_int_equal(vfy_cert_trees(res.proof, nc, trees, &err), CN_OK);
+            bool valid = false;
+            char why[256] = "";
+            assert_int_equal(vfy_cert_selfcheck(n, p, nc, trees, &valid, why, sizeof why, &err),
+                             CN_OK);
+            if (!valid)
+                fail_msg("distributed proof of %s %s rejected by the checker: %s", cases[k].net,
+                         cases[k].prop, why);
+            /* tampering: drop the deepest leaf's last refutation -> rejected */
+            for (int c = 0; c < nc; c++)
+                cert_tree_clear(&trees[c]);
+            assert_true(res.proof->n_refs > 0);
+            res.proof->n_refs--;
+            assert_int_equal(vfy_cert_trees(res.proof, nc, trees, &err), CN_OK);
+            assert_int_equal(vfy_cert_selfcheck(n, p, nc, trees, &valid, why, sizeof why, &err),
+                             CN_OK);
+            assert_false(valid);
+            for (int c = 0; c < nc; c++)
+                cert_tree_clear(&trees[c]);
+            free(trees);
+            printf("# ACAS %s %s distributed: %d proof nodes, %d leaves, checker: valid\n",
+                   cases[k].net, cases[k].prop, res.proof->n_nodes, leaves);
+        } else {
+            assert_true(res.check.violated);
+            printf("# ACAS %s %s distributed: sat (%d subproblems)\n", cases[k].net, cases[k].prop,
+                   n_subs);
+        }
+        vfy_result_clear(&res);
+        prop_free(p);
+        net_free(n);
+    }
 }
 
 /* Atom coefficients that are not doubles (0.1) and a repeated variable: the
@@ -363,6 +529,8 @@ int main(void)
         cmocka_unit_test(test_input_split_vs_milp),
         cmocka_unit_test(test_relu_split_vs_milp),
         cmocka_unit_test(test_acas_proof_complete),
+        cmocka_unit_test(test_distributed_vs_milp),
+        cmocka_unit_test(test_acas_distributed),
         cmocka_unit_test(test_inexact_coefficients),
         cmocka_unit_test(test_engine_rejects_wrong_sizes),
     };

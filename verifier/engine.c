@@ -148,6 +148,9 @@ typedef struct {
     pthread_mutex_t log_mu;
     int case_idx;
     bool log_failed;
+    /* distributed branch and bound (verifier.h) */
+    int frontier_target;    /* > 0: stop once this many nodes are open */
+    bool frontier_hit;
 } shared;
 
 /* --- proof log --------------------------------------------------------- */
@@ -840,7 +843,13 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&S->mu);
             break;
         }
-        node *nd = S->stack[--S->n_open];
+        node *nd;
+        if (S->frontier_target > 0) { /* first in, first out: an even frontier */
+            nd = S->stack[0];
+            memmove(S->stack, S->stack + 1, sizeof(node *) * (size_t)--S->n_open);
+        } else {
+            nd = S->stack[--S->n_open];
+        }
         S->busy++;
         pthread_mutex_unlock(&S->mu);
 
@@ -897,7 +906,10 @@ static void *worker_main(void *arg)
         }
         S->busy--;
         if (!S->done) {
-            if (S->stop && *S->stop) {
+            if (S->frontier_target > 0 && S->n_open >= S->frontier_target) {
+                S->frontier_hit = true;
+                S->done = true;
+            } else if (S->stop && *S->stop) {
                 S->verdict = VFY_TIMEOUT;
                 snprintf(S->reason, sizeof S->reason, "interrupted");
                 S->done = true;
@@ -1109,11 +1121,63 @@ static int n_cores(void)
     return c > 0 ? (int)c : 1;
 }
 
+/* Copies an open node into a self-contained subproblem. */
+static cn_status node_to_sub(const shared *S, const node *nd, vfy_sub *s, cn_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->case_idx = S->case_idx;
+    s->pid = nd->pid;
+    s->depth = nd->depth;
+    s->n_in = S->n_in;
+    s->n_relus = S->relu_mode ? S->n_relus : 0;
+    s->words = S->words;
+    s->lo = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    s->hi = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    s->alive = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
+    if (S->relu_mode)
+        s->split = cn_malloc((size_t)S->n_relus);
+    if (!s->lo || !s->hi || !s->alive || (S->relu_mode && !s->split)) {
+        vfy_sub_clear(s);
+        return cn_fail(err, CN_ENOMEM, "out of memory for a subproblem");
+    }
+    memcpy(s->lo, nd->lo, sizeof(double) * (size_t)S->n_in);
+    memcpy(s->hi, nd->hi, sizeof(double) * (size_t)S->n_in);
+    memcpy(s->alive, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    if (S->relu_mode)
+        memcpy(s->split, nd->split, (size_t)S->n_relus);
+    return CN_OK;
+}
+
+/* Checks that a subproblem fits this case; CN_EINVAL names what differs. */
+static cn_status check_sub(const shared *S, const vfy_sub *s, cn_err *err)
+{
+    if (s->n_in != S->n_in || s->words != S->words || !s->lo || !s->hi || !s->alive)
+        return cn_fail(err, CN_EINVAL,
+                       "subproblem: %d inputs and %d disjunct words, case %d has %d and %d",
+                       s->n_in, s->words, S->case_idx, S->n_in, S->words);
+    if (S->relu_mode != (s->split != NULL) || (s->split && s->n_relus != S->n_relus))
+        return cn_fail(err, CN_EINVAL, "subproblem: ReLU splits (%d) do not match the engine's "
+                       "%s splitting of %d ReLUs", s->n_relus, S->relu_mode ? "ReLU" : "input",
+                       S->n_relus);
+    for (int k = 0; k < S->n_in; k++)
+        if (!(S->pc->lo_d[k] <= s->lo[k] && s->lo[k] <= s->hi[k] && s->hi[k] <= S->pc->hi_d[k]))
+            return cn_fail(err, CN_EINVAL, "subproblem: input %d interval [%g, %g] is not inside "
+                           "the case box [%g, %g]", k, s->lo[k], s->hi[k], S->pc->lo_d[k],
+                           S->pc->hi_d[k]);
+    for (int j = 0; s->split && j < S->n_relus; j++)
+        if (s->split[j] < -1 || s->split[j] > 1)
+            return cn_fail(err, CN_EINVAL, "subproblem: ReLU %d phase %d", j, s->split[j]);
+    return CN_OK;
+}
+
 /* Runs branch and bound on case ci.  *verdict: VFY_UNSAT, VFY_SAT (sat_x
- * filled), VFY_TIMEOUT or VFY_UNKNOWN. */
+ * filled), VFY_TIMEOUT or VFY_UNKNOWN.  With o->sub, only that subproblem's
+ * node; with target > 0, stops once target nodes are open and moves them to
+ * fr (then the verdict stays UNSAT: the caller knows from fr->n). */
 static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci, double t0,
                           double deadline, long nodes_before, volatile sig_atomic_t *stop,
-                          vfy_proof *log, vfy_result *res, double *sat_x, cn_err *err)
+                          vfy_proof *log, int target, vfy_frontier *fr, vfy_result *res,
+                          double *sat_x, cn_err *err)
 {
     shared S;
     memset(&S, 0, sizeof S);
@@ -1134,6 +1198,7 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     S.deadline = deadline;
     S.stop = stop;
     S.found_by = "";
+    S.frontier_target = target;
     for (int k = 0; k < S.n_in; k++)
         if (!(S.pc->lo_d[k] <= S.pc->hi_d[k])) {
             res->found_by = "bounds";
@@ -1149,6 +1214,8 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     cn_status st = build_atoms(&S, err);
     if (st == CN_OK)
         st = build_relu_index(&S, err);
+    if (st == CN_OK && o->sub)
+        st = check_sub(&S, o->sub, err);
     S.sat_x = cn_mallocarray((size_t)S.n_in, sizeof(double));
     if (st == CN_OK && !S.sat_x)
         st = cn_fail(err, CN_ENOMEM, "out of memory");
@@ -1175,6 +1242,17 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     if (S.own_box) {
         memcpy(root->lo, S.pc->lo_d, sizeof(double) * (size_t)S.n_in);
         memcpy(root->hi, S.pc->hi_d, sizeof(double) * (size_t)S.n_in);
+    }
+    if (o->sub) { /* the subproblem's node (checked above) */
+        for (int w = 0; w < S.words; w++)
+            root->alive[w] &= o->sub->alive[w];
+        if (S.own_box) {
+            memcpy(root->lo, o->sub->lo, sizeof(double) * (size_t)S.n_in);
+            memcpy(root->hi, o->sub->hi, sizeof(double) * (size_t)S.n_in);
+        }
+        if (S.relu_mode)
+            memcpy(root->split, o->sub->split, (size_t)S.n_relus);
+        root->depth = o->sub->depth;
     }
     root->pid = log_node(&S, -1, 0);
     if (S.n_disj == 0) {
@@ -1266,6 +1344,16 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     }
     if (st == CN_OK && S.log_failed)
         st = cn_fail(err, CN_ENOMEM, "out of memory for the proof log");
+    if (st == CN_OK && S.frontier_hit && !S.verdict) {
+        fr->subs = cn_reallocarray(NULL, (size_t)S.n_open, sizeof(vfy_sub));
+        if (!fr->subs)
+            st = cn_fail(err, CN_ENOMEM, "out of memory for the frontier");
+        for (long i = 0; st == CN_OK && i < S.n_open; i++) {
+            st = node_to_sub(&S, S.stack[i], &fr->subs[fr->n], err);
+            if (st == CN_OK)
+                fr->n++;
+        }
+    }
     if (st == CN_OK) {
         if (S.verdict == VFY_SAT) {
             res->verdict = VFY_SAT;
@@ -1310,8 +1398,50 @@ static cn_status record_sat(const net *n, const prop *p, const double *x, vfy_re
     return CN_OK;
 }
 
-cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile sig_atomic_t *stop,
-                     vfy_result *res, cn_err *err)
+/* Appends an open root for case ci to the frontier (and the proof log). */
+static cn_status frontier_add_root(const net *n, const prop *p, int ci, vfy_proof *proof,
+                                   vfy_frontier *fr, cn_err *err)
+{
+    vfy_sub *ns = cn_reallocarray(fr->subs, (size_t)fr->n + 1, sizeof *ns);
+    if (!ns)
+        return cn_fail(err, CN_ENOMEM, "out of memory for the frontier");
+    fr->subs = ns;
+    const prop_case *pc = prop_case_at(p, ci);
+    int n_disj = pc->n_disj;
+    vfy_sub *s = &fr->subs[fr->n];
+    memset(s, 0, sizeof *s);
+    s->case_idx = ci;
+    s->pid = -1;
+    s->n_in = net_in_size(n);
+    s->words = (n_disj + 63) / 64;
+    s->lo = cn_mallocarray((size_t)s->n_in, sizeof(double));
+    s->hi = cn_mallocarray((size_t)s->n_in, sizeof(double));
+    s->alive = cn_calloc((size_t)s->words + 1, sizeof(uint64_t));
+    if (!s->lo || !s->hi || !s->alive) {
+        vfy_sub_clear(s);
+        return cn_fail(err, CN_ENOMEM, "out of memory for a subproblem");
+    }
+    memcpy(s->lo, pc->lo_d, sizeof(double) * (size_t)s->n_in);
+    memcpy(s->hi, pc->hi_d, sizeof(double) * (size_t)s->n_in);
+    for (int d = 0; d < n_disj; d++)
+        s->alive[d >> 6] |= 1ull << (d & 63);
+    fr->n++;
+    if (proof) {
+        vfy_proof_node *nn = cn_reallocarray(proof->nodes, (size_t)proof->n_nodes + 1,
+                                             sizeof *nn);
+        if (!nn)
+            return cn_fail(err, CN_ENOMEM, "out of memory for the proof log");
+        proof->nodes = nn;
+        proof->cap_nodes = proof->n_nodes + 1;
+        s->pid = proof->n_nodes++;
+        nn[s->pid] = (vfy_proof_node){-1, 0, ci, VFY_PN_OPEN, -1, 0, {-1, -1}};
+    }
+    return CN_OK;
+}
+
+static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int target,
+                             volatile sig_atomic_t *stop, vfy_frontier *fr, vfy_result *res,
+                             cn_err *err)
 {
     CN_REQUIRE(n && p && o && res, "network, property, options and result");
     vfy_result_clear(res);
@@ -1339,9 +1469,15 @@ cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile si
     }
 
     /* 1. attack */
+    if (o->sub && (o->sub->case_idx < 0 || o->sub->case_idx >= prop_n_cases(p))) {
+        cn_free(sat_x);
+        vfy_proof_free(proof);
+        return cn_fail(err, CN_EINVAL, "subproblem: case %d, the property has %d",
+                       o->sub->case_idx, prop_n_cases(p));
+    }
     double attack_s = o->attack_s;
     if (attack_s < 0)
-        attack_s = o->timeout_s > 0 ? fmin(0.5, o->timeout_s / 50) : 0.5;
+        attack_s = o->sub ? 0 : o->timeout_s > 0 ? fmin(0.5, o->timeout_s / 50) : 0.5;
     if (attack_s > 0) {
         atk_opts ao;
         atk_opts_init(&ao);
@@ -1362,10 +1498,19 @@ cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile si
     }
     /* 2. bounds and branch and bound, case by case */
     for (int c = 0; c < prop_n_cases(p) && res->verdict == VFY_UNSAT; c++) {
+        if (o->sub && c != o->sub->case_idx)
+            continue;
+        if (fr && fr->n > 0) { /* the frontier is made: later cases are open whole */
+            st = frontier_add_root(n, p, c, proof, fr, err);
+            if (st != CN_OK)
+                goto done;
+            continue;
+        }
         vfy_result part;
         vfy_result_init(&part);
         part.verdict = VFY_UNSAT;
-        st = run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, &part, sat_x, err);
+        st = run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, target, fr, &part, sat_x,
+                      err);
         res->nodes += part.nodes;
         if (part.max_open > res->max_open)
             res->max_open = part.max_open;
@@ -1386,6 +1531,13 @@ cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile si
         st = record_sat(n, p, sat_x, res, err);
         res->found_by = by;
     }
+    if (st == CN_OK && res->verdict == VFY_UNSAT && fr && fr->n > 0) {
+        res->verdict = VFY_UNKNOWN;
+        res->found_by = "";
+        snprintf(res->reason, sizeof res->reason, "frontier");
+        res->proof = proof; /* the top of the tree, open at the frontier */
+        proof = NULL;
+    }
     /* Self-check of the proof log: an unsat verdict leaves no open node. */
     for (int i = 0; proof && st == CN_OK && res->verdict == VFY_UNSAT && i < proof->n_nodes; i++)
         if (proof->nodes[i].kind == VFY_PN_OPEN)
@@ -1400,7 +1552,26 @@ done:
     res->seconds = now_s() - t0;
     if (st != CN_OK) {
         vfy_result_clear(res);
+        if (fr)
+            vfy_frontier_clear(fr);
         return st;
     }
+    if (fr && res->verdict != VFY_UNKNOWN)
+        vfy_frontier_clear(fr); /* decided while the frontier was being made */
     return CN_OK;
+}
+
+cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o, volatile sig_atomic_t *stop,
+                     vfy_result *res, cn_err *err)
+{
+    return verify_impl(n, p, o, 0, stop, NULL, res, err);
+}
+
+cn_status vfy_frontier_split(const net *n, const prop *p, const vfy_opts *o, int target,
+                             volatile sig_atomic_t *stop, vfy_frontier *fr, vfy_result *res,
+                             cn_err *err)
+{
+    CN_REQUIRE(fr && fr->n == 0 && !fr->subs && target > 0 && !o->sub,
+               "a zeroed frontier, target > 0 and no subproblem");
+    return verify_impl(n, p, o, target, stop, fr, res, err);
 }

@@ -1,7 +1,7 @@
 # verifier/ — the complete engine (libverifier) and the command-line front end
 # (thin: parse, call the library, print).
 noinst_LTLIBRARIES += verifier/libverifier.la
-verifier_libverifier_la_SOURCES = verifier/verifier.h verifier/engine.c
+verifier_libverifier_la_SOURCES = verifier/verifier.h verifier/engine.c verifier/distrib.c
 
 bin_PROGRAMS = certnn
 certnn_SOURCES = verifier/cli.h verifier/cli.c verifier/main.c \
@@ -18,7 +18,7 @@ certnn_LDADD = $(CN_ALL_LIBS) $(CAIRO_LIBS)
 
 check_PROGRAMS += tests/test_engine
 TESTS += tests/test_engine
-tests_test_engine_SOURCES = tests/test_engine.c tests/testutil.h
+tests_test_engine_SOURCES = tests/test_engine.c tests/testutil.h verifier/certify.h verifier/certify.c
 tests_test_engine_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_test_engine_LDADD = $(CN_ALL_LIBS) $(CMOCKA_LIBS)
 

@@ -133,6 +133,10 @@ typedef struct {
      * seconds since the call began. */
     void (*progress)(void *user, long nodes, long open, double elapsed);
     void *progress_user;
+    /* Distributed branch and bound (may be NULL; borrowed): decide only this
+     * subproblem (see vfy_sub below).  The initial attack is then off unless
+     * attack_s > 0. */
+    const struct vfy_sub *sub;
 } vfy_opts;
 
 void vfy_opts_init(vfy_opts *o);
@@ -158,6 +162,67 @@ typedef struct {
 
 void vfy_result_init(vfy_result *r);
 void vfy_result_clear(vfy_result *r);
+
+/* ---- Distributed branch and bound --------------------------------------
+ *
+ * For front ends that spread one instance over processes (certnn-mpi):
+ *
+ *   1. vfy_frontier_split runs the engine breadth-first until `target` nodes
+ *      are open and hands them out as self-contained subproblems (vfy_sub),
+ *      with the top of the proof tree whose open leaves they are;
+ *   2. anyone decides a subproblem with vfy_verify and opts.sub set: UNSAT
+ *      means the sub's node is closed (its proof is a subtree rooted there),
+ *      SAT is a counterexample of the whole property (exactly re-checked);
+ *   3. vfy_proof_graft puts each subtree in place of its open leaf; when
+ *      every sub is UNSAT the grafted log is an ordinary proof of UNSAT.
+ *
+ * Soundness does not depend on the transport: a sub's region is rebuilt by
+ * the certificate checker from the root and the recorded splits, never
+ * taken from the sub. */
+typedef struct vfy_sub {
+    int case_idx;              /* case of the property */
+    int pid;                   /* open leaf of the frontier's proof log, or -1 */
+    int depth;
+    int n_in, n_relus, words;  /* sizes of the arrays below */
+    double *lo, *hi;           /* [n_in] the node's box */
+    signed char *split;        /* [n_relus] 0 free, 1 active, -1 inactive; NULL: none */
+    uint64_t *alive;           /* [words] disjuncts not yet refuted (bit d of word d/64) */
+} vfy_sub;
+
+void vfy_sub_clear(vfy_sub *s);              /* frees the arrays; zeroes *s */
+
+typedef struct {
+    int n;
+    vfy_sub *subs;             /* [n] */
+} vfy_frontier;
+
+void vfy_frontier_clear(vfy_frontier *f);    /* frees every sub; zeroes *f */
+
+/* Attack, then branch and bound (first-in first-out) until at least `target`
+ * nodes are open or the instance is decided.  fr->n > 0: the open nodes are
+ * in fr (owned by the caller), res->verdict is VFY_UNKNOWN with reason
+ * "frontier", and with o->record_proof res->proof is the top of the tree
+ * (nodes VFY_PN_OPEN at every sub's pid).  fr->n == 0: res is final, as
+ * from vfy_verify.  Borrows n, p, o; fr must be zeroed. */
+cn_status vfy_frontier_split(const net *n, const prop *p, const vfy_opts *o, int target,
+                             volatile sig_atomic_t *stop, vfy_frontier *fr /* OUT */,
+                             vfy_result *res /* OUT */, cn_err *err) CN_WUR;
+
+/* Byte serialisation (same machine architecture; lengths and ranges are
+ * checked on unpacking, CN_EPARSE on malformed bytes).  *buf is malloc'd. */
+cn_status vfy_sub_pack(const vfy_sub *s, unsigned char **buf, size_t *len, cn_err *err) CN_WUR;
+cn_status vfy_sub_unpack(const unsigned char *buf, size_t len, vfy_sub *s /* OUT */,
+                         cn_err *err) CN_WUR;
+cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len,
+                         cn_err *err) CN_WUR;
+cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **p /* OUT */,
+                           cn_err *err) CN_WUR;
+
+/* Replaces the open leaf `at` of top by `sub`, a proof whose single root
+ * (parent -1) stands for that leaf: the root's kind, split and refutations
+ * go to `at`, its descendants are appended.  Borrows sub.  CN_EINVAL if `at`
+ * is not an open node or sub is not a tree with one root. */
+cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *err) CN_WUR;
 
 /* Decides p on n.  Borrows both.  Returns CN_OK when the call worked (the
  * verdict is in res); an error status (CN_ENOMEM, ...) otherwise, with res
