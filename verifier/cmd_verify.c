@@ -61,6 +61,9 @@ static const cli_opt opts[] = {
     {"split", 0, CLI_STR, "HOW", "auto", 0, -1,
      "branching: input (bisect input intervals), relu (fix ReLU phases) or auto (input up to "
      "12 inputs)"},
+    {"best-first", 0, CLI_INT, "K", "4", 0, 1e9,
+     "every K-th branch-and-bound node searched is the open node with the lowest bound "
+     "(the rest depth first; 0: depth first only)"},
     {"seed", 0, CLI_INT, "N", "1", 0, 1e18, "seed of the attacks' random generator"},
     {"vnncomp-result", 0, CLI_STR, "FILE", NULL, 0, -1,
      "--vnnlib: also write the verdict (and counterexample) in VNN-COMP's result format"},
@@ -87,6 +90,7 @@ static bool engine_opts(const cli_args *a, vfy_opts *o)
     o->timeout_s = cli_dbl(a, "timeout");
     o->threads = (int)cli_int(a, "threads");
     o->max_nodes = cli_int(a, "max-nodes");
+    o->best_first_every = (int)cli_int(a, "best-first");
     o->max_mem_mb = cli_int(a, "max-mem");
     o->seed = (uint64_t)cli_int(a, "seed");
     const char *sp = cli_str(a, "split");

@@ -30,6 +30,7 @@ void vfy_opts_init(vfy_opts *o)
     o->attack_s = -1;
     o->node_pgd_every = 16;
     o->branch_candidates = 4;
+    o->best_first_every = 4;
     o->seed = 1;
     o->attack_bursts = true;
 }
@@ -88,6 +89,8 @@ static double now_s(void)
 
 typedef struct node {
     double *lo, *hi;        /* [n_in]: own copy (input splitting) or the case box */
+    double *cand;           /* [n_in] input splitting: the last bound's minimising vertex
+                               (a start for the node's PGD), or NULL */
     signed char *split;     /* [n_relus] or NULL */
     uint64_t *alive;        /* [words] disjuncts not yet refuted */
     int depth;
@@ -151,6 +154,7 @@ typedef struct {
     /* distributed branch and bound (verifier.h) */
     int frontier_target;    /* > 0: stop once this many nodes are open */
     bool frontier_hit;
+    unsigned long pops;
 } shared;
 
 /* --- proof log --------------------------------------------------------- */
@@ -235,6 +239,8 @@ static node *node_new(shared *S, const node *parent)
         p += sizeof(double) * (size_t)S->n_in;
         nd->hi = (double *)p;
         p += sizeof(double) * (size_t)S->n_in;
+        nd->cand = (double *)p;
+        p += sizeof(double) * (size_t)S->n_in;
     } else {
         nd->lo = S->pc->lo_d;
         nd->hi = S->pc->hi_d;
@@ -246,6 +252,7 @@ static node *node_new(shared *S, const node *parent)
         if (S->own_box) {
             memcpy(nd->lo, parent->lo, sizeof(double) * (size_t)S->n_in);
             memcpy(nd->hi, parent->hi, sizeof(double) * (size_t)S->n_in);
+            memcpy(nd->cand, parent->cand, sizeof(double) * (size_t)S->n_in);
         }
         if (S->relu_mode)
             memcpy(nd->split, parent->split, (size_t)S->n_relus);
@@ -278,6 +285,9 @@ typedef struct {
     const signed char **lsplit;        /* [n_layers] */
     long local_nodes;
     int pref_dim[2];        /* from the last bound_region: see node.pref_dim */
+    double *cand;           /* [n_in] from the last bound_region: the box vertex that
+                               minimises the linear bound of its hardest atom */
+    bool have_cand;
 } worker;
 
 /* Bounds the region; updates alive (refuted disjuncts cleared) and returns
@@ -352,9 +362,17 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
     /* Branching hint: the input dimension contributing most to the gap of
      * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
     w->pref_dim[0] = w->pref_dim[1] = -1;
-    if (any && S->own_box && S->o->input_branch == VFY_BRANCH_COEF && worst_atom >= 0) {
+    w->have_cand = false;
+    if (any && S->own_box && worst_atom >= 0) {
         const double *A;
         bnd_input_coef(w->bc, worst_atom, &A);
+        /* Counterexample candidate: where the linear lower bound of the atom
+         * that is hardest to satisfy is smallest (a vertex of the box). */
+        for (int j = 0; A && j < S->n_in; j++)
+            w->cand[j] = A[j] > 0 ? lo[j] : A[j] < 0 ? hi[j] : lo[j] + 0.5 * (hi[j] - lo[j]);
+        w->have_cand = A != NULL;
+        if (S->o->input_branch != VFY_BRANCH_COEF)
+            A = NULL;
         double sb[2] = {0, 0};
         for (int j = 0; A && j < S->n_in; j++) {
             double mid = lo[j] + 0.5 * (hi[j] - lo[j]);
@@ -377,7 +395,10 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
     return CN_OK;
 }
 
-/* bound_region on a node of the tree, recording what it refutes. */
+static bool try_point(worker *w, const double *x_in);
+
+/* bound_region on a node of the tree, recording what it refutes; then the
+ * bound's minimising vertex is tried as a counterexample. */
 static cn_status bound_node(worker *w, node *nd, bool alpha, bool *closed)
 {
     shared *S = w->S;
@@ -390,6 +411,11 @@ static cn_status bound_node(worker *w, node *nd, bool alpha, bool *closed)
         log_refuted(S, nd->pid, w->alive_before, nd->alive);
         if (*closed)
             log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
+    }
+    if (st == CN_OK && !*closed && w->have_cand) {
+        try_point(w, w->cand); /* a hit ends the search with sat */
+        if (nd->cand)
+            memcpy(nd->cand, w->cand, sizeof(double) * (size_t)S->n_in);
     }
     return st;
 }
@@ -439,7 +465,8 @@ static bool try_point(worker *w, const double *x_in)
 }
 
 /* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
-static bool node_pgd(worker *w, const double *lo, const double *hi, const uint64_t *alive)
+static bool node_pgd(worker *w, const double *lo, const double *hi, const double *start,
+                     const uint64_t *alive)
 {
     shared *S = w->S;
     int d = -1;
@@ -451,8 +478,12 @@ static bool node_pgd(worker *w, const double *lo, const double *hi, const uint64
         }
     if (d < 0)
         return false;
-    for (int i = 0; i < S->n_in; i++)
-        w->x[i] = lo[i] + (hi[i] - lo[i]) * atk_rng_unif(&w->rng);
+    bool from_start = start && atk_rng_unif(&w->rng) < 0.5;
+    for (int i = 0; i < S->n_in; i++) {
+        double v = lo[i] + (hi[i] - lo[i]) * atk_rng_unif(&w->rng);
+        /* half the time near the bound's minimising vertex */
+        w->x[i] = from_start ? fmin(fmax(start[i] + 0.1 * (v - start[i]), lo[i]), hi[i]) : v;
+    }
     for (int it = 0; it < 12; it++) {
         atk_grad_forward(w->g, 1, w->x, w->y);
         int kb = S->dstart[d];
@@ -798,7 +829,7 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         w->x[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
     if (try_point(w, w->x) ||
         (S->o->node_pgd_every > 0 && (w->local_nodes % S->o->node_pgd_every) == 0 &&
-         node_pgd(w, nd->lo, nd->hi, nd->alive))) {
+         node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL, nd->alive))) {
         *resolved = true; /* verdict sat */
         return CN_OK;
     }
@@ -847,6 +878,24 @@ static void *worker_main(void *arg)
         if (S->frontier_target > 0) { /* first in, first out: an even frontier */
             nd = S->stack[0];
             memmove(S->stack, S->stack + 1, sizeof(node *) * (size_t)--S->n_open);
+        } else if (S->o->best_first_every > 0 &&
+                   ++S->pops % (unsigned long)S->o->best_first_every == 0) {
+            /* now and then the open node with the lowest score (most likely
+             * to hold a counterexample), wherever it is in the stack */
+            long b = S->n_open - 1;
+            if (S->n_open <= 256) {
+                for (long i = 0; i < S->n_open; i++)
+                    if (S->stack[i]->score < S->stack[b]->score)
+                        b = i;
+            } else { /* a bounded look: 256 positions spread over the stack */
+                long step = S->n_open / 256, off = (long)(S->pops / 16 % (unsigned long)step);
+                for (long i = off; i < S->n_open; i += step)
+                    if (S->stack[i]->score < S->stack[b]->score)
+                        b = i;
+            }
+            nd = S->stack[b]; /* (the rest keep their depth-first order) */
+            memmove(S->stack + b, S->stack + b + 1, sizeof(node *) * (size_t)(S->n_open - b - 1));
+            S->n_open--;
         } else {
             nd = S->stack[--S->n_open];
         }
@@ -965,6 +1014,7 @@ static void worker_clear(worker *w)
     cn_free(w->ymax);
     cn_free(w->alive_tmp);
     cn_free(w->alive_before);
+    cn_free(w->cand);
     cn_free(w->pre_lo);
     cn_free(w->pre_hi);
     cn_free(w->lsplit);
@@ -989,13 +1039,15 @@ static cn_status worker_init(worker *w, shared *S, int idx, cn_err *err)
     w->y = cn_mallocarray((size_t)S->n_out, sizeof(double));
     w->cvec = cn_mallocarray((size_t)S->n_out, sizeof(double));
     w->cvec_in = cn_mallocarray((size_t)S->n_in, sizeof(double));
+    w->cand = cn_mallocarray((size_t)S->n_in, sizeof(double));
     w->ymax = cn_calloc((size_t)S->n_out, sizeof(double));
     w->alive_tmp = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
     w->alive_before = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
     w->pre_lo = cn_calloc((size_t)S->n_layers, sizeof(double *));
     w->pre_hi = cn_calloc((size_t)S->n_layers, sizeof(double *));
     w->lsplit = cn_calloc((size_t)S->n_layers, sizeof(signed char *));
-    if (!w->lb || !w->x || !w->gx || !w->y || !w->cvec || !w->cvec_in || !w->ymax || !w->alive_tmp ||
+    if (!w->lb || !w->x || !w->gx || !w->y || !w->cvec || !w->cvec_in || !w->cand || !w->ymax ||
+        !w->alive_tmp ||
         !w->alive_before ||
         !w->pre_lo || !w->pre_hi || !w->lsplit)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
@@ -1224,7 +1276,7 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
         return st;
     }
     S.node_bytes = sizeof(node) + sizeof(uint64_t) * (size_t)S.words +
-                   (S.own_box ? 2 * sizeof(double) * (size_t)S.n_in : 0) +
+                   (S.own_box ? 3 * sizeof(double) * (size_t)S.n_in : 0) +
                    (S.relu_mode ? (size_t)S.n_relus : 0);
     S.node_bytes = (S.node_bytes + 15) & ~(size_t)15;
     S.mem_limit = (size_t)(o->max_mem_mb > 0 ? o->max_mem_mb : 4096) << 20;

@@ -30,10 +30,17 @@
  * are tried ("filtered smart branching").  Every split covers its parent:
  * the two halves of an interval, or z >= 0 and z <= 0.
  *
+ * Order.  Open nodes form a stack (depth first, the child with the lower
+ * score on top); every opts.best_first_every-th node taken is instead the
+ * open node with the lowest score (best first), which reaches counterexamples
+ * hidden in a different part of the tree.  For an unsat instance the tree,
+ * and so the work, is the same in any order.
+ *
  * Counterexamples are searched for at the start (attacks/, PGD), and at
- * nodes (the box centre, and a short PGD inside the node's box); any point
- * of the case's region that violates the property is a counterexample,
- * whatever node found it.
+ * nodes (the box centre; with input splitting the box vertex that minimises
+ * the linear bound of the hardest atom; a short PGD inside the node's box,
+ * started half the time near that vertex); any point of the case's region
+ * that violates the property is a counterexample, whatever node found it.
  *
  * Threads.  Workers share one stack of open nodes (a mutex and a condition
  * variable); each owns its bnd_ctx, gradient workspace and generator, and
@@ -123,6 +130,9 @@ typedef struct {
     int node_pgd_every;        /* short PGD at every k-th node; 0: never (default 16) */
     int branch_candidates;     /* ReLU splitting: candidates tried (default 4) */
     vfy_branch input_branch;   /* default VFY_BRANCH_COEF */
+    int best_first_every;      /* every k-th node taken from the stack is the open node
+                                  with the lowest score instead of the newest (depth
+                                  first otherwise); 0: never (default 4) */
     bool attack_bursts;        /* PGD bursts between growing branch-and-bound phases
                                   (2 s, 4 s, ...; a quarter of each) (default true) */
     uint64_t seed;             /* default 1 */
