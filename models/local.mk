@@ -11,7 +11,8 @@ CLEANFILES += models/onnx.pb-c.c models/onnx.pb-c.h
 models_libmodels_la_SOURCES = \
 	models/models.h models/models_int.h \
 	models/base.c models/net.c models/eval.c \
-	models/onnx_load.c models/onnx_save.c models/nnet.c \
+	models/onnx_int.h models/onnx_load.c models/onnx_fold.c models/onnx_ops.c \
+	models/onnx_save.c models/nnet.c \
 	models/vnnlib.c models/prop.c models/dataset.c
 # Generated code gets its own convenience library so our warnings stay strict.
 noinst_LTLIBRARIES += models/libonnxpb.la

@@ -1,0 +1,149 @@
+/* onnx_int.h — internals shared by the files of the ONNX loader (not for
+ * other files):
+ *
+ *   onnx_load.c   messages, shapes, the constants table and tensor decoding,
+ *                 the graph and the entry points (net_load_onnx...);
+ *   onnx_fold.c   the pending affine layer and the exact folding of
+ *                 elementwise maps into it;
+ *   onnx_ops.c    node attributes, broadcasting and one reader per operator.
+ *
+ * The chain is read left to right with a small amount of state (ld):
+ *
+ *   cur, dims      the current tensor's name and ONNX shape;
+ *   pend           an affine layer being assembled (MatMul/Gemm/Conv), not
+ *                  yet appended to the net;
+ *   e              a pending elementwise affine map  x -> a ⊙ x + c  kept in
+ *                  exact rationals (Add/Sub/Mul/Div by constants, folded
+ *                  BatchNormalization).  When pend exists e applies to its
+ *                  output (a bias, a scale); otherwise e applies to the
+ *                  current tensor and is folded into the *next* affine layer
+ *                  (input normalisation).
+ *
+ * Every function that fails fills L->err through net__onnx_fail, so the
+ * message names the file and, while a node is read, the node and its op.
+ */
+#ifndef CERTNN_MODELS_ONNX_INT_H
+#define CERTNN_MODELS_ONNX_INT_H
+
+#include "models/models_int.h"
+#include "models/onnx.pb-c.h"
+
+enum {
+    MAX_RANK = 8,
+    MAX_DIAG = 1024,               /* largest explicit diagonal layer */
+    MAX_CONV_PARAM = 1 << 16,      /* strides and pads */
+    MAX_ELEMWISE = 1 << 20         /* values under one elementwise (folded) op */
+};
+#define MAX_ELEMS ((int64_t)1 << 27)
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A constant tensor: an initializer or a Constant node's output. */
+typedef struct {
+    const char *name;                       /* borrowed from the model */
+    const Onnx__TensorProto *t;             /* source, or NULL (value_float...) */
+    int nd;
+    int64_t dims[MAX_RANK];
+    size_t n;                               /* elements, once decoded */
+    double *v;                              /* owned: float values, or NULL */
+    int64_t *iv;                            /* owned: int64 values, or NULL */
+} cst;
+
+/* Elementwise exact affine map x -> a ⊙ x + c over n elements. */
+typedef struct {
+    int n;
+    mpq_t *a, *c;                           /* [n] */
+} elem;
+
+/* An affine layer being assembled (IR layout). */
+typedef struct {
+    net_op op;                              /* 0: none */
+    int in, out;
+    double *W, *b;                          /* owned */
+    int kh, kw, sh, sw, pt, pl, pb, pr;     /* CONV */
+    net_shape ishape, oshape;
+    bool has_bias;                          /* a bias was already added */
+} pend;
+
+typedef struct {
+    const char *path;
+    cn_err *err;
+    const Onnx__GraphProto *g;
+    /* constants: hash table of indices into cs (open addressing) */
+    cst *cs;
+    size_t ncs, capcs;
+    size_t *tab;                            /* [ntab], SIZE_MAX: empty */
+    size_t ntab;
+    /* chain */
+    const char *cur;
+    int nd;
+    int64_t dims[MAX_RANK];
+    net *n;
+    pend p;
+    elem e;
+    bool has_e;
+    bool exact;
+    int folded;
+    /* node being read, for messages */
+    const Onnx__NodeProto *node;
+    size_t node_idx;
+    mpq_t t1, t2, t3;                       /* scratch */
+} ld;
+
+/* protobuf-c leaves absent strings NULL; this reads them as "". */
+static inline const char *S(const char *s) { return s ? s : ""; }
+
+/* ---- onnx_load.c: messages, shapes, constants ---- */
+
+/* Copies s into dst[cap] for a one-line message (control bytes become '?',
+ * long names are cut with '~'); returns dst. */
+const char *net__onnx_clean(char *dst, size_t cap, const char *s);
+/* Writes d[nd] as "[d0,d1,...]" into buf[cap]; returns buf. */
+const char *net__onnx_fmt_dims(char *buf, size_t cap, const int64_t *d, int nd);
+/* Fails with status st: "path: what" or "path: node 'name' (Op): what". */
+CN_PRINTF(3, 4)
+cn_status net__onnx_fail(ld *L, cn_status st, const char *fmt, ...);
+/* net__onnx_fail(L, CN_ENOMEM, "out of memory"). */
+cn_status net__onnx_nomem(ld *L);
+/* Product of dims, each in [1, MAX_ELEMS] (0 allowed when allow0), total
+ * capped.  Returns -1 on a bad dim, -2 on overflow of the cap. */
+int64_t net__onnx_dims_prod(const int64_t *d, int nd, bool allow0);
+/* Elements of the current tensor (L->dims). */
+int net__onnx_cur_size(const ld *L);
+/* The constant called name, or NULL. */
+cst *net__onnx_const_find(const ld *L, const char *name);
+/* Adds an empty constant called name (refuses "" and duplicates). */
+cn_status net__onnx_const_add(ld *L, const char *name, cst **out);
+/* Copies t's dims into k (rank at most MAX_RANK). */
+cn_status net__onnx_tensor_dims(ld *L, cst *k, const Onnx__TensorProto *t);
+/* Decodes k as int64 values (shape tensors, at most MAX_RANK values). */
+cn_status net__onnx_const_int64(ld *L, cst *k);
+/* The constant named by input i of the current node, decoded as float;
+ * what names the operand in messages. */
+cn_status net__onnx_node_const(ld *L, size_t i, const char *what, cst **out);
+
+/* ---- onnx_fold.c: the pending layer and exact folding ---- */
+
+/* Makes sure L->e exists for the current tensor (identity when new). */
+cn_status net__onnx_need_e(ld *L);
+/* Zeroes *p, then allocates W[nw] and b[nb] (b = 0) for a layer op in -> out. */
+cn_status net__onnx_pend_alloc(ld *L, pend *p, net_op op, int in, int out, size_t nw, size_t nb);
+/* Makes *np (takes ownership, also on failure) the pending layer: appends the
+ * previous one and folds a pending elementwise map into np's input. */
+cn_status net__onnx_begin_affine(ld *L, pend *np);
+/* Appends the pending layer, if any (with any elementwise map on its output). */
+cn_status net__onnx_flush(ld *L);
+/* Appends a pending elementwise map that had no affine layer to fold into as
+ * an explicit diagonal dense layer. */
+cn_status net__onnx_materialize(ld *L);
+/* Frees the pending layer and elementwise map. */
+void net__onnx_fold_clear(ld *L);
+
+/* ---- onnx_ops.c: operators ---- */
+
+/* Reads node L->node (index L->node_idx) of the chain. */
+cn_status net__onnx_read_node(ld *L);
+
+#endif
