@@ -39,6 +39,9 @@ TESTS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
 dist_noinst_SCRIPTS += tests/cli.sh
 TESTS += tests/cli.sh
+# certnn train and the shipped Fashion-MNIST models (models/zoo/fmnist_*.onnx).
+dist_noinst_SCRIPTS += tests/train.sh benchmarks/bench_defenses.sh
+TESTS += tests/train.sh
 
 # libFuzzer targets (./configure --enable-fuzzing CC=clang); run by tests/fuzz/run.sh.
 if CN_FUZZING

@@ -89,6 +89,6 @@ void cli_error(const char *fmt, ...) CN_PRINTF(1, 2);
 /* The subcommands. */
 extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, cli_cmd_attack;
 extern const cli_cmd cli_cmd_radius, cli_cmd_compare, cli_cmd_bench;
-extern const cli_cmd cli_cmd_keygen, cli_cmd_check;
+extern const cli_cmd cli_cmd_keygen, cli_cmd_check, cli_cmd_train;
 
 #endif

@@ -9,7 +9,8 @@ certnn_SOURCES = verifier/cli.h verifier/cli.c verifier/main.c \
 	verifier/cmd_verify.c verifier/cmd_attack.c \
 	verifier/workflow.h verifier/workflow.c verifier/plot.c \
 	verifier/cmd_radius.c verifier/cmd_compare.c verifier/cmd_bench.c \
-	verifier/certify.h verifier/certify.c verifier/cmd_keygen.c verifier/cmd_check.c
+	verifier/certify.h verifier/certify.c verifier/cmd_keygen.c verifier/cmd_check.c \
+	verifier/cmd_train.c
 certnn_CFLAGS = $(AM_CFLAGS) $(CAIRO_CFLAGS)
 CN_ALL_LIBS = verifier/libverifier.la certs/libcerts.la lp/liblp.la attacks/libattacks.la bounds/libbounds.la \
 	models/libmodels.la $(JANSSON_LIBS) $(MPFR_LIBS) $(GLPK_LIBS) $(OPENBLAS_LIBS) \

@@ -14,6 +14,7 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_attack,
     &cli_cmd_radius,
     &cli_cmd_compare,
+    &cli_cmd_train,
     &cli_cmd_bench,
     &cli_cmd_keygen,
     &cli_cmd_check,
