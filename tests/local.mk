@@ -61,5 +61,13 @@ tests_fuzz_fuzz_nnet_LDADD = models/libmodels.la $(CN_BASE_LIBS)
 endif
 dist_noinst_SCRIPTS += tests/fuzz/run.sh
 
+# The MPI front end (certnn-mpi): suites and branch and bound over mpirun, only when
+# configure found MPI.
+if CN_MPI
+TESTS += tests/mpi_suite.sh tests/mpi_verify.sh
+endif
+dist_noinst_SCRIPTS += tests/mpi_suite.sh tests/mpi_verify.sh benchmarks/bench_mpi.sh
+dist_noinst_DATA += tests/mpi_env.sh tests/mpi_lsan.supp
+
 # Data the tests read from the source tree (malformed-input corpus, bundled models).
 EXTRA_DIST += tests/data models/zoo benchmarks/README.md benchmarks/vnncomp

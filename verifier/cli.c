@@ -59,6 +59,8 @@ int cli_report(const cn_err *err)
     return cli_exit_code(err->status);
 }
 
+#define PROG(cmd) ((cmd)->prog ? (cmd)->prog : "certnn")
+
 static int opt_index(const cli_cmd *cmd, const char *name)
 {
     for (int i = 0; cmd->opts[i].name; i++)
@@ -75,7 +77,7 @@ double cli_dbl(const cli_args *a, const char *name) { return a->v[opt_index(a->c
 
 static void print_help(const cli_cmd *cmd)
 {
-    printf("Usage: certnn %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+    printf("Usage: %s %s %s\n\n%s\n", PROG(cmd), cmd->name, cmd->usage, cmd->summary);
     if (cmd->details)
         printf("\n%s\n", cmd->details);
     printf("\nOptions:\n");
@@ -188,11 +190,11 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         if (idx < 0) {
             const char *bad = argv[optind - 1];
             if (c == ':')
-                cli_error("%s %s: option '%s' needs an argument (see 'certnn %s --help')",
-                          "certnn", cmd->name, bad, cmd->name);
+                cli_error("%s %s: option '%s' needs an argument (see '%s %s --help')",
+                          PROG(cmd), cmd->name, bad, PROG(cmd), cmd->name);
             else
-                cli_error("%s: unknown option '%s' (see 'certnn %s --help')", cmd->name,
-                          optopt ? (char[]){'-', (char)optopt, 0} : bad, cmd->name);
+                cli_error("%s: unknown option '%s' (see '%s %s --help')", cmd->name,
+                          optopt ? (char[]){'-', (char)optopt, 0} : bad, PROG(cmd), cmd->name);
             return CLI_EXIT_USAGE;
         }
         if (!set_value(&cmd->opts[idx], optarg, &a->v[idx]))
@@ -200,14 +202,15 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
     }
     for (int i = optind; i < argc; i++) {
         if (a->n_pos >= CLI_MAX_POS || a->n_pos >= cmd->max_pos) {
-            cli_error("%s: unexpected argument '%s' (see 'certnn %s --help')", cmd->name,
-                      argv[i], cmd->name);
+            cli_error("%s: unexpected argument '%s' (see '%s %s --help')", cmd->name,
+                      argv[i], PROG(cmd), cmd->name);
             return CLI_EXIT_USAGE;
         }
         a->pos[a->n_pos++] = argv[i];
     }
     if (a->n_pos < cmd->min_pos) {
-        cli_error("%s: missing argument; usage: certnn %s %s", cmd->name, cmd->name, cmd->usage);
+        cli_error("%s: missing argument; usage: %s %s %s", cmd->name, PROG(cmd), cmd->name,
+                  cmd->usage);
         return CLI_EXIT_USAGE;
     }
     return -1;

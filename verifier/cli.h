@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "models/models.h"
+#include "verifier/verifier.h"
 
 /* Exit codes, documented in `certnn --help`. */
 enum {
@@ -64,6 +65,7 @@ typedef struct cli_cmd {
     const cli_opt *opts;      /* table, terminated by {NULL} */
     int min_pos, max_pos;     /* positional arguments */
     int (*run)(const cli_args *a);
+    const char *prog;         /* program named in --help and usage errors; NULL: "certnn" */
 } cli_cmd;
 
 /* Option values by long name (misuse aborts if the name is not in the table). */
@@ -90,5 +92,19 @@ void cli_error(const char *fmt, ...) CN_PRINTF(1, 2);
 extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, cli_cmd_attack;
 extern const cli_cmd cli_cmd_radius, cli_cmd_compare, cli_cmd_bench;
 extern const cli_cmd cli_cmd_keygen, cli_cmd_check, cli_cmd_train;
+
+/* Shared with the MPI front end (certnn-mpi, verifier/mpi_*.c), which reuses
+ * the option tables of `bench` and `verify` and their output. */
+/* verify's engine options (--timeout, --threads, --max-nodes, --max-mem,
+ * --split, --seed) into o; false after a usage error (message printed). */
+bool cli_verify_engine_opts(const cli_args *a, vfy_opts *o);
+/* Prints the complete engine's result r on the property `path` as `certnn
+ * verify --vnnlib` does (text or --json), writes --vnncomp-result and --cert
+ * (signed with --sign); returns the exit code.  Borrows everything. */
+int cli_verify_report(const cli_args *a, const char *model, const net *n, const char *path,
+                      const prop *p, const vfy_result *r);
+/* The end of a suite run: the messages for an interruption by signal sig
+ * (0: none), incorrect verdicts or regressions, and the exit code. */
+int cli_bench_exit(int sig, int run, int total, const char *out, int incorrect, int regressions);
 
 #endif

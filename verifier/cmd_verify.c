@@ -84,7 +84,7 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static bool engine_opts(const cli_args *a, vfy_opts *o)
+bool cli_verify_engine_opts(const cli_args *a, vfy_opts *o)
 {
     vfy_opts_init(o);
     o->timeout_s = cli_dbl(a, "timeout");
@@ -476,7 +476,7 @@ static int verify_complete(const char *model, const net *n, const cli_args *a)
     const char *path = cli_str(a, "vnnlib"), *res_path = cli_str(a, "vnncomp-result");
     bool json = cli_flag(a, "json");
     vfy_opts o;
-    if (!engine_opts(a, &o))
+    if (!cli_verify_engine_opts(a, &o))
         return CLI_EXIT_USAGE;
     o.record_proof = cli_has(a, "cert");
     cn_err err;
@@ -505,49 +505,52 @@ static int verify_complete(const char *model, const net *n, const cli_args *a)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     wf_progress_clear(&prog);
-    int rc;
-    if (st != CN_OK) {
-        rc = cli_report(&err);
-        goto done;
-    }
-    rc = verdict_exit(r.verdict);
+    int rc = st != CN_OK ? cli_report(&err) : cli_verify_report(a, model, n, path, p, &r);
+    vfy_result_clear(&r);
+    prop_free(p);
+    return rc;
+}
+
+int cli_verify_report(const cli_args *a, const char *model, const net *n, const char *path,
+                      const prop *p, const vfy_result *r)
+{
+    const char *res_path = cli_str(a, "vnncomp-result");
+    bool json = cli_flag(a, "json");
+    int rc = verdict_exit(r->verdict);
     cn_err werr;
-    if (res_path && wf_write_vnncomp_result(res_path, &r, &werr) != CN_OK)
+    if (res_path && wf_write_vnncomp_result(res_path, r, &werr) != CN_OK)
         rc = cli_report(&werr);
     if (json) {
         json_t *root = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:i, s:s, s:s}", "verdict",
-                                 vfy_verdict_name(r.verdict), "model", model, "property", path,
-                                 "time_s", r.seconds, "attack_s", r.attack_seconds, "nodes",
-                                 (json_int_t)r.nodes, "max_open", (json_int_t)r.max_open, "depth",
-                                 r.depth, "found_by", r.found_by, "reason", r.reason);
-        if (root && r.verdict == VFY_SAT)
-            json_object_set_new(root, "counterexample", cex_json(&r));
+                                 vfy_verdict_name(r->verdict), "model", model, "property", path,
+                                 "time_s", r->seconds, "attack_s", r->attack_seconds, "nodes",
+                                 (json_int_t)r->nodes, "max_open", (json_int_t)r->max_open, "depth",
+                                 r->depth, "found_by", r->found_by, "reason", r->reason);
+        if (root && r->verdict == VFY_SAT)
+            json_object_set_new(root, "counterexample", cex_json(r));
         int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
             rc = e;
     } else {
-        printf("%s\n", vfy_verdict_name(r.verdict));
-        if (r.verdict == VFY_SAT) {
+        printf("%s\n", vfy_verdict_name(r->verdict));
+        if (r->verdict == VFY_SAT) {
             printf("counterexample (case %d, disjunct %d, exact min slack %.17g):\n",
-                   r.check.case_idx, r.check.disj_idx, r.check.worst_margin_d);
-            for (int k = 0; k < r.n_in; k++)
-                printf("  X_%d = %.17g\n", k, r.x_d[k]);
-            for (int k = 0; k < r.n_out; k++)
-                printf("  Y_%d = %.17g\n", k, r.y_d[k]);
+                   r->check.case_idx, r->check.disj_idx, r->check.worst_margin_d);
+            for (int k = 0; k < r->n_in; k++)
+                printf("  X_%d = %.17g\n", k, r->x_d[k]);
+            for (int k = 0; k < r->n_out; k++)
+                printf("  Y_%d = %.17g\n", k, r->y_d[k]);
         }
         fflush(stdout);
         if (!cli_flag(a, "quiet"))
             fprintf(stderr, "certnn: %s in %.3f s (%s%s%s), %ld nodes\n",
-                    vfy_verdict_name(r.verdict), r.seconds, r.found_by[0] ? r.found_by : "",
-                    r.reason[0] && r.found_by[0] ? "; " : "", r.reason, r.nodes);
+                    vfy_verdict_name(r->verdict), r->seconds, r->found_by[0] ? r->found_by : "",
+                    r->reason[0] && r->found_by[0] ? "; " : "", r->reason, r->nodes);
     }
     if (cli_has(a, "cert")) {
         fflush(stdout);
-        rc = cert_vnnlib(a, model, n, path, p, &r, rc);
+        rc = cert_vnnlib(a, model, n, path, p, r, rc);
     }
-done:
-    vfy_result_clear(&r);
-    prop_free(p);
     return rc;
 }
 
@@ -580,7 +583,7 @@ static cn_status decide_sample(const net *n, const prop *p, const cli_args *a,
     *verdict = "unknown";
     if (cli_flag(a, "complete")) {
         vfy_opts o;
-        engine_opts(a, &o);
+        cli_verify_engine_opts(a, &o);
         o.record_proof = doc != NULL;
         vfy_result r;
         vfy_result_init(&r);
@@ -944,7 +947,7 @@ static int run(const cli_args *a)
         return CLI_EXIT_USAGE;
     }
     vfy_opts eo;
-    if (!engine_opts(a, &eo))
+    if (!cli_verify_engine_opts(a, &eo))
         return CLI_EXIT_USAGE;
     bnd_opts o;
     if (!parse_opts(a, &o))

@@ -7,7 +7,7 @@ bin_PROGRAMS = certnn
 certnn_SOURCES = verifier/cli.h verifier/cli.c verifier/main.c \
 	verifier/cmd_info.c verifier/cmd_eval.c verifier/cmd_spec.c \
 	verifier/cmd_verify.c verifier/cmd_attack.c \
-	verifier/workflow.h verifier/workflow.c verifier/plot.c \
+	verifier/workflow.h verifier/workflow.c verifier/workflow_bench.c verifier/plot.c \
 	verifier/cmd_radius.c verifier/cmd_compare.c verifier/cmd_bench.c \
 	verifier/certify.h verifier/certify.c verifier/cmd_keygen.c verifier/cmd_check.c \
 	verifier/cmd_train.c
@@ -16,6 +16,18 @@ CN_ALL_LIBS = verifier/libverifier.la certs/libcerts.la lp/liblp.la attacks/liba
 	models/libmodels.la $(JANSSON_LIBS) $(MPFR_LIBS) $(GLPK_LIBS) $(OPENBLAS_LIBS) \
 	$(PTHREAD_LIBS) $(CN_BASE_LIBS)
 certnn_LDADD = $(CN_ALL_LIBS) $(CAIRO_LIBS)
+
+# certnn-mpi: the MPI front end, built only when configure finds MPI (--with-mpi).
+if CN_MPI
+bin_PROGRAMS += certnn-mpi
+endif
+certnn_mpi_SOURCES = verifier/mpi_cmd.h verifier/mpi_main.c verifier/mpi_farm.h \
+	verifier/mpi_farm.c verifier/mpi_suite.c verifier/mpi_bab.c \
+	verifier/cli.h verifier/cli.c verifier/cmd_bench.c verifier/cmd_verify.c \
+	verifier/workflow.h verifier/workflow.c verifier/workflow_bench.c \
+	verifier/certify.h verifier/certify.c
+certnn_mpi_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
+certnn_mpi_LDADD = $(CN_ALL_LIBS) $(MPI_LIBS)
 
 check_PROGRAMS += tests/test_engine
 TESTS += tests/test_engine

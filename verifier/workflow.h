@@ -246,6 +246,62 @@ cn_status wf_results_load(const char *path, wf_results *r, cn_err *err) CN_WUR;
 int wf_baseline_compare(const wf_results *base, const wf_results *cur, wf_buf *report,
                         int *improved /* OUT, may be NULL */);
 
+/* ---- suite runs (workflow_bench.c): shared by certnn bench and certnn-mpi ---- */
+
+/* dir/rel, or rel itself when it is absolute; malloc'd, NULL when out of memory. */
+char *wf_path_join(const char *dir, const char *rel);
+
+/* Loads dir/instances and its expected results: dir/expected when not NULL,
+ * else the matching expected_results*.csv of the suite when it exists.  Every
+ * timeout is multiplied by scale and capped at cap (when cap > 0).  *epath:
+ * the expected-results file used (malloc'd), or NULL when none. */
+cn_status wf_suite_open(const char *dir, const char *instances, const char *expected,
+                        double scale, double cap, wf_suite *s /* OUT */,
+                        char **epath /* OUT */, cn_err *err) CN_WUR;
+
+/* The network of the previous instance, reused when the next names the same file. */
+typedef struct {
+    net *n;
+    char *path;
+} wf_net_cache;
+void wf_net_cache_clear(wf_net_cache *c);
+
+/* Decides one suite instance (paths relative to dir) with vfy_verify under o,
+ * its timeout replaced by in->timeout.  *verdict: "sat", "unsat", "timeout" or
+ * "unknown"; *nodes: branch-and-bound nodes.  An error (unreadable file,
+ * sizes that do not match, out of memory) is returned as such: a suite run
+ * records the verdict "error". */
+cn_status wf_bench_instance(const char *dir, const wf_instance *in, const vfy_opts *o,
+                            volatile sig_atomic_t *stop, wf_net_cache *cache,
+                            const char **verdict /* OUT */, long *nodes /* OUT */,
+                            cn_err *err) CN_WUR;
+
+/* Counts of a suite run, as `certnn bench` prints them. */
+typedef struct {
+    int n_sat, n_unsat, n_timeout, n_unknown, n_error;
+    int incorrect;            /* contradicting the expected result */
+    int score;                /* wf_score summed */
+    int faster;               /* solved correctly within the fastest trusted time */
+    int expected_missed;      /* expected sat/unsat, not solved */
+    double t_all, t_solved;   /* seconds, summed over instances */
+} wf_tally;
+
+/* Adds the verdict of `in` that took dt seconds; true when it is incorrect. */
+bool wf_tally_add(wf_tally *t, const wf_instance *in, const char *verdict, double dt);
+
+/* The table header and one row per instance of `certnn bench`. */
+void wf_bench_header(wf_buf *b);
+void wf_bench_row(wf_buf *b, const wf_instance *in, const char *verdict, double dt, long nodes,
+                  bool incorrect);
+
+/* The closing lines of a suite run: counts (run of total instances), score,
+ * time, the expected-results check (epath, or a note that there is none) and,
+ * with base (base_path), the comparison of res with it.  Returns the number of
+ * regressions against base (0 without one). */
+int wf_bench_summary(const wf_tally *t, int run, int total, const char *epath,
+                     const wf_results *base, const char *base_path, const wf_results *res,
+                     wf_buf *b);
+
 /* ---- plots (plot.c, cairo) --------------------------------------------------- */
 
 typedef struct {
