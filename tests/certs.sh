@@ -3,31 +3,7 @@
 # on real instances (sat and unsat, ACAS Xu, a sweep), check, and tampered
 # copies.  Prints "ok N - what" / "not ok N - what"; exits non-zero on failure.
 set -u
-B=${CN_BUILDDIR:-.}
-S=${CN_SRCDIR:-.}
-D=${CN_SHARED:-$S/../shared}
-C="$B/certnn"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-bad=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }
-
-# expect CODE WHAT CMD...: runs CMD, checks its exit code; output in $T/out, $T/err
-expect() {
-    code=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$what (exit $rc)"; else
-        nok "$what: exit $rc, expected $code"; sed 's/^/#   /' "$T/err" "$T/out" | head -5; fi
-}
-# has FILE PATTERN WHAT: grep -E PATTERN in FILE
-has() {
-    if grep -Eq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in output"; sed 's/^/#   /' "$1" | head -5; fi
-}
+. "${CN_SRCDIR:-.}/tests/tap.sh"
 
 TB="$D/benchmarks/test"
 ACAS="$D/benchmarks/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx"
@@ -104,5 +80,4 @@ sed '1s/,0,/,1,/' "$DATA" >"$T/data2.csv"
 expect 1 "sweep against changed data" "$C" check "$T/sw.cert" --pubkey "$T/k.pub" --data "$T/data2.csv"
 has "$T/out" "data SHA-256 differs" "data hash mismatch named"
 
-echo "1..$n"
-[ "$bad" -eq 0 ]
+tap_end certs

@@ -2,31 +2,7 @@
 # cli.sh — command-line behaviour of ./certnn: exit codes, messages, --json fields.
 # Prints "ok N - what" / "not ok N - what" lines and exits non-zero on any failure.
 set -u
-B=${CN_BUILDDIR:-.}
-S=${CN_SRCDIR:-.}
-D=${CN_SHARED:-$S/../shared}
-C="$B/certnn"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-bad=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }
-
-# expect CODE WHAT CMD...: runs CMD, checks its exit code; output in $T/out, $T/err
-expect() {
-    code=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$what (exit $rc)"; else
-        nok "$what: exit $rc, expected $code"; sed 's/^/#   /' "$T/err" | head -5; fi
-}
-# has FILE PATTERN WHAT: grep -E PATTERN in FILE
-has() {
-    if grep -Eq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in output"; sed 's/^/#   /' "$1" | head -5; fi
-}
+. "${CN_SRCDIR:-.}/tests/tap.sh"
 
 ACAS="$D/benchmarks/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx"
 ACASN="$D/benchmarks/acasxu/nnet/ACASXU_experimental_v2a_1_1.nnet"
@@ -141,5 +117,4 @@ rc=$?
 if [ "$rc" -eq 3 ] || [ "$rc" -eq 1 ]; then ok "SIGINT ends verify with exit $rc"; else nok "SIGINT: exit $rc"; fi
 if grep -Eq '^(timeout|sat)$' "$T/int.txt"; then ok "the interrupted run still wrote its result file"; else nok "no result file after SIGINT"; fi
 
-echo "cli: $((n - bad)) passed, $bad failed"
-[ "$bad" -eq 0 ]
+tap_end cli

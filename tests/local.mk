@@ -67,7 +67,7 @@ if CN_MPI
 TESTS += tests/mpi_suite.sh tests/mpi_verify.sh
 endif
 dist_noinst_SCRIPTS += tests/mpi_suite.sh tests/mpi_verify.sh benchmarks/bench_mpi.sh
-dist_noinst_DATA += tests/mpi_env.sh tests/mpi_lsan.supp
+dist_noinst_DATA += tests/tap.sh tests/mpi_env.sh tests/mpi_lsan.supp
 
 # Data the tests read from the source tree (malformed-input corpus, bundled models).
 EXTRA_DIST += tests/data models/zoo benchmarks/README.md benchmarks/vnncomp

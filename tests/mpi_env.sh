@@ -1,5 +1,5 @@
-# mpi_env.sh — sourced by the MPI shell tests (tests/mpi_*.sh), which set T (a scratch
-# directory): how they run mpirun, and their TAP helpers.
+# mpi_env.sh — sourced by the MPI shell tests (tests/mpi_*.sh) after tests/tap.sh:
+# how they run mpirun.
 # CI runs as root, which Open MPI refuses unless told twice.
 OMPI_ALLOW_RUN_AS_ROOT=1
 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -18,23 +18,3 @@ export LSAN_OPTIONS
 # bound to cores (on a loaded machine a rank bound to a busy core starves); a run that
 # hangs fails its test instead of the whole suite.
 MPIRUN="timeout -k 10 300 ${MPIRUN:-mpirun} --oversubscribe --bind-to none"
-
-# TAP lines: ok / nok WHAT; check 'SHELL TEST' WHAT
-n=0
-bad=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }
-check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
-# expect CODE WHAT CMD...: runs CMD, checks its exit code; output in $T/out, $T/err
-expect() {
-    code=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$what (exit $rc)"; else
-        nok "$what: exit $rc, expected $code"; sed 's/^/#   /' "$T/err" "$T/out" | head -12; fi
-}
-# has FILE REGEX WHAT: FILE has a line matching the extended REGEX
-has() {
-    if grep -Eq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in $1"; sed 's/^/#   /' "$1" | head -8; fi
-}

@@ -5,14 +5,9 @@
 # results file.  Built and run only when configure found MPI.
 # Prints "ok N - what" / "not ok N - what" lines and exits non-zero on any failure.
 set -u
-B=${CN_BUILDDIR:-.}
-S=${CN_SRCDIR:-.}
-D=${CN_SHARED:-$S/../shared}
-C="$B/certnn"
-CM="$B/certnn-mpi"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "${CN_SRCDIR:-.}/tests/tap.sh"
 . "$S/tests/mpi_env.sh"
+CM="$B/certnn-mpi"
 
 # same REF GOT: every instance of REF is in GOT (once) with the same verdict, where
 # neither is a timeout (an instance at its time limit may end either way)
@@ -91,5 +86,4 @@ has "$T/kout" "^mpi: 2 ranks x 1 thread, 1 rank lost, 1 task handed out again" "
 has "$T/kout" "^$N of $N instances: .* incorrect 0" "the run completed every instance"
 check 'same "$T/ref.csv" "$T/kill.csv"' "the results file is complete and its verdicts are those of certnn bench"
 
-echo "# $n tests, $bad failed"
-[ "$bad" -eq 0 ]
+tap_end mpi_suite

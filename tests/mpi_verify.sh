@@ -5,14 +5,9 @@
 # `certnn check` validates, while a tampered copy fails.  Built and run only when
 # configure found MPI.  Prints "ok N - what" / "not ok N - what" lines.
 set -u
-B=${CN_BUILDDIR:-.}
-S=${CN_SRCDIR:-.}
-D=${CN_SHARED:-$S/../shared}
-C="$B/certnn"
-CM="$B/certnn-mpi"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "${CN_SRCDIR:-.}/tests/tap.sh"
 . "$S/tests/mpi_env.sh"
+CM="$B/certnn-mpi"
 
 A="$D/benchmarks/acasxu"
 net() { echo "$A/onnx/ACASXU_run2a_$1_batch_2000.onnx"; }
@@ -77,5 +72,4 @@ expect 3 "timeout" $MPIRUN -np 2 "$CM" verify "$(net 3_3)" --vnnlib "$P2" --time
 check '[ "$(head -1 "$T/out")" = timeout ]' "the verdict is timeout"
 expect 64 "verify without --vnnlib" $MPIRUN -np 1 "$CM" verify "$(net 4_6)"
 
-echo "# $n tests, $bad failed"
-[ "$bad" -eq 0 ]
+tap_end mpi_verify

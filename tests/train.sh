@@ -7,29 +7,8 @@
 # least twice the plain model's and the PGD model's PGD accuracy is higher.
 # Prints "ok N - what" / "not ok N - what" lines and exits non-zero on any failure.
 set -u
-B=${CN_BUILDDIR:-.}
-S=${CN_SRCDIR:-.}
-C="$B/certnn"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-bad=0
+. "${CN_SRCDIR:-.}/tests/tap.sh"
 export OPENBLAS_NUM_THREADS=1
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }
-check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
-expect() {
-    code=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$what (exit $rc)"; else
-        nok "$what: exit $rc, expected $code"; sed 's/^/#   /' "$T/err" | head -5; fi
-}
-has() {
-    if grep -Fq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in $1"; sed 's/^/#   /' "$1" | head -5; fi
-}
 
 F=/usr/share/datasets/fashion-mnist
 if [ ! -r "$F/train-images-idx3-ubyte.gz" ]; then
@@ -42,37 +21,37 @@ A="--arch 784-32-10"
 
 # ---- refused arguments
 expect 64 "train without --out" "$C" train $TR $A
-has "$T/err" "--data FILE, --arch WIDTHS and --out MODEL.onnx are required" "message names the required options"
+has_text "$T/err" "--data FILE, --arch WIDTHS and --out MODEL.onnx are required" "message names the required options"
 expect 64 "a malformed --arch" "$C" train $TR --arch 784-x-10 --out "$T/m.onnx"
-has "$T/err" "--arch '784-x-10': expected widths like 784-100-100-10" "message quotes the bad --arch"
+has_text "$T/err" "--arch '784-x-10': expected widths like 784-100-100-10" "message quotes the bad --arch"
 expect 64 "an --arch with commas" "$C" train $TR --arch 784,10 --out "$T/m.onnx"
-has "$T/err" "--arch '784,10': unexpected ','" "message names the bad separator"
+has_text "$T/err" "--arch '784,10': unexpected ','" "message names the bad separator"
 expect 64 "an --arch of one width" "$C" train $TR --arch 784 --out "$T/m.onnx"
-has "$T/err" "need at least an input and an output width" "message asks for two widths"
+has_text "$T/err" "need at least an input and an output width" "message asks for two widths"
 expect 64 "an input width that does not match the data" "$C" train $TR --arch 100-10 --limit 10 --out "$T/m.onnx"
-has "$T/err" "--arch 100-10: the input width 100 does not match" "message names both sizes"
-has "$T/err" "whose samples have 784 values" "message gives the data's size"
+has_text "$T/err" "--arch 100-10: the input width 100 does not match" "message names both sizes"
+has_text "$T/err" "whose samples have 784 values" "message gives the data's size"
 expect 64 "too few outputs for the labels" "$C" train $TR --arch 784-5 --limit 100 --out "$T/m.onnx"
-has "$T/err" "--arch 784-5: 5 outputs, but sample" "message names the label"
+has_text "$T/err" "--arch 784-5: 5 outputs, but sample" "message names the label"
 expect 64 "an unknown defense" "$C" train $TR $A --defense trades --out "$T/m.onnx"
-has "$T/err" "--defense: expected none, fgsm, pgd or ibp, got 'trades'" "message lists the defenses"
+has_text "$T/err" "--defense: expected none, fgsm, pgd or ibp, got 'trades'" "message lists the defenses"
 expect 64 "eps out of range" "$C" train $TR $A --defense pgd --eps 2 --out "$T/m.onnx"
-has "$T/err" "--eps: 2 is out of range [0, 1]" "message gives the range"
+has_text "$T/err" "--eps: 2 is out of range [0, 1]" "message gives the range"
 expect 64 "eps 0 with a defense" "$C" train $TR $A --defense ibp --eps 0 --out "$T/m.onnx"
-has "$T/err" "--eps: --defense ibp needs a positive radius" "message asks for a positive radius"
+has_text "$T/err" "--eps: --defense ibp needs a positive radius" "message asks for a positive radius"
 expect 64 "an unknown optimizer" "$C" train $TR $A --optimizer rmsprop --out "$T/m.onnx"
-has "$T/err" "--optimizer: expected adam or sgd, got 'rmsprop'" "message lists the optimizers"
+has_text "$T/err" "--optimizer: expected adam or sgd, got 'rmsprop'" "message lists the optimizers"
 expect 64 "the ramp ending before the warm-up" "$C" train $TR $A --defense ibp --warmup 0.5 --ramp-end 0.2 --out "$T/m.onnx"
 expect 66 "unreadable --data" "$C" train --data "$T/none.gz" --labels "$T/none-labels.gz" $A --out "$T/m.onnx"
-has "$T/err" "none.gz" "message names the data file"
+has_text "$T/err" "none.gz" "message names the data file"
 expect 66 "an --out in a missing directory" "$C" train $TR $A --out "$T/no/such/dir/m.onnx"
-has "$T/err" "--out $T/no/such/dir/m.onnx: cannot create" "message names --out"
+has_text "$T/err" "--out $T/no/such/dir/m.onnx: cannot create" "message names --out"
 check '[ ! -e "$T/m.onnx" ]' "no model written by a refused command"
 
 # ---- a small run
 expect 0 "train 784-32-10 on 3000 samples, 3 epochs" "$C" train $TR $A --limit 3000 --epochs 3 --seed 4 --out "$T/m.onnx"
-has "$T/out" "wrote $T/m.onnx: 784-32-10, defense none, 25450 parameters, float32" "summary on stdout"
-has "$T/out" "training time: " "training time reported"
+has_text "$T/out" "wrote $T/m.onnx: 784-32-10, defense none, 25450 parameters, float32" "summary on stdout"
+has_text "$T/out" "training time: " "training time reported"
 check '[ "$(grep -c "^certnn: epoch [1-3]/3  loss [0-9.]*  train acc [0-9.]*%" "$T/err")" -eq 3 ]' \
     "one progress line per epoch on stderr"
 expect 0 "certnn info reads the model" "$C" info "$T/m.onnx"
@@ -86,9 +65,9 @@ expect 0 "another seed" "$C" train $TR $A --limit 3000 --epochs 3 --seed 5 --out
 check '! cmp -s "$T/m.onnx" "$T/m3.onnx"' "another seed writes a different file"
 for d in fgsm pgd ibp; do
     expect 0 "train with --defense $d on 500 samples" "$C" train $TR $A --limit 500 --epochs 2 --defense $d --eps 0.05 --out "$T/$d.onnx"
-    has "$T/out" "defense $d (eps 0.05)" "the $d summary names the defense"
+    has_text "$T/out" "defense $d (eps 0.05)" "the $d summary names the defense"
 done
-has "$T/err" "ibp-verified" "ibp progress reports the verified fraction"
+has_text "$T/err" "ibp-verified" "ibp progress reports the verified fraction"
 check '! ls "$T" | grep -q "\.tmp\."' "no temporary files left"
 
 # ---- the shipped models
@@ -96,7 +75,7 @@ Z="$S/models/zoo"
 for m in plain fgsm pgd ibp; do
     f="$Z/fmnist_$m.onnx"
     expect 0 "models/zoo/fmnist_$m.onnx loads" "$C" info "$f"
-    has "$T/out" "89610" "fmnist_$m has 89,610 parameters"
+    has_text "$T/out" "89610" "fmnist_$m has 89,610 parameters"
     doc=$(grep "^| \`fmnist_$m.onnx\`" "$Z/README.md" | grep -o '[0-9]*/10000' | head -1)
     expect 0 "fmnist_$m on the 10,000 test images" "$C" eval "$f" $TE
     got=$(sed -n 's|^accuracy: \([0-9]*/10000\) .*|\1|p' "$T/out")
@@ -118,5 +97,4 @@ pq=$(awk -F, '$1 == "fmnist_pgd" { print $9 }' "$T/cmp.csv")
 check 'awk -v a="${pq:-0}" -v b="${pp:-1}" "BEGIN { exit !(a > b) }"' \
     "PGD accuracy at eps 0.03: PGD-trained ${pq:-?} > plain ${pp:-?}"
 
-echo "1..$n"
-[ "$bad" -eq 0 ]
+tap_end train

@@ -3,31 +3,7 @@
 # output files, exit codes, expected results, baselines and interruption.
 # Prints "ok N - what" / "not ok N - what" lines and exits non-zero on any failure.
 set -u
-B=${CN_BUILDDIR:-.}
-S=${CN_SRCDIR:-.}
-D=${CN_SHARED:-$S/../shared}
-C="$B/certnn"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-bad=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }
-check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
-
-# expect CODE WHAT CMD...: runs CMD, checks its exit code; output in $T/out, $T/err
-expect() {
-    code=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$what (exit $rc)"; else
-        nok "$what: exit $rc, expected $code"; sed 's/^/#   /' "$T/err" | head -5; fi
-}
-has() {
-    if grep -Eq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in $1"; sed 's/^/#   /' "$1" | head -5; fi
-}
+. "${CN_SRCDIR:-.}/tests/tap.sh"
 # png FILE: the 8-byte PNG signature
 png() { [ "$(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 # results_ok FILE: a results CSV whose every row has 5 fields, a known verdict and a time
@@ -112,5 +88,4 @@ check '[ "$rows" -ge 1 ] && [ "$rows" -lt 186 ]' "the partial results file holds
 has "$T/kerr" "interrupted by signal 2" "the interruption is reported"
 ls "$T" | grep -q '\.tmp\.' && nok "no temporary file after the kill" || ok "no temporary file after the kill"
 
-echo "workflows: $((n - bad)) passed, $bad failed"
-[ "$bad" -eq 0 ]
+tap_end workflows
