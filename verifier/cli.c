@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "verifier/cli.h"
 
 void cli_error(const char *fmt, ...)
@@ -214,4 +216,10 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         return CLI_EXIT_USAGE;
     }
     return -1;
+}
+
+void cli_blas_threads_default(void)
+{
+    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS"))
+        openblas_set_num_threads(1);
 }

@@ -93,6 +93,11 @@ extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, c
 extern const cli_cmd cli_cmd_radius, cli_cmd_compare, cli_cmd_bench;
 extern const cli_cmd cli_cmd_keygen, cli_cmd_check, cli_cmd_train;
 
+/* OpenBLAS on one thread unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS
+ * says otherwise: certnn's products are small and its own worker threads
+ * use the cores; BLAS threads would only spin and compete with them. */
+void cli_blas_threads_default(void);
+
 /* Shared with the MPI front end (certnn-mpi, verifier/mpi_*.c), which reuses
  * the option tables of `bench` and `verify` and their output. */
 /* verify's engine options (--timeout, --threads, --max-nodes, --max-mem,

@@ -61,9 +61,13 @@ static const cli_opt opts[] = {
     {"split", 0, CLI_STR, "HOW", "auto", 0, -1,
      "branching: input (bisect input intervals), relu (fix ReLU phases) or auto (input up to "
      "12 inputs)"},
-    {"best-first", 0, CLI_INT, "K", "4", 0, 1e9,
+    {"best-first", 0, CLI_INT, "K", "-1", -1, 1e9,
      "every K-th branch-and-bound node searched is the open node with the lowest bound "
-     "(the rest depth first; 0: depth first only)"},
+     "(the rest depth first; 0: depth first only; -1: 1 with input splitting, 4 with ReLU "
+     "splitting)"},
+    {"node-samples", 0, CLI_INT, "N", "1024", 0, 1e6,
+     "input splitting: random points of each node taken best first by its bound tried as "
+     "counterexamples (0: none)"},
     {"seed", 0, CLI_INT, "N", "1", 0, 1e18, "seed of the attacks' random generator"},
     {"vnncomp-result", 0, CLI_STR, "FILE", NULL, 0, -1,
      "--vnnlib: also write the verdict (and counterexample) in VNN-COMP's result format"},
@@ -91,6 +95,7 @@ bool cli_verify_engine_opts(const cli_args *a, vfy_opts *o)
     o->threads = (int)cli_int(a, "threads");
     o->max_nodes = cli_int(a, "max-nodes");
     o->best_first_every = (int)cli_int(a, "best-first");
+    o->node_samples = (int)cli_int(a, "node-samples");
     o->max_mem_mb = cli_int(a, "max-mem");
     o->seed = (uint64_t)cli_int(a, "seed");
     const char *sp = cli_str(a, "split");

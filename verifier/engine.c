@@ -30,7 +30,8 @@ void vfy_opts_init(vfy_opts *o)
     o->attack_s = -1;
     o->node_pgd_every = 16;
     o->branch_candidates = 4;
-    o->best_first_every = 4;
+    o->best_first_every = -1;
+    o->node_samples = 1024;
     o->seed = 1;
     o->attack_bursts = true;
 }
@@ -98,6 +99,9 @@ typedef struct node {
     int pref_dim[2];        /* best two input dims by the bound's coefficients, or -1 */
     bool evaluated;         /* alive/score already computed for this region */
     double score;
+    double conc;            /* smallest float margin seen at a point of the node (<= 0
+                               would be a counterexample): a priority for the search
+                               of sat only, never part of a proof; +inf when none */
 } node;
 
 /* ------------------------------------------------------------------------ */
@@ -155,6 +159,7 @@ typedef struct {
     int frontier_target;    /* > 0: stop once this many nodes are open */
     bool frontier_hit;
     unsigned long pops;
+    int bf_every;           /* opts.best_first_every resolved (automatic: by mode) */
 } shared;
 
 /* --- proof log --------------------------------------------------------- */
@@ -234,6 +239,7 @@ static node *node_new(shared *S, const node *parent)
     char *p = (char *)(nd + 1);
     nd->alive = (uint64_t *)p;
     p += sizeof(uint64_t) * (size_t)S->words;
+    nd->conc = INFINITY;
     if (S->own_box) {
         nd->lo = (double *)p;
         p += sizeof(double) * (size_t)S->n_in;
@@ -268,6 +274,17 @@ static inline void alive_clear(uint64_t *a, int d) { a[d >> 6] &= ~(1ull << (d &
 /* Workers                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* split_input's bounds of the two halves of one input dimension, kept for
+ * make_children when that dimension is chosen. */
+typedef struct {
+    int dim;                /* -1: none */
+    double score[2];
+    bool closed[2], have_cand[2];
+    int pref_dim[2][2];
+    uint64_t *alive[2];     /* [words] each */
+    double *cand[2];        /* [n_in] each */
+} trial;
+
 typedef struct {
     shared *S;
     bnd_ctx *bc;
@@ -288,6 +305,13 @@ typedef struct {
     double *cand;           /* [n_in] from the last bound_region: the box vertex that
                                minimises the linear bound of its hardest atom */
     bool have_cand;
+    trial tr[2];            /* split_input: the best dimension's and the current one's */
+    int tr_best;            /* index into tr of the best so far, or -1 */
+    atk_grad *gb;           /* node_sample's batch workspace (lazily made) */
+    double *sx, *sy;        /* its inputs and outputs */
+    double t_begin, t_sample;   /* when the worker started; seconds spent sampling */
+    double margin;          /* float margin of the last point try_point screened */
+    bool sample_here;       /* the node being processed was taken as the lowest bound */
 } worker;
 
 /* Bounds the region; updates alive (refuted disjuncts cleared) and returns
@@ -397,6 +421,8 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
 
 static bool try_point(worker *w, const double *x_in);
 
+static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *closed);
+
 /* bound_region on a node of the tree, recording what it refutes; then the
  * bound's minimising vertex is tried as a counterexample. */
 static cn_status bound_node(worker *w, node *nd, bool alpha, bool *closed)
@@ -405,6 +431,30 @@ static cn_status bound_node(worker *w, node *nd, bool alpha, bool *closed)
     if (S->log)
         memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
     cn_status st = bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, alpha, &nd->score, closed);
+    return bound_node_finish(w, nd, st, closed);
+}
+
+/* bound_node for half h of an input split whose bound split_input computed
+ * already (the same call on the same box and alive set: the same result). */
+static cn_status bound_node_cached(worker *w, node *nd, const trial *t, int h, bool *closed)
+{
+    shared *S = w->S;
+    if (S->log)
+        memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    memcpy(nd->alive, t->alive[h], sizeof(uint64_t) * (size_t)S->words);
+    nd->score = t->score[h];
+    *closed = t->closed[h];
+    w->pref_dim[0] = t->pref_dim[h][0];
+    w->pref_dim[1] = t->pref_dim[h][1];
+    w->have_cand = t->have_cand[h];
+    memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
+    return bound_node_finish(w, nd, CN_OK, closed);
+}
+
+/* The rest of bound_node once the bound is known (st its status). */
+static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *closed)
+{
+    shared *S = w->S;
     nd->pref_dim[0] = w->pref_dim[0];
     nd->pref_dim[1] = w->pref_dim[1];
     if (st == CN_OK && S->log) {
@@ -413,11 +463,85 @@ static cn_status bound_node(worker *w, node *nd, bool alpha, bool *closed)
             log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
     }
     if (st == CN_OK && !*closed && w->have_cand) {
-        try_point(w, w->cand); /* a hit ends the search with sat */
+        if (try_point(w, w->cand)) /* a hit ends the search with sat */
+            return st;
+        nd->conc = fmin(nd->conc, w->margin);
         if (nd->cand)
             memcpy(nd->cand, w->cand, sizeof(double) * (size_t)S->n_in);
+        /* and the centre, for the priority of the search for sat */
+        for (int i = 0; i < S->n_in; i++)
+            w->cand[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
+        try_point(w, w->cand);
+        nd->conc = fmin(nd->conc, w->margin);
     }
     return st;
+}
+
+/* The float margin of output y: over the disjuncts, the smallest largest
+ * atom excess (<= 0: y looks unsafe); *plausible: some disjunct holds within
+ * a small tolerance, worth an exact check. */
+static double point_margin(const shared *S, const double *y, bool *plausible)
+{
+    double margin = INFINITY;
+    *plausible = false;
+    for (int d = 0; d < S->n_disj; d++) {
+        bool all = true;
+        double worst = -INFINITY;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++) {
+            double v = 0;
+            for (int j = 0; j < S->n_out; j++)
+                v += S->C[(size_t)k * S->n_out + j] * y[j];
+            if (v > S->r_up[k] + 1e-6 * (1 + fabs(S->r_up[k])))
+                all = false;
+            worst = fmax(worst, v - S->r_up[k]);
+        }
+        *plausible = *plausible || all;
+        margin = fmin(margin, worst);
+    }
+    return margin;
+}
+
+/* Input splitting, at nodes taken best first by their bound: a batch of
+ * uniform samples of the box, the plausible ones tried exactly.  A search only.  true on a
+ * confirmed counterexample. */
+static bool node_sample(worker *w, node *nd)
+{
+    shared *S = w->S;
+    int nb = S->o->node_samples;
+    if (nb <= 0)
+        return false;
+    /* at most a quarter of the worker's time: the samples cost more than a
+     * node's bound (ACAS Xu: 1024 samples ~ 25 nodes), and an unsat case
+     * gains nothing from them */
+    double t0 = now_s();
+    if (w->t_sample > 0.25 * (t0 - w->t_begin))
+        return false;
+    if (!w->gb) {
+        cn_err e;
+        if (atk_grad_new(S->n, nb, &w->gb, &e) != CN_OK)
+            return false; /* (out of memory: the search goes on without samples) */
+        w->sx = cn_mallocarray((size_t)nb * (size_t)S->n_in, sizeof(double));
+        w->sy = cn_mallocarray((size_t)nb * (size_t)S->n_out, sizeof(double));
+        if (!w->sx || !w->sy) {
+            atk_grad_free(w->gb);
+            w->gb = NULL;
+            return false;
+        }
+    }
+    for (int b = 0; b < nb; b++)
+        for (int i = 0; i < S->n_in; i++)
+            w->sx[(size_t)b * S->n_in + i] =
+                nd->lo[i] + (nd->hi[i] - nd->lo[i]) * atk_rng_unif(&w->rng);
+    atk_grad_forward(w->gb, nb, w->sx, w->sy);
+    bool found = false;
+    for (int b = 0; b < nb && !found; b++) {
+        bool plausible;
+        double m = point_margin(S, w->sy + (size_t)b * S->n_out, &plausible);
+        nd->conc = fmin(nd->conc, m);
+        found = plausible && try_point(w, w->sx + (size_t)b * S->n_in);
+    }
+    w->t_sample += now_s() - t0;
+    return found;
 }
 
 /* Float screening then exact confirmation of a candidate point.  Returns
@@ -431,18 +555,8 @@ static bool try_point(worker *w, const double *x_in)
     for (int i = 0; i < S->n_in; i++)
         x[i] = fmin(fmax(x_in[i], S->in_lo[i]), S->in_hi[i]);
     atk_grad_forward(w->g, 1, x, w->y);
-    bool plausible = false;
-    for (int d = 0; d < S->n_disj && !plausible; d++) {
-        bool all = true;
-        for (int k = S->dstart[d]; k < S->dstart[d + 1] && all; k++) {
-            double v = 0;
-            for (int j = 0; j < S->n_out; j++)
-                v += S->C[(size_t)k * S->n_out + j] * w->y[j];
-            if (v > S->r_up[k] + 1e-6 * (1 + fabs(S->r_up[k])))
-                all = false;
-        }
-        plausible = all;
-    }
+    bool plausible;
+    w->margin = point_margin(S, w->y, &plausible);
     if (!plausible)
         return false;
     prop_check chk;
@@ -466,7 +580,7 @@ static bool try_point(worker *w, const double *x_in)
 
 /* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
 static bool node_pgd(worker *w, const double *lo, const double *hi, const double *start,
-                     const uint64_t *alive)
+                     const uint64_t *alive, double *conc)
 {
     shared *S = w->S;
     int d = -1;
@@ -497,6 +611,8 @@ static bool node_pgd(worker *w, const double *lo, const double *hi, const double
                 kb = k;
             }
         }
+        if (conc)
+            *conc = fmin(*conc, vb);
         if (vb <= 0 && try_point(w, w->x))
             return true;
         atk_grad_backward(w->g, 1, S->C + (size_t)kb * S->n_out, w->gx);
@@ -556,7 +672,10 @@ static cn_status make_children(worker *w, node *nd, int dim, double mid, int neu
             c->lo[dim] = mid;
         c->pid = log_node(S, nd->pid, h);
         bool closed;
-        cn_status st = bound_node(w, c, false, &closed);
+        const trial *t = neuron < 0 && w->tr_best >= 0 && w->tr[w->tr_best].dim == dim
+                             ? &w->tr[w->tr_best]
+                             : NULL;
+        cn_status st = t ? bound_node_cached(w, c, t, h, &closed) : bound_node(w, c, false, &closed);
         w->local_nodes++;
         if (st != CN_OK) {
             cn_free(c);
@@ -591,6 +710,7 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
     double *lo = w->x, *hi = w->gx;      /* scratch boxes */
     *n_kids = 0;
     *split = false;
+    w->tr_best = -1;
     /* Candidates: splittable dimensions within a factor 64 of the relatively
      * widest splittable one (otherwise a dimension whose bisection keeps
      * improving the score a little, geometrically but never enough, is split
@@ -627,7 +747,7 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
             break;
         }
         double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
-        double sc[2];
+        trial *t = &w->tr[w->tr_best == 0 ? 1 : 0];
         for (int h = 0; h < 2; h++) {
             memcpy(lo, nd->lo, sizeof(double) * (size_t)S->n_in);
             memcpy(hi, nd->hi, sizeof(double) * (size_t)S->n_in);
@@ -635,16 +755,23 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
                 hi[j] = mid;
             else
                 lo[j] = mid;
-            memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
-            bool closed;
-            cn_status st = bound_region(w, lo, hi, nd->split, w->alive_tmp, false, &sc[h], &closed);
+            memcpy(t->alive[h], nd->alive, sizeof(uint64_t) * (size_t)S->words);
+            cn_status st = bound_region(w, lo, hi, nd->split, t->alive[h], false, &t->score[h],
+                                        &t->closed[h]);
             if (st != CN_OK)
                 return st;
+            t->pref_dim[h][0] = w->pref_dim[0];
+            t->pref_dim[h][1] = w->pref_dim[1];
+            t->have_cand[h] = w->have_cand && !t->closed[h];
+            if (t->have_cand[h])
+                memcpy(t->cand[h], w->cand, sizeof(double) * (size_t)S->n_in);
         }
-        double v = fmin(sc[0], sc[1]);
+        t->dim = j;
+        double v = fmin(t->score[0], t->score[1]);
         if (best_dim < 0 || v > best_val) {
             best_val = v;
             best_dim = j;
+            w->tr_best = (int)(t - w->tr);
         }
     }
     if (best_dim < 0) {
@@ -672,7 +799,10 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
     CN_REQUIRE(best_dim >= 0 && splittable(nd, best_dim), "a splittable dimension was chosen");
     *split = true;
     int j = best_dim;
-    return make_children(w, nd, j, nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]), -1, kids, n_kids);
+    cn_status st = make_children(w, nd, j, nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]), -1, kids,
+                                 n_kids);
+    w->tr_best = -1;
+    return st;
 }
 
 /* ReLU splitting: rank unstable neurons by the BaBSR-style intercept score,
@@ -743,10 +873,13 @@ static cn_status split_relu(worker *w, node *nd, node **kids, int *n_kids, bool 
 /* All ReLUs fixed (or few left): the LP over the node's polytope, one atom
  * at a time, rigorous from its duals.  Refutes what it can; its minimiser is
  * tried as a counterexample.  Returns whether the node is closed. */
-static cn_status node_lp(worker *w, node *nd, bool *closed)
+/* The LP relaxation of node nd from the intermediate bounds of the last
+ * bound_region call, which must have been on nd's box; false when the
+ * network has no LP form (CN_EUNSUPPORTED: no LP, no error). */
+static cn_status node_lp_region(worker *w, const node *nd, lp_region *r, bool *have)
 {
     shared *S = w->S;
-    *closed = false;
+    *have = false;
     if (!w->lpc) {
         w->lpc = lp_ctx_new(S->n, &S->err);
         if (!w->lpc)
@@ -757,10 +890,23 @@ static cn_status node_lp(worker *w, node *nd, bool *closed)
         w->lsplit[i] = NULL;
         if (net_layer_at(S->n, i)->op == NET_RELU) {
             bnd_layer_bounds(w->bc, i, &w->pre_lo[i], &w->pre_hi[i]);
-            w->lsplit[i] = nd->split + S->relu_off[i];
+            w->lsplit[i] = nd->split ? nd->split + S->relu_off[i] : NULL;
         }
     }
-    lp_region r = {nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
+    *r = (lp_region){nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
+    *have = true;
+    return CN_OK;
+}
+
+static cn_status node_lp(worker *w, node *nd, bool *closed)
+{
+    shared *S = w->S;
+    *closed = false;
+    lp_region r;
+    bool have;
+    cn_status st0 = node_lp_region(w, nd, &r, &have);
+    if (st0 != CN_OK || !have)
+        return st0;
     lp_opts lo;
     lp_opts_init(&lo);
     bool any = false;
@@ -827,9 +973,11 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
     /* counterexample search in the node */
     for (int i = 0; i < S->n_in; i++)
         w->x[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
-    if (try_point(w, w->x) ||
+    bool found = try_point(w, w->x);
+    nd->conc = fmin(nd->conc, w->margin);
+    if (found ||
         (S->o->node_pgd_every > 0 && (w->local_nodes % S->o->node_pgd_every) == 0 &&
-         node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL, nd->alive))) {
+         node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL, nd->alive, &nd->conc))) {
         *resolved = true; /* verdict sat */
         return CN_OK;
     }
@@ -848,6 +996,10 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
                 set_reason(S, VFY_UNKNOWN, "a node with every ReLU fixed is not refuted by its LP");
         }
         *resolved = true;
+        return CN_OK;
+    }
+    if (w->sample_here && node_sample(w, nd)) {
+        *resolved = true; /* verdict sat */
         return CN_OK;
     }
     bool split;
@@ -875,25 +1027,25 @@ static void *worker_main(void *arg)
             break;
         }
         node *nd;
+        w->sample_here = false;
         if (S->frontier_target > 0) { /* first in, first out: an even frontier */
             nd = S->stack[0];
             memmove(S->stack, S->stack + 1, sizeof(node *) * (size_t)--S->n_open);
-        } else if (S->o->best_first_every > 0 &&
-                   ++S->pops % (unsigned long)S->o->best_first_every == 0) {
+        } else if (S->bf_every > 0 && ++S->pops % (unsigned long)S->bf_every == 0) {
             /* now and then the open node with the lowest score (most likely
              * to hold a counterexample), wherever it is in the stack */
+            /* alternately by the lowest bound and by the smallest margin
+             * seen at a point of the node */
+            bool by_conc = S->own_box && (S->pops / (unsigned long)S->bf_every) % 2;
             long b = S->n_open - 1;
-            if (S->n_open <= 256) {
-                for (long i = 0; i < S->n_open; i++)
-                    if (S->stack[i]->score < S->stack[b]->score)
-                        b = i;
-            } else { /* a bounded look: 256 positions spread over the stack */
-                long step = S->n_open / 256, off = (long)(S->pops / 16 % (unsigned long)step);
-                for (long i = off; i < S->n_open; i += step)
-                    if (S->stack[i]->score < S->stack[b]->score)
-                        b = i;
-            }
+            long step = S->n_open <= 256 ? 1 : S->n_open / 256;
+            long off = step > 1 ? (long)(S->pops / 16 % (unsigned long)step) : 0;
+            for (long i = off; i < S->n_open; i += step) /* at most 256 looks */
+                if (by_conc ? S->stack[i]->conc < S->stack[b]->conc
+                            : S->stack[i]->score < S->stack[b]->score)
+                    b = i;
             nd = S->stack[b]; /* (the rest keep their depth-first order) */
+            w->sample_here = !by_conc;
             memmove(S->stack + b, S->stack + b + 1, sizeof(node *) * (size_t)(S->n_open - b - 1));
             S->n_open--;
         } else {
@@ -1005,6 +1157,9 @@ static void worker_clear(worker *w)
     bnd_ctx_free(w->bc);
     lp_ctx_free(w->lpc);
     atk_grad_free(w->g);
+    atk_grad_free(w->gb);
+    cn_free(w->sx);
+    cn_free(w->sy);
     cn_free(w->lb);
     cn_free(w->x);
     cn_free(w->y);
@@ -1018,6 +1173,11 @@ static void worker_clear(worker *w)
     cn_free(w->pre_lo);
     cn_free(w->pre_hi);
     cn_free(w->lsplit);
+    for (int t = 0; t < 2; t++)
+        for (int h = 0; h < 2; h++) {
+            cn_free(w->tr[t].alive[h]);
+            cn_free(w->tr[t].cand[h]);
+        }
 }
 
 static cn_status worker_init(worker *w, shared *S, int idx, cn_err *err)
@@ -1046,10 +1206,19 @@ static cn_status worker_init(worker *w, shared *S, int idx, cn_err *err)
     w->pre_lo = cn_calloc((size_t)S->n_layers, sizeof(double *));
     w->pre_hi = cn_calloc((size_t)S->n_layers, sizeof(double *));
     w->lsplit = cn_calloc((size_t)S->n_layers, sizeof(signed char *));
+    w->tr_best = -1;
+    w->t_begin = now_s();
+    bool tr_ok = true;
+    for (int t = 0; t < 2; t++) {
+        w->tr[t].dim = -1;
+        for (int h = 0; h < 2; h++) {
+            w->tr[t].alive[h] = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
+            w->tr[t].cand[h] = cn_mallocarray((size_t)S->n_in, sizeof(double));
+            tr_ok = tr_ok && w->tr[t].alive[h] && w->tr[t].cand[h];
+        }
+    }
     if (!w->lb || !w->x || !w->gx || !w->y || !w->cvec || !w->cvec_in || !w->cand || !w->ymax ||
-        !w->alive_tmp ||
-        !w->alive_before ||
-        !w->pre_lo || !w->pre_hi || !w->lsplit)
+        !w->alive_tmp || !w->alive_before || !w->pre_lo || !w->pre_hi || !w->lsplit || !tr_ok)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
     return CN_OK;
 }
@@ -1263,6 +1432,7 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
         mode = S.n_in <= o->input_split_max_dims ? VFY_SPLIT_INPUT : VFY_SPLIT_RELU;
     S.relu_mode = mode == VFY_SPLIT_RELU && S.n_relus > 0;
     S.own_box = !S.relu_mode;
+    S.bf_every = o->best_first_every >= 0 ? o->best_first_every : S.relu_mode ? 4 : 1;
     cn_status st = build_atoms(&S, err);
     if (st == CN_OK)
         st = build_relu_index(&S, err);
@@ -1535,6 +1705,9 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
         atk_opts_init(&ao);
         ao.seed = o->seed;
         ao.time_limit = attack_s;
+        if (o->attack_s < 0 && o->split != VFY_SPLIT_RELU && in <= o->input_split_max_dims)
+            ao.max_restarts = 200; /* few inputs: input splitting searches the box itself
+                                      (vertices, centres, samples), so a short attack */
         atk_result ar;
         atk_result_init(&ar);
         st = atk_run(n, p, &ao, &ar, err);

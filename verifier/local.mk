@@ -39,6 +39,9 @@ tests_test_engine_LDADD = $(CN_ALL_LIBS) $(CMOCKA_LIBS)
 noinst_PROGRAMS += benchmarks/bench_complete
 benchmarks_bench_complete_SOURCES = benchmarks/bench_complete.c
 benchmarks_bench_complete_LDADD = $(CN_ALL_LIBS)
+# bench_acas78.sh: the reference's 78-instance ACAS Xu slice; bench_soundness.sh: the
+# long engine-vs-MILP run.
+dist_noinst_SCRIPTS += benchmarks/bench_acas78.sh benchmarks/bench_soundness.sh
 
 # Workflows (radius, compare, bench): pure helpers in cmocka, the commands from the shell.
 check_PROGRAMS += tests/test_workflow

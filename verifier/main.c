@@ -36,6 +36,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_blas_threads_default();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -257,6 +257,7 @@ static void *watch(void *arg)
 
 int main(int argc, char **argv)
 {
+    cli_blas_threads_default();
     int provided = 0;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "certnn-mpi: MPI_Init_thread failed\n");
