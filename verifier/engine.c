@@ -462,18 +462,20 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
         if (*closed)
             log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
     }
-    if (st == CN_OK && !*closed && w->have_cand) {
-        if (try_point(w, w->cand)) /* a hit ends the search with sat */
+    if (st != CN_OK || *closed || !S->own_box)
+        return st;
+    /* input splitting: the vertex and the centre, as counterexamples (a hit
+     * ends the search with sat) and for the node's margin priority */
+    if (w->have_cand) {
+        if (try_point(w, w->cand))
             return st;
         nd->conc = fmin(nd->conc, w->margin);
-        if (nd->cand)
-            memcpy(nd->cand, w->cand, sizeof(double) * (size_t)S->n_in);
-        /* and the centre, for the priority of the search for sat */
-        for (int i = 0; i < S->n_in; i++)
-            w->cand[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
-        try_point(w, w->cand);
-        nd->conc = fmin(nd->conc, w->margin);
+        memcpy(nd->cand, w->cand, sizeof(double) * (size_t)S->n_in);
     }
+    for (int i = 0; i < S->n_in; i++)
+        w->cand[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
+    try_point(w, w->cand);
+    nd->conc = fmin(nd->conc, w->margin);
     return st;
 }
 
@@ -502,9 +504,9 @@ static double point_margin(const shared *S, const double *y, bool *plausible)
 }
 
 /* Input splitting, at nodes taken best first by their bound: a batch of
- * uniform samples of the box, the plausible ones tried exactly.  A search only.  true on a
- * confirmed counterexample. */
-static bool node_sample(worker *w, node *nd)
+ * uniform samples of the box, the plausible ones tried exactly.  A search
+ * only.  true on a confirmed counterexample. */
+static bool node_sample(worker *w, const node *nd)
 {
     shared *S = w->S;
     int nb = S->o->node_samples;
@@ -536,8 +538,7 @@ static bool node_sample(worker *w, node *nd)
     bool found = false;
     for (int b = 0; b < nb && !found; b++) {
         bool plausible;
-        double m = point_margin(S, w->sy + (size_t)b * S->n_out, &plausible);
-        nd->conc = fmin(nd->conc, m);
+        point_margin(S, w->sy + (size_t)b * S->n_out, &plausible);
         found = plausible && try_point(w, w->sx + (size_t)b * S->n_in);
     }
     w->t_sample += now_s() - t0;
@@ -580,7 +581,7 @@ static bool try_point(worker *w, const double *x_in)
 
 /* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
 static bool node_pgd(worker *w, const double *lo, const double *hi, const double *start,
-                     const uint64_t *alive, double *conc)
+                     const uint64_t *alive)
 {
     shared *S = w->S;
     int d = -1;
@@ -611,8 +612,6 @@ static bool node_pgd(worker *w, const double *lo, const double *hi, const double
                 kb = k;
             }
         }
-        if (conc)
-            *conc = fmin(*conc, vb);
         if (vb <= 0 && try_point(w, w->x))
             return true;
         atk_grad_backward(w->g, 1, S->C + (size_t)kb * S->n_out, w->gx);
@@ -873,13 +872,10 @@ static cn_status split_relu(worker *w, node *nd, node **kids, int *n_kids, bool 
 /* All ReLUs fixed (or few left): the LP over the node's polytope, one atom
  * at a time, rigorous from its duals.  Refutes what it can; its minimiser is
  * tried as a counterexample.  Returns whether the node is closed. */
-/* The LP relaxation of node nd from the intermediate bounds of the last
- * bound_region call, which must have been on nd's box; false when the
- * network has no LP form (CN_EUNSUPPORTED: no LP, no error). */
-static cn_status node_lp_region(worker *w, const node *nd, lp_region *r, bool *have)
+static cn_status node_lp(worker *w, node *nd, bool *closed)
 {
     shared *S = w->S;
-    *have = false;
+    *closed = false;
     if (!w->lpc) {
         w->lpc = lp_ctx_new(S->n, &S->err);
         if (!w->lpc)
@@ -890,23 +886,10 @@ static cn_status node_lp_region(worker *w, const node *nd, lp_region *r, bool *h
         w->lsplit[i] = NULL;
         if (net_layer_at(S->n, i)->op == NET_RELU) {
             bnd_layer_bounds(w->bc, i, &w->pre_lo[i], &w->pre_hi[i]);
-            w->lsplit[i] = nd->split ? nd->split + S->relu_off[i] : NULL;
+            w->lsplit[i] = nd->split + S->relu_off[i];
         }
     }
-    *r = (lp_region){nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
-    *have = true;
-    return CN_OK;
-}
-
-static cn_status node_lp(worker *w, node *nd, bool *closed)
-{
-    shared *S = w->S;
-    *closed = false;
-    lp_region r;
-    bool have;
-    cn_status st0 = node_lp_region(w, nd, &r, &have);
-    if (st0 != CN_OK || !have)
-        return st0;
+    lp_region r = {nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
     lp_opts lo;
     lp_opts_init(&lo);
     bool any = false;
@@ -970,14 +953,17 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
             return CN_OK;
         }
     }
-    /* counterexample search in the node */
-    for (int i = 0; i < S->n_in; i++)
-        w->x[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
-    bool found = try_point(w, w->x);
-    nd->conc = fmin(nd->conc, w->margin);
+    /* counterexample search in the node (with input splitting bound_node
+     * tried the centre already) */
+    bool found = false;
+    if (!S->own_box) {
+        for (int i = 0; i < S->n_in; i++)
+            w->x[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
+        found = try_point(w, w->x);
+    }
     if (found ||
         (S->o->node_pgd_every > 0 && (w->local_nodes % S->o->node_pgd_every) == 0 &&
-         node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL, nd->alive, &nd->conc))) {
+         node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL, nd->alive))) {
         *resolved = true; /* verdict sat */
         return CN_OK;
     }
@@ -1032,10 +1018,10 @@ static void *worker_main(void *arg)
             nd = S->stack[0];
             memmove(S->stack, S->stack + 1, sizeof(node *) * (size_t)--S->n_open);
         } else if (S->bf_every > 0 && ++S->pops % (unsigned long)S->bf_every == 0) {
-            /* now and then the open node with the lowest score (most likely
-             * to hold a counterexample), wherever it is in the stack */
-            /* alternately by the lowest bound and by the smallest margin
-             * seen at a point of the node */
+            /* now and then the open node most likely to hold a
+             * counterexample, wherever it is in the stack: alternately the
+             * one with the lowest bound and the one with the smallest
+             * margin seen at a point of its box */
             bool by_conc = S->own_box && (S->pops / (unsigned long)S->bf_every) % 2;
             long b = S->n_open - 1;
             long step = S->n_open <= 256 ? 1 : S->n_open / 256;
