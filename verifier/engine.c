@@ -92,6 +92,7 @@ typedef struct node {
     double *lo, *hi;        /* [n_in]: own copy (input splitting) or the case box */
     double *cand;           /* [n_in] input splitting: the last bound's minimising vertex
                                (a start for the node's PGD), or NULL */
+    double *bx;             /* [n_in] input splitting: where conc was seen, or NULL */
     signed char *split;     /* [n_relus] or NULL */
     uint64_t *alive;        /* [words] disjuncts not yet refuted */
     int depth;
@@ -102,6 +103,7 @@ typedef struct node {
     double conc;            /* smallest float margin seen at a point of the node (<= 0
                                would be a counterexample): a priority for the search
                                of sat only, never part of a proof; +inf when none */
+    long pos, hpos[2];      /* open: index in shared.stack and in shared.hp (heaps) */
 } node;
 
 /* ------------------------------------------------------------------------ */
@@ -128,11 +130,16 @@ typedef struct {
     int *relu_off;          /* [n_layers] first global ReLU index of a ReLU layer */
     double *wnorm;          /* [n_relus] outgoing weight norm */
     size_t node_bytes;
+    size_t node_charge;     /* an open node's memory: node_bytes and its slots in the
+                               open set's arrays */
     /* queue */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    node **stack;
+    node **stack;           /* the open nodes: a stack, or any order when heaps */
     long n_open, cap;
+    bool heaps;             /* every pop best first (input splitting): hp[0] orders the
+                               open nodes by score, hp[1] by conc (binary min-heaps) */
+    node **hp[2];           /* [cap] each when heaps */
     int busy;
     bool done;
     vfy_verdict verdict;    /* 0 while undecided */
@@ -246,6 +253,8 @@ static node *node_new(shared *S, const node *parent)
         nd->hi = (double *)p;
         p += sizeof(double) * (size_t)S->n_in;
         nd->cand = (double *)p;
+        p += sizeof(double) * (size_t)S->n_in;
+        nd->bx = (double *)p;
         p += sizeof(double) * (size_t)S->n_in;
     } else {
         nd->lo = S->pc->lo_d;
@@ -451,6 +460,16 @@ static cn_status bound_node_cached(worker *w, node *nd, const trial *t, int h, b
     return bound_node_finish(w, nd, CN_OK, closed);
 }
 
+/* After try_point on a point of nd's box: keeps the smallest margin seen
+ * and where (children whose box holds that point inherit both). */
+static void note_point(worker *w, node *nd)
+{
+    if (w->margin < nd->conc) {
+        nd->conc = w->margin;
+        memcpy(nd->bx, w->cvec_in, sizeof(double) * (size_t)w->S->n_in);
+    }
+}
+
 /* The rest of bound_node once the bound is known (st its status). */
 static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *closed)
 {
@@ -469,13 +488,13 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
     if (w->have_cand) {
         if (try_point(w, w->cand))
             return st;
-        nd->conc = fmin(nd->conc, w->margin);
+        note_point(w, nd);
         memcpy(nd->cand, w->cand, sizeof(double) * (size_t)S->n_in);
     }
     for (int i = 0; i < S->n_in; i++)
         w->cand[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
     try_point(w, w->cand);
-    nd->conc = fmin(nd->conc, w->margin);
+    note_point(w, nd);
     return st;
 }
 
@@ -506,7 +525,7 @@ static double point_margin(const shared *S, const double *y, bool *plausible)
 /* Input splitting, at nodes taken best first by their bound: a batch of
  * uniform samples of the box, the plausible ones tried exactly.  A search
  * only.  true on a confirmed counterexample. */
-static bool node_sample(worker *w, const node *nd)
+static bool node_sample(worker *w, node *nd)
 {
     shared *S = w->S;
     int nb = S->o->node_samples;
@@ -538,8 +557,12 @@ static bool node_sample(worker *w, const node *nd)
     bool found = false;
     for (int b = 0; b < nb && !found; b++) {
         bool plausible;
-        point_margin(S, w->sy + (size_t)b * S->n_out, &plausible);
+        double m = point_margin(S, w->sy + (size_t)b * S->n_out, &plausible);
         found = plausible && try_point(w, w->sx + (size_t)b * S->n_in);
+        if (!found && m < nd->conc) { /* for the children (see note_point) */
+            nd->conc = m;
+            memcpy(nd->bx, w->sx + (size_t)b * S->n_in, sizeof(double) * (size_t)S->n_in);
+        }
     }
     w->t_sample += now_s() - t0;
     return found;
@@ -669,6 +692,11 @@ static cn_status make_children(worker *w, node *nd, int dim, double mid, int neu
             c->hi[dim] = mid;
         else
             c->lo[dim] = mid;
+        if (neuron < 0 && nd->conc < INFINITY && nd->bx[dim] >= c->lo[dim] &&
+            nd->bx[dim] <= c->hi[dim]) {
+            c->conc = nd->conc; /* the point where it was seen is in this half */
+            memcpy(c->bx, nd->bx, sizeof(double) * (size_t)S->n_in);
+        }
         c->pid = log_node(S, nd->pid, h);
         bool closed;
         const trial *t = neuron < 0 && w->tr_best >= 0 && w->tr[w->tr_best].dim == dim
@@ -961,12 +989,15 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
             w->x[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
         found = try_point(w, w->x);
     }
-    if (found ||
-        (S->o->node_pgd_every > 0 && (w->local_nodes % S->o->node_pgd_every) == 0 &&
-         node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL, nd->alive))) {
+    bool pgd = !found && S->o->node_pgd_every > 0 &&
+               (w->local_nodes % S->o->node_pgd_every) == 0;
+    if (found || (pgd && node_pgd(w, nd->lo, nd->hi, nd->evaluated ? nd->cand : NULL,
+                                  nd->alive))) {
         *resolved = true; /* verdict sat */
         return CN_OK;
     }
+    if (pgd && S->own_box)
+        note_point(w, nd); /* where the PGD ended */
     if (S->relu_mode) {
         bool stuck;
         cn_status st = split_relu(w, nd, kids, n_kids, &stuck);
@@ -998,6 +1029,90 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
     return CN_OK;
 }
 
+/* ---- the open set ------------------------------------------------------- */
+
+static bool open_less(const node *a, const node *b, int h)
+{
+    return h ? a->conc < b->conc : a->score < b->score;
+}
+
+static void heap_put(shared *S, int h, long i, node *nd)
+{
+    S->hp[h][i] = nd;
+    nd->hpos[h] = i;
+}
+
+/* Restores heap h (n entries) around index i. */
+static void heap_fix(shared *S, int h, long i, long n)
+{
+    node **a = S->hp[h], *x = a[i];
+    while (i > 0 && open_less(x, a[(i - 1) / 2], h)) {
+        heap_put(S, h, i, a[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        long c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && open_less(a[c + 1], a[c], h))
+            c++;
+        if (!open_less(a[c], x, h))
+            break;
+        heap_put(S, h, i, a[c]);
+        i = c;
+    }
+    heap_put(S, h, i, x);
+}
+
+/* Grows the open set's arrays for one more node; false when out of memory. */
+static bool open_reserve(shared *S)
+{
+    if (S->n_open < S->cap)
+        return true;
+    long cap = S->cap ? 2 * S->cap : 1024;
+    node **ns = cn_reallocarray(S->stack, (size_t)cap, sizeof *ns);
+    if (!ns)
+        return false;
+    S->stack = ns;
+    for (int h = 0; S->heaps && h < 2; h++) {
+        node **hs = cn_reallocarray(S->hp[h], (size_t)cap, sizeof *hs);
+        if (!hs)
+            return false; /* (cap unchanged: the next call grows again) */
+        S->hp[h] = hs;
+    }
+    S->cap = cap;
+    return true;
+}
+
+/* Adds nd (after open_reserve). */
+static void open_push(shared *S, node *nd)
+{
+    long n = S->n_open++;
+    nd->pos = n;
+    S->stack[n] = nd;
+    for (int h = 0; S->heaps && h < 2; h++) {
+        heap_put(S, h, n, nd);
+        heap_fix(S, h, n, n + 1);
+    }
+}
+
+/* Removes nd from the heaps' open set (any order). */
+static void open_take(shared *S, node *nd)
+{
+    long n = --S->n_open;
+    node *last = S->stack[n];
+    S->stack[nd->pos] = last;
+    last->pos = nd->pos;
+    for (int h = 0; h < 2; h++) {
+        long i = nd->hpos[h];
+        node *lh = S->hp[h][n];
+        if (i != n) {
+            heap_put(S, h, i, lh);
+            heap_fix(S, h, i, n);
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -1017,6 +1132,14 @@ static void *worker_main(void *arg)
         if (S->frontier_target > 0) { /* first in, first out: an even frontier */
             nd = S->stack[0];
             memmove(S->stack, S->stack + 1, sizeof(node *) * (size_t)--S->n_open);
+        } else if (S->heaps) {
+            /* every node best first: alternately the open node with the
+             * lowest bound and the one with the smallest margin seen at a
+             * point of its box (the most likely to hold a counterexample) */
+            bool by_conc = ++S->pops % 2;
+            nd = S->hp[by_conc][0];
+            open_take(S, nd);
+            w->sample_here = !by_conc;
         } else if (S->bf_every > 0 && ++S->pops % (unsigned long)S->bf_every == 0) {
             /* now and then the open node most likely to hold a
              * counterexample, wherever it is in the stack: alternately the
@@ -1053,7 +1176,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&S->mu);
         if (depth > S->depth)
             S->depth = depth;
-        S->mem -= S->node_bytes;
+        S->mem -= S->node_charge;
         S->nodes += w->local_nodes - before;
         if (st != CN_OK && S->fail == CN_OK) {
             S->fail = st;
@@ -1066,20 +1189,14 @@ static void *worker_main(void *arg)
                 cn_free(kids[k]);
                 continue;
             }
-            if (S->n_open == S->cap) {
-                long cap = S->cap ? 2 * S->cap : 1024;
-                node **ns = cn_reallocarray(S->stack, (size_t)cap, sizeof *ns);
-                if (!ns) {
-                    cn_free(kids[k]);
-                    S->fail = cn_fail(&S->err, CN_ENOMEM, "out of memory for the node stack");
-                    S->done = true;
-                    continue;
-                }
-                S->stack = ns;
-                S->cap = cap;
+            if (!open_reserve(S)) {
+                cn_free(kids[k]);
+                S->fail = cn_fail(&S->err, CN_ENOMEM, "out of memory for the node stack");
+                S->done = true;
+                continue;
             }
-            S->stack[S->n_open++] = kids[k];
-            S->mem += S->node_bytes;
+            open_push(S, kids[k]);
+            S->mem += S->node_charge;
         }
         if (S->n_open > S->max_open)
             S->max_open = S->n_open;
@@ -1227,6 +1344,8 @@ static void shared_clear(shared *S)
     for (long i = 0; i < S->n_open; i++)
         cn_free(S->stack[i]);
     cn_free(S->stack);
+    cn_free(S->hp[0]);
+    cn_free(S->hp[1]);
     cn_free(S->sat_x);
 }
 
@@ -1432,14 +1551,18 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
         return st;
     }
     S.node_bytes = sizeof(node) + sizeof(uint64_t) * (size_t)S.words +
-                   (S.own_box ? 3 * sizeof(double) * (size_t)S.n_in : 0) +
+                   (S.own_box ? 4 * sizeof(double) * (size_t)S.n_in : 0) +
                    (S.relu_mode ? (size_t)S.n_relus : 0);
     S.node_bytes = (S.node_bytes + 15) & ~(size_t)15;
     S.mem_limit = (size_t)(o->max_mem_mb > 0 ? o->max_mem_mb : 4096) << 20;
 
     node *root = node_new(&S, NULL);
+    S.heaps = S.own_box && S.bf_every == 1 && S.frontier_target <= 0;
+    S.node_charge = S.node_bytes + (S.heaps ? 3 : 1) * sizeof(node *);
     S.stack = cn_mallocarray(1024, sizeof(node *));
-    if (!root || !S.stack) {
+    for (int h = 0; S.heaps && h < 2; h++)
+        S.hp[h] = cn_mallocarray(1024, sizeof(node *));
+    if (!root || !S.stack || (S.heaps && (!S.hp[0] || !S.hp[1]))) {
         cn_free(root);
         shared_clear(&S);
         return cn_fail(err, CN_ENOMEM, "out of memory");
@@ -1471,8 +1594,8 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
         return S.log_failed ? cn_fail(err, CN_ENOMEM, "out of memory for the proof log")
                             : CN_OK; /* empty unsafe set */
     }
-    S.stack[S.n_open++] = root;
-    S.mem = S.node_bytes;
+    open_push(&S, root);
+    S.mem = S.node_charge;
 
     int T = o->threads > 0 ? o->threads : n_cores();
     if (T > 64)

@@ -38,7 +38,12 @@
  * point of its box (a priority for finding sat; it plays no part in a proof),
  * and by default every node is taken so (ACAS Xu: the rare counterexamples
  * of 1_5 prop_2 and 1_9 prop_7 are found in seconds instead of not at all,
- * for the same work on unsat cases); with ReLU splitting every fourth.
+ * for the same work on unsat cases); with ReLU splitting every fourth.  When
+ * every node is taken best first the open nodes sit in two binary heaps (by
+ * score and by margin), so each pick is exact; otherwise a pick scans at
+ * most 256 of them.  A child inherits its parent's smallest margin when the
+ * point where it was seen (a vertex, centre, PGD end point or sample) lies
+ * in the child's half, so the search keeps narrowing around that point.
  * For an unsat instance the tree, and so the work, is the same in any order.
  *
  * Counterexamples are searched for at the start (attacks/, PGD), and at
