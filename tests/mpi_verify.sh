@@ -49,8 +49,8 @@ expect 1 "the signed certificate with a changed byte fails" sh -c "sed 's/\"i\",
 expect 1 "a sat certificate from a distributed run" $MPIRUN -np 2 "$CM" verify "$(net 1_2)" --vnnlib "$P2" --subproblems 8 --cert "$T/s.cert"
 expect 0 "... checks (the counterexample re-evaluated exactly)" "$C" check "$T/s.cert" --allow-unsigned --model "$(net 1_2)"
 
-# ---- a worker rank killed with SIGKILL while it decides a subproblem (1_1 prop 5: 50,000
-# nodes over 128 subproblems, ~2 s per rank after a ~1 s frontier)
+# ---- a worker rank killed with SIGKILL while it decides a subproblem (2_8 prop 1: 108,000
+# nodes over 128 subproblems, ~8 s per rank after a frontier of well under a second)
 mkdir -p "$T/pids"
 (
     i=0
@@ -59,7 +59,7 @@ mkdir -p "$T/pids"
     kill -9 "$(cat "$T/pids/rank-1.pid")" && echo killed >"$T/killed"
 ) &
 killer=$!
-CERTNN_MPI_PIDDIR="$T/pids" $MPIRUN --enable-recovery -np 2 "$CM" verify "$(net 1_1)" --vnnlib "$A/vnnlib/prop_5.vnnlib" \
+CERTNN_MPI_PIDDIR="$T/pids" $MPIRUN --enable-recovery -np 2 "$CM" verify "$(net 2_8)" --vnnlib "$A/vnnlib/prop_1.vnnlib" \
     --threads 1 --lost-after 2 --heartbeat 0.2 >"$T/kout" 2>"$T/kerr"
 wait $killer
 check '[ -f "$T/killed" ]' "rank 1 was killed during branch and bound"

@@ -404,8 +404,6 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
         for (int j = 0; A && j < S->n_in; j++)
             w->cand[j] = A[j] > 0 ? lo[j] : A[j] < 0 ? hi[j] : lo[j] + 0.5 * (hi[j] - lo[j]);
         w->have_cand = A != NULL;
-        if (S->o->input_branch != VFY_BRANCH_COEF)
-            A = NULL;
         double sb[2] = {0, 0};
         for (int j = 0; A && j < S->n_in; j++) {
             double mid = lo[j] + 0.5 * (hi[j] - lo[j]);
@@ -807,19 +805,27 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
             if (splittable(nd, j))
                 best_dim = j;
     }
-    /* TRIAL: greedy choice stalls when one dimension keeps giving a sliver
-     * of improvement: unless the best split improves the score by a tenth,
-     * bisect the relatively widest dimension instead. */
+    /* Trials of every dimension (TRIAL, or COEF when both of its dimensions
+     * are too narrow): greedy choice stalls when one dimension keeps giving
+     * a sliver of improvement.  Unless the best split improves the score by
+     * a tenth, bisect the dimension the bound's coefficients rank first (it
+     * stops ranking first as it narrows) or, without one, the relatively
+     * widest.  (ACAS Xu 1_1 prop_5: 9,413 nodes instead of 50,027 with the
+     * widest.) */
     if (!coef && !(best_val - nd->score >= 0.1 * fabs(nd->score))) {
-        double wbest = -1;
-        for (int q = 0; q < S->n_in; q++) {
-            if (!splittable(nd, q))
-                continue;
-            double root = S->pc->hi_d[q] - S->pc->lo_d[q];
-            double rel = (nd->hi[q] - nd->lo[q]) / (root > 0 ? root : 1);
-            if (rel > wbest) {
-                wbest = rel;
-                best_dim = q;
+        if (nd->pref_dim[0] >= 0 && splittable(nd, nd->pref_dim[0])) {
+            best_dim = nd->pref_dim[0];
+        } else {
+            double wbest = -1;
+            for (int q = 0; q < S->n_in; q++) {
+                if (!splittable(nd, q))
+                    continue;
+                double root = S->pc->hi_d[q] - S->pc->lo_d[q];
+                double rel = (nd->hi[q] - nd->lo[q]) / (root > 0 ? root : 1);
+                if (rel > wbest) {
+                    wbest = rel;
+                    best_dim = q;
+                }
             }
         }
     }
