@@ -469,11 +469,6 @@ static void test_acas_distributed(void **state)
     }
 }
 
-/* ACAS Xu 5_3 property 2 is sat with a counterexample PGD does not find;
- * branch and bound must reach it (best-first picks among depth-first nodes,
- * bound-minimising vertices tried at nodes) within a node budget, with the
- * attacks off; with best-first off the same budget is not enough (this is
- * what the option is for). */
 /* One thread, no time limits and no sampling (which is time-budgeted): a
  * deterministic search of ACAS Xu NET (e.g. "5_3") prop_PROP; the result in
  * res, to be cleared by the caller. */
@@ -503,10 +498,13 @@ static void acas_search(const char *netname, int prop_no, int best_first, long m
     net_free(n);
 }
 
-/* 5_3 prop_2 (sat): depth first only, every 4th node best first (a sampled
- * scan of the open nodes), every node best first (the default with input
+/* ACAS Xu 5_3 prop_2 is sat with a counterexample PGD does not find; with
+ * the attacks off, branch and bound must reach it within a node budget.
+ * Depth first only does not; every 4th node best first (a sampled scan of
+ * the open nodes) does; every node best first (the default with input
  * splitting: exact heaps by bound and by the smallest margin seen, children
- * inheriting the margin of the point in their half). */
+ * inheriting the margin of the point in their half) needs under half of
+ * those nodes. */
 static void test_acas_sat_by_search(void **state)
 {
     const int bfs[3] = {0, 4, -1};

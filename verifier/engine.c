@@ -808,9 +808,9 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
     /* Trials of every dimension (TRIAL, or COEF when both of its dimensions
      * are too narrow): greedy choice stalls when one dimension keeps giving
      * a sliver of improvement.  Unless the best split improves the score by
-     * a tenth, bisect the dimension the bound's coefficients rank first (it
-     * stops ranking first as it narrows) or, without one, the relatively
-     * widest.  (ACAS Xu 1_1 prop_5: 9,413 nodes instead of 50,027 with the
+     * a tenth, bisect the dimension the bound's coefficients rank first
+     * (its rank |A_j| (hi_j - lo_j) halves with each bisection, so others
+     * overtake it) or, without one, the relatively widest.  (ACAS Xu 1_1 prop_5: 9,413 nodes instead of 50,027 with the
      * widest.) */
     if (!coef && !(best_val - nd->score >= 0.1 * fabs(nd->score))) {
         if (nd->pref_dim[0] >= 0 && splittable(nd, nd->pref_dim[0])) {
