@@ -4,7 +4,7 @@
  *
  *   bench_complete SUITE_DIR [--instances FILE] [--expected FILE]
  *                  [--timeout-scale S] [--max-timeout T] [--threads N]
- *                  [--filter SUBSTRING] [--csv OUT]
+ *                  [--filter SUBSTRING] [--lp-tail K] [--csv OUT]
  *
  * Exit status 1 when any verdict contradicts the expected result.
  */
@@ -70,14 +70,14 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_complete SUITE_DIR [--instances FILE] [--expected FILE] "
-                        "[--timeout-scale S] [--max-timeout T] [--threads N] [--filter S] "
+                        "[--timeout-scale S] [--max-timeout T] [--threads N] [--filter S] [--lp-tail K] "
                         "[--csv OUT]\n");
         return 64;
     }
     const char *dir = argv[1], *inst_name = "instances.csv", *exp_name = "expected_results.csv";
     const char *filter = NULL, *csv = NULL;
     double scale = 1.0, max_t = 0;
-    int threads = 0, alpha_root = 1, branch = 0;
+    int threads = 0, alpha_root = 1, branch = 0, lp_tail = -1;
     double attack = -1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--instances"))
@@ -96,6 +96,8 @@ int main(int argc, char **argv)
             branch = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--alpha-root"))
             alpha_root = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--lp-tail"))
+            lp_tail = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--attack"))
             attack = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--csv"))
@@ -157,6 +159,8 @@ int main(int argc, char **argv)
             o.threads = threads;
             o.input_branch = (vfy_branch)branch;
             o.alpha_root = alpha_root;
+            if (lp_tail >= 0)
+                o.lp_tail = lp_tail;
             o.attack_s = attack;
             if (vfy_verify(n, p, &o, NULL, &res, &err) == CN_OK)
                 verdict = vfy_verdict_name(res.verdict);

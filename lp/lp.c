@@ -19,6 +19,8 @@ struct lp_ctx {
     int *row_off;          /* [L] first row (0-based) of layer i */
     int n_rows_net;        /* rows for the network; linear input rows follow */
     int n_lin_rows;        /* currently present linear input rows */
+    int n_conj;            /* conjunction rows after them (and column t), or 0 */
+    bool conj_ok;          /* y holds the network multipliers of lp_conj_solve's optimum */
     int max_row_len;
     /* scratch */
     int *ind;              /* [1+max_row_len] */
@@ -223,6 +225,9 @@ nomem:
     return NULL;
 }
 
+static void conj_drop(lp_ctx *c);
+static void conj_off(lp_ctx *c);
+
 static void set_col(glp_prob *P, int j, double lo, double hi)
 {
     int type;
@@ -326,6 +331,8 @@ static bool setup_region(lp_ctx *c, const lp_region *r)
 static cn_status setup_lin(lp_ctx *c, const lp_region *r, cn_err *err)
 {
     glp_prob *P = c->P;
+    if (c->n_lin_rows || r->n_lin)
+        conj_drop(c); /* they follow the linear rows */
     if (c->n_lin_rows) {
         int *del = cn_mallocarray((size_t)c->n_lin_rows + 1, sizeof(int));
         if (!del)
@@ -545,10 +552,14 @@ static double farkas_bound(lp_ctx *c)
     glp_prob *P = c->P;
     int n_rows = c->n_rows_net + c->n_lin_rows, n_all = n_rows + c->n_cols;
     int k = glp_get_unbnd_ray(P);
-    if (k <= 0 || k > n_all)
+    if (k <= 0 || k > n_all + c->n_conj + 1)
         return -INFINITY;
-    int *ind = cn_mallocarray((size_t)n_all + 1, sizeof(int));
-    double *val = cn_mallocarray((size_t)n_all + 1, sizeof(double));
+    /* (with conjunction rows present, the problem has n_conj + 1 more
+     * variables: the buffers hold them; their multipliers stay 0, which
+     * only weakens the bound) */
+    size_t n_buf = (size_t)n_all + (size_t)c->n_conj + 2;
+    int *ind = cn_mallocarray(n_buf, sizeof(int));
+    double *val = cn_mallocarray(n_buf, sizeof(double));
     double best = -INFINITY;
     if (ind && val && glp_bf_exists(P)) {
         int len = glp_eval_tab_row(P, k, ind, val);
@@ -584,6 +595,7 @@ static void init_smcp(glp_smcp *p, const lp_opts *o)
 /* glp_simplex, retrying from a fresh basis when the old one is unusable. */
 static int solve(glp_prob *P, const glp_smcp *parm)
 {
+    int term = glp_term_out(GLP_OFF); /* glp_adv_basis prints whatever msg_lev says */
     int ret = glp_simplex(P, parm);
     if (ret == GLP_EBADB || ret == GLP_ESING || ret == GLP_ECOND) {
         glp_adv_basis(P, 0);
@@ -593,6 +605,7 @@ static int solve(glp_prob *P, const glp_smcp *parm)
             ret = glp_simplex(P, parm);
         }
     }
+    glp_term_out(term);
     return ret;
 }
 
@@ -608,6 +621,8 @@ cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o, const 
     cn_status st = setup_lin(c, r, err);
     if (st != CN_OK)
         return st;
+    conj_off(c);
+    c->conj_ok = false;
     int L = c->L, out0 = c->col_off[L];
     for (int j = 0; j < c->n_cols; j++)
         glp_set_obj_coef(c->P, j + 1, j >= out0 ? cy[j - out0] : 0.0);
@@ -626,6 +641,110 @@ cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o, const 
     *outcome = b == -INFINITY ? LP_FAILED : LP_BOUND;
     *lb = b;
     return CN_OK;
+}
+
+/* The conjunction rows C_k y - t <= rr_k and the column t, kept between
+ * calls (deleting them would leave GLPK without a valid basis to warm start
+ * from); while unused the rows are free and t is fixed at 0. */
+static void conj_drop(lp_ctx *c)
+{
+    if (c->n_conj == 0)
+        return;
+    int n = c->n_conj, first = c->n_rows_net + c->n_lin_rows + 1;
+    for (int k = 0; k < n; k++)
+        c->ind[k + 1] = first + k;
+    glp_del_rows(c->P, n, c->ind);
+    int dc[2] = {0, c->n_cols + 1};
+    glp_del_cols(c->P, 1, dc);
+    c->n_conj = 0;
+}
+
+static void conj_off(lp_ctx *c)
+{
+    if (c->n_conj == 0)
+        return;
+    int first = c->n_rows_net + c->n_lin_rows + 1;
+    for (int k = 0; k < c->n_conj; k++)
+        glp_set_row_bnds(c->P, first + k, GLP_FR, 0.0, 0.0);
+    glp_set_col_bnds(c->P, c->n_cols + 1, GLP_FX, 0.0, 0.0);
+    glp_set_obj_coef(c->P, c->n_cols + 1, 0.0);
+}
+
+cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m, const double *C,
+                        const double *rr, double *lambda, double *t_opt, double *x_opt,
+                        cn_err *err)
+{
+    CN_REQUIRE(c && r && m > 0 && C && rr && lambda && t_opt, "context, region and rows");
+    for (int k = 0; k < m; k++)
+        lambda[k] = 0.0;
+    *t_opt = -INFINITY;
+    c->conj_ok = false;
+    if (!setup_region(c, r)) {
+        *t_opt = INFINITY; /* a split contradicts the sound bounds */
+        return CN_OK;
+    }
+    cn_status st = setup_lin(c, r, err);
+    if (st != CN_OK)
+        return st;
+    glp_prob *P = c->P;
+    int L = c->L, out0 = c->col_off[L], n_out = c->size[L];
+    if (m > c->max_row_len - 1 || n_out + 1 > c->max_row_len)
+        return cn_fail(err, CN_EUNSUPPORTED, "LP: a conjunction of %d rows is too long", m);
+    if (c->n_conj != m) {
+        conj_drop(c);
+        glp_add_cols(P, 1);
+        glp_add_rows(P, m);
+        c->n_conj = m;
+    }
+    int tcol = c->n_cols + 1, row0 = c->n_rows_net + c->n_lin_rows + 1;
+    for (int j = 0; j < c->n_cols; j++)
+        glp_set_obj_coef(P, j + 1, 0.0);
+    glp_set_obj_coef(P, 0, 0.0);
+    /* t is free: the rows bound it below (the outputs are bounded over the box) */
+    glp_set_col_bnds(P, tcol, GLP_FR, 0.0, 0.0);
+    glp_set_obj_coef(P, tcol, 1.0);
+    for (int k = 0; k < m; k++) {
+        int len = 0;
+        for (int q = 0; q < n_out; q++)
+            if (C[(size_t)k * n_out + q] != 0.0) {
+                c->ind[++len] = out0 + q + 1;
+                c->val[len] = C[(size_t)k * n_out + q];
+            }
+        c->ind[++len] = tcol;
+        c->val[len] = -1.0;
+        glp_set_mat_row(P, row0 + k, len, c->ind, c->val);
+        glp_set_row_bnds(P, row0 + k, GLP_UP, 0.0, rr[k]);
+    }
+    glp_smcp parm;
+    init_smcp(&parm, o);
+    int ret = solve(P, &parm);
+    if (ret == 0 && glp_get_status(P) == GLP_OPT) {
+        *t_opt = glp_get_col_prim(P, tcol);
+        for (int k = 0; k < m; k++) {
+            double y = -glp_get_row_dual(P, row0 + k);
+            lambda[k] = isfinite(y) && y > 0.0 ? y : 0.0;
+        }
+        int n_rows = c->n_rows_net + c->n_lin_rows;
+        for (int i = 1; i <= n_rows; i++)
+            c->y[i] = glp_get_row_dual(P, i);
+        c->conj_ok = true;
+        if (x_opt)
+            for (int k = 0; k < c->size[0]; k++) {
+                double v = glp_get_col_prim(P, k + 1);
+                x_opt[k] = fmin(fmax(v, r->in_lo[k]), r->in_hi[k]);
+            }
+    } else if (ret == 0 && glp_get_status(P) == GLP_NOFEAS) {
+        *t_opt = INFINITY; /* a guess: lp_lower_bound can prove it */
+    }
+    return CN_OK;
+}
+
+double lp_conj_bound(lp_ctx *c, const double *cy)
+{
+    if (!c || !c->conj_ok || !cy)
+        return -INFINITY;
+    c->conj_ok = false; /* bound_from_y overwrites the multipliers */
+    return bound_from_y(c, cy, 0.0);
 }
 
 cn_status lp_milp_min(const net *n, const lp_region *r, const lp_opts *o, const double *cy,

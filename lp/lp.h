@@ -82,6 +82,25 @@ cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o,
                          lp_outcome *outcome /* OUT */, double *lb /* OUT */,
                          double *x_opt /* OUT, may be NULL */, cn_err *err) CN_WUR;
 
+/* Refuting a conjunction of m output constraints C_k y <= rr_k over the LP
+ * relaxation.  lp_conj_solve solves  min t  s.t.  C_k y - t <= rr_k  (a
+ * guess, no proof) and returns the rows' multipliers lambda [m] (>= 0, all 0
+ * without an optimum; they sum to about 1), GLPK's t in *t_opt (+inf when it
+ * found no feasible point, -inf when it failed) and the minimiser's input
+ * part in x_opt (may be NULL).  With them, the network rows' multipliers of
+ * that optimum also suit the objective sum_k lambda_k C_k y: lp_conj_bound,
+ * called next (once), evaluates from them a rigorous lower bound of cy^T y
+ * over the region for the caller's cy (its rounding of that combination;
+ * -inf when there is no optimum to use).  The conjunction is empty when the
+ * bound exceeds what cy^T y would need to be for every atom to hold.
+ * While unused, the conjunction's rows stay in the problem, inert (so GLPK
+ * keeps a basis to warm start from). */
+cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m,
+                        const double *C /* [m][n_out] */, const double *rr /* [m] */,
+                        double *lambda /* OUT [m] */, double *t_opt /* OUT */,
+                        double *x_opt /* OUT, may be NULL */, cn_err *err) CN_WUR;
+double lp_conj_bound(lp_ctx *c, const double *cy /* [n_out] */);
+
 /* Exact MILP encoding (big-M from the given sound pre-activation bounds)
  * solved with GLPK's branch and cut, for small networks and as an oracle in
  * tests: the minimum of c^T y + d over the region, in floating point (NOT a

@@ -80,6 +80,11 @@ expect 0 "verify test_unsat is unsat" "$C" verify "$TS/test_unsat.onnx" --vnnlib
 has "$T/out" '"verdict": "unsat"' "verify --json has the verdict"
 expect 2 "verify --incomplete on a sat instance is unknown, never unsat" "$C" verify "$TS/test_sat.onnx" --vnnlib "$TS/test_prop.vnnlib" --incomplete
 has "$T/out" "^unknown$" "incomplete verify says unknown"
+AP5="$D/benchmarks/acasxu/vnnlib/prop_5.vnnlib"
+expect 64 "verify --lp-tail out of range" "$C" verify "$ACAS" --vnnlib "$AP5" --lp-tail 17
+has "$T/err" "lp-tail" "the out-of-range --lp-tail is named"
+expect 0 "verify --lp-tail 6: ACAS 1_1 prop_5 unsat, the tail used" "$C" verify "$ACAS" --vnnlib "$AP5" --lp-tail 6 --threads 1 --json -q
+has "$T/out" '"closed": [1-9]' "--json reports the LP tail's closed boxes"
 expect 64 "verify with both --vnnlib and --data" "$C" verify "$TS/test_sat.onnx" --vnnlib "$TS/test_prop.vnnlib" --data x.csv
 expect 64 "verify --split with a bad value" "$C" verify "$TS/test_sat.onnx" --vnnlib "$TS/test_prop.vnnlib" --split sideways
 expect 65 "verify a property with the wrong sizes" "$C" verify "$TS/test_tiny.onnx" --vnnlib "$TS/test_prop.vnnlib" -q

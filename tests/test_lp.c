@@ -197,6 +197,81 @@ static void test_lp_bound_sound_and_milp(void **state)
     printf("# %d exact evaluations checked against LP and MILP bounds\n", checked);
 }
 
+/* max_k (C_k y - rr_k) at x, exactly (rounded down). */
+static double exact_conj(const net *n, const double *x, int m, const double *C, const double *rr)
+{
+    double worst = -INFINITY;
+    for (int k = 0; k < m; k++)
+        worst = fmax(worst, exact_obj(n, x, C + 3 * k, -rr[k]));
+    return worst;
+}
+
+/* The conjunction LP: GLPK's t is at most max_k (C_k y - rr_k) at every
+ * sampled point (the LP relaxes the network), its multipliers are >= 0 and
+ * sum to about 1, and lp_conj_bound of their combination is a rigorous
+ * lower bound of that combination's exact value.  Calls alternate with
+ * single-objective LPs on the same context, which must not see the
+ * conjunction's rows. */
+static void test_lp_conjunction(void **state)
+{
+    tu_rng r = {tu_seed("lp_conjunction", 4242)};
+    cn_err err;
+    lp_opts o;
+    lp_opts_init(&o);
+    int checked = 0, positive = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        fixture f;
+        make_fixture(&f, &r, 2 + (int)(tu_next(&r) % 2), 3 + (int)(tu_next(&r) % 4),
+                     3 + (int)(tu_next(&r) % 4), 3);
+        int m = 2 + (int)(tu_next(&r) % 2);
+        double C[9], rr[3], lam[3], t, xo[3];
+        for (int k = 0; k < 3 * m; k++)
+            C[k] = rw(&r);
+        for (int k = 0; k < m; k++)
+            rr[k] = 0.3 * rw(&r);
+        lp_region reg = {f.lo, f.hi, (const double *const *)f.pre_lo,
+                         (const double *const *)f.pre_hi, NULL, 0, NULL};
+        lp_ctx *ctx = lp_ctx_new(f.n, &err);
+        assert_non_null(ctx);
+        double c1[3] = {1.0, 0.0, 0.0}, lb1, lb1b;
+        lp_outcome out;
+        assert_int_equal(lp_lower_bound(ctx, &reg, &o, c1, 0.0, &out, &lb1, NULL, &err), CN_OK);
+        for (int round = 0; round < 2; round++) {
+            assert_int_equal(lp_conj_solve(ctx, &reg, &o, m, C, rr, lam, &t, xo, &err), CN_OK);
+            assert_true(isfinite(t));
+            double sum = 0.0, cy[3] = {0, 0, 0};
+            for (int k = 0; k < m; k++) {
+                assert_true(lam[k] >= 0.0);
+                sum += lam[k];
+                for (int j = 0; j < 3; j++)
+                    cy[j] += lam[k] * C[3 * k + j];
+            }
+            assert_double_near(sum, 1.0, 1e-6);
+            double lb = lp_conj_bound(ctx, cy);
+            assert_true(isfinite(lb));
+            /* a second call without a new solve has nothing to use */
+            assert_true(lp_conj_bound(ctx, cy) == -INFINITY);
+            double x[3];
+            for (int s = 0; s < 200; s++) {
+                sample(&r, &f, x, s < (1 << f.n_in) ? s : -1);
+                assert_double_le(t, exact_conj(f.n, x, m, C, rr) + 1e-7);
+                assert_double_le(lb, exact_obj(f.n, x, cy, 0.0));
+                checked++;
+            }
+            positive += round == 0 && t > 1e-6;
+            /* the conjunction's rows are inert for a plain LP */
+            assert_int_equal(lp_lower_bound(ctx, &reg, &o, c1, 0.0, &out, &lb1b, NULL, &err),
+                             CN_OK);
+            assert_double_near(lb1, lb1b, 1e-9 * (1 + fabs(lb1)));
+        }
+        lp_ctx_free(ctx);
+        free_fixture(&f);
+    }
+    printf("# %d exact evaluations checked against conjunction LPs; %d of 60 refuted by t > 0\n",
+           checked, positive);
+    assert_true(positive > 0);
+}
+
 /* Splits: a neuron fixed active or inactive; the bound holds at every point
  * satisfying the split, and both children bound at least the parent. */
 static void test_lp_splits(void **state)
@@ -411,6 +486,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lp_bound_sound_and_milp),
+        cmocka_unit_test(test_lp_conjunction),
         cmocka_unit_test(test_lp_splits),
         cmocka_unit_test(test_lp_contradictory_split),
         cmocka_unit_test(test_lp_infeasible_splits_certified),

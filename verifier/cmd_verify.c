@@ -68,6 +68,9 @@ static const cli_opt opts[] = {
     {"node-samples", 0, CLI_INT, "N", "1024", 0, 1e6,
      "input splitting: random points of each node taken best first by its bound tried as "
      "counterexamples (0: none)"},
+    {"lp-tail", 0, CLI_INT, "K", "0", 0, 16,
+     "input splitting: a box with at most K unstable ReLUs is first tried with GLPK LPs over "
+     "their phases (0: never; ignored with --cert, which cannot re-prove such leaves)"},
     {"seed", 0, CLI_INT, "N", "1", 0, 1e18, "seed of the attacks' random generator"},
     {"vnncomp-result", 0, CLI_STR, "FILE", NULL, 0, -1,
      "--vnnlib: also write the verdict (and counterexample) in VNN-COMP's result format"},
@@ -98,6 +101,7 @@ bool cli_verify_engine_opts(const cli_args *a, vfy_opts *o)
     o->node_samples = (int)cli_int(a, "node-samples");
     o->max_mem_mb = cli_int(a, "max-mem");
     o->seed = (uint64_t)cli_int(a, "seed");
+    o->lp_tail = (int)cli_int(a, "lp-tail");
     const char *sp = cli_str(a, "split");
     if (!strcmp(sp, "auto"))
         o->split = VFY_SPLIT_AUTO;
@@ -531,6 +535,11 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
                                  "time_s", r->seconds, "attack_s", r->attack_seconds, "nodes",
                                  (json_int_t)r->nodes, "max_open", (json_int_t)r->max_open, "depth",
                                  r->depth, "found_by", r->found_by, "reason", r->reason);
+        if (root && r->lp_tail_tries > 0)
+            json_object_set_new(root, "lp_tail",
+                                json_pack("{s:I, s:I, s:I}", "tries", (json_int_t)r->lp_tail_tries,
+                                          "closed", (json_int_t)r->lp_tail_closed, "lps",
+                                          (json_int_t)r->lp_tail_lps));
         if (root && r->verdict == VFY_SAT)
             json_object_set_new(root, "counterexample", cex_json(r));
         int e = cli_print_json(root);

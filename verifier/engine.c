@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <fenv.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ void vfy_opts_init(vfy_opts *o)
     o->attack_s = -1;
     o->node_pgd_every = 16;
     o->branch_candidates = 4;
+    o->lp_tail = 0;
     o->best_first_every = -1;
     o->node_samples = 1024;
     o->seed = 1;
@@ -99,6 +101,8 @@ typedef struct node {
     int pid;                /* proof-log node, or -1 */
     int pref_dim[2];        /* best two input dims by the bound's coefficients, or -1 */
     bool evaluated;         /* alive/score already computed for this region */
+    int n_unst;             /* input splitting: ReLUs the last bound of the box left unstable */
+    int lp_skip;            /* the LP tail failed at an ancestor with this many (INT_MAX: none) */
     double score;
     double conc;            /* smallest float margin seen at a point of the node (<= 0
                                would be a counterexample): a priority for the search
@@ -247,6 +251,8 @@ static node *node_new(shared *S, const node *parent)
     nd->alive = (uint64_t *)p;
     p += sizeof(uint64_t) * (size_t)S->words;
     nd->conc = INFINITY;
+    nd->n_unst = INT_MAX;
+    nd->lp_skip = INT_MAX;
     if (S->own_box) {
         nd->lo = (double *)p;
         p += sizeof(double) * (size_t)S->n_in;
@@ -272,6 +278,7 @@ static node *node_new(shared *S, const node *parent)
         if (S->relu_mode)
             memcpy(nd->split, parent->split, (size_t)S->n_relus);
         nd->depth = parent->depth + 1;
+        nd->lp_skip = parent->lp_skip;
     }
     return nd;
 }
@@ -290,6 +297,7 @@ typedef struct {
     double score[2];
     bool closed[2], have_cand[2];
     int pref_dim[2][2];
+    int n_unst[2];
     uint64_t *alive[2];     /* [words] each */
     double *cand[2];        /* [n_in] each */
 } trial;
@@ -310,6 +318,12 @@ typedef struct {
     const double **pre_lo, **pre_hi;   /* [n_layers] for the LP */
     const signed char **lsplit;        /* [n_layers] */
     long local_nodes;
+    int n_unst;             /* unstable ReLUs left by the last bound_region (input splitting) */
+    bool no_lp;             /* the LP cannot encode this network */
+    signed char *tsplit;    /* [n_relus] the LP tail's activation pattern */
+    double *lam, *tcy, *tcy_dn;  /* [m], [n_out], [n_out] the LP tail's weights */
+    long tail_tries, tail_closed, tail_lps;  /* LP tail statistics (vfy_result) */
+    int tail_budget;        /* LPs the current LP-tail attempt may still solve */
     int pref_dim[2];        /* from the last bound_region: see node.pref_dim */
     double *cand;           /* [n_in] from the last bound_region: the box vertex that
                                minimises the linear bound of its hardest atom */
@@ -322,6 +336,44 @@ typedef struct {
     double margin;          /* float margin of the last point try_point screened */
     bool sample_here;       /* the node being processed was taken as the lowest bound */
 } worker;
+
+/* Unstable ReLUs (not split) under the context's last bounds: how many,
+ * and (K > 0) the K with the largest BaBSR intercept score (the triangle's
+ * area weighted by the neuron's outgoing weights) in cand/cs, unordered. */
+static int top_unstable(const worker *w, const signed char *split, int K, int *cand, double *cs)
+{
+    const shared *S = w->S;
+    int nu = 0, nc = 0;
+    for (int i = 0; i < S->n_layers; i++) {
+        if (net_layer_at(S->n, i)->op != NET_RELU)
+            continue;
+        const double *l, *u;
+        bnd_layer_bounds(w->bc, i, &l, &u);
+        int in = net_layer_at(S->n, i)->in, off = S->relu_off[i];
+        for (int k = 0; k < in; k++) {
+            if ((split && split[off + k]) || !(l[k] < 0 && u[k] > 0))
+                continue;
+            nu++;
+            if (K <= 0)
+                continue;
+            double s = (-l[k] * u[k] / (u[k] - l[k])) * S->wnorm[off + k];
+            if (nc < K) {
+                cand[nc] = off + k;
+                cs[nc++] = s;
+            } else {
+                int mi = 0;
+                for (int q = 1; q < nc; q++)
+                    if (cs[q] < cs[mi])
+                        mi = q;
+                if (s > cs[mi]) {
+                    cand[mi] = off + k;
+                    cs[mi] = s;
+                }
+            }
+        }
+    }
+    return nu;
+}
 
 /* Bounds the region; updates alive (refuted disjuncts cleared) and returns
  * the node score (min over alive disjuncts of the best atom's lb - r; > 0 for
@@ -344,6 +396,8 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
         *closed = true;
         return CN_OK;
     }
+    if (S->own_box && S->o->lp_tail > 0)
+        w->n_unst = top_unstable(w, split, 0, NULL, NULL);
     bool need_corr = false;
     for (int k = 0; k < S->m * S->n_out; k++)
         if (S->cerr[k] != 0.0)
@@ -454,6 +508,7 @@ static cn_status bound_node_cached(worker *w, node *nd, const trial *t, int h, b
     w->pref_dim[0] = t->pref_dim[h][0];
     w->pref_dim[1] = t->pref_dim[h][1];
     w->have_cand = t->have_cand[h];
+    w->n_unst = t->n_unst[h];
     memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
     return bound_node_finish(w, nd, CN_OK, closed);
 }
@@ -474,6 +529,7 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
     shared *S = w->S;
     nd->pref_dim[0] = w->pref_dim[0];
     nd->pref_dim[1] = w->pref_dim[1];
+    nd->n_unst = w->n_unst;
     if (st == CN_OK && S->log) {
         log_refuted(S, nd->pid, w->alive_before, nd->alive);
         if (*closed)
@@ -787,6 +843,7 @@ static cn_status split_input(worker *w, node *nd, node **kids, int *n_kids, bool
                 return st;
             t->pref_dim[h][0] = w->pref_dim[0];
             t->pref_dim[h][1] = w->pref_dim[1];
+            t->n_unst[h] = w->n_unst;
             t->have_cand[h] = w->have_cand && !t->closed[h];
             if (t->have_cand[h])
                 memcpy(t->cand[h], w->cand, sizeof(double) * (size_t)S->n_in);
@@ -849,31 +906,8 @@ static cn_status split_relu(worker *w, node *nd, node **kids, int *n_kids, bool 
     int K = S->o->branch_candidates > 0 ? S->o->branch_candidates : 1;
     if (K > MAXC)
         K = MAXC;
-    for (int i = 0; i < S->n_layers; i++) {
-        if (net_layer_at(S->n, i)->op != NET_RELU)
-            continue;
-        const double *l, *u;
-        bnd_layer_bounds(w->bc, i, &l, &u);
-        int in = net_layer_at(S->n, i)->in, off = S->relu_off[i];
-        for (int k = 0; k < in; k++) {
-            if (nd->split[off + k] || !(l[k] < 0 && u[k] > 0))
-                continue;
-            double s = (-l[k] * u[k] / (u[k] - l[k])) * S->wnorm[off + k];
-            if (nc < K) {
-                cand[nc] = off + k;
-                cs[nc++] = s;
-            } else {
-                int mi = 0;
-                for (int q = 1; q < nc; q++)
-                    if (cs[q] < cs[mi])
-                        mi = q;
-                if (s > cs[mi]) {
-                    cand[mi] = off + k;
-                    cs[mi] = s;
-                }
-            }
-        }
-    }
+    int nu = top_unstable(w, nd->split, K, cand, cs);
+    nc = nu < K ? nu : K;
     *n_kids = 0;
     *stuck = nc == 0;
     if (nc == 0)
@@ -958,6 +992,206 @@ static cn_status node_lp(worker *w, node *nd, bool *closed)
     return CN_OK;
 }
 
+/* ---- the LP tail (input splitting) ------------------------------------ */
+
+/* Creates the worker's LP context on first use; false when the LP cannot
+ * encode the network (then the tail is skipped). */
+static bool want_lp(worker *w, cn_status *st)
+{
+    *st = CN_OK;
+    if (w->lpc)
+        return true;
+    if (w->no_lp)
+        return false;
+    cn_err e;
+    w->lpc = lp_ctx_new(w->S->n, &e);
+    if (w->lpc)
+        return true;
+    w->no_lp = true;
+    if (e.status != CN_EUNSUPPORTED) {
+        w->S->err = e;
+        *st = e.status;
+    }
+    return false;
+}
+
+/* Whether the LP refutes disjunct d of the region: the weights of its atoms
+ * from lp_conj_solve, then the rigorous LP bound of their combination
+ * lam.C, computed rounded up (tcy) and down (tcy_dn): since
+ *     sum_k lam_k a_k.y  >=  tcy.y - sum_j (tcy_j - tcy_dn_j + sum_k lam_k cerr_kj) |y_j|,
+ * the conjunction a_k.y <= r_k (all k) is empty when the LP's bound of tcy.y
+ * exceeds sum_k lam_k r_up_k plus that correction with |y_j| <= ymax_j.
+ * x receives an LP minimiser (a candidate counterexample). */
+static cn_status tail_refute(worker *w, const lp_region *r, int d, bool *refuted, double *x)
+{
+    shared *S = w->S;
+    int k0 = S->dstart[d], md = S->dstart[d + 1] - k0, no = S->n_out;
+    lp_opts lo;
+    lp_opts_init(&lo);
+    *refuted = false;
+    bool conj = md > 1, empty = false;
+    if (conj) {
+        double t;
+        cn_status st = lp_conj_solve(w->lpc, r, &lo, md, S->C + (size_t)k0 * no, S->r_up + k0,
+                                     w->lam, &t, x, &S->err);
+        if (st != CN_OK)
+            return st;
+        if (t == INFINITY) {
+            empty = true; /* GLPK's guess: lp_lower_bound below proves it or not */
+            conj = false;
+            for (int k = 0; k < md; k++)
+                w->lam[k] = 0.0;
+        } else if (!(t > 0.0)) {
+            return CN_OK; /* GLPK sees a point of every atom (or failed): no proof here */
+        }
+    } else {
+        w->lam[0] = 1.0;
+    }
+    int saved = cn_round_push(FE_UPWARD);
+    for (int j = 0; j < no; j++) {
+        double up = 0.0, dn = 0.0;
+        for (int k = 0; k < md; k++) {
+            double c = S->C[(size_t)(k0 + k) * no + j];
+            if (w->lam[k] == 0.0 || c == 0.0)
+                continue;
+            fesetround(FE_UPWARD);
+            up += w->lam[k] * c;
+            fesetround(FE_DOWNWARD);
+            dn += w->lam[k] * c;
+        }
+        w->tcy[j] = up;
+        w->tcy_dn[j] = dn;
+    }
+    cn_round_pop(saved);
+    double lbv;
+    if (conj) {
+        lbv = lp_conj_bound(w->lpc, w->tcy);
+    } else {
+        lp_outcome out;
+        cn_status st = lp_lower_bound(w->lpc, r, &lo, w->tcy, 0.0, &out, &lbv, empty ? NULL : x,
+                                      &S->err);
+        if (st != CN_OK || out != LP_BOUND)
+            return st;
+    }
+    saved = cn_round_push(FE_UPWARD);
+    double rhs = 0.0;
+    for (int k = 0; k < md; k++)
+        if (w->lam[k] > 0.0)
+            rhs += w->lam[k] * S->r_up[k0 + k];
+    for (int j = 0; j < no; j++) {
+        double e = w->tcy[j] - w->tcy_dn[j];
+        for (int k = 0; k < md; k++)
+            if (w->lam[k] > 0.0)
+                e += w->lam[k] * S->cerr[(size_t)(k0 + k) * no + j];
+        if (e > 0.0)
+            rhs += e * w->ymax[j];
+    }
+    cn_round_pop(saved);
+    *refuted = lbv > rhs; /* false when rhs is NaN or infinite */
+    return CN_OK;
+}
+
+/* Depth first over the activation patterns of the unstable ReLUs u[depth..nu):
+ * whether disjunct d is refuted on every pattern.  A pattern with every
+ * neuron fixed that the LP (then exact up to the conjunction's weights) does
+ * not refute ends the attempt; LP minimisers are tried as counterexamples. */
+static cn_status tail_dfs(worker *w, const lp_region *r, int d, const int *u, int nu, int depth,
+                          bool *refuted, bool *found)
+{
+    shared *S = w->S;
+    *refuted = false;
+    if (S->done || w->tail_budget <= 0)
+        return CN_OK; /* (out of budget: not refuted, input splitting goes on) */
+    w->tail_budget--;
+    w->local_nodes++;
+    w->tail_lps++;
+    cn_status st = tail_refute(w, r, d, refuted, w->x);
+    if (st != CN_OK || *refuted)
+        return st;
+    if (try_point(w, w->x)) {
+        *found = true;
+        return CN_OK;
+    }
+    if (depth == nu)
+        return CN_OK;
+    for (int h = 0; h < 2; h++) {
+        w->tsplit[u[depth]] = h ? 1 : -1;
+        st = tail_dfs(w, r, d, u, nu, depth + 1, refuted, found);
+        if (st != CN_OK || !*refuted || *found)
+            break;
+    }
+    w->tsplit[u[depth]] = 0;
+    return st;
+}
+
+/* Input splitting, a box with few unstable ReLUs (at most opts.lp_tail):
+ * rather than bisecting the box until they are stable, the LP over the box
+ * and each activation pattern, rigorous from its duals (lp.h), splitting
+ * ReLUs depth first.  Refuted disjuncts leave nd->alive; *closed when none is
+ * left.  Otherwise the node goes on with input splitting. */
+static cn_status node_tail(worker *w, node *nd, bool *closed, bool *found)
+{
+    shared *S = w->S;
+    enum { MAXU = 16 };
+    *closed = *found = false;
+    cn_status st;
+    if (!want_lp(w, &st))
+        return st;
+    double sc;
+    bool cl;
+    memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    st = bound_region(w, nd->lo, nd->hi, NULL, w->alive_tmp, false, &sc, &cl);
+    if (st != CN_OK || cl)
+        return st; /* (cl: the same bound closed it before; it cannot) */
+    int u[MAXU];
+    double us[MAXU];
+    int nu = top_unstable(w, NULL, MAXU, u, us);
+    if (nu > MAXU)
+        return CN_OK; /* more than the caller counted: leave it to input splitting */
+    for (int a = 1; a < nu; a++) /* the larger triangle first */
+        for (int q = a; q > 0 && us[q - 1] < us[q]; q--) {
+            double ts = us[q];
+            us[q] = us[q - 1];
+            us[q - 1] = ts;
+            int tu = u[q];
+            u[q] = u[q - 1];
+            u[q - 1] = tu;
+        }
+    for (int i = 0; i < S->n_layers; i++) {
+        w->pre_lo[i] = w->pre_hi[i] = NULL;
+        w->lsplit[i] = NULL;
+        if (net_layer_at(S->n, i)->op != NET_RELU)
+            continue;
+        bnd_layer_bounds(w->bc, i, &w->pre_lo[i], &w->pre_hi[i]);
+        w->lsplit[i] = w->tsplit + S->relu_off[i];
+    }
+    const double *ylo, *yhi;
+    bnd_layer_bounds(w->bc, S->n_layers, &ylo, &yhi);
+    for (int j = 0; j < S->n_out; j++)
+        w->ymax[j] = fmax(fabs(ylo[j]), fabs(yhi[j]));
+    lp_region r = {nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
+    /* an attempt costs at most about as many LPs as the box has unstable
+     * ReLUs; past that, bisecting the box is cheaper than the patterns */
+    w->tail_budget = 2 * nu + 1;
+    bool any = false;
+    for (int d = 0; d < S->n_disj && !any; d++) {
+        if (!alive_get(w->alive_tmp, d))
+            continue;
+        bool ref;
+        st = tail_dfs(w, &r, d, u, nu, 0, &ref, found);
+        if (st != CN_OK || *found)
+            return st;
+        if (ref)
+            alive_clear(nd->alive, d);
+        else
+            any = true;
+    }
+    *closed = !any;
+    w->tail_tries++;
+    w->tail_closed += *closed;
+    return CN_OK;
+}
+
 /* Processes one open node.  On CN_OK, *resolved tells that the node was
  * accounted for: closed (a leaf), split (children returned or closed at
  * once), or a verdict other than unsat was set.  Anything else would make a
@@ -1020,6 +1254,18 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         }
         *resolved = true;
         return CN_OK;
+    }
+    if (S->o->lp_tail > 0 && !S->log && nd->n_unst <= S->o->lp_tail &&
+        nd->n_unst < nd->lp_skip) {
+        bool tfound;
+        cn_status st = node_tail(w, nd, &closed, &tfound);
+        if (st != CN_OK)
+            return st;
+        if (closed || tfound) {
+            *resolved = true; /* a leaf (unsat below needs no certificate: no log) */
+            return CN_OK;
+        }
+        nd->lp_skip = nd->n_unst;
     }
     if (w->sample_here && node_sample(w, nd)) {
         *resolved = true; /* verdict sat */
@@ -1282,6 +1528,10 @@ static void worker_clear(worker *w)
     cn_free(w->pre_lo);
     cn_free(w->pre_hi);
     cn_free(w->lsplit);
+    cn_free(w->tsplit);
+    cn_free(w->lam);
+    cn_free(w->tcy);
+    cn_free(w->tcy_dn);
     for (int t = 0; t < 2; t++)
         for (int h = 0; h < 2; h++) {
             cn_free(w->tr[t].alive[h]);
@@ -1315,6 +1565,10 @@ static cn_status worker_init(worker *w, shared *S, int idx, cn_err *err)
     w->pre_lo = cn_calloc((size_t)S->n_layers, sizeof(double *));
     w->pre_hi = cn_calloc((size_t)S->n_layers, sizeof(double *));
     w->lsplit = cn_calloc((size_t)S->n_layers, sizeof(signed char *));
+    w->tsplit = cn_calloc((size_t)S->n_relus + 1, 1);
+    w->lam = cn_calloc((size_t)S->m + 1, sizeof(double));
+    w->tcy = cn_calloc((size_t)S->n_out, sizeof(double));
+    w->tcy_dn = cn_calloc((size_t)S->n_out, sizeof(double));
     w->tr_best = -1;
     w->t_begin = now_s();
     bool tr_ok = true;
@@ -1327,7 +1581,8 @@ static cn_status worker_init(worker *w, shared *S, int idx, cn_err *err)
         }
     }
     if (!w->lb || !w->x || !w->gx || !w->y || !w->cvec || !w->cvec_in || !w->cand || !w->ymax ||
-        !w->alive_tmp || !w->alive_before || !w->pre_lo || !w->pre_hi || !w->lsplit || !tr_ok)
+        !w->alive_tmp || !w->alive_before || !w->pre_lo || !w->pre_hi || !w->lsplit || !tr_ok ||
+        !w->tsplit || !w->lam || !w->tcy || !w->tcy_dn)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
     return CN_OK;
 }
@@ -1666,8 +1921,12 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     }
     pthread_mutex_destroy(&S.mu);
     pthread_cond_destroy(&S.cv);
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < T; t++) {
+        res->lp_tail_tries += ws[t].tail_tries;
+        res->lp_tail_closed += ws[t].tail_closed;
+        res->lp_tail_lps += ws[t].tail_lps;
         worker_clear(&ws[t]); /* zeroed when not initialised: clearing is safe */
+    }
     cn_free(ws);
     cn_free(th);
     res->nodes += S.nodes;
@@ -1852,6 +2111,9 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
         st = run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, target, fr, &part, sat_x,
                       err);
         res->nodes += part.nodes;
+        res->lp_tail_tries += part.lp_tail_tries;
+        res->lp_tail_closed += part.lp_tail_closed;
+        res->lp_tail_lps += part.lp_tail_lps;
         if (part.max_open > res->max_open)
             res->max_open = part.max_open;
         if (part.depth > res->depth)

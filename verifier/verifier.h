@@ -145,6 +145,12 @@ typedef struct {
     int node_pgd_every;        /* short PGD at every k-th node; 0: never (default 16) */
     int branch_candidates;     /* ReLU splitting: candidates tried (default 4) */
     vfy_branch input_branch;   /* default VFY_BRANCH_COEF */
+    int lp_tail;               /* input splitting: a node whose box leaves at most this
+                                  many ReLUs unstable is first tried with LPs over their
+                                  activation patterns (lp_conj_solve, rigorous from the
+                                  duals; at most 2K+1 LPs, then bisection goes on).  Such
+                                  leaves cannot be certified: ignored with record_proof.
+                                  0: never (default 0: on ACAS Xu it did not pay) */
     int best_first_every;      /* every k-th node taken from the stack is the open node
                                   with the lowest score instead of the newest (depth
                                   first otherwise); 0: never; < 0: automatic, 1 with
@@ -182,6 +188,9 @@ typedef struct {
     /* statistics */
     long nodes;                /* bound evaluations at branch-and-bound nodes */
     long max_open;             /* largest number of open nodes */
+    long lp_tail_tries;        /* nodes handed to the LP tail (opts.lp_tail) */
+    long lp_tail_closed;       /* ... of which it closed */
+    long lp_tail_lps;          /* LPs it solved (each also counted in nodes) */
     int depth;                 /* deepest node */
     double seconds, attack_seconds;
     const char *found_by;      /* "attack", "node" (SAT); "bounds", "bab" (UNSAT); "" */
