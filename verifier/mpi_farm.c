@@ -616,6 +616,21 @@ done:
     return s;
 }
 
+/* The test hook's file DIR/rank-RANK.WHAT, holding VALUE (see farm_write_pid). */
+static void hook_write(int rank, const char *what, long value)
+{
+    const char *dir = getenv("CERTNN_MPI_PIDDIR");
+    if (!dir || !*dir)
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rank-%d.%s", dir, rank, what);
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        fprintf(fp, "%ld\n", value);
+        fclose(fp);
+    }
+}
+
 /* ---- worker ------------------------------------------------------------------ */
 
 static cn_status work(farm *f, const farm_opts *o, farm_stats *st, cn_err *err)
@@ -648,6 +663,7 @@ static cn_status work(farm *f, const farm_opts *o, farm_stats *st, cn_err *err)
                 }
                 memcpy(task, m.data, m.len);
                 runner_submit(&rn, m.id, task, m.len);
+                hook_write(f->rank, "task", m.id);
             } else if (m.tag == TAG_STOP) {
                 runner_stop(&rn, m.id);
             } else if (m.tag == TAG_QUIT) {
@@ -722,14 +738,5 @@ bool farm_recovery_enabled(void)
 
 void farm_write_pid(int rank)
 {
-    const char *dir = getenv("CERTNN_MPI_PIDDIR");
-    if (!dir || !*dir)
-        return;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/rank-%d.pid", dir, rank);
-    FILE *fp = fopen(path, "w");
-    if (fp) {
-        fprintf(fp, "%ld\n", (long)getpid());
-        fclose(fp);
-    }
+    hook_write(rank, "pid", (long)getpid());
 }

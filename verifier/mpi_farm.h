@@ -110,7 +110,9 @@ void farm_free(farm *f);
 bool farm_recovery_enabled(void);
 
 /* Test hook: when the environment variable CERTNN_MPI_PIDDIR names a
- * directory, every rank writes its process id to DIR/rank-N.pid. */
+ * directory, every rank writes its process id to DIR/rank-N.pid, and a worker
+ * rank writes the id of each task it starts to DIR/rank-N.task (so a test can
+ * kill a rank while it is known to hold a task). */
 void farm_write_pid(int rank);
 
 #endif
