@@ -35,23 +35,30 @@ typedef struct {
     atk_grad *g;
     double *X, *Y, *C, *G;         /* [K*in], [K*out], [K*out], [K*in] */
     double *x, *r, *xt;            /* [in] */
-    mpq_t *yq;                     /* [out] */
+    mpq_t *yq, *yh;                /* [out] each: the exact enclosure of the outputs */
+    mpq_t *xq_tmp;                 /* [in] */
     mpq_t t1, t2, acc;
     long checks, iters;
 } df;
 
-/* Exactly: some j != label has y_j >= y_label at x. */
+/* Exactly: some j != label has y_j >= y_label at x (for a network known
+ * within an enclosure: for every network in it, lo(y_j) >= hi(y_label)). */
 static cn_status exact_wrong(df *s, const mpq_t *xq_or_null, const double *x, bool *wrong,
                              cn_err *err)
 {
-    cn_status st = xq_or_null ? net_eval_exact(s->n, (mpq_t *)xq_or_null, s->yq, err)
-                              : net_eval_exact_d(s->n, x, s->yq, err);
+    mpq_t *xq = (mpq_t *)xq_or_null;
+    if (!xq) { /* x converted exactly; s->xq_tmp holds it */
+        for (int i = 0; i < s->n_in; i++)
+            mpq_set_d(s->xq_tmp[i], x[i]);
+        xq = s->xq_tmp;
+    }
+    cn_status st = net_eval_enclose(s->n, xq, s->yq, s->yh, err);
     if (st != CN_OK)
         return st;
     s->checks++;
     *wrong = false;
     for (int j = 0; j < s->n_out; j++)
-        if (j != s->label && mpq_cmp(s->yq[j], s->yq[s->label]) >= 0)
+        if (j != s->label && mpq_cmp(s->yq[j], s->yh[s->label]) >= 0)
             *wrong = true;
     return CN_OK;
 }
@@ -216,10 +223,16 @@ static void df_clear(df *s)
     cn_free(s->r);
     cn_free(s->xt);
     if (s->yq) {
-        for (int j = 0; j < s->n_out; j++)
+        for (int j = 0; j < s->n_out; j++) {
             mpq_clear(s->yq[j]);
-        cn_free(s->yq);
+            mpq_clear(s->yh[j]);
+        }
+        for (int i = 0; i < s->n_in; i++)
+            mpq_clear(s->xq_tmp[i]);
     }
+    cn_free(s->yq);
+    cn_free(s->yh);
+    cn_free(s->xq_tmp);
     mpq_clear(s->t1);
     mpq_clear(s->t2);
     mpq_clear(s->acc);
@@ -259,17 +272,25 @@ cn_status atk_deepfool(const net *n, mpq_t *x0, int label, double clip_lo, doubl
     s.r = cn_mallocarray(ni, sizeof(double));
     s.xt = cn_mallocarray(ni, sizeof(double));
     s.yq = cn_mallocarray(no, sizeof(mpq_t));
+    s.yh = cn_mallocarray(no, sizeof(mpq_t));
+    s.xq_tmp = cn_mallocarray(ni, sizeof(mpq_t));
     res->x_linf = cn_mallocarray(ni, sizeof(double));
     res->x_l2 = cn_mallocarray(ni, sizeof(double));
-    if (!s.x0d || !s.X || !s.Y || !s.C || !s.G || !s.x || !s.r || !s.xt || !s.yq ||
-        !res->x_linf || !res->x_l2) {
+    if (!s.x0d || !s.X || !s.Y || !s.C || !s.G || !s.x || !s.r || !s.xt || !s.yq || !s.yh ||
+        !s.xq_tmp || !res->x_linf || !res->x_l2) {
         cn_free(s.yq);
-        s.yq = NULL;
+        cn_free(s.yh);
+        cn_free(s.xq_tmp);
+        s.yq = s.yh = s.xq_tmp = NULL;
         st = cn_fail(err, CN_ENOMEM, "out of memory for DeepFool on %d inputs", s.n_in);
         goto done;
     }
-    for (size_t j = 0; j < no; j++)
+    for (size_t j = 0; j < no; j++) {
         mpq_init(s.yq[j]);
+        mpq_init(s.yh[j]);
+    }
+    for (size_t i = 0; i < ni; i++)
+        mpq_init(s.xq_tmp[i]);
     res->n_in = s.n_in;
     for (size_t i = 0; i < ni; i++) {
         s.x0d[i] = atk__mpq_get_d_near(x0[i]);

@@ -60,6 +60,8 @@ void bnd_ctx_free(bnd_ctx *c)
             cn_free(l->idx);
             cn_free(l->Wc);
             cn_free(l->bc);
+            cn_free(l->brad_own);
+            cn_free(l->e);
             cn_free(l->v);
         }
         bnd__alpha_free(c);
@@ -124,6 +126,38 @@ static bool unroll_conv(const net_layer *nl, bnd__layer *l)
     return true;
 }
 
+/* The enclosure (E) of affine layer l, when its radius is not zero: a
+ * convolution's brad[cout] spread over the outputs, channel-major. */
+static bool set_enclosure(const net_layer *nl, bnd__layer *l)
+{
+    bool rad = nl->wrel != 0.0 || nl->wabs != 0.0;
+    int nb = nl->op == NET_CONV ? nl->out_shape.c : l->out;
+    for (int o = 0; nl->brad && o < nb; o++)
+        rad |= nl->brad[o] != 0.0;
+    if (!rad)
+        return true;
+    l->encl = true;
+    l->wrel = nl->wrel;
+    l->wabs = nl->wabs;
+    l->e = cn_mallocarray((size_t)l->out, sizeof(double));
+    if (!l->e)
+        return false;
+    if (!nl->brad)
+        return true;
+    if (nl->op != NET_CONV) {
+        l->brad = nl->brad;
+        return true;
+    }
+    l->brad_own = cn_mallocarray((size_t)l->out, sizeof(double));
+    if (!l->brad_own)
+        return false;
+    int hw = nl->out_shape.h * nl->out_shape.w;
+    for (int o = 0; o < l->out; o++)
+        l->brad_own[o] = nl->brad[o / hw];
+    l->brad = l->brad_own;
+    return true;
+}
+
 bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
 {
     CN_REQUIRE(n, "a network");
@@ -184,7 +218,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
                 l->b = nl->b;
             }
             l->v = cn_mallocarray((size_t)l->out, sizeof(double));
-            if (!l->v)
+            if (!l->v || !set_enclosure(nl, l))
                 goto nomem;
         }
     }
@@ -229,7 +263,11 @@ static double gamma_up(int n)
     return nu * (1.0 + 2.0 * nu);
 }
 
-/* The back-substitution error vector of affine layer i: v = gamma_out |W| mag_i. */
+/* The back-substitution error vector of affine layer i:
+ * v = gamma_out |W| mag_i + E (E as computed by ibp_affine).  For any
+ * Lambda, Lambda z_{i+1} = Lambda (W z_i + b + e) >= fl(Lambda W) z_i +
+ * Lambda b - |Lambda| v - k: the product's rounding and the enclosure's
+ * error e enter the same way, weighted by |Lambda|. */
 void bnd__ensure_v(bnd_ctx *c, int i)
 {
     bnd__layer *l = &c->L[i];
@@ -238,32 +276,71 @@ void bnd__ensure_v(bnd_ctx *c, int i)
     const double gam = gamma_up(l->out);
     for (int o = 0; o < l->out; o++)
         l->v[o] = gam * bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, c->mag[i]);
+    if (l->encl)
+        for (int o = 0; o < l->out; o++)
+            l->v[o] += l->e[o];
     l->v_ok = true;
+}
+
+/* E_o of (E) for affine layer l with av = |W| mag rounded up: each product
+ * and sum rounded up (FE_UPWARD scope), so e_o >= the exact E_o. */
+static void enclosure_e(bnd__layer *l, const double *av, double sm)
+{
+    const double ws = l->wabs * sm;
+    for (int o = 0; o < l->out; o++) {
+        double e = l->wrel * av[o];
+        e += ws;
+        if (l->brad)
+            e += l->brad[o];
+        l->e[o] = e;
+    }
 }
 
 /* Interval step through affine layer i (z_i -> z_{i+1}), with (when the
  * reduced coordinates are not in use) the layer's back-substitution error
- * vector v = gamma_out |W| mag_i in the same pass, and the constant k. */
+ * vector v = gamma_out |W| mag_i + E in the same pass, and the constant k.
+ * With an enclosure the exact z_{i+1} = W z_i + b + e, |e| <= E, so the
+ * interval [lo, hi] of W z_i + b widens to [lo - E, hi + E] (the lower end
+ * carried negated: -lo + E rounded up). */
 static void ibp_affine(bnd_ctx *c, int i)
 {
     bnd__layer *l = &c->L[i];
     const double *mag = c->mag[i];
+    double sm = 0.0;
+    for (int k = 0; k < l->in; k++)
+        sm += mag[k];
     l->v_ok = false;
     if (c->red_on) {
         const double *h = i > 0 ? bnd__red_h(c, i) : NULL;
         bnd__k_ibp(l->in, l->out, l->W, l->b, c->lo[i], c->hi[i], h, c->lo[i + 1], c->hi[i + 1],
                    c->rE[i]);
+        if (l->encl) {
+            for (int o = 0; o < l->out; o++)
+                l->e[o] = bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, mag);
+            enclosure_e(l, l->e, sm);
+        }
     } else {
         bnd__k_ibp(l->in, l->out, l->W, l->b, c->lo[i], c->hi[i], mag, c->lo[i + 1],
                    c->hi[i + 1], l->v);
+        if (l->encl)
+            enclosure_e(l, l->v, sm);
         const double gam = gamma_up(l->out);
         for (int o = 0; o < l->out; o++)
             l->v[o] = gam * l->v[o];
+        if (l->encl)
+            for (int o = 0; o < l->out; o++)
+                l->v[o] += l->e[o];
         l->v_ok = true;
     }
-    double sm = 0.0;
-    for (int k = 0; k < l->in; k++)
-        sm += mag[k];
+    if (l->encl) {
+        double *lo = c->lo[i + 1], *hi = c->hi[i + 1];
+        for (int o = 0; o < l->out; o++) {
+            double n = -lo[o];
+            n += l->e[o];
+            lo[o] = -n;
+            hi[o] += l->e[o];
+        }
+    }
     l->k = (2.0 * (double)l->out * BND_ETA) * sm;
 }
 
@@ -338,7 +415,9 @@ static void prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *s
     l->wc_ok = false;
 }
 
-/* Starting rows for intermediate bounds of z_{i+1}: +-W_i[j] over z_i. */
+/* Starting rows for intermediate bounds of z_{i+1}: +-W_i[j] over z_i,
+ * with constant +-b_j - E_j when the layer has an enclosure
+ * (+-z_{i+1}[j] = +-(W_j z_i + b_j + e_j) >= +-(W_j z_i + b_j) - E_j). */
 static void load_inter(bnd_ctx *c, const void *arg)
 {
     int i = *(const int *)arg;
@@ -356,6 +435,8 @@ static void load_inter(bnd_ctx *c, const void *arg)
                 row[k] = -w[k];
             c->nc[r] = l->b[j];
         }
+        if (l->encl)
+            c->nc[r] += l->e[j];
     }
 }
 

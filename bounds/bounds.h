@@ -74,6 +74,15 @@
  *     arithmetic); each step adds the ReLU product term above, |p| E, and
  *     2^-51 (|g| + |p z|) + 2 eta per coefficient update g <- g + p z,
  *     weighted by the bounds on |v|.
+ *   - A layer whose stored W, b only enclose the file's values (models.h,
+ *     net_layer: wrel, wabs, brad) is z_{i+1} = W z_i + b + e with
+ *     |e_o| <= E_o = wrel (|W| m_i)_o + wabs sum m_i + brad_o, rounded up.
+ *     Every affine step widens by E: intervals by +-E, back-substitution
+ *     by |Lambda| E (added to the error vector of the gamma term), the
+ *     starting rows of intermediate bounds by E_j, reduced coordinates by
+ *     E in their error bound.  So every bound holds for every network in
+ *     the enclosure (indeed for any e(x) within E, chosen per point).
+ *     A zero radius takes none of these steps: results are bit-identical.
  *   - Anything non-finite (overflow, NaN) turns into a bound of -inf / +inf:
  *     unknown, never a wrong claim.
  * The caller's rounding mode is restored before every bnd_ function returns.

@@ -46,8 +46,20 @@ typedef struct {
     double *Wc, *bc;            /* fused: alive rows of the previous layer's W, b
                                    (built on demand, for BLAS) */
 
+    /* Enclosure of the file's values (models.h, net_layer): affine layers
+     * whose radius is not zero (encl), else all zero / NULL.  The exact
+     * layer is z' = W z + b + e with, for |z_k| <= mag_k,
+     *     |e_o| <= E_o = wrel (|W| mag)_o + wabs sum_k mag_k + brad[o]   (E)
+     * (a convolution's |W| mag over its dense unrolling; wabs times the sum
+     * over all inputs bounds the sum over the receptive field). */
+    bool encl;
+    double wrel, wabs;
+    const double *brad;         /* [out] or NULL (borrowed, or brad_own) */
+    double *brad_own;           /* conv: brad[cout] spread over the outputs */
+
     /* Per call (affine layers). */
-    double *v;                  /* [out] gamma_out * (|W| mag_in), rounded up */
+    double *e;                  /* encl: [out] E_o over mag_in, rounded up */
+    double *v;                  /* [out] gamma_out * (|W| mag_in) + E, rounded up */
     bool v_ok;                  /* v computed this call (bnd__ensure_v) */
     double k;                   /* 2 out eta sum(mag_in), rounded up */
 } bnd__layer;

@@ -26,6 +26,10 @@
  *               h_j    = E_{a-2}[j] + gamma (|Z_{a-2}[j]| . mag_v + |B_{a-2}[j]|),
  *           S = sum of mag_v over the old columns, mag_v bounding |v|
  *           (|x_k| <= max(|l|, |u|), 0 <= r_u <= u_u); all rounded up.
+ *   A layer with an enclosure (bounds_int.h, (E)) is W z + b + e with
+ *   |e_i| <= e[i] (from ibp_affine, over the layer's input bounds): that
+ *   is one more term of eps_i, so E_a[i] also gets + e[i] (for a = 0,
+ *   E_0 = e).
  *
  * A query "target >= g . v - nc" (g over the columns, nc = -constant) is
  * then brought down to x alone by eliminating the column variables from the
@@ -235,7 +239,7 @@ void bnd__red_extend(bnd_ctx *c, int a)
             memcpy(Z + (size_t)i * (size_t)w, A->W + (size_t)i * (size_t)in,
                    (size_t)in * sizeof(double));
             B[i] = A->b[i];
-            E[i] = 0.0;
+            E[i] = A->encl ? A->e[i] : 0.0;
         }
     } else {
         const bnd__layer *rl = &c->L[a - 1];
@@ -270,6 +274,8 @@ void bnd__red_extend(bnd_ctx *c, int a)
             double e = E[i]; /* sum |W_ij| h_j, from the interval step */
             e += gam * fabs(A->b[i]);
             e += k;
+            if (A->encl)
+                e += A->e[i];
             E[i] = e;
         }
     }

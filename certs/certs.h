@@ -25,8 +25,11 @@
  *   and either (a VNN-LIB property)
  *   "property": {"file": path, "sha256": hex of the file's bytes,
  *                "text": the property re-written by prop_write_vnnlib
- *                        (exact; this is the region and unsafe set as
- *                        verified, and what the checker re-parses)}
+ *                        (exact: a constant whose decimal expansion does
+ *                        not terminate is written "(/ P Q)"; this is the
+ *                        region and unsafe set as verified, and what the
+ *                        checker re-parses; it must parse to the same
+ *                        property as the named file, section 4)}
  *   or (a sweep over samples: eps-balls, x = pixel/255 clipped to [0, 1])
  *   "sweep":   {"data": {"file": path, "sha256": hex}, "eps": "decimal"}
  *   "results": [ R, ... ]          one per property (VNN-LIB: exactly one)
@@ -138,6 +141,36 @@
  *    (no refutation is accepted there); comparisons never let a NaN through.
  * Rounding modes are set per call (cn_round_push/pop) and restored; nothing
  * is parsed or printed inside a rounding scope.
+ *
+ * ======================================================================
+ * 4. HOSTILE INPUT: WHAT HAPPENS BEFORE ANYTHING IS RE-PROVED
+ * ======================================================================
+ *
+ * A certificate is untrusted input.  cert_check_mem works in this order and
+ * stops at the first failure:
+ *  1. size: more than limits.max_bytes (default 64 MiB) is refused unread;
+ *  2. envelope: canonical bytes begin {"signature":{"alg":"ed25519","key":
+ *     K,"sig":S},"signed": (keys sort "signature" < "signed") or
+ *     {"signed":, and end "}\n"; the signed part's canonical bytes are
+ *     therefore the file's bytes between them, and the signature is
+ *     verified over those bytes before the JSON is parsed;
+ *  3. policy: unsigned, or signed but no trusted key given, is refused
+ *     unless allow_unsigned; another key is refused;
+ *  4. node limit: the proof nodes are counted in the raw bytes (every node
+ *     is an array whose first element is "i", "r", "l" or "e", i.e. the
+ *     bytes ["i" etc., which cannot occur inside a JSON string) and more
+ *     than limits.max_nodes (default 2,000,000) is refused unparsed;
+ *  5. the JSON is parsed and must be exactly canonical;
+ *  6. bindings: the model's SHA-256; the property's SHA-256 and the parsed
+ *     embedded text equal (prop_equal) to the property file when given; the
+ *     data file's SHA-256 and every sample when given (otherwise the report
+ *     says the named file was not matched: CERT_BIND_UNMATCHED);
+ *  7. shape: every result's fields, every proof tree's node count and
+ *     depth (at most limits.max_depth, default 10,000 splits on a path),
+ *     a finite box enclosure for every case that is proved;
+ *  8. only then: the witnesses are re-proved (section 3).
+ * Misuse checks (CN_REQUIRE) are never reachable from the bytes: every
+ * defect of a document is a finding in rep->why.
  *
  * Conventions as models.h: out-parameters written only on success; library
  * code never prints; NULL is fine for every _free.
@@ -307,15 +340,32 @@ bool cert_parse_hexd(const char *s, double *d);
 /* Checking documents (check.c)                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Limits on what a certificate may make the checker do (hostile input:
+ * certs.h section 4).  0 in a field means its default. */
+#define CERT_MAX_BYTES_DEFAULT ((size_t)64 << 20)   /* 64 MiB file */
+#define CERT_MAX_NODES_DEFAULT 2000000L             /* proof nodes, all trees */
+#define CERT_MAX_NODES_CAP 1000000000L              /* max_nodes is at most this */
+#define CERT_MAX_DEPTH_DEFAULT 10000                /* splits on one path */
+
 typedef struct {
-    const net *model;                  /* required (borrowed) */
+    size_t max_bytes;         /* the file, checked before anything is parsed */
+    long max_nodes;           /* proof nodes in the document, before parsing */
+    int max_depth;            /* depth of any proof tree, before it is walked */
+} cert_limits;
+
+typedef struct {
+    const net *model;                  /* required (borrowed); NULL for cert_screen */
     const char *model_sha256;          /* required: hex of the model file bytes */
-    const prop *vnnlib;                /* optional: must equal the certificate's */
-    const char *vnnlib_sha256;         /* optional */
-    const ds_set *data;                /* optional (sweep): samples must match */
-    const char *data_sha256;           /* optional */
+    const prop *vnnlib;                /* the named property file, parsed: the embedded
+                                          text must be the same property (prop_equal) */
+    const char *vnnlib_sha256;         /* its bytes' SHA-256 (with vnnlib) */
+    const char *vnnlib_path;           /* its path, for messages (NULL: "the VNN-LIB file") */
+    const ds_set *data;                /* the named data file (sweep): samples must match */
+    const char *data_sha256;           /* its bytes' SHA-256 (with data) */
+    const char *data_path;             /* its path, for messages */
     const unsigned char *pubkey;       /* [32] trusted key, or NULL */
     bool allow_unsigned;               /* accept no signature / an untrusted one */
+    cert_limits limits;
 } cert_check_in;
 
 typedef enum {
@@ -325,23 +375,50 @@ typedef enum {
     CERT_SIG_BAD                       /* malformed, invalid or by another key */
 } cert_sig;
 
+/* Whether a file the certificate names (property, data) was matched. */
+typedef enum {
+    CERT_BIND_NONE = 0,                /* the certificate names no such file */
+    CERT_BIND_MATCHED,                 /* given, and its hash and contents match */
+    CERT_BIND_UNMATCHED                /* not given: only the embedded copy was checked */
+} cert_bind;
+
 typedef struct {
-    bool valid;                        /* everything holds */
+    bool valid;                        /* everything that was checked holds */
     char why[512];                     /* when not: the first failure, and where */
     cert_sig sig;
+    bool parsed;                       /* the JSON was parsed (false: rejected before) */
+    cert_bind property, data;          /* valid && UNMATCHED: valid for the embedded
+                                          property / samples only */
     int n_results, n_proven, n_cex, n_open;
-    cert_stats stats;
+    long n_nodes;                      /* proof nodes in the document */
+    cert_stats stats;                  /* re-proof work (0 when nothing was re-proved) */
 } cert_report;
 
-/* Checks the certificate bytes (section 3).  Returns CN_OK when the check
- * ran; rep->valid is the outcome.  CN_ENOMEM (or another error) when it
- * could not run. */
+/* The checks that need no parsing, in this order: the size limit, the
+ * canonical envelope ({"signature":{"alg":"ed25519","key":K,"sig":S},
+ * "signed":...} or {"signed":...}, then "}\n"), the Ed25519 signature over
+ * the signed part's bytes as they stand in the file, and the key policy
+ * (in->pubkey, in->allow_unsigned; in->model is not used).  Returns true
+ * when the document may be parsed; otherwise rep->why says why (rep is
+ * reset first).  Allocates nothing. */
+bool cert_screen(const char *bytes, size_t len, const cert_check_in *in,
+                 cert_report *rep /* OUT */) CN_WUR;
+
+/* Checks the certificate bytes (sections 3 and 4): cert_screen, the node
+ * limit, the canonical form, the model hash, the named property / data
+ * (when given), the shape of every result, and only then re-proves the
+ * witnesses.  Returns CN_OK when the check ran; rep->valid is the outcome.
+ * CN_ENOMEM (or another error) when it could not run. */
 cn_status cert_check_mem(const char *bytes, size_t len, const cert_check_in *in,
                          cert_report *rep /* OUT */, cn_err *err) CN_WUR;
 
-/* The model file named in a certificate (to find the model when the user
- * gives none): *file (cn_free) or CN_EPARSE. */
-cn_status cert_model_file(const char *bytes, size_t len, char **file, cn_err *err) CN_WUR;
+/* The file a certificate names for what = "model", "property" or "data"
+ * (to find it when the user gives none), read from the canonical bytes
+ * without parsing the document: *file (cn_free), or CN_EPARSE when the
+ * certificate names none.  Which path is used does not matter for
+ * soundness: the file found is matched by its SHA-256. */
+cn_status cert_named_file(const char *bytes, size_t len, const char *what, char **file,
+                          cn_err *err) CN_WUR;
 
 #ifdef __cplusplus
 }

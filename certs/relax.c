@@ -8,6 +8,16 @@
  * "target >= lam . z_k + c" with c rounded down.  Everything between
  * cn_round_push(FE_DOWNWARD) and cn_round_pop runs downward; an upper bound
  * is computed as -(lower bound of the negation).
+ *
+ * Enclosures (models.h, net_layer: wrel, wabs, brad).  When a layer's W, b
+ * only enclose the file's values, the exact layer is z_{k+1} = W z_k + b + e
+ * with, for m_j = max(|lo_j|, |hi_j|) over z_k,
+ *     |e_o| <= E_o = wrel (|W| m)_o + wabs sum_j m_j + brad_o.
+ * ne[o] <= -E_o is computed downward (sums of non-positive terms), and
+ * every affine step adds it: the interval of z_{k+1}[o] becomes
+ * [lo + ne_o, hi - ne_o], a row's constant lam . b gets sum |lam_o| ne_o
+ * (lam . e >= -|lam| . E), and a starting row +-W_o gets ne_o.  The bounds
+ * then hold for every network of the enclosure.
  */
 #include "config.h"
 
@@ -28,6 +38,11 @@ typedef struct {
     signed char *st;          /* relu: [in] ST_* */
     double *alpha;            /* relu: [in] lower slope (0 or 1) */
     double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable) */
+    bool encl;                /* affine with a nonzero enclosure radius */
+    double wrel, wabs;
+    const double *brad;       /* [out] or NULL (the net's, or brad_own) */
+    double *brad_own;         /* conv: brad[cout] per output */
+    double *ne;               /* encl: [out] <= -E_o for the current region */
 } layer;
 
 struct cert_bounds {
@@ -52,6 +67,8 @@ void cert_bounds_free(cert_bounds *b)
         cn_free(b->L[k].alpha);
         cn_free(b->L[k].ua);
         cn_free(b->L[k].uc);
+        cn_free(b->L[k].brad_own);
+        cn_free(b->L[k].ne);
     }
     for (int k = 0; k <= b->nl; k++) {
         if (b->lo)
@@ -97,6 +114,34 @@ static bool unroll(const net_layer *nl, layer *l)
     return true;
 }
 
+/* The enclosure of an affine layer, if its radius is not zero. */
+static bool enclosure(const net_layer *nl, layer *l)
+{
+    int nb = nl->op == NET_CONV ? nl->out_shape.c : l->out;
+    bool rad = nl->wrel != 0.0 || nl->wabs != 0.0;
+    for (int o = 0; nl->brad && o < nb; o++)
+        if (nl->brad[o] != 0.0)
+            rad = true;
+    if (!rad)
+        return true;
+    l->encl = true;
+    l->wrel = nl->wrel;
+    l->wabs = nl->wabs;
+    if (!(l->ne = cn_mallocarray((size_t)l->out, sizeof(double))))
+        return false;
+    if (nl->brad && nl->op == NET_CONV) {
+        if (!(l->brad_own = cn_mallocarray((size_t)l->out, sizeof(double))))
+            return false;
+        int per = l->out / nb;
+        for (int o = 0; o < l->out; o++)
+            l->brad_own[o] = nl->brad[o / per];
+        l->brad = l->brad_own;
+    } else {
+        l->brad = nl->brad;
+    }
+    return true;
+}
+
 cert_bounds *cert_bounds_new(const net *n, cn_err *err)
 {
     CN_REQUIRE(n, "a network");
@@ -138,12 +183,16 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             l->uc = cn_mallocarray(w, sizeof(double));
             if (!l->st || !l->alpha || !l->ua || !l->uc)
                 goto nomem;
-        } else if (nl->op == NET_CONV) {
-            if (!unroll(nl, l))
-                goto nomem;
         } else {
-            l->W = nl->W;
-            l->b = nl->b;
+            if (nl->op == NET_CONV) {
+                if (!unroll(nl, l))
+                    goto nomem;
+            } else {
+                l->W = nl->W;
+                l->b = nl->b;
+            }
+            if (!enclosure(nl, l))
+                goto nomem;
         }
     }
     for (int k = 0; k <= b->nl; k++) {
@@ -175,6 +224,8 @@ static double back_affine(cert_bounds *b, int k, double *lam)
         if (v == 0.0)
             continue;
         c += v * l->b[o];
+        if (l->encl)
+            c += fabs(v) * l->ne[o];  /* lam_o e_o >= -|lam_o| E_o */
         const double *w = l->W + (size_t)o * (size_t)l->in;
         for (int j = 0; j < l->in; j++) {
             plo[j] += v * w[j];       /* P_lo <= (lam W)_j            */
@@ -244,11 +295,35 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
 
 /* ---- forward pass ----------------------------------------------------- */
 
-/* Interval bounds of z_{k+1} = W z_k + b. */
+/* ne[o] <= -E_o over the bounds of z_k (rounding downward). */
+static void enclosure_ne(cert_bounds *b, int k)
+{
+    layer *l = &b->L[k];
+    const double *lo = b->lo[k], *hi = b->hi[k];
+    double nsm = 0.0;                   /* <= -sum m */
+    for (int j = 0; j < l->in; j++)
+        nsm += -fmax(fabs(lo[j]), fabs(hi[j]));
+    const double nws = l->wabs * nsm;
+    for (int o = 0; o < l->out; o++) {
+        const double *w = l->W + (size_t)o * (size_t)l->in;
+        double na = 0.0;                /* <= -(|W| m)_o */
+        for (int j = 0; j < l->in; j++)
+            na += -fabs(w[j]) * fmax(fabs(lo[j]), fabs(hi[j]));
+        double ne = l->wrel * na;
+        ne += nws;
+        if (l->brad)
+            ne += -l->brad[o];
+        l->ne[o] = ne;
+    }
+}
+
+/* Interval bounds of z_{k+1} = W z_k + b (+ e). */
 static void ibp_affine(cert_bounds *b, int k)
 {
     const layer *l = &b->L[k];
     const double *lo = b->lo[k], *hi = b->hi[k];
+    if (l->encl)
+        enclosure_ne(b, k);
     for (int o = 0; o < l->out; o++) {
         const double *w = l->W + (size_t)o * (size_t)l->in;
         double s = l->b[o], ns = -l->b[o];
@@ -256,6 +331,10 @@ static void ibp_affine(cert_bounds *b, int k)
             double v = w[j], nv = -w[j];
             s += v >= 0.0 ? v * lo[j] : v * hi[j];
             ns += nv >= 0.0 ? nv * lo[j] : nv * hi[j];
+        }
+        if (l->encl) {
+            s += l->ne[o];
+            ns += l->ne[o];
         }
         b->lo[k + 1][o] = s;
         b->hi[k + 1][o] = -ns;
@@ -277,7 +356,10 @@ static void linear_affine(cert_bounds *b, int k)
         for (int sgn = 1; sgn >= -1; sgn -= 2) {
             for (int j = 0; j < l->in; j++)
                 b->lam[j] = sgn * w[j];
-            double v = backsub(b, k, b->lam, sgn * l->b[o]);
+            double c0 = sgn * l->b[o];
+            if (l->encl)
+                c0 += l->ne[o];             /* +-e_o >= -E_o */
+            double v = backsub(b, k, b->lam, c0);
             if (sgn > 0 && v > lo[o])
                 lo[o] = v;
             if (sgn < 0 && -v < hi[o])

@@ -239,6 +239,7 @@ typedef struct {
     size_t why_len;
     cert_stats *st;
     bool oom;
+    unsigned char *seen;      /* [n_disj] scratch, all 0 between nodes */
     mpq_t tmp;
 } walk;
 
@@ -307,15 +308,30 @@ static bool check_node(walk *w, frames *F, int i, int depth)
     w->st->nodes++;
     if (depth > w->st->depth)
         w->st->depth = depth;
-    for (int q = 0; q < nd->n_refs; q++) {
+    if (nd->n_refs > w->pc->n_disj)
+        return bad(w, i, "%d refutations, the case has %d disjuncts", nd->n_refs,
+                   w->pc->n_disj);
+    /* range and duplicates in O(n_refs) (w->seen is all 0 again afterwards) */
+    int q = 0, bad_ref = 0;
+    for (; q < nd->n_refs; q++) {
         int d = nd->refs[q];
-        if (d < 0 || d >= w->pc->n_disj)
-            return bad(w, i, "refutation of disjunct %d: the case has %d disjuncts", d,
-                       w->pc->n_disj);
-        for (int q2 = 0; q2 < q; q2++)
-            if (nd->refs[q2] == d)
-                return bad(w, i, "disjunct %d refuted twice", d);
+        if (d < 0 || d >= w->pc->n_disj) {
+            bad_ref = 1;
+            break;
+        }
+        if (w->seen[d]) {
+            bad_ref = 2;
+            break;
+        }
+        w->seen[d] = 1;
     }
+    for (int q2 = 0; q2 < q; q2++)
+        w->seen[nd->refs[q2]] = 0;
+    if (bad_ref == 1)
+        return bad(w, i, "refutation of disjunct %d: the case has %d disjuncts", nd->refs[q],
+                   w->pc->n_disj);
+    if (bad_ref == 2)
+        return bad(w, i, "disjunct %d refuted twice", nd->refs[q]);
     switch (nd->kind) {
     case CERT_SPLIT_INPUT:
         if (nd->dim < 0 || nd->dim >= F->n_in)
@@ -361,6 +377,10 @@ static bool walk_tree(walk *w, frames *F)
     /* root: the case's box enclosure, which must contain the exact box */
     frame *root = &F->f[0];
     for (int k = 0; k < F->n_in; k++) {
+        if (!isfinite(pc->lo_d[k]) || !isfinite(pc->hi_d[k]))
+            return bad(w, -1, "input X_%d: its bounds lie beyond the largest double (box "
+                       "enclosure [%g, %g]); the checker bounds finite boxes only", k,
+                       pc->lo_d[k], pc->hi_d[k]);
         cn_mpq_set_d(w->tmp, pc->lo_d[k]);
         bool lo_ok = mpq_cmp(w->tmp, pc->lo[k]) <= 0;
         cn_mpq_set_d(w->tmp, pc->hi_d[k]);
@@ -425,7 +445,8 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
     frames F = {.n_in = net_in_size(n), .n_relus = net_n_relus(n), .n_disj = w.pc->n_disj};
     mpq_init(w.tmp);
     cn_status s = CN_OK;
-    if (!atoms_build(w.pc, w.n_out, &w.ca) || !frame_at(&F, 0)) {
+    w.seen = cn_calloc((size_t)(w.pc->n_disj ? w.pc->n_disj : 1), 1);
+    if (!w.seen || !atoms_build(w.pc, w.n_out, &w.ca) || !frame_at(&F, 0)) {
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory");
         goto done;
     }
@@ -436,6 +457,7 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
     }
     *valid = ok;
 done:
+    cn_free(w.seen);
     atoms_free(&w.ca);
     frames_free(&F);
     mpq_clear(w.tmp);

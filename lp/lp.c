@@ -4,6 +4,8 @@
 
 #include <fenv.h>
 #include <math.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glpk.h>
@@ -31,6 +33,11 @@ struct lp_ctx {
     double *up, *dn;       /* [n_cols] sums of y_r A_rj rounded up / down */
     double *zero_out;      /* [n_out] zeros: the objective of a feasibility check */
     double *lin_buf;       /* [n_in] */
+    /* GLPK faults (see "GLPK faults" below) */
+    lp_ctx *next, *prev;   /* the owning thread's list of live contexts */
+    const void *owner;     /* that thread (the address of its guard state) */
+    bool linked;
+    char fault[160];       /* the last call's GLPK fault, "" when none */
 };
 
 void lp_opts_init(lp_opts *o)
@@ -55,10 +62,138 @@ static int row_len(const net_layer *l)
     return 2;
 }
 
+/* ---- GLPK faults -------------------------------------------------------------
+ * GLPK reports an internal error (a failed assertion, as in its dual simplex
+ * on coefficients near DBL_MAX, or a misuse it detects) by printing a message
+ * and calling abort() -- unless an error hook is installed: then the hook
+ * runs first and may leave by longjmp.  GLPK's manual (glp_error_hook,
+ * glp_free_env) then requires the environment to be freed, which deletes
+ * every glp_prob of the thread: the environment is thread-local in Debian's
+ * build (glp_config("TLS"); libglpk.so has a TLS segment), and the hooks live
+ * in it, so they are installed per thread and per call.
+ *
+ * Every public entry that calls GLPK runs inside a guard (guard_begin /
+ * guard_end around setjmp in the entry's own frame; never nested):
+ *   - GLPK's terminal output is captured (nothing reaches stdout): on a fault
+ *     it is the reason, "GLPK: Assertion failed: p != 0; Error detected in
+ *     file simplex/spychuzr.c at line 312";
+ *   - on a fault: the caller's rounding mode is restored, the environment is
+ *     freed, every context of the thread loses its problem object (P = NULL),
+ *     the call returns CN_OK with the outcome LP_FAILED, and lp_fault() of
+ *     the calling context tells why;
+ *   - a context without a problem object is rebuilt at its next use.
+ * A fault inside GLPK leaves our own scratch allocations of that call
+ * behind only where they are live across a GLPK call (setup_lin's deletion
+ * list and two rationals, farkas_bound's buffers): GLPK detects misuse there,
+ * its numerical assertions come from the simplex. */
+typedef struct {
+    jmp_buf *jb;           /* the running guard's, NULL outside guarded calls */
+    lp_ctx *live;          /* this thread's contexts */
+    lp_ctx *building;      /* a context lp_ctx_new is building, or NULL */
+    char msg[160];         /* GLPK's terminal output during the guard */
+    size_t len;
+} glpk_thread;
+
+static _Thread_local glpk_thread tls;
+
+static int on_term(void *info, const char *s)
+{
+    (void)info;
+    for (; *s && tls.len + 3 < sizeof tls.msg; s++) {
+        if (*s == '\n') {
+            if (tls.len > 0 && tls.msg[tls.len - 1] != ' ') {
+                tls.msg[tls.len++] = ';';
+                tls.msg[tls.len++] = ' ';
+            }
+            continue;
+        }
+        tls.msg[tls.len++] = *s;
+    }
+    tls.msg[tls.len] = '\0';
+    return 1; /* library code never prints */
+}
+
+static void on_error(void *info)
+{
+    (void)info;
+    longjmp(*tls.jb, 1); /* back to the guarded entry, which frees the environment */
+}
+
+static void guard_begin(jmp_buf *jb)
+{
+    CN_REQUIRE(!tls.jb, "GLPK calls of one thread are not nested");
+    tls.jb = jb;
+    tls.len = 0;
+    tls.msg[0] = '\0';
+    glp_error_hook(on_error, NULL);
+    glp_term_hook(on_term, NULL);
+}
+
+static void guard_end(void)
+{
+    glp_error_hook(NULL, NULL);
+    glp_term_hook(NULL, NULL);
+    tls.jb = NULL;
+}
+
+static void ctx_link(lp_ctx *c)
+{
+    c->owner = &tls;
+    c->prev = NULL;
+    c->next = tls.live;
+    if (tls.live)
+        tls.live->prev = c;
+    tls.live = c;
+    c->linked = true;
+}
+
+static void ctx_unlink(lp_ctx *c)
+{
+    if (!c->linked)
+        return;
+    CN_REQUIRE(c->owner == &tls, "an LP context is freed by the thread that made it");
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        tls.live = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    c->linked = false;
+}
+
+/* After longjmp from on_error: what GLPK's manual requires, and the record
+ * of why (in c, which may be NULL). */
+static void guard_fault(lp_ctx *c, int round)
+{
+    tls.jb = NULL;
+    fesetround(round);
+    glp_free_env(); /* every glp_prob of this thread is gone */
+    for (lp_ctx *q = tls.live; q; q = q->next) {
+        q->P = NULL;
+        q->n_lin_rows = q->n_conj = 0;
+        q->conj_ok = false;
+    }
+    if (tls.building)
+        tls.building->P = NULL;
+    size_t n = tls.len;
+    while (n > 0 && (tls.msg[n - 1] == ' ' || tls.msg[n - 1] == ';'))
+        n--;
+    tls.msg[n] = '\0';
+    if (c)
+        snprintf(c->fault, sizeof c->fault, "GLPK: %.150s", n ? tls.msg : "internal error");
+}
+
+const char *lp_fault(const lp_ctx *c)
+{
+    return c && c->fault[0] ? c->fault : NULL;
+}
+
 void lp_ctx_free(lp_ctx *c)
 {
     if (!c)
         return;
+    ctx_unlink(c);
     if (c->P)
         glp_delete_prob(c->P);
     cn_free(c->col_off);
@@ -142,9 +277,8 @@ static void collect_entry(void *u, int row, int col, double coef)
     b->c->val[b->len] = coef;
 }
 
-lp_ctx *lp_ctx_new(const net *n, cn_err *err)
+static lp_ctx *ctx_build(const net *n, cn_err *err)
 {
-    CN_REQUIRE(n, "a network");
     int L = net_n_layers(n);
     for (int i = 0; i + 1 < L; i++) {
         const net_layer *a = net_layer_at(n, i), *b = net_layer_at(n, i + 1);
@@ -157,6 +291,7 @@ lp_ctx *lp_ctx_new(const net *n, cn_err *err)
     lp_ctx *c = cn_calloc(1, sizeof *c);
     if (!c)
         goto nomem;
+    tls.building = c;
     c->n = n;
     c->L = L;
     c->col_off = cn_calloc((size_t)L + 1, sizeof(int));
@@ -212,8 +347,10 @@ lp_ctx *lp_ctx_new(const net *n, cn_err *err)
         row_builder b = {c, -1, 0};
         affine_entries(c, i, collect_entry, &b);
         flush_row(&b);
+        /* a convolution's bias is per channel (channel-major outputs) */
+        int hw = l->op == NET_CONV ? l->out_shape.h * l->out_shape.w : 1;
         for (int o = 0; o < l->out; o++)
-            glp_set_row_bnds(c->P, c->row_off[i] + o + 1, GLP_FX, l->b[o], l->b[o]);
+            glp_set_row_bnds(c->P, c->row_off[i] + o + 1, GLP_FX, l->b[o / hw], l->b[o / hw]);
     }
     c->y = cn_calloc((size_t)c->n_rows_net + 1, sizeof(double));
     if (!c->y)
@@ -223,6 +360,50 @@ nomem:
     lp_ctx_free(c);
     cn_fail(err, CN_ENOMEM, "out of memory building the LP");
     return NULL;
+}
+
+lp_ctx *lp_ctx_new(const net *n, cn_err *err)
+{
+    CN_REQUIRE(n, "a network");
+    jmp_buf jb;
+    int round = fegetround();
+    if (setjmp(jb)) {
+        guard_fault(NULL, round);
+        lp_ctx_free(tls.building); /* (its problem object went with the environment) */
+        tls.building = NULL;
+        cn_fail(err, CN_EINTERNAL, "building the LP: GLPK: %s", tls.msg[0] ? tls.msg : "internal error");
+        return NULL;
+    }
+    guard_begin(&jb);
+    lp_ctx *c = ctx_build(n, err);
+    tls.building = NULL;
+    guard_end();
+    if (c)
+        ctx_link(c);
+    return c;
+}
+
+/* A context whose problem object a GLPK fault deleted gets a fresh one (the
+ * contents of a new context; its fault record stays). */
+static cn_status revive(lp_ctx *c, cn_err *err)
+{
+    if (c->P)
+        return CN_OK;
+    CN_REQUIRE(c->owner == &tls, "an LP context is used by the thread that made it");
+    lp_ctx *f = lp_ctx_new(c->n, err);
+    if (!f)
+        return err ? err->status : CN_ENOMEM;
+    char fault[sizeof c->fault];
+    memcpy(fault, c->fault, sizeof fault);
+    ctx_unlink(f);
+    ctx_unlink(c);
+    lp_ctx t = *c;
+    *c = *f;
+    *f = t; /* f: the old buffers, no problem object */
+    memcpy(c->fault, fault, sizeof fault);
+    ctx_link(c);
+    lp_ctx_free(f);
+    return CN_OK;
 }
 
 static void conj_drop(lp_ctx *c);
@@ -244,6 +425,79 @@ static void set_col(glp_prob *P, int j, double lo, double hi)
     glp_set_col_bnds(P, j, type, isinf(lo) ? 0.0 : lo, isinf(hi) ? 0.0 : hi);
 }
 
+/* Enclosure (models.h, net_layer): affine layer i's exact form is
+ * z' = W z + b + e with |e_o| <= E_o = wrel (|W| m)_o + wabs sum_k m_k +
+ * brad_o for |z_k| <= m_k, so its rows (2) become the ranges
+ *     b_o - E_o  <=  z'_o - (W z)_o  <=  b_o + E_o,
+ * a relaxation every network of the enclosure satisfies (the rigorous
+ * bound reads these row bounds like any other).  m: the box for i = 0,
+ * else max(u, 0) over the ReLU layer i-1 below (z_i = relu(z_{i-1})). */
+static bool has_enclosure(const net_layer *l)
+{
+    if (l->wrel != 0.0 || l->wabs != 0.0)
+        return true;
+    int nb = l->op == NET_CONV ? l->out_shape.c : l->out;
+    for (int o = 0; l->brad && o < nb; o++)
+        if (l->brad[o] != 0.0)
+            return true;
+    return false;
+}
+
+typedef struct {
+    int r0, co;            /* the layer's first row and first output column */
+    const double *m;       /* [n_cols] m by column */
+    double *acc;           /* [n_cols] (|W| m)_o at output column co + o */
+} absw_ctx;
+
+/* Called in FE_UPWARD: acc += |W_ok| m_k, rounded up. */
+static void absw_entry(void *u, int row, int col, double coef)
+{
+    absw_ctx *a = u;
+    if (col < a->co) /* an input entry -W_ok of row r0 + o */
+        a->acc[a->co + row - a->r0] += fabs(coef) * a->m[col];
+}
+
+/* Row bounds of affine layer i for the region (scratch: c->up, c->dn);
+ * everything in one FE_UPWARD scope. */
+static void enclosure_rows(lp_ctx *c, const lp_region *r, int i)
+{
+    const net_layer *l = net_layer_at(c->n, i);
+    int ci = c->col_off[i], co = c->col_off[i + 1], r0 = c->row_off[i];
+    double *m = c->up, *acc = c->dn;
+    int save = cn_round_push(FE_UPWARD);
+    double sm = 0.0;
+    for (int k = 0; k < l->in; k++) {
+        double mk = i == 0 ? fmax(fabs(r->in_lo[k]), fabs(r->in_hi[k]))
+                           : fmax(r->pre_hi[i - 1][k], 0.0);
+        m[ci + k] = mk;
+        sm += mk;
+    }
+    for (int o = 0; o < l->out; o++)
+        acc[co + o] = 0.0;
+    absw_ctx a = {r0, co, m, acc};
+    affine_entries(c, i, absw_entry, &a);
+    const double ws = l->wabs * sm;
+    int hw = l->out_shape.h * l->out_shape.w;
+    for (int o = 0; o < l->out; o++) {
+        int bo = l->op == NET_CONV ? o / hw : o;
+        double e = l->wrel * acc[co + o];
+        e += ws;
+        if (l->brad)
+            e += l->brad[bo];
+        /* both ends rounded up, the lower one negated: no mode switch for
+         * the compiler to move arithmetic across */
+        double b = l->b[bo], hi = b + e, lo = -(-b + e);
+        int row = r0 + o + 1;
+        if (!(lo > -INFINITY && hi < INFINITY))
+            glp_set_row_bnds(c->P, row, GLP_FR, 0.0, 0.0);
+        else if (lo == hi)
+            glp_set_row_bnds(c->P, row, GLP_FX, lo, hi);
+        else
+            glp_set_row_bnds(c->P, row, GLP_DB, lo, hi);
+    }
+    cn_round_pop(save);
+}
+
 /* What row R2 of a ReLU neuron holds: the triangle's upper line, or the
  * split (z >= 0 or z <= 0) when the sound bounds alone do not imply it. */
 enum { R2_FREE = 0, R2_TRIANGLE, R2_SPLIT_ACTIVE, R2_SPLIT_INACTIVE };
@@ -262,6 +516,8 @@ static bool setup_region(lp_ctx *c, const lp_region *r)
     for (int i = 0; i < c->L; i++) {
         const net_layer *l = net_layer_at(c->n, i);
         if (l->op != NET_RELU) {
+            if (has_enclosure(l))
+                enclosure_rows(c, r, i);
             if (i + 1 == c->L || net_layer_at(c->n, i + 1)->op != NET_RELU)
                 for (int o = 0; o < l->out; o++)
                     set_col(P, c->col_off[i + 1] + o + 1, -INFINITY, INFINITY);
@@ -304,10 +560,13 @@ static bool setup_region(lp_ctx *c, const lp_region *r)
                 }
             } else {
                 /* a <= s z + t with s >= u/(u-l) and t >= s (-l): the
-                 * denominator rounded down, the quotient and product up. */
-                int save = cn_round_push(FE_DOWNWARD);
-                double den = hi - lo;
-                fesetround(FE_UPWARD);
+                 * denominator rounded down (as -(l - u) rounded up), the
+                 * quotient and product up.  One FE_UPWARD scope: GCC may
+                 * move arithmetic across a fesetround call in spite of
+                 * -frounding-math (it computed u - l after the switch to
+                 * FE_UPWARD when this switched from FE_DOWNWARD). */
+                int save = cn_round_push(FE_UPWARD);
+                double den = -(lo - hi);
                 double sl = hi / den;
                 double t = sl * -lo;
                 cn_round_pop(save);
@@ -395,24 +654,30 @@ static cn_status setup_lin(lp_ctx *c, const lp_region *r, cn_err *err)
 
 /* --- rigorous evaluation of the dual bound ------------------------------- */
 
+/* All of it runs in one FE_UPWARD scope, lower bounds carried negated (as
+ * in bounds/): GCC may move arithmetic across a fesetround call in spite
+ * of -frounding-math, so no function here switches modes midway. */
+
 typedef struct {
     lp_ctx *c;
     double *acc;
+    double sg;
 } acc_ctx;
 
 static void acc_entry(void *u, int row, int col, double coef)
 {
     acc_ctx *a = u;
-    double y = a->c->y[row + 1];
+    double y = a->sg * a->c->y[row + 1];
     if (y != 0.0)
         a->acc[col] += y * coef;
 }
 
-/* acc[j] += sum_r y_r A_rj in the current rounding mode. */
-static void accumulate(lp_ctx *c, double *acc)
+/* acc[j] = sum_r sg y_r A_rj (sg = +-1, exact), rounded up: acc bounds the
+ * sum from above (sg = 1) or its negation from above (sg = -1). */
+static void accumulate(lp_ctx *c, double *acc, double sg)
 {
     memset(acc, 0, sizeof(double) * (size_t)c->n_cols);
-    acc_ctx a = {c, acc};
+    acc_ctx a = {c, acc, sg};
     for (int i = 0; i < c->L; i++) {
         const net_layer *l = net_layer_at(c->n, i);
         if (l->op != NET_RELU) {
@@ -421,7 +686,8 @@ static void accumulate(lp_ctx *c, double *acc)
         }
         for (int k = 0; k < l->in; k++) {
             int z = c->col_off[i] + k, ac = c->col_off[i + 1] + k;
-            double y1 = c->y[c->row_off[i] + 2 * k + 1], y2 = c->y[c->row_off[i] + 2 * k + 2];
+            double y1 = sg * c->y[c->row_off[i] + 2 * k + 1];
+            double y2 = sg * c->y[c->row_off[i] + 2 * k + 2];
             acc[ac] += y1;
             acc[z] += -y1;
             switch (c->kind[z]) {
@@ -440,7 +706,7 @@ static void accumulate(lp_ctx *c, double *acc)
     }
     for (int q = 0; q < c->n_lin_rows; q++) {
         int row = c->n_rows_net + q + 1;
-        double y = c->y[row];
+        double y = sg * c->y[row];
         if (y == 0.0)
             continue;
         int len = glp_get_mat_row(c->P, row, c->ind, c->val);
@@ -449,17 +715,18 @@ static void accumulate(lp_ctx *c, double *acc)
     }
 }
 
-/* min over v in [vl, vu] and d in [dl, dh] of d*v, rounded down (mode set). */
-static double min_prod(double dl, double dh, double vl, double vu)
+/* -(min over v in [vl, vu] and d in [dl, dh] of d*v), rounded up: the
+ * max of (-d) v over the corners (FE_UPWARD). */
+static double neg_min_prod(double dl, double dh, double vl, double vu)
 {
     if (dl == 0.0 && dh == 0.0)
         return 0.0;
-    double m = INFINITY;
+    double m = -INFINITY;
     double ds[2] = {dl, dh}, vs[2] = {vl, vu};
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++) {
-            double p = (ds[a] == 0.0 || vs[b] == 0.0) ? 0.0 : ds[a] * vs[b];
-            if (p < m)
+            double p = (ds[a] == 0.0 || vs[b] == 0.0) ? 0.0 : (-ds[a]) * vs[b];
+            if (p > m)
                 m = p;
         }
     return m;
@@ -502,33 +769,29 @@ static double bound_from_y(lp_ctx *c, const double *cy, double d)
             c->y[c->row_off[L - 1] + o + 1] = cy[o];
 
     int saved = cn_round_push(FE_UPWARD);
-    accumulate(c, c->up);
-    fesetround(FE_DOWNWARD);
-    accumulate(c, c->dn);
-    /* everything below rounds down */
-    double total = d;
+    accumulate(c, c->up, 1.0);    /* up_j >= (A^T y)_j */
+    accumulate(c, c->dn, -1.0);   /* -dn_j <= (A^T y)_j */
+    /* nt = -total, rounded up */
+    double nt = -d;
     for (int i = 1; i <= n_rows; i++) {
         double y = c->y[i];
         if (y > 0.0)
-            total += y * row_bound(P, i, false);
+            nt += (-y) * row_bound(P, i, false);
         else if (y < 0.0)
-            total += y * row_bound(P, i, true);
+            nt += (-y) * row_bound(P, i, true);
     }
     int out0 = c->col_off[L];
     for (int j = 0; j < c->n_cols; j++) {
         double cj = (j >= out0) ? cy[j - out0] : 0.0;
-        fesetround(FE_DOWNWARD);
-        double dl = cj - c->up[j];
-        fesetround(FE_UPWARD);
-        double dh = cj - c->dn[j];
-        fesetround(FE_DOWNWARD);
+        double dl = -(c->up[j] + -cj);   /* <= cj - (A^T y)_j */
+        double dh = cj + c->dn[j];       /* >= cj - (A^T y)_j */
         double vl = col_bound(P, j + 1, false), vu = col_bound(P, j + 1, true);
-        total += min_prod(dl, dh, vl, vu);
-        if (isnan(total) || total == -INFINITY)
+        nt += neg_min_prod(dl, dh, vl, vu);
+        if (isnan(nt) || nt == INFINITY)
             break;
     }
     cn_round_pop(saved);
-    return isnan(total) ? -INFINITY : total;
+    return isnan(nt) ? -INFINITY : -nt;
 }
 
 /* The bound from GLPK's row duals. */
@@ -609,10 +872,10 @@ static int solve(glp_prob *P, const glp_smcp *parm)
     return ret;
 }
 
-cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o, const double *cy,
-                         double d, lp_outcome *outcome, double *lb, double *x_opt, cn_err *err)
+static cn_status lower_bound_run(lp_ctx *c, const lp_region *r, const lp_opts *o,
+                                 const double *cy, double d, lp_outcome *outcome, double *lb,
+                                 double *x_opt, cn_err *err)
 {
-    CN_REQUIRE(c && r && cy && outcome && lb, "context, region, objective and outputs");
     if (!setup_region(c, r)) {
         *outcome = LP_BOUND;
         *lb = INFINITY;     /* a split contradicts sound bounds: no point */
@@ -670,11 +933,10 @@ static void conj_off(lp_ctx *c)
     glp_set_obj_coef(c->P, c->n_cols + 1, 0.0);
 }
 
-cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m, const double *C,
-                        const double *rr, double *lambda, double *t_opt, double *x_opt,
-                        cn_err *err)
+static cn_status conj_solve_run(lp_ctx *c, const lp_region *r, const lp_opts *o, int m,
+                                const double *C, const double *rr, double *lambda,
+                                double *t_opt, double *x_opt, cn_err *err)
 {
-    CN_REQUIRE(c && r && m > 0 && C && rr && lambda && t_opt, "context, region and rows");
     for (int k = 0; k < m; k++)
         lambda[k] = 0.0;
     *t_opt = -INFINITY;
@@ -741,11 +1003,74 @@ cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m, 
 
 double lp_conj_bound(lp_ctx *c, const double *cy)
 {
-    if (!c || !c->conj_ok || !cy)
+    if (!c || !c->conj_ok || !cy || !c->P)
         return -INFINITY;
     c->conj_ok = false; /* bound_from_y overwrites the multipliers */
-    return bound_from_y(c, cy, 0.0);
+    jmp_buf jb;
+    int round = fegetround();
+    if (setjmp(jb)) {
+        guard_fault(c, round);
+        return -INFINITY;
+    }
+    c->fault[0] = '\0';
+    guard_begin(&jb);
+    double b = bound_from_y(c, cy, 0.0);
+    guard_end();
+    return b;
 }
+
+/* ---- the guarded entries (see "GLPK faults") ---------------------------------- */
+
+cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o, const double *cy,
+                         double d, lp_outcome *outcome, double *lb, double *x_opt, cn_err *err)
+{
+    CN_REQUIRE(c && r && cy && outcome && lb, "context, region, objective and outputs");
+    c->fault[0] = '\0';
+    cn_status st = revive(c, err);
+    if (st != CN_OK)
+        return st;
+    jmp_buf jb;
+    int round = fegetround();
+    if (setjmp(jb)) {
+        guard_fault(c, round);
+        *outcome = LP_FAILED;
+        *lb = -INFINITY;
+        return CN_OK;
+    }
+    guard_begin(&jb);
+    st = lower_bound_run(c, r, o, cy, d, outcome, lb, x_opt, err);
+    guard_end();
+    return st;
+}
+
+cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m, const double *C,
+                        const double *rr, double *lambda, double *t_opt, double *x_opt,
+                        cn_err *err)
+{
+    CN_REQUIRE(c && r && m > 0 && C && rr && lambda && t_opt, "context, region and rows");
+    c->fault[0] = '\0';
+    c->conj_ok = false;
+    cn_status st = revive(c, err);
+    if (st != CN_OK)
+        return st;
+    jmp_buf jb;
+    int round = fegetround();
+    if (setjmp(jb)) {
+        guard_fault(c, round);
+        for (int k = 0; k < m; k++)
+            lambda[k] = 0.0;
+        *t_opt = -INFINITY; /* failed */
+        return CN_OK;
+    }
+    guard_begin(&jb);
+    st = conj_solve_run(c, r, o, m, C, rr, lambda, t_opt, x_opt, err);
+    guard_end();
+    return st;
+}
+
+static cn_status milp_run(lp_ctx *c, const net *n, const lp_region *r, const lp_opts *o,
+                          const double *cy, double d, lp_outcome *outcome, double *min,
+                          double *x_opt, cn_err *err);
 
 cn_status lp_milp_min(const net *n, const lp_region *r, const lp_opts *o, const double *cy,
                       double d, lp_outcome *outcome, double *min, double *x_opt, cn_err *err)
@@ -754,17 +1079,35 @@ cn_status lp_milp_min(const net *n, const lp_region *r, const lp_opts *o, const 
     lp_ctx *c = lp_ctx_new(n, err);
     if (!c)
         return err ? err->status : CN_ENOMEM;
+    jmp_buf jb;
+    int round = fegetround();
+    if (setjmp(jb)) {
+        guard_fault(c, round);
+        lp_ctx_free(c); /* (its problem object went with the environment) */
+        *outcome = LP_FAILED;
+        *min = -INFINITY;
+        return CN_OK;
+    }
+    guard_begin(&jb);
+    cn_status st = milp_run(c, n, r, o, cy, d, outcome, min, x_opt, err);
+    guard_end();
+    lp_ctx_free(c);
+    return st;
+}
+
+/* lp_milp_min inside its guard (c is freed by the caller). */
+static cn_status milp_run(lp_ctx *c, const net *n, const lp_region *r, const lp_opts *o,
+                          const double *cy, double d, lp_outcome *outcome, double *min,
+                          double *x_opt, cn_err *err)
+{
     if (!setup_region(c, r)) {
-        lp_ctx_free(c);
         *outcome = LP_INFEASIBLE;
         *min = INFINITY;
         return CN_OK;
     }
     cn_status st = setup_lin(c, r, err);
-    if (st != CN_OK) {
-        lp_ctx_free(c);
+    if (st != CN_OK)
         return st;
-    }
     glp_prob *P = c->P;
     /* Unstable neurons: binary delta and big-M rows
      *   a <= z - l (1 - delta)   i.e.  a - z - l delta <= -l
@@ -818,6 +1161,5 @@ cn_status lp_milp_min(const net *n, const lp_region *r, const lp_opts *o, const 
         *outcome = LP_FAILED;
         *min = -INFINITY;
     }
-    lp_ctx_free(c);
     return CN_OK;
 }

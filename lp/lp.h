@@ -12,6 +12,12 @@
  *     rounded upward, so that (3) is a valid relaxation for the rational
  *     network whatever the rounding (proof: the line lies above (l,0) and
  *     (u,u), hence above relu on [l,u]).
+ * A layer whose stored W, b only enclose the file's values (models.h,
+ * net_layer: wrel, wabs, brad) has the exact form z' = W z + b + e with
+ * |e_o| <= E_o = wrel (|W| m)_o + wabs sum_k m_k + brad_o for |z_k| <= m_k;
+ * its rows (2) become ranges  b - E <= z' - W z <= b + E  (E from the
+ * region's box or the ReLU bounds below, rounded outward), which every
+ * network of the enclosure satisfies.
  * Pre-activation bounds l, u come from the caller (bounds/), must be sound,
  * and also bound the z columns.  A split fixes a neuron active (z >= 0,
  * a = z) or inactive (z <= 0, a = 0).
@@ -22,12 +28,24 @@
  *     c^T v  >=  sum_r min(y_r rl_r, y_r ru_r)  +  sum_j min_{v_j in [vl_j, vu_j]} (c - A^T y)_j v_j
  * (a multiplier whose needed row bound is infinite is replaced by 0).
  * lp_lower_bound evaluates the right-hand side with directed rounding: the
- * reduced costs (c - A^T y)_j as intervals, products and sums rounded down.
+ * reduced costs (c - A^T y)_j as intervals, products and sums rounded down
+ * (as negations rounded up, in one FE_UPWARD scope: GCC may move arithmetic
+ * across a fesetround call even with -frounding-math).
  *
  * Threads: a lp_ctx owns one glp_prob; GLPK keeps a separate environment
  * per thread, so a context must be created, used and freed by one thread
  * (a worker thread then calls glp_free_env before it exits).  Library code never prints:
- * GLPK's own messages are switched off per call (msg_lev = GLP_MSG_OFF).
+ * GLPK's own messages are switched off per call (msg_lev = GLP_MSG_OFF), and
+ * whatever GLPK still writes is captured by a terminal hook.
+ *
+ * GLPK faults.  GLPK aborts the process on an internal error (a failed
+ * assertion in its simplex, e.g. on coefficients near DBL_MAX).  Every call
+ * here installs GLPK's error hook for its thread; a fault then ends only that
+ * call: it returns CN_OK with the outcome LP_FAILED (lp_conj_solve: t_opt =
+ * -inf; lp_conj_bound: -inf), lp_fault() says why, and since GLPK's rules
+ * require its environment to be freed after an error, every context of the
+ * thread loses its problem object and is rebuilt at its next use (which may
+ * fail with CN_ENOMEM).  lp_ctx_new reports a fault as CN_EINTERNAL.
  */
 #ifndef CERTNN_LP_H
 #define CERTNN_LP_H
@@ -39,6 +57,11 @@ typedef struct lp_ctx lp_ctx;     /* opaque: one glp_prob and scratch space */
 /* Borrows n, which must outlive the context. */
 lp_ctx *lp_ctx_new(const net *n, cn_err *err);
 void    lp_ctx_free(lp_ctx *c);    /* NULL is fine */
+
+/* NULL when the last call on c ran without a GLPK fault; otherwise GLPK's
+ * message ("GLPK: Assertion failed: ...; Error detected in file ... at line
+ * ..."), valid until the next call on c. */
+const char *lp_fault(const lp_ctx *c);
 
 /* A subproblem.  Arrays indexed by layer i are used only where layer i is
  * NET_RELU (others may be NULL); each then has net_layer_at(n,i)->in entries. */
@@ -104,10 +127,12 @@ double lp_conj_bound(lp_ctx *c, const double *cy /* [n_out] */);
 /* Exact MILP encoding (big-M from the given sound pre-activation bounds)
  * solved with GLPK's branch and cut, for small networks and as an oracle in
  * tests: the minimum of c^T y + d over the region, in floating point (NOT a
- * rigorous bound — use it only as an oracle or to find candidates).  x_opt
- * (may be NULL) receives the minimiser's input.  *status_out: LP_BOUND when
- * solved to optimality, LP_INFEASIBLE when the region is empty, LP_FAILED
- * on limits. */
+ * rigorous bound — use it only as an oracle or to find candidates).  With
+ * an enclosure it is the minimum over the ranges (2), i.e. over every
+ * network of the enclosure (e chosen per point), below the minimum of any
+ * one of them.  x_opt (may be NULL) receives the minimiser's input.
+ * *status_out: LP_BOUND when solved to optimality, LP_INFEASIBLE when the
+ * region is empty, LP_FAILED on limits. */
 cn_status lp_milp_min(const net *n, const lp_region *r, const lp_opts *o,
                       const double *cy, double d, lp_outcome *outcome /* OUT */,
                       double *min /* OUT */, double *x_opt /* OUT, may be NULL */,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fenv.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -196,7 +197,10 @@ void cn_mpq_set_d(mpq_t q, double d)
  * double (mpq_get_d truncates toward zero) and step until the order holds. */
 static double mpq_get_d_dir(const mpq_t q, bool up)
 {
-    double d = mpq_get_d(q);          /* truncation: |d| <= |q| */
+    double d = mpq_get_d(q);          /* truncation: |d| <= |q| ... */
+    if (!isfinite(d))                 /* ... except that GMP gives inf beyond the
+                                         doubles: truncation is then +-DBL_MAX */
+        d = mpq_sgn(q) > 0 ? DBL_MAX : -DBL_MAX;
     mpq_t t;
     mpq_init(t);
     for (int guard = 0; guard < 4; guard++) {

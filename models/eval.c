@@ -1,6 +1,8 @@
-/* eval.c — forward evaluation: batched double (BLAS) and exact rational. */
+/* eval.c — forward evaluation: batched double (BLAS), exact rational, and an
+ * exact rational enclosure for networks whose folding rounded. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -76,33 +78,24 @@ cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_er
     return CN_OK;
 }
 
-static void conv_q(const net_layer *l, mpq_t *x, mpq_t *y, mpq_t w)
-{
-    const net_shape is = l->in_shape, os = l->out_shape;
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                mpq_t *acc = &y[(co * os.h + oy) * os.w + ox];
-                mpq_set_d(*acc, l->b[co]);
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < l->kh; ky++) {
-                        int iy = oy * l->stride_h + ky - l->pad_t;
-                        if (iy < 0 || iy >= is.h)
-                            continue;
-                        for (int kx = 0; kx < l->kw; kx++) {
-                            int ix = ox * l->stride_w + kx - l->pad_l;
-                            if (ix < 0 || ix >= is.w)
-                                continue;
-                            double wd = l->W[((co * is.c + ci) * l->kh + ky) * l->kw + kx];
-                            if (wd == 0.0)
-                                continue;
-                            mpq_set_d(w, wd);
-                            mpq_mul(w, w, x[(ci * is.h + iy) * is.w + ix]);
-                            mpq_add(*acc, *acc, w);
-                        }
-                    }
-            }
-}
+/* Exact evaluation in midpoint-radius form: every value z_k of a layer lies
+ * in [m_k - r_k, m_k + r_k].  For a network without enclosure r stays 0 and
+ * m is its exact value.  An affine layer with radii (models.h, net_layer)
+ * maps the intervals to
+ *     m'_o = b_o + sum_k W_ok m_k,
+ *     r'_o = brad_o + sum_k |W_ok| t_k + wabs sum_k s_k,
+ *     s_k = |m_k| + r_k,   t_k = r_k + wrel s_k,
+ * since, for |z_k - m_k| <= r_k (so |z_k| <= s_k),
+ *     |W*_ok z_k - W_ok m_k| <= |W*_ok - W_ok| |z_k| + |W_ok| |z_k - m_k|
+ *                            <= (wrel |W_ok| + wabs) s_k + |W_ok| r_k
+ * (a CONV output sums over its receptive field; padding is exactly 0).
+ * ReLU is monotone: [lo, hi] -> [max(lo, 0), max(hi, 0)]. */
+typedef struct {
+    mpq_t *m, *r, *m2, *r2;        /* [w] current values, next layer's */
+    mpq_t *s, *t;                  /* [w] s_k, t_k of the layer's inputs */
+    mpq_t acc, rad, ssum, p;       /* scratch */
+    bool on;                       /* radii in use (some layer so far had them) */
+} qeval;
 
 static mpq_t *mpq_vec_new(size_t n)
 {
@@ -122,60 +115,212 @@ static void mpq_vec_free(mpq_t *v, size_t n)
     cn_free(v);
 }
 
+static void qeval_clear(qeval *q, size_t w)
+{
+    mpq_vec_free(q->m, w);
+    mpq_vec_free(q->m2, w);
+    mpq_vec_free(q->r, w);
+    mpq_vec_free(q->r2, w);
+    mpq_vec_free(q->s, w);
+    mpq_vec_free(q->t, w);
+    mpq_clears(q->acc, q->rad, q->ssum, q->p, NULL);
+}
+
+/* The radius vectors are allocated only for a network with enclosure. */
+static bool qeval_init(qeval *q, size_t w, bool radii)
+{
+    memset(q, 0, sizeof *q);
+    mpq_inits(q->acc, q->rad, q->ssum, q->p, NULL);
+    q->m = mpq_vec_new(w);
+    q->m2 = mpq_vec_new(w);
+    if (radii) {
+        q->r = mpq_vec_new(w);
+        q->r2 = mpq_vec_new(w);
+        q->s = mpq_vec_new(w);
+        q->t = mpq_vec_new(w);
+    }
+    return q->m && q->m2 && (!radii || (q->r && q->r2 && q->s && q->t));
+}
+
+static bool has_radius(const net_layer *l)
+{
+    return l->wrel != 0.0 || l->wabs != 0.0 || l->brad;
+}
+
+/* Adds weight wd applied to input k to the output being summed. */
+static void tap(qeval *q, const net_layer *l, double wd, int k)
+{
+    if (wd != 0.0 && mpq_sgn(q->m[k]) != 0) {
+        mpq_set_d(q->p, wd);
+        mpq_mul(q->p, q->p, q->m[k]);
+        mpq_add(q->acc, q->acc, q->p);
+    }
+    if (!q->on)
+        return;
+    if (wd != 0.0 && mpq_sgn(q->t[k]) != 0) {
+        mpq_set_d(q->p, fabs(wd));
+        mpq_mul(q->p, q->p, q->t[k]);
+        mpq_add(q->rad, q->rad, q->p);
+    }
+    if (l->wabs != 0.0)
+        mpq_add(q->ssum, q->ssum, q->s[k]);
+}
+
+/* Starts output o: acc = b, rad = brad, ssum = 0. */
+static void start(qeval *q, const net_layer *l, int o)
+{
+    mpq_set_d(q->acc, l->b[o]);
+    if (!q->on)
+        return;
+    if (l->brad)
+        mpq_set_d(q->rad, l->brad[o]);
+    else
+        mpq_set_ui(q->rad, 0, 1);
+    mpq_set_ui(q->ssum, 0, 1);
+}
+
+/* Ends output j: m2 = acc, r2 = rad + wabs ssum. */
+static void finish(qeval *q, const net_layer *l, int j)
+{
+    mpq_set(q->m2[j], q->acc);
+    if (!q->on)
+        return;
+    if (l->wabs != 0.0) {
+        mpq_set_d(q->p, l->wabs);
+        mpq_mul(q->p, q->p, q->ssum);
+        mpq_add(q->rad, q->rad, q->p);
+    }
+    mpq_set(q->r2[j], q->rad);
+}
+
+static void affine_q(qeval *q, const net_layer *l)
+{
+    q->on = q->on || has_radius(l);
+    if (q->on) {
+        mpq_set_d(q->p, l->wrel);
+        for (int k = 0; k < l->in; k++) {
+            mpq_abs(q->s[k], q->m[k]);
+            mpq_add(q->s[k], q->s[k], q->r[k]);          /* s_k = |m_k| + r_k */
+            mpq_mul(q->t[k], q->p, q->s[k]);
+            mpq_add(q->t[k], q->t[k], q->r[k]);          /* t_k = r_k + wrel s_k */
+        }
+    }
+    if (l->op == NET_DENSE) {
+        for (int o = 0; o < l->out; o++) {
+            const double *row = l->W + (size_t)o * l->in;
+            start(q, l, o);
+            for (int k = 0; k < l->in; k++)
+                tap(q, l, row[k], k);
+            finish(q, l, o);
+        }
+        return;
+    }
+    const net_shape is = l->in_shape, os = l->out_shape;
+    for (int co = 0; co < os.c; co++)
+        for (int oy = 0; oy < os.h; oy++)
+            for (int ox = 0; ox < os.w; ox++) {
+                start(q, l, co);
+                for (int ci = 0; ci < is.c; ci++)
+                    for (int ky = 0; ky < l->kh; ky++) {
+                        int iy = oy * l->stride_h + ky - l->pad_t;
+                        if (iy < 0 || iy >= is.h)
+                            continue;
+                        for (int kx = 0; kx < l->kw; kx++) {
+                            int ix = ox * l->stride_w + kx - l->pad_l;
+                            if (ix < 0 || ix >= is.w)
+                                continue;
+                            tap(q, l, l->W[((co * is.c + ci) * l->kh + ky) * l->kw + kx],
+                                (ci * is.h + iy) * is.w + ix);
+                        }
+                    }
+                finish(q, l, (co * os.h + oy) * os.w + ox);
+            }
+}
+
+static void relu_q(qeval *q, const net_layer *l)
+{
+    for (int k = 0; k < l->out; k++) {
+        if (!q->on) {
+            if (mpq_sgn(q->m[k]) > 0)
+                mpq_set(q->m2[k], q->m[k]);
+            else
+                mpq_set_ui(q->m2[k], 0, 1);
+            continue;
+        }
+        mpq_sub(q->p, q->m[k], q->r[k]);                 /* lo */
+        if (mpq_sgn(q->p) >= 0) {
+            mpq_set(q->m2[k], q->m[k]);
+            mpq_set(q->r2[k], q->r[k]);
+            continue;
+        }
+        mpq_add(q->p, q->m[k], q->r[k]);                 /* hi */
+        if (mpq_sgn(q->p) <= 0) {
+            mpq_set_ui(q->m2[k], 0, 1);
+            mpq_set_ui(q->r2[k], 0, 1);
+        } else {                                         /* [0, hi] */
+            mpq_div_2exp(q->m2[k], q->p, 1);
+            mpq_set(q->r2[k], q->m2[k]);
+        }
+    }
+}
+
+/* Runs the layers from x.  Writes ylo = m - r and yhi = m + r, or ylo = m
+ * when yhi is NULL (only for a network without enclosure). */
+static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *err)
+{
+    size_t w = (size_t)net_max_width(n);
+    bool radii = net_has_enclosure(n);
+    qeval q;
+    if (!qeval_init(&q, w, radii)) {
+        qeval_clear(&q, w);
+        return cn_fail(err, CN_ENOMEM, "out of memory for exact evaluation");
+    }
+    int in = net_in_size(n);
+    for (int k = 0; k < in; k++)
+        mpq_set(q.m[k], x[k]);
+    for (int i = 0; i < n->n_layers; i++) {
+        const net_layer *l = &n->layers[i];
+        if (l->op == NET_RELU)
+            relu_q(&q, l);
+        else
+            affine_q(&q, l);
+        mpq_t *s = q.m;
+        q.m = q.m2;
+        q.m2 = s;
+        s = q.r;
+        q.r = q.r2;
+        q.r2 = s;
+    }
+    int out = net_out_size(n);
+    for (int k = 0; k < out; k++) {
+        if (q.on) {
+            mpq_sub(ylo[k], q.m[k], q.r[k]);
+            mpq_add(yhi[k], q.m[k], q.r[k]);
+        } else {
+            mpq_set(ylo[k], q.m[k]);
+            if (yhi)
+                mpq_set(yhi[k], q.m[k]);
+        }
+    }
+    qeval_clear(&q, w);
+    return CN_OK;
+}
+
 cn_status net_eval_exact(const net *n, mpq_t *x, mpq_t *y, cn_err *err)
 {
     CN_REQUIRE(n && x && y, "network and vectors");
-    size_t w = (size_t)net_max_width(n);
-    mpq_t *a = mpq_vec_new(w), *b = mpq_vec_new(w);
-    if (!a || !b) {
-        mpq_vec_free(a, w);
-        mpq_vec_free(b, w);
-        return cn_fail(err, CN_ENOMEM, "out of memory for exact evaluation");
-    }
-    mpq_t t;
-    mpq_init(t);
-    int in = net_in_size(n);
-    for (int k = 0; k < in; k++)
-        mpq_set(a[k], x[k]);
-    for (int i = 0; i < n->n_layers; i++) {
-        const net_layer *l = &n->layers[i];
-        switch (l->op) {
-        case NET_DENSE:
-            for (int o = 0; o < l->out; o++) {
-                const double *row = l->W + (size_t)o * l->in;
-                mpq_set_d(b[o], l->b[o]);
-                for (int k = 0; k < l->in; k++) {
-                    if (row[k] == 0.0 || mpq_sgn(a[k]) == 0)
-                        continue;
-                    mpq_set_d(t, row[k]);
-                    mpq_mul(t, t, a[k]);
-                    mpq_add(b[o], b[o], t);
-                }
-            }
-            break;
-        case NET_CONV:
-            conv_q(l, a, b, t);
-            break;
-        case NET_RELU:
-            for (int k = 0; k < l->out; k++) {
-                if (mpq_sgn(a[k]) > 0)
-                    mpq_set(b[k], a[k]);
-                else
-                    mpq_set_ui(b[k], 0, 1);
-            }
-            break;
-        }
-        mpq_t *s = a;
-        a = b;
-        b = s;
-    }
-    int out = net_out_size(n);
-    for (int k = 0; k < out; k++)
-        mpq_set(y[k], a[k]);
-    mpq_clear(t);
-    mpq_vec_free(a, w);
-    mpq_vec_free(b, w);
-    return CN_OK;
+    if (net_has_enclosure(n))
+        return cn_fail(err, CN_EUNSUPPORTED,
+                       "%s: folding a normalisation rounded some weights, so the file's exact "
+                       "outputs are known only within an enclosure (use net_eval_enclose)",
+                       n->path && *n->path ? n->path : "network");
+    return eval_q(n, x, y, NULL, err);
+}
+
+cn_status net_eval_enclose(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *err)
+{
+    CN_REQUIRE(n && x && ylo && yhi, "network and vectors");
+    return eval_q(n, x, ylo, yhi, err);
 }
 
 cn_status net_eval_exact_d(const net *n, const double *x, mpq_t *y, cn_err *err)

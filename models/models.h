@@ -123,12 +123,14 @@ bool cn_mpq_set_decimal(mpq_t q, const char *s, size_t len);
  * and the network *is* the rational function those doubles define.  A float32
  * weight converts to double exactly; an NNet decimal is rounded once to the
  * nearest double at load time.  Folding a constant normalisation (Sub, Div,
- * Mul) or BatchNormalization into the neighbouring affine layer computes new
- * doubles; net_info.fold_exact tells whether every folded value equals the
- * exact real value (checked with an error-free transformation) — when it is
- * false the network certnn verifies is the folded one, which differs from the
- * file's real-number semantics by at most one rounding per folded value, and
- * `certnn info` says so.
+ * Mul, Add) or BatchNormalization into the neighbouring affine layer computes
+ * new doubles, each the exact value rounded once to nearest;
+ * net_info.fold_exact tells whether every folded value equals the file's
+ * real value.  When it does not, the layers a rounding fold touched carry an
+ * enclosure of the file's values (net_layer.wrel/wabs/brad below): W and b
+ * are then only nominal, the network verified is the set of networks within
+ * the enclosure (which contains the file's), and exact evaluation gives
+ * intervals (net_eval_enclose).
  */
 
 typedef enum { NET_DENSE = 1, NET_CONV = 2, NET_RELU = 3 } net_op;
@@ -146,7 +148,21 @@ typedef struct {
     int kh, kw;                    /* CONV only */
     int stride_h, stride_w;        /* CONV only */
     int pad_t, pad_l, pad_b, pad_r;/* CONV only */
+    /* Enclosure of the file's exact values when folding rounded (DENSE and
+     * CONV; all zero / NULL when W and b *are* the file's values, as for
+     * every network built in code).  The file's real-number weights W* and
+     * biases b* satisfy, entry by entry,
+     *     |W*_k - W_k| <= wrel |W_k| + wabs,      |b*_o - b_o| <= brad[o],
+     * so the true layer is  z' = W z + b + e  with, for |z_k| <= m_k,
+     *     |e_o| <= wrel (|W| m)_o + wabs sum_k m_k + brad[o]            (E)
+     * (a CONV row sums over its receptive field only; a DENSE/CONV bias has
+     * out / cout entries).  Every sound consumer (bounds, LP, the
+     * certificate checker) widens each affine step by (E); the exact
+     * evaluator returns an exact rational enclosure (net_eval_enclose). */
+    double wrel, wabs;
+    double *brad;                  /* [out] DENSE, [cout] CONV, or NULL (owned) */
 } net_layer;
+
 
 typedef enum { NET_FMT_BUILT = 0, NET_FMT_ONNX, NET_FMT_NNET } net_format;
 
@@ -174,7 +190,8 @@ cn_status net_load_nnet_mem(const char *text, size_t len, const char *name,
 
 /* Writes the network as ONNX (opset 13; Gemm/Conv/Relu/Flatten, float32 when
  * every weight is a float32 value, float64 otherwise), so that loading it back
- * gives bit-identical weights. */
+ * gives bit-identical weights.  A network with an enclosure
+ * (net_has_enclosure) is refused with CN_EUNSUPPORTED: the file would lose it. */
 cn_status net_save_onnx(const net *n, const char *path, cn_err *err) CN_WUR;
 
 /* Building a network in code (tests, training).  net_new makes an empty
@@ -195,6 +212,9 @@ int              net_in_size(const net *n);
 int              net_out_size(const net *n);
 int              net_n_relus(const net *n);          /* ReLU neurons */
 int              net_max_width(const net *n);        /* max over all layer in/out */
+/* True when some layer carries an enclosure (folding rounded): the network
+ * is then known only within (E), and exact evaluation gives intervals. */
+bool             net_has_enclosure(const net *n);
 
 typedef struct {
     net_format format;
@@ -206,6 +226,8 @@ typedef struct {
     long params;                   /* weight + bias entries in the IR */
     bool fold_exact;               /* see "Exactness" above */
     int folded;                    /* normalisation/BN ops folded */
+    /* largest radii of the enclosure over all layers (0: none) */
+    double max_wrel, max_wabs, max_brad;
     const char *weights_note;      /* how weights became doubles, one sentence */
     const net_nnet_norm *nnet;     /* NNet normalisation, or NULL */
 } net_info;
@@ -217,8 +239,16 @@ void net_get_info(const net *n, net_info *info /* OUT */);
 cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_err *err) CN_WUR;
 
 /* Exact evaluation in rationals from the stored doubles.
- * x: [in] (initialised mpq_t), y: [out] (initialised mpq_t). */
+ * x: [in] (initialised mpq_t), y: [out] (initialised mpq_t).  A network with
+ * an enclosure (net_has_enclosure) has no single exact value: CN_EUNSUPPORTED,
+ * use net_eval_enclose. */
 cn_status net_eval_exact(const net *n, mpq_t *x, mpq_t *y, cn_err *err) CN_WUR;
+/* Exact rational enclosure of the file's outputs at x: ylo <= N*(x) <= yhi
+ * entrywise for every network N* within the layers' enclosures (interval
+ * arithmetic in mpq, midpoint-radius form; see eval.c).  Without enclosure
+ * ylo and yhi both equal net_eval_exact's result.  ylo, yhi: [out]
+ * (initialised mpq_t). */
+cn_status net_eval_enclose(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *err) CN_WUR;
 /* Convenience: x given as doubles (each converted exactly). */
 cn_status net_eval_exact_d(const net *n, const double *x, mpq_t *y, cn_err *err) CN_WUR;
 
@@ -282,9 +312,10 @@ cn_status prop_parse_vnnlib(const char *path, prop **out, cn_err *err) CN_WUR;
 cn_status prop_parse_vnnlib_mem(const char *text, size_t len, const char *name,
                                 long max_terms, prop **out, cn_err *err) CN_WUR;
 
-/* Writes p as VNN-LIB.  Rationals whose decimal expansion terminates are
- * written exactly; others (e.g. p/255 in an eps-ball) are rounded outward
- * (box widened) to 20 significant digits and *exact is set false. */
+/* Writes p as VNN-LIB, every number exactly: a plain decimal when its
+ * expansion terminates, else "(/ P Q)" (e.g. p/255 in an eps-ball), so the
+ * text reads back as an equal property (prop_equal); *exact is always true
+ * (kept for callers that predate this). */
 cn_status prop_write_vnnlib(const prop *p, FILE *f, bool *exact /* OUT, may be NULL */,
                             cn_err *err) CN_WUR;
 /* Structural equality (same cases, same exact numbers, same order). */
@@ -296,13 +327,21 @@ cn_status prop_eps_ball(int n_in, mpq_t *x0, const mpq_t eps, const mpq_t clip_l
                         const mpq_t clip_hi, int n_out, int label, prop **out,
                         cn_err *err) CN_WUR;
 
-/* The result of checking a point against a property, exactly. */
+/* The result of checking a point against a property, exactly.
+ *
+ * For a network with an enclosure (net_has_enclosure) the outputs are known
+ * only as [ylo, yhi] (net_eval_enclose) and the check is conservative: an
+ * atom holds only if it holds for every output in the enclosure, so a slack
+ * is the worst case  rhs - max_{y in [ylo, yhi]} lhs(y),  and `violated` is
+ * set only when a whole disjunct holds for all of them.  Then `violated`
+ * false means "not shown violated" (the file's network may still violate it
+ * at x).  Without enclosure both are exact, as the names say. */
 typedef struct {
     bool violated;                 /* x in some case's region and N(x) in its unsafe set */
     int case_idx;                  /* first case whose region holds x, or -1 */
     int disj_idx;                  /* satisfied disjunct in that case, or -1 */
-    /* Exact slack rhs - lhs of every atom of the reported (or, when not
-     * violated, the closest) disjunct: >= 0 means the atom holds.
+    /* Exact (worst-case) slack rhs - lhs of every atom of the reported (or,
+     * when not violated, the closest) disjunct: >= 0 means the atom holds.
      * Owned: release with prop_check_clear. */
     int n_margin;
     mpq_t *margin;
@@ -311,7 +350,8 @@ typedef struct {
 
 void prop_check_init(prop_check *c);
 void prop_check_clear(prop_check *c);
-/* Decides exactly whether x (n_in rationals) violates p under n. */
+/* Decides exactly whether x (n_in rationals) violates p under n
+ * (conservatively for a network with an enclosure, see above). */
 cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *res,
                            cn_err *err) CN_WUR;
 cn_status prop_check_point_d(const prop *p, const net *n, const double *x, prop_check *res,

@@ -26,11 +26,6 @@ cn_status net__set_names(net *n, const char *path, const char *in_name,
 /* Shape of the next layer's input (the last layer's output, or the input). */
 net_shape net__tail_shape(const net *n);
 
-/* Exactness of folded arithmetic (error-free transformations; need
- * round-to-nearest): is a*b, a/b, a+b exactly the double r computed? */
-bool net__mul_exact(double a, double b, double r);
-bool net__div_exact(double a, double b, double r);
-bool net__add_exact(double a, double b, double r);
 
 /* ---- properties (prop.c, vnnlib.c) — added by the properties work ---- */
 struct prop {

@@ -38,6 +38,7 @@ void net_free(net *n)
     for (int i = 0; i < n->n_layers; i++) {
         cn_free(n->layers[i].W);
         cn_free(n->layers[i].b);
+        cn_free(n->layers[i].brad);
     }
     cn_free(n->layers);
     cn_free(n->path);
@@ -148,6 +149,16 @@ net_layer *net_add_relu(net *n, cn_err *err)
 
 int net_n_layers(const net *n) { return n->n_layers; }
 
+bool net_has_enclosure(const net *n)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        const net_layer *l = &n->layers[i];
+        if (l->wrel != 0.0 || l->wabs != 0.0 || l->brad)
+            return true;
+    }
+    return false;
+}
+
 const net_layer *net_layer_at(const net *n, int i)
 {
     CN_REQUIRE(i >= 0 && i < n->n_layers, "layer index in range");
@@ -186,6 +197,12 @@ static long layer_params(const net_layer *l)
     return 0;
 }
 
+/* Bias entries of an affine layer: out (DENSE) or cout (CONV). */
+static size_t layer_nb(const net_layer *l)
+{
+    return l->op == NET_DENSE ? (size_t)l->out : l->op == NET_CONV ? (size_t)l->out_shape.c : 0;
+}
+
 void net_get_info(const net *n, net_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -207,6 +224,13 @@ void net_get_info(const net *n, net_info *info)
         info->params += layer_params(&n->layers[i]);
     info->fold_exact = n->fold_exact;
     info->folded = n->folded;
+    for (int i = 0; i < n->n_layers; i++) {
+        const net_layer *l = &n->layers[i];
+        info->max_wrel = fmax(info->max_wrel, l->wrel);
+        info->max_wabs = fmax(info->max_wabs, l->wabs);
+        for (size_t o = 0; l->brad && o < layer_nb(l); o++)
+            info->max_brad = fmax(info->max_brad, l->brad[o]);
+    }
     info->nnet = n->nnet;
     switch (n->format) {
     case NET_FMT_ONNX:
@@ -240,29 +264,6 @@ cn_status net__set_names(net *n, const char *path, const char *in_name,
     n->in_name = i;
     n->out_name = o;
     return CN_OK;
-}
-
-/* Error-free transformations (exact under round-to-nearest, no overflow). */
-bool net__mul_exact(double a, double b, double r)
-{
-    return isfinite(r) && fma(a, b, -r) == 0.0;
-}
-
-bool net__div_exact(double a, double b, double r)
-{
-    /* r = a/b exactly iff r*b == a exactly */
-    return isfinite(r) && fma(r, b, -a) == 0.0;
-}
-
-bool net__add_exact(double a, double b, double r)
-{
-    if (!isfinite(r))
-        return false;
-    /* TwoSum: err = (a + b) - r exactly */
-    double bv = r - a;
-    double av = r - bv;
-    double e = (a - av) + (b - bv);
-    return e == 0.0;
 }
 
 cn_status net_load(const char *path, net **out, cn_err *err)

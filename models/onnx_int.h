@@ -3,8 +3,9 @@
  *
  *   onnx_load.c   messages, shapes, the constants table and tensor decoding,
  *                 the graph and the entry points (net_load_onnx...);
- *   onnx_fold.c   the pending affine layer and the exact folding of
- *                 elementwise maps into it;
+ *   onnx_fold.c   the pending affine layer, the exact folding of
+ *                 elementwise maps into it and the enclosure radii of the
+ *                 folded layers;
  *   onnx_ops.c    node attributes, broadcasting and one reader per operator.
  *
  * The chain is read left to right with a small amount of state (ld):
@@ -14,7 +15,8 @@
  *                  yet appended to the net;
  *   e              a pending elementwise affine map  x -> a ⊙ x + c  kept in
  *                  exact rationals (Add/Sub/Mul/Div by constants, folded
- *                  BatchNormalization).  When pend exists e applies to its
+ *                  BatchNormalization), with radii enclosing the file's
+ *                  real map when BatchNormalization's scale is irrational.  When pend exists e applies to its
  *                  output (a bias, a scale); otherwise e applies to the
  *                  current tensor and is folded into the *next* affine layer
  *                  (input normalisation).
@@ -51,10 +53,15 @@ typedef struct {
     int64_t *iv;                            /* owned: int64 values, or NULL */
 } cst;
 
-/* Elementwise exact affine map x -> a ⊙ x + c over n elements. */
+/* Elementwise affine map x -> a ⊙ x + c over n elements, in exact
+ * rationals, with an enclosure of the file's real-number map
+ * x -> a* ⊙ x + c*:   |a*_i - a_i| <= ra_i,  |c*_i - c_i| <= rc_i.
+ * The radii are nonzero only after an irrational BatchNormalization scale
+ * (NULL: all zero), and a_i = 0 implies ra_i = 0. */
 typedef struct {
     int n;
     mpq_t *a, *c;                           /* [n] */
+    mpq_t *ra, *rc;                         /* [n] or NULL */
 } elem;
 
 /* An affine layer being assembled (IR layout). */
@@ -65,6 +72,9 @@ typedef struct {
     int kh, kw, sh, sw, pt, pl, pb, pr;     /* CONV */
     net_shape ishape, oshape;
     bool has_bias;                          /* a bias was already added */
+    /* enclosure of the file's values, as in net_layer (models.h) */
+    double wrel, wabs;
+    double *brad;                           /* owned: [out] DENSE, [cout] CONV, or NULL */
 } pend;
 
 typedef struct {
@@ -85,6 +95,7 @@ typedef struct {
     elem e;
     bool has_e;
     bool exact;
+    long rounded;                           /* inexact roundings so far (round_q) */
     int folded;
     /* node being read, for messages */
     const Onnx__NodeProto *node;
@@ -128,6 +139,8 @@ cn_status net__onnx_node_const(ld *L, size_t i, const char *what, cst **out);
 
 /* Makes sure L->e exists for the current tensor (identity when new). */
 cn_status net__onnx_need_e(ld *L);
+/* Makes sure L->e has radius arrays (zero when new); L->e must exist. */
+cn_status net__onnx_need_r(ld *L);
 /* Zeroes *p, then allocates W[nw] and b[nb] (b = 0) for a layer op in -> out. */
 cn_status net__onnx_pend_alloc(ld *L, pend *p, net_op op, int in, int out, size_t nw, size_t nb);
 /* Makes *np (takes ownership, also on failure) the pending layer: appends the

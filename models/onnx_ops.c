@@ -195,10 +195,11 @@ static cn_status op_arith(ld *L, const char *op, size_t xi)
         cn_free(idx);
         return s;
     }
-    mpq_t v;
-    mpq_init(v);
+    mpq_t v, av;
+    mpq_inits(v, av, NULL);
     for (size_t i = 0; i < n; i++) {
         mpq_set_d(v, k->v[idx[i]]);
+        mpq_abs(av, v);
         elem *e = &L->e;
         if (add) {
             mpq_add(e->c[i], e->c[i], v);
@@ -207,26 +208,93 @@ static cn_status op_arith(ld *L, const char *op, size_t xi)
         } else if (sub) {                          /* v - x */
             mpq_neg(e->a[i], e->a[i]);
             mpq_sub(e->c[i], v, e->c[i]);
-        } else if (mul) {
+        } else if (mul) {                          /* radii scale by |v| */
             mpq_mul(e->a[i], e->a[i], v);
             mpq_mul(e->c[i], e->c[i], v);
+            if (e->ra) {
+                mpq_mul(e->ra[i], e->ra[i], av);
+                mpq_mul(e->rc[i], e->rc[i], av);
+            }
         } else {
             if (mpq_sgn(v) == 0) {
-                mpq_clear(v);
+                mpq_clears(v, av, NULL);
                 cn_free(idx);
                 return net__onnx_fail(L, CN_EPARSE, "division by a zero constant");
             }
             mpq_div(e->a[i], e->a[i], v);
             mpq_div(e->c[i], e->c[i], v);
+            if (e->ra) {
+                mpq_div(e->ra[i], e->ra[i], av);
+                mpq_div(e->rc[i], e->rc[i], av);
+            }
         }
     }
-    mpq_clear(v);
+    mpq_clears(v, av, NULL);
     cn_free(idx);
     if (bias)
         L->p.has_bias = true;
     else
         L->folded++;
     return set_dims(L, rd, rnd);
+}
+
+/* BatchNormalization's scale s* = g / sqrt(q), q = var + eps, is irrational
+ * in general.  Its nominal value is s = g / r exactly, r = fl(sqrt(fl(var +
+ * eps))); doubles rl <= sqrt(q) <= ru are found by comparing their squares
+ * with q exactly, so s* lies between g/ru and g/rl and
+ *     |s* - s| <= rs = max(|g/rl - s|, |g/ru - s|)
+ * (rs = 0 when r*r = q exactly; s = 0 exactly when g = 0, then rs = 0). */
+static cn_status bn_scale(ld *L, int c, double g, double var, double eps, mpq_t s, mpq_t rs)
+{
+    cn_status st = CN_OK;
+    mpq_t q, t;
+    mpq_inits(q, t, NULL);
+    mpq_set_d(q, var);
+    mpq_set_d(t, eps);
+    mpq_add(q, q, t);
+    double r = sqrt(var + eps), rl = r, ru = r;
+    int il = 0, iu = 0;
+    if (mpq_sgn(q) <= 0) {
+        st = net__onnx_fail(L, CN_EPARSE, "var + epsilon <= 0 in channel %d", c);
+        goto done;
+    }
+    for (; il < 64 && rl > 0 && isfinite(rl); il++, rl = nextafter(rl, 0.0)) {
+        mpq_set_d(t, rl);
+        mpq_mul(t, t, t);
+        if (mpq_cmp(t, q) <= 0)
+            break;
+    }
+    for (; iu < 64 && ru > 0 && isfinite(ru); iu++, ru = nextafter(ru, INFINITY)) {
+        mpq_set_d(t, ru);
+        mpq_mul(t, t, t);
+        if (mpq_cmp(t, q) >= 0)
+            break;
+    }
+    if (il == 64 || iu == 64 || !(rl > 0) || !isfinite(ru) || !(r > 0) || !isfinite(r)) {
+        st = net__onnx_fail(L, CN_EUNSUPPORTED,
+                            "cannot enclose sqrt(var + epsilon) in channel %d (var %g, "
+                            "epsilon %g)",
+                            c, var, eps);
+        goto done;
+    }
+    mpq_set_d(s, g);
+    mpq_set_d(t, r);
+    mpq_div(s, s, t);
+    mpq_set_d(rs, g);
+    mpq_set_d(t, rl);
+    mpq_div(rs, rs, t);
+    mpq_sub(rs, rs, s);
+    mpq_abs(rs, rs);                            /* |g/rl - s| */
+    mpq_set_d(q, g);
+    mpq_set_d(t, ru);
+    mpq_div(q, q, t);
+    mpq_sub(q, q, s);
+    mpq_abs(q, q);                              /* |g/ru - s| */
+    if (mpq_cmp(q, rs) > 0)
+        mpq_set(rs, q);
+done:
+    mpq_clears(q, t, NULL);
+    return st;
 }
 
 static cn_status op_batchnorm(ld *L)
@@ -262,36 +330,51 @@ static cn_status op_batchnorm(ld *L)
     }
     if ((s = net__onnx_need_e(L)))
         return s;
-    mpq_t sq, cq;
-    mpq_init(sq);
-    mpq_init(cq);
+    mpq_t sq, rs, cq, rt, t;
+    mpq_inits(sq, rs, cq, rt, t, NULL);
     for (int c = 0; c < ch; c++) {
         double g = prm[0]->v[c], beta = prm[1]->v[c], mean = prm[2]->v[c], var = prm[3]->v[c];
-        double v = var + eps;
-        if (!(v > 0)) {
-            mpq_clear(sq);
-            mpq_clear(cq);
-            return net__onnx_fail(L, CN_EPARSE, "var + epsilon <= 0 in channel %d", c);
-        }
-        double r = sqrt(v), sc = g / r;
-        if (!net__add_exact(var, eps, v) || !net__mul_exact(r, r, v) ||
-            !net__div_exact(g, r, sc))
+        if ((s = bn_scale(L, c, g, var, eps, sq, rs)))
+            break;
+        if (mpq_sgn(rs) != 0) {
             L->exact = false;
-        /* y = sc * (x - mean) + beta = sc * x + (beta - sc * mean), sc as computed */
-        mpq_set_d(sq, sc);
+            if ((s = net__onnx_need_r(L)))
+                break;
+        }
+        /* y = s* (x - mean) + beta = s* x + t*,  t* = beta - s* mean, with
+         * |t* - t| <= rt = |mean| rs for t = beta - s mean */
         mpq_set_d(cq, mean);
+        mpq_abs(rt, cq);
+        mpq_mul(rt, rt, rs);
         mpq_mul(cq, cq, sq);
-        mpq_set_d(L->t3, beta);
-        mpq_sub(cq, L->t3, cq);
+        mpq_set_d(t, beta);
+        mpq_sub(cq, t, cq);
         for (int i = 0; i < sp; i++) {
             size_t j = (size_t)c * sp + i;
-            mpq_mul(L->e.a[j], L->e.a[j], sq);
-            mpq_mul(L->e.c[j], L->e.c[j], sq);
-            mpq_add(L->e.c[j], L->e.c[j], cq);
+            elem *e = &L->e;
+            if (e->ra) {
+                /* |s* a* - s a| <= (|s| + rs) ra + |a| rs; likewise for c,
+                 * plus rt */
+                mpq_abs(t, sq);
+                mpq_add(t, t, rs);
+                mpq_mul(e->ra[j], e->ra[j], t);
+                mpq_mul(e->rc[j], e->rc[j], t);
+                mpq_abs(t, e->a[j]);
+                mpq_mul(t, t, rs);
+                mpq_add(e->ra[j], e->ra[j], t);
+                mpq_abs(t, e->c[j]);
+                mpq_mul(t, t, rs);
+                mpq_add(e->rc[j], e->rc[j], t);
+                mpq_add(e->rc[j], e->rc[j], rt);
+            }
+            mpq_mul(e->a[j], e->a[j], sq);
+            mpq_mul(e->c[j], e->c[j], sq);
+            mpq_add(e->c[j], e->c[j], cq);
         }
     }
-    mpq_clear(sq);
-    mpq_clear(cq);
+    mpq_clears(sq, rs, cq, rt, t, NULL);
+    if (s)
+        return s;
     L->folded++;
     return CN_OK;
 }

@@ -363,6 +363,12 @@ cn_status net_save_onnx(const net *n, const char *path, cn_err *err)
     CN_REQUIRE(n && path, "network and path");
     if (n->n_layers == 0)
         return cn_fail(err, CN_EINVAL, "%s: the network has no layers to write", path);
+    if (net_has_enclosure(n))
+        return cn_fail(err, CN_EUNSUPPORTED,
+                       "%s: the network's folded weights are rounded values with an error "
+                       "enclosure of the original file's; an ONNX file would lose the "
+                       "enclosure (save the original model instead)",
+                       path);
     arena a = {0};
     sv S = {&a, all_float32(n), {0}, {0}};
     Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;

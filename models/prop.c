@@ -372,104 +372,35 @@ static void put_dec(FILE *f, const mpq_t q)
     mpz_clear(s);
 }
 
-/* r = q rounded to 20 significant decimal digits, down (dir < 0) or up. */
-static void round_sig20(mpq_t r, const mpq_t q, int dir)
-{
-    if (mpq_sgn(q) == 0) {
-        mpq_set_ui(r, 0, 1);
-        return;
-    }
-    mpq_t t, lo, hi;
-    mpz_t p, m;
-    mpq_inits(t, lo, hi, NULL);
-    mpz_init(p);
-    mpz_init(m);
-    mpz_ui_pow_ui(p, 10, 19);
-    mpq_set_z(lo, p);
-    mpz_ui_pow_ui(p, 10, 20);
-    mpq_set_z(hi, p);
-    /* estimate e so that 10^19 <= |q| 10^-e < 10^20, then correct */
-    long e = (long)mpz_sizeinbase(mpq_numref(q), 10) - (long)mpz_sizeinbase(mpq_denref(q), 10) -
-             19;
-    for (;;) {
-        mpz_ui_pow_ui(p, 10, (unsigned long)labs(e));
-        mpq_abs(t, q);
-        if (e >= 0)
-            mpz_mul(mpq_denref(t), mpq_denref(t), p);
-        else
-            mpz_mul(mpq_numref(t), mpq_numref(t), p);
-        mpq_canonicalize(t);
-        if (mpq_cmp(t, lo) < 0)
-            e--;
-        else if (mpq_cmp(t, hi) >= 0)
-            e++;
-        else
-            break;
-    }
-    if (mpq_sgn(q) < 0)
-        mpq_neg(t, t);
-    if (dir < 0)
-        mpz_fdiv_q(m, mpq_numref(t), mpq_denref(t));
-    else
-        mpz_cdiv_q(m, mpq_numref(t), mpq_denref(t));
-    mpz_ui_pow_ui(p, 10, (unsigned long)labs(e));
-    if (e >= 0) {
-        mpz_mul(m, m, p);
-        mpq_set_z(r, m);
-    } else {
-        mpq_set_num(r, m);
-        mpq_set_den(r, p);
-        mpq_canonicalize(r);
-    }
-    mpq_clears(t, lo, hi, NULL);
-    mpz_clear(p);
-    mpz_clear(m);
-}
-
-/* Writes a box bound: exactly when it terminates, otherwise rounded outward
- * (dir < 0: down, for a lower bound).  Returns whether it was exact. */
-static bool put_bound(FILE *f, const mpq_t q, int dir)
+/* Writes any rational exactly: a plain decimal when its expansion terminates,
+ * else "(/ P Q)" (P signed, Q > 1, lowest terms), a term the reader takes
+ * back as the same rational.  Nothing is ever rounded. */
+static void put_num(FILE *f, const mpq_t q)
 {
     if (terminates(q, NULL)) {
         put_dec(f, q);
-        return true;
+        return;
     }
-    mpq_t r;
-    mpq_init(r);
-    round_sig20(r, q, dir);
-    put_dec(f, r);
-    mpq_clear(r);
-    return false;
+    char *num = mpz_get_str(NULL, 10, mpq_numref(q)), *den = mpz_get_str(NULL, 10, mpq_denref(q));
+    fprintf(f, "(/ %s %s)", num, den);
+    gmp_free_str(num);
+    gmp_free_str(den);
 }
 
-/* Writes  sum coef*V[var] <= rhs.  If some number does not terminate, the
- * whole atom is first multiplied by the (positive) lcm of its denominators,
- * which describes the same set with integers. */
+/* Writes  sum coef*V[var] <= rhs  with every number exact (put_num), so the
+ * text reads back as the same atom: same variables, coefficients and rhs. */
 static void put_atom(FILE *f, const prop_lin *a, char v)
 {
-    mpq_t s, c, r;
-    mpq_inits(s, c, r, NULL);
-    mpq_set_ui(s, 1, 1);
-    bool all = terminates(a->rhs, NULL);
-    for (int k = 0; k < a->n && all; k++)
-        all = terminates(a->coef[k], NULL);
-    if (!all) {
-        mpz_t l;
-        mpz_init_set(l, mpq_denref(a->rhs));
-        for (int k = 0; k < a->n; k++)
-            mpz_lcm(l, l, mpq_denref(a->coef[k]));
-        mpq_set_z(s, l);
-        mpz_clear(l);
-    }
-    mpq_mul(r, a->rhs, s);
-    if (a->n == 1 && mpq_cmp_si(a->coef[0], 1, 1) == 0 && all) {
+    mpq_t r;
+    mpq_init(r);
+    if (a->n == 1 && mpq_cmp_si(a->coef[0], 1, 1) == 0) {
         fprintf(f, "(<= %c_%d ", v, a->var[0]);
-        put_dec(f, r);
+        put_num(f, a->rhs);
         fputc(')', f);
-    } else if (a->n == 1 && mpq_cmp_si(a->coef[0], -1, 1) == 0 && all) {
+    } else if (a->n == 1 && mpq_cmp_si(a->coef[0], -1, 1) == 0) {
         fprintf(f, "(>= %c_%d ", v, a->var[0]);
-        mpq_neg(r, r);
-        put_dec(f, r);
+        mpq_neg(r, a->rhs);
+        put_num(f, r);
         fputc(')', f);
     } else if (a->n == 2 && mpq_sgn(a->rhs) == 0 && mpq_cmp_si(a->coef[0], 1, 1) == 0 &&
                mpq_cmp_si(a->coef[1], -1, 1) == 0) {
@@ -480,29 +411,27 @@ static void put_atom(FILE *f, const prop_lin *a, char v)
     } else {
         fputs(a->n > 1 ? "(<= (+" : "(<=", f);
         for (int k = 0; k < a->n; k++) {
-            mpq_mul(c, a->coef[k], s);
             fputs(" (* ", f);
-            put_dec(f, c);
+            put_num(f, a->coef[k]);
             fprintf(f, " %c_%d)", v, a->var[k]);
         }
         fputs(a->n > 1 ? ") " : " ", f);
-        put_dec(f, r);
+        put_num(f, a->rhs);
         fputc(')', f);
     }
-    mpq_clears(s, c, r, NULL);
+    mpq_clear(r);
 }
 
 /* The input part of a case: box bounds and linear constraints, each as an
  * atom preceded by sep. */
-static bool put_region(FILE *f, const prop *p, const prop_case *c, const char *pre,
+static void put_region(FILE *f, const prop *p, const prop_case *c, const char *pre,
                        const char *post)
 {
-    bool exact = true;
     for (int i = 0; i < p->n_in; i++) {
         fprintf(f, "%s(<= X_%d ", pre, i);
-        exact &= put_bound(f, c->hi[i], +1);
+        put_num(f, c->hi[i]);
         fprintf(f, ")%s%s(>= X_%d ", post, pre, i);
-        exact &= put_bound(f, c->lo[i], -1);
+        put_num(f, c->lo[i]);
         fprintf(f, ")%s", post);
     }
     for (int k = 0; k < c->n_lin; k++) {
@@ -510,7 +439,6 @@ static bool put_region(FILE *f, const prop *p, const prop_case *c, const char *p
         put_atom(f, &c->lin[k], 'X');
         fputs(post, f);
     }
-    return exact;
 }
 
 static void put_conj(FILE *f, const prop_conj *cj)
@@ -521,10 +449,13 @@ static void put_conj(FILE *f, const prop_conj *cj)
     }
 }
 
+/* Every number is written exactly (put_num: "(/ P Q)" when its decimal
+ * expansion does not terminate), so the text always reads back as an equal
+ * property (prop_equal) and *exact is always true; certificates rely on
+ * this (certs/doc.c). */
 cn_status prop_write_vnnlib(const prop *p, FILE *f, bool *exact, cn_err *err)
 {
     CN_REQUIRE(p && f, "property and stream");
-    bool ex = true;
     /* the name goes into a comment: keep it on one line */
     fputs("; ", f);
     for (const char *s = p->name; *s; s++)
@@ -538,7 +469,7 @@ cn_status prop_write_vnnlib(const prop *p, FILE *f, bool *exact, cn_err *err)
     fputc('\n', f);
     if (p->n_cases == 1) {
         const prop_case *c = &p->cases[0];
-        ex &= put_region(f, p, c, "(assert ", ")\n");
+        put_region(f, p, c, "(assert ", ")\n");
         fputs("\n(assert (or\n", f);
         for (int d = 0; d < c->n_disj; d++) {
             fputs("    (and", f);
@@ -552,7 +483,7 @@ cn_status prop_write_vnnlib(const prop *p, FILE *f, bool *exact, cn_err *err)
             const prop_case *c = &p->cases[ci];
             for (int d = 0; d < c->n_disj; d++) {
                 fputs("    (and", f);
-                ex &= put_region(f, p, c, " ", "");
+                put_region(f, p, c, " ", "");
                 put_conj(f, &c->disj[d]);
                 fputs(")\n", f);
             }
@@ -562,7 +493,7 @@ cn_status prop_write_vnnlib(const prop *p, FILE *f, bool *exact, cn_err *err)
     if (fflush(f) != 0 || ferror(f))
         return cn_fail(err, CN_EIO, "%s: write error while writing VNN-LIB", p->name);
     if (exact)
-        *exact = ex;
+        *exact = true;
     return CN_OK;
 }
 
@@ -610,12 +541,23 @@ static bool in_region(const prop *p, const prop_case *c, mpq_t *x, mpq_t s, mpq_
     return true;
 }
 
-/* min slack of a disjunct; returns false for a disjunct without atoms
- * (always true: its min slack is +infinity). */
-static bool min_slack(mpq_t m, const prop_conj *cj, mpq_t *y, mpq_t s, mpq_t t)
+/* Worst-case slack over outputs y in [lo, hi]:
+ * s = rhs - sum_k max(coef_k lo_k, coef_k hi_k)  (= slack when lo = hi). */
+static void slack_worst(mpq_t s, const prop_lin *a, mpq_t *lo, mpq_t *hi, mpq_t t)
+{
+    mpq_set(s, a->rhs);
+    for (int k = 0; k < a->n; k++) {
+        mpq_mul(t, a->coef[k], mpq_sgn(a->coef[k]) > 0 ? hi[a->var[k]] : lo[a->var[k]]);
+        mpq_sub(s, s, t);
+    }
+}
+
+/* min worst-case slack of a disjunct; returns false for a disjunct without
+ * atoms (always true: its min slack is +infinity). */
+static bool min_slack(mpq_t m, const prop_conj *cj, mpq_t *lo, mpq_t *hi, mpq_t s, mpq_t t)
 {
     for (int k = 0; k < cj->n; k++) {
-        slack(s, &cj->atoms[k], y, t);
+        slack_worst(s, &cj->atoms[k], lo, hi, t);
         if (k == 0 || mpq_cmp(s, m) < 0)
             mpq_set(m, s);
     }
@@ -643,6 +585,24 @@ static double nearest_d(const mpq_t q)
     return (bits & 1) ? hi : lo;
 }
 
+static mpq_t *out_vec(int n)
+{
+    mpq_t *v = cn_mallocarray((size_t)n, sizeof(mpq_t));
+    if (v)
+        for (int j = 0; j < n; j++)
+            mpq_init(v[j]);
+    return v;
+}
+
+static void out_vec_free(mpq_t *v, int n)
+{
+    if (!v)
+        return;
+    for (int j = 0; j < n; j++)
+        mpq_clear(v[j]);
+    cn_free(v);
+}
+
 cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *res, cn_err *err)
 {
     CN_REQUIRE(p && n && x && res, "property, network, point and result");
@@ -651,7 +611,7 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
                        "%s: the property has %d inputs and %d outputs, the network %d and %d",
                        p->name, p->n_in, p->n_out, net_in_size(n), net_out_size(n));
     cn_status st = CN_OK;
-    mpq_t *y = NULL, *margin = NULL;
+    mpq_t *ylo = NULL, *yhi = NULL, *margin = NULL;
     int n_margin = 0;
     mpq_t s, t, m, best;
     mpq_inits(s, t, m, best, NULL);
@@ -661,20 +621,20 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
         const prop_case *c = &p->cases[ci];
         if (!in_region(p, c, x, s, t))
             continue;
-        if (!y) {
-            y = cn_mallocarray((size_t)p->n_out, sizeof(mpq_t));
-            if (!y) {
+        if (!ylo) {
+            /* the outputs, or their enclosure for a network known within one */
+            ylo = out_vec(p->n_out);
+            yhi = out_vec(p->n_out);
+            if (!ylo || !yhi) {
                 st = cn_fail(err, CN_ENOMEM, "%s: out of memory checking a point", p->name);
                 goto done;
             }
-            for (int j = 0; j < p->n_out; j++)
-                mpq_init(y[j]);
-            if ((st = net_eval_exact(n, x, y, err)) != CN_OK)
+            if ((st = net_eval_enclose(n, x, ylo, yhi, err)) != CN_OK)
                 goto done;
         }
         bool first = case_idx < 0;
         for (int d = 0; d < c->n_disj; d++) {
-            bool finite = min_slack(m, &c->disj[d], y, s, t);
+            bool finite = min_slack(m, &c->disj[d], ylo, yhi, s, t);
             if (!finite || mpq_sgn(m) >= 0) {
                 violated = true;
                 case_idx = ci;
@@ -704,7 +664,7 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
             }
             for (int k = 0; k < cj->n; k++) {
                 mpq_init(margin[k]);
-                slack(margin[k], &cj->atoms[k], y, t);
+                slack_worst(margin[k], &cj->atoms[k], ylo, yhi, t);
                 if (k == 0 || mpq_cmp(margin[k], m) < 0)
                     mpq_set(m, margin[k]);
             }
@@ -721,11 +681,8 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
     res->worst_margin_d = worst;
     margin = NULL;
 done:
-    if (y) {
-        for (int j = 0; j < p->n_out; j++)
-            mpq_clear(y[j]);
-        cn_free(y);
-    }
+    out_vec_free(ylo, p->n_out);
+    out_vec_free(yhi, p->n_out);
     if (margin) {
         for (int k = 0; k < n_margin; k++)
             mpq_clear(margin[k]);

@@ -34,6 +34,7 @@ expect 0 "check the unsat certificate" "$C" check "$T/unsat.cert" --pubkey "$T/k
 has "$T/out" "1 proven" "the proof is re-proved"
 expect 0 "verify test_small --cert" "$C" verify "$TB/test_small.onnx" --vnnlib "$TB/test_small.vnnlib" --cert "$T/small.cert" --sign "$T/k.key"
 expect 0 "check test_small" "$C" check "$T/small.cert" --pubkey "$T/k.pub"
+has "$T/out" "^valid: " "... plain valid: the property file was found by its recorded path"
 
 # ---- a branch-and-bound proof: ACAS Xu 1_1 property 3
 expect 0 "ACAS 1_1 prop 3 --cert --sign" "$C" verify "$ACAS" --vnnlib "$P3" --timeout 120 --cert "$T/p3.cert" --sign "$T/k.key"
@@ -50,7 +51,7 @@ has "$T/out" "another key" "other key named"
 expect 1 "a different model file" "$C" check "$T/p3.cert" --pubkey "$T/k.pub" --model "$D/benchmarks/acasxu/onnx/ACASXU_run2a_1_2_batch_2000.onnx"
 has "$T/out" "SHA-256 differs" "model hash mismatch named"
 expect 1 "a different property file" "$C" check "$T/p3.cert" --pubkey "$T/k.pub" --vnnlib "$D/benchmarks/acasxu/vnnlib/prop_4.vnnlib"
-has "$T/out" "property: SHA-256 differs" "property hash mismatch named"
+has "$T/out" "property.sha256: SHA-256 differs" "property hash mismatch named"
 # tampered copies: a changed split point digit, a dropped refutation, a
 # changed counterexample digit, the file reformatted
 sed 's/\("i",[0-9]*,"0x[0-9a-f.]*\)1/\12/' "$T/p3.cert" >"$T/t1.cert"
@@ -78,6 +79,81 @@ expect 0 "check the sweep" "$C" check "$T/sw.cert" --pubkey "$T/k.pub" --data "$
 has "$T/out" "3 results" "three entries"
 sed '1s/,0,/,1,/' "$DATA" >"$T/data2.csv"
 expect 1 "sweep against changed data" "$C" check "$T/sw.cert" --pubkey "$T/k.pub" --data "$T/data2.csv"
-has "$T/out" "data SHA-256 differs" "data hash mismatch named"
+has "$T/out" "sweep.data.sha256: SHA-256 differs" "data hash mismatch named"
+
+# ---- hostile certificates (findings F2, F4, F6, F8 of the review)
+F="$D/findings"
+F2="$F/F2_check_property_not_bound"
+F4="$F/F4_check_abort_infinite_box"
+# F2: the embedded, proven property text is not the named file's property
+# (whose SHA-256 the certificate carries): check finds the file next to the
+# certificate and refuses
+expect 1 "F2: proven text differs from the named property file" "$C" check "$F2/sat_made_unsat_by_text.cert" --pubkey "$F/k1.pub"
+has_text "$T/out" "property.text: the property that was proven is not the property of $F2/test_prop.vnnlib" "F2: ... the field and the file named"
+expect 1 "F2: ... also with --vnnlib" "$C" check "$F2/sat_made_unsat_by_text.cert" --pubkey "$F/k1.pub" --vnnlib "$F2/test_prop.vnnlib"
+has_text "$T/out" "property.text: the property that was proven is not" "F2: ... named with --vnnlib"
+# ... and when the property file cannot be found, never a plain "valid"
+mkdir -p "$T/f2" && cp "$F2/sat_made_unsat_by_text.cert" "$T/f2/"
+expect 2 "F2: property file not found: exit 2" "$C" check "$T/f2/sat_made_unsat_by_text.cert" --pubkey "$F/k1.pub" --model "$F2/test_sat.onnx"
+has_text "$T/out" "valid for the embedded property only (exit 2): the property file 'test_prop.vnnlib' named in the certificate was not found" "F2: ... says what was not checked"
+expect 2 "F2: ... --json" "$C" check "$T/f2/sat_made_unsat_by_text.cert" --pubkey "$F/k1.pub" --model "$F2/test_sat.onnx" --json
+has "$T/out" '"complete": false' "F2: ... --json complete false"
+has "$T/out" '"property": "not matched"' "F2: ... --json property not matched"
+# a sweep whose sample index was changed (signed with k1): matched against
+# the data file when it is found, said plainly when not
+IC="$F2/index_changed_nodata.cert"
+FM="$S/models/zoo/fmnist_ibp.onnx"
+if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    expect 1 "F2: changed sample index, data file found by its recorded path" "$C" check "$IC" --pubkey "$F/k1.pub" --model "$FM"
+    has_text "$T/out" "results[0].label: sample 9999 has label 5 in the data file" "F2: ... the sample named"
+else
+    expect 2 "F2: changed sample index, data file not found: exit 2" "$C" check "$IC" --pubkey "$F/k1.pub" --model "$FM"
+    has_text "$T/out" "t10k-images-idx3-ubyte.gz' named in the certificate was not found" "F2: ... says the samples were not matched"
+fi
+# a sweep whose data file moved: exit 2, then found again with --data
+cp "$DATA" "$T/moved.csv"
+expect 1 "sweep on a copy of the data" "$C" verify "$MN" --data "$T/moved.csv" --eps 0.05 --samples 3 --cert "$T/mv.cert" --sign "$T/k.key" -q
+expect 0 "... checks while the copy is there" "$C" check "$T/mv.cert" --pubkey "$T/k.pub"
+rm "$T/moved.csv"
+expect 2 "... data file gone: exit 2" "$C" check "$T/mv.cert" --pubkey "$T/k.pub"
+has_text "$T/out" "valid for the embedded samples only (exit 2): the data file '$T/moved.csv' named in the certificate was not found" "... says the samples were not matched"
+expect 0 "... --data binds them again" "$C" check "$T/mv.cert" --pubkey "$T/k.pub" --data "$DATA"
+
+# F4: a box beyond the doubles: refused with a message, never an abort;
+# unsigned: refused before anything is parsed
+expect 1 "F4: unsigned infinite box refused by the policy" "$C" check "$F4/inf_box_unsigned.cert" --pubkey "$F/k1.pub" --model "$F4/test_small.onnx"
+has_text "$T/out" "the certificate is unsigned; nothing was parsed or re-proved" "F4: ... before parsing"
+expect 1 "F4: ... allowed: refused, no abort" "$C" check "$F4/inf_box_unsigned.cert" --allow-unsigned --model "$F4/test_small.onnx"
+has_text "$T/out" "property.text: case 0: input X_0 has a bound beyond the largest double" "F4: ... the field named"
+expect 1 "F4: signed infinite box: refused, no abort" "$C" check "$F4/inf_box_signed.cert" --pubkey "$F/k1.pub"
+has_text "$T/out" "the checker refuses non-finite boxes" "F4: ... non-finite box named"
+expect 2 "F4: the finite certificate beside it is valid (its property file is elsewhere)" "$C" check "$F4/small.cert" --pubkey "$F/k1.pub"
+expect 0 "... and fully bound with --vnnlib" "$C" check "$F4/small.cert" --pubkey "$F/k1.pub" --vnnlib "$TB/test_small.vnnlib"
+
+# F6: constants without a terminating decimal are carried exactly
+for v in third_rhs third_box; do
+    expect 0 "F6: $v verify --cert --sign" "$C" verify "$TB/test_small.onnx" --vnnlib "$F/F6_cert_rational_constant/$v.vnnlib" --cert "$T/$v.cert" --sign "$T/k.key"
+    has "$T/out" "^unsat" "F6: $v unsat"
+    expect 0 "F6: $v check" "$C" check "$T/$v.cert" --pubkey "$T/k.pub"
+    has "$T/out" "^valid: 1 result \\(1 proven" "F6: $v valid and bound to its file"
+done
+has_text "$T/third_rhs.cert" '(>= Y_0 (/ 1000 3))' "F6: the threshold 1000/3 is written exactly"
+has_text "$T/third_box.cert" '(>= X_0 (/ -1 3))' "F6: the box bound -1/3 is written exactly"
+
+# F8: a large unsigned certificate (about 20 MB, 2.5 million leaf nodes) is
+# refused before anything is parsed or re-proved
+awk 'BEGIN { printf "{\"signed\":{\"format\":\"certnn-cert-1\",\"model\":{\"file\":\"test_small.onnx\",\"sha256\":\"x\"},\"property\":{\"file\":\"p\",\"sha256\":\"x\",\"text\":\"\"},\"results\":[{\"method\":\"bounds\",\"proof\":[{\"case\":0,\"nodes\":[[\"l\",[0]]";
+             for (i = 1; i < 2500000; i++) printf ",[\"l\",[0]]";
+             printf "]}],\"time_s\":\"0\",\"verdict\":\"unsat\"}],\"tool\":\"certnn\"}}\n" }' >"$T/big.cert"
+expect 1 "F8: large unsigned certificate refused" "$C" check "$T/big.cert" --pubkey "$T/k.pub" --model "$TB/test_small.onnx" --json
+has "$T/out" '"parsed": false' "F8: ... nothing parsed"
+has "$T/out" '"nodes": 0,' "F8: ... nothing re-proved"
+has_text "$T/out" "the certificate is unsigned; nothing was parsed or re-proved" "F8: ... said so"
+expect 1 "F8: ... allowed: the node limit, before parsing" "$C" check "$T/big.cert" --allow-unsigned --model "$TB/test_small.onnx"
+has_text "$T/out" "the proof trees hold 2500000 nodes, more than the limit of 2000000 (nothing was parsed" "F8: ... node count named"
+expect 1 "F8: the size limit, before reading" "$C" check "$T/big.cert" --allow-unsigned --model "$TB/test_small.onnx" --max-size 1 --json
+has "$T/out" 'more than the limit of 1048576 bytes \(nothing was read' "F8: ... size named"
+has "$T/out" '"parsed": false' "F8: ... nothing parsed"
+expect 64 "F8: --max-size 0 is a usage error" "$C" check "$T/big.cert" --max-size 0
 
 tap_end certs

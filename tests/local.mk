@@ -15,7 +15,7 @@ TESTS += tests/test_base tests/test_net
 # Loaders, properties and datasets (models/).
 check_PROGRAMS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
 	tests/test_prop tests/test_models_real
-tests_test_onnx_SOURCES = tests/test_onnx.c tests/testutil.h
+tests_test_onnx_SOURCES = tests/test_onnx.c tests/onnx_mb.c tests/onnx_mb.h tests/testutil.h
 tests_test_onnx_CFLAGS = $(tests_cflags)
 tests_test_onnx_LDADD = models/libmodels.la $(CN_TEST_LIBS)
 tests_test_nnet_SOURCES = tests/test_nnet.c tests/testutil.h
@@ -35,17 +35,24 @@ tests_test_models_real_CFLAGS = $(tests_cflags)
 tests_test_models_real_LDADD = models/libmodels.la $(CN_TEST_LIBS)
 TESTS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
 	tests/test_prop tests/test_models_real
+# Folding that rounds: the enclosure of the file's values (MPFR reference).
+check_PROGRAMS += tests/test_fold
+tests_test_fold_SOURCES = tests/test_fold.c tests/onnx_mb.c tests/onnx_mb.h tests/testutil.h
+tests_test_fold_CFLAGS = $(tests_cflags)
+tests_test_fold_LDADD = models/libmodels.la $(MPFR_LIBS) $(CN_TEST_LIBS)
+TESTS += tests/test_fold
 
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
-dist_noinst_SCRIPTS += tests/cli.sh
-TESTS += tests/cli.sh
+dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh
+TESTS += tests/cli.sh tests/findings.sh
 # certnn train and the shipped Fashion-MNIST models (models/zoo/fmnist_*.onnx).
 dist_noinst_SCRIPTS += tests/train.sh benchmarks/bench_defenses.sh
 TESTS += tests/train.sh
 
 # libFuzzer targets (./configure --enable-fuzzing CC=clang); run by tests/fuzz/run.sh.
 if CN_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_vnnlib tests/fuzz/fuzz_onnx tests/fuzz/fuzz_nnet
+noinst_PROGRAMS += tests/fuzz/fuzz_vnnlib tests/fuzz/fuzz_onnx tests/fuzz/fuzz_nnet \
+	tests/fuzz/fuzz_cert
 tests_fuzz_fuzz_vnnlib_SOURCES = tests/fuzz/fuzz_vnnlib.c
 tests_fuzz_fuzz_vnnlib_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_vnnlib_LDFLAGS = -fsanitize=fuzzer,address,undefined
@@ -58,8 +65,14 @@ tests_fuzz_fuzz_nnet_SOURCES = tests/fuzz/fuzz_nnet.c
 tests_fuzz_fuzz_nnet_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_nnet_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_nnet_LDADD = models/libmodels.la $(CN_BASE_LIBS)
+# the certificate reader and checker (the parser of untrusted input)
+tests_fuzz_fuzz_cert_SOURCES = tests/fuzz/fuzz_cert.c
+tests_fuzz_fuzz_cert_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_cert_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_cert_LDADD = certs/libcerts.la models/libmodels.la $(JANSSON_LIBS) $(CN_BASE_LIBS)
 endif
 dist_noinst_SCRIPTS += tests/fuzz/run.sh
+EXTRA_DIST += tests/fuzz/cert.dict
 
 # The MPI front end (certnn-mpi): suites and branch and bound over mpirun, only when
 # configure found MPI.

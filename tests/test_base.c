@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <fenv.h>
+#include <float.h>
 #include <math.h>
 
 #include "models/models.h"
@@ -71,6 +72,26 @@ static void test_directed_conversion(void **state)
     mpq_set_ui(q, 1, 10);
     assert_true(cn_mpq_get_d_down(q) < cn_mpq_get_d_up(q));
     assert_true(cn_mpq_get_d_down(q) == 0.1 || cn_mpq_get_d_up(q) == 0.1);
+    /* beyond the doubles (finding F3: 1e400): the side toward zero is
+     * +-DBL_MAX, the other +-inf; below them: 0 and the least subnormal */
+    for (int sg = -1; sg <= 1; sg += 2) {
+        mpz_t big;
+        mpz_init(big);
+        mpz_ui_pow_ui(big, 10, 400);
+        mpq_set_z(q, big);
+        if (sg < 0)
+            mpq_neg(q, q);
+        double lo = cn_mpq_get_d_down(q), hi = cn_mpq_get_d_up(q);
+        assert_true(sg > 0 ? lo == DBL_MAX && hi == INFINITY : lo == -INFINITY && hi == -DBL_MAX);
+        mpq_set_z(q, big);
+        mpq_inv(q, q); /* 1e-400 */
+        if (sg < 0)
+            mpq_neg(q, q);
+        lo = cn_mpq_get_d_down(q);
+        hi = cn_mpq_get_d_up(q);
+        assert_true(sg > 0 ? lo == 0.0 && hi == 0x1p-1074 : lo == -0x1p-1074 && hi == 0.0);
+        mpz_clear(big);
+    }
     mpq_clear(q);
     mpq_clear(t);
 }

@@ -230,12 +230,32 @@ static int expected_relus(const char *base)
     } tab[] = {
         {"ACASXU_run2a_", 300}, {"mnist-net_256x2", 512}, {"FFNNSmall", 510},
         {"mnist_6_100_nat", 500}, {"test_nano", 1}, {"test_tiny", 1}, {"test_small", 4},
-        {"test_sat", 300}, {"test_unsat", 300},
+        {"test_sat", 300}, {"test_unsat", 300}, {"cartpole", 128}, {"dubinsrejoin", 512},
+        {"lunarlander", 128},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (strncmp(base, tab[i].prefix, strlen(tab[i].prefix)) == 0)
             return tab[i].relus;
     return -1;
+}
+
+/* Networks of the shared suites that need ops certnn does not read yet (the
+ * graph IR of a later issue), and the words the refusal must contain; NULL
+ * when the network should load. */
+static const char *expected_refusal(const char *base)
+{
+    static const struct {
+        const char *prefix, *words;
+    } tab[] = {
+        {"ffnnSIGMOID", "unsupported activation"}, /* Sigmoid */
+        {"resnet_", "not a chain"},                /* residual Add of two computed tensors */
+        {"Convnet_avgpool", "'Pad_2' (Pad): unsupported operator"},
+        {"Convnet_maxpool", "(MaxPool): unsupported operator"},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (strncmp(base, tab[i].prefix, strlen(tab[i].prefix)) == 0)
+            return tab[i].words;
+    return NULL;
 }
 
 static void test_all_relu_nets_load(void **state)
@@ -257,12 +277,13 @@ static void test_all_relu_nets_load(void **state)
             cn_err err;
             cn_err_clear(&err);
             cn_status st = net_load(path, &n, &err);
-            if (strstr(base, "SIGMOID")) {
+            const char *refusal = expected_refusal(base);
+            if (refusal) {
                 printf("# %s: %s\n", base, err.msg);
                 assert_int_equal(st, CN_EUNSUPPORTED);
                 assert_null(n);
-                if (!strstr(err.msg, "unsupported activation"))
-                    fail_msg("%s: message '%s' lacks 'unsupported activation'", base, err.msg);
+                if (!strstr(err.msg, refusal))
+                    fail_msg("%s: message '%s' lacks '%s'", base, err.msg, refusal);
                 refused++;
             } else {
                 if (st != CN_OK)
@@ -279,8 +300,8 @@ static void test_all_relu_nets_load(void **state)
         globfree(&g);
     }
     printf("# %d ReLU networks loaded, %d refused\n", loaded, refused);
-    assert_int_equal(loaded, 45 + 3 + 5);
-    assert_int_equal(refused, 1);
+    assert_int_equal(loaded, 45 + 3 + 5 + 3); /* acasxu, eran + mnist_fc, test, rl_benchmarks */
+    assert_int_equal(refused, 1 + 2 + 2);     /* Sigmoid, residual, pooling */
 }
 
 int main(void)

@@ -13,6 +13,7 @@
 
 #include "models/models.h"
 #include "models/onnx.pb-c.h"
+#include "tests/onnx_mb.h"
 #include "tests/testutil.h"
 
 /* ------------------------------------------------------------------------ */
@@ -143,204 +144,6 @@ static unsigned char *slurp(const char *path, size_t *len)
 }
 
 static float rndf(tu_rng *r) { return (float)(2 * tu_unif(r) - 1); }
-
-/* ------------------------------------------------------------------------ */
-/* A small ONNX model builder over the generated protobuf-c structs          */
-/* ------------------------------------------------------------------------ */
-
-enum { MB_NODES = 16, MB_ATTRS = 6, MB_INITS = 16 };
-
-typedef struct {
-    Onnx__ModelProto m;
-    Onnx__GraphProto g;
-    Onnx__OperatorSetIdProto op, *ops[1];
-    Onnx__NodeProto node[MB_NODES], *nodes[MB_NODES];
-    char *nin[MB_NODES][5], *nout[MB_NODES][1];
-    Onnx__AttributeProto attr[MB_NODES][MB_ATTRS], *attrs[MB_NODES][MB_ATTRS];
-    int64_t aints[MB_NODES][MB_ATTRS][4];
-    Onnx__TensorProto init[MB_INITS], *inits[MB_INITS];
-    int64_t idims[MB_INITS][4];
-    Onnx__ValueInfoProto vi[2], *vin[1], *vout[1];
-    Onnx__TypeProto tp[2];
-    Onnx__TypeProto__Tensor tt[2];
-    Onnx__TensorShapeProto sh[2];
-    Onnx__TensorShapeProto__Dimension dim[2][4], *dimp[2][4];
-} mb;
-
-static void mb_vi(mb *b, int k, const char *name, const int64_t *d, int nd)
-{
-    for (int i = 0; i < nd; i++) {
-        b->dim[k][i] = (Onnx__TensorShapeProto__Dimension)ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
-        b->dim[k][i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        b->dim[k][i].dim_value = d[i];
-        b->dimp[k][i] = &b->dim[k][i];
-    }
-    b->sh[k] = (Onnx__TensorShapeProto)ONNX__TENSOR_SHAPE_PROTO__INIT;
-    b->sh[k].n_dim = (size_t)nd;
-    b->sh[k].dim = b->dimp[k];
-    b->tt[k] = (Onnx__TypeProto__Tensor)ONNX__TYPE_PROTO__TENSOR__INIT;
-    b->tt[k].has_elem_type = 1;
-    b->tt[k].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    b->tt[k].shape = &b->sh[k];
-    b->tp[k] = (Onnx__TypeProto)ONNX__TYPE_PROTO__INIT;
-    b->tp[k].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    b->tp[k].tensor_type = &b->tt[k];
-    b->vi[k] = (Onnx__ValueInfoProto)ONNX__VALUE_INFO_PROTO__INIT;
-    b->vi[k].name = (char *)name;
-    b->vi[k].type = &b->tp[k];
-}
-
-/* New model with input "x" of dims din and output "y" of dims dout. */
-static mb *mb_new(const int64_t *din, int nin, const int64_t *dout, int nout)
-{
-    mb *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    b->m = (Onnx__ModelProto)ONNX__MODEL_PROTO__INIT;
-    b->g = (Onnx__GraphProto)ONNX__GRAPH_PROTO__INIT;
-    b->op = (Onnx__OperatorSetIdProto)ONNX__OPERATOR_SET_ID_PROTO__INIT;
-    b->op.has_version = 1;
-    b->op.version = 13;
-    b->ops[0] = &b->op;
-    b->m.has_ir_version = 1;
-    b->m.ir_version = 7;
-    b->m.n_opset_import = 1;
-    b->m.opset_import = b->ops;
-    b->m.graph = &b->g;
-    mb_vi(b, 0, "x", din, nin);
-    mb_vi(b, 1, "y", dout, nout);
-    b->vin[0] = &b->vi[0];
-    b->vout[0] = &b->vi[1];
-    b->g.n_input = 1;
-    b->g.input = b->vin;
-    b->g.n_output = 1;
-    b->g.output = b->vout;
-    b->g.node = b->nodes;
-    b->g.initializer = b->inits;
-    return b;
-}
-
-/* Float initializer stored in float_data (data must outlive b). */
-static Onnx__TensorProto *mb_init_f(mb *b, const char *name, const int64_t *d, int nd,
-                                    float *data)
-{
-    size_t k = b->g.n_initializer++;
-    assert_true(k < MB_INITS);
-    Onnx__TensorProto *t = &b->init[k];
-    *t = (Onnx__TensorProto)ONNX__TENSOR_PROTO__INIT;
-    size_t n = 1;
-    for (int i = 0; i < nd; i++) {
-        b->idims[k][i] = d[i];
-        n *= (size_t)d[i];
-    }
-    t->n_dims = (size_t)nd;
-    t->dims = b->idims[k];
-    t->has_data_type = 1;
-    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    t->name = (char *)name;
-    t->n_float_data = n;
-    t->float_data = data;
-    b->inits[k] = t;
-    return t;
-}
-
-/* Node with inputs given as a NULL-terminated list. */
-static int mb_node(mb *b, const char *op, const char *name, const char *out, ...)
-{
-    size_t k = b->g.n_node++;
-    assert_true(k < MB_NODES);
-    Onnx__NodeProto *nd = &b->node[k];
-    *nd = (Onnx__NodeProto)ONNX__NODE_PROTO__INIT;
-    va_list ap;
-    va_start(ap, out);
-    const char *in;
-    while ((in = va_arg(ap, const char *)) != NULL)
-        b->nin[k][nd->n_input++] = (char *)in;
-    va_end(ap);
-    nd->input = b->nin[k];
-    b->nout[k][0] = (char *)out;
-    nd->n_output = 1;
-    nd->output = b->nout[k];
-    nd->name = (char *)name;
-    nd->op_type = (char *)op;
-    nd->attribute = b->attrs[k];
-    b->nodes[k] = nd;
-    return (int)k;
-}
-
-static Onnx__AttributeProto *mb_attr(mb *b, int node, const char *name,
-                                     Onnx__AttributeProto__AttributeType type)
-{
-    Onnx__NodeProto *nd = &b->node[node];
-    size_t k = nd->n_attribute++;
-    assert_true(k < MB_ATTRS);
-    Onnx__AttributeProto *a = &b->attr[node][k];
-    *a = (Onnx__AttributeProto)ONNX__ATTRIBUTE_PROTO__INIT;
-    a->name = (char *)name;
-    a->has_type = 1;
-    a->type = type;
-    b->attrs[node][k] = a;
-    return a;
-}
-
-static void mb_attr_i(mb *b, int node, const char *name, int64_t v)
-{
-    Onnx__AttributeProto *a = mb_attr(b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
-    a->has_i = 1;
-    a->i = v;
-}
-
-static void mb_attr_f(mb *b, int node, const char *name, float v)
-{
-    Onnx__AttributeProto *a = mb_attr(b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
-    a->has_f = 1;
-    a->f = v;
-}
-
-static void mb_attr_s(mb *b, int node, const char *name, const char *v)
-{
-    Onnx__AttributeProto *a = mb_attr(b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
-    a->has_s = 1;
-    a->s.len = strlen(v);
-    a->s.data = (uint8_t *)v;
-}
-
-static void mb_attr_ints(mb *b, int node, const char *name, int n, const int64_t *v)
-{
-    Onnx__AttributeProto *a = mb_attr(b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    int64_t *w = b->aints[node][b->node[node].n_attribute - 1];
-    memcpy(w, v, (size_t)n * sizeof *w);
-    a->n_ints = (size_t)n;
-    a->ints = w;
-}
-
-static unsigned char *mb_pack(const mb *b, size_t *len)
-{
-    *len = onnx__model_proto__get_packed_size(&b->m);
-    unsigned char *buf = malloc(*len ? *len : 1);
-    assert_int_equal(onnx__model_proto__pack(&b->m, buf), *len);
-    return buf;
-}
-
-static cn_status mb_load(const mb *b, net **out, cn_err *err)
-{
-    size_t len;
-    unsigned char *buf = mb_pack(b, &len);
-    /* CN_ONNX_SEEDS=DIR keeps every hand-built model (fuzzing seeds) */
-    const char *dir = getenv("CN_ONNX_SEEDS");
-    if (dir && *dir) {
-        static int seq;
-        char path[512];
-        snprintf(path, sizeof path, "%s/hand_%d.onnx", dir, seq++);
-        FILE *f = fopen(path, "wb");
-        if (f) {
-            fwrite(buf, 1, len, f);
-            fclose(f);
-        }
-    }
-    cn_status s = net_load_onnx_mem(buf, len, "hand.onnx", out, err);
-    free(buf);
-    return s;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Shared benchmark networks                                                 */
@@ -676,6 +479,7 @@ static void conv_bn_case(tu_rng *r, int64_t stride, const int64_t pads[4])
     net_get_info(n, &in);
     assert_int_equal(in.folded, 1);
     assert_false(in.fold_exact);                 /* 1/sqrt(var + eps) is not exact */
+    assert_true(net_has_enclosure(n));
     double x[CI * H * W], y[OUT], ref[OUT], *hid = malloc(sizeof(double) * (size_t)flat);
     for (int t = 0; t < 10; t++) {
         for (int i = 0; i < CI * H * W; i++)
@@ -748,25 +552,33 @@ static void norm_case(tu_rng *r, float *m, int64_t nm, float d, bool expect_exac
     net_get_info(n, &in);
     assert_int_equal(in.folded, 2);
     assert_int_equal(in.fold_exact, expect_exact);
+    assert_int_equal(net_has_enclosure(n), !expect_exact);
     assert_int_equal(net_n_layers(n), 2);
-    mpq_t q[4], y[3], ref, t;
+    mpq_t q[4], xq[4], y[3], yh[3], ref, t;
     mpq_init(ref);
     mpq_init(t);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         mpq_init(q[i]);
-    for (int i = 0; i < 3; i++)
+        mpq_init(xq[i]);
+    }
+    for (int i = 0; i < 3; i++) {
         mpq_init(y[i]);
+        mpq_init(yh[i]);
+    }
     for (int trial = 0; trial < 20; trial++) {
         double x[4];
         for (int i = 0; i < 4; i++) {
             x[i] = rndf(r);
+            mpq_set_d(xq[i], x[i]);
             mpq_set_d(q[i], x[i]);           /* (x - m) / d exactly */
             mpq_set_d(t, m[nm == 4 ? i : 0]);
             mpq_sub(q[i], q[i], t);
             mpq_set_d(t, d);
             mpq_div(q[i], q[i], t);
         }
-        assert_int_equal(net_eval_exact_d(n, x, y, &err), CN_OK);
+        /* rounded folding: no single exact value, an enclosure of the file's */
+        assert_int_equal(net_eval_exact_d(n, x, y, &err), expect_exact ? CN_OK : CN_EUNSUPPORTED);
+        assert_int_equal(net_eval_enclose(n, xq, y, yh, &err), CN_OK);
         for (int o = 0; o < 3; o++) {
             mpq_set_d(ref, c[o]);
             for (int k = 0; k < 4; k++) {
@@ -776,16 +588,22 @@ static void norm_case(tu_rng *r, float *m, int64_t nm, float d, bool expect_exac
             }
             if (mpq_sgn(ref) < 0)
                 mpq_set_ui(ref, 0, 1);
-            if (expect_exact)
-                assert_true(mpq_equal(ref, y[o]));
-            else
-                assert_double_near(mpq_get_d(y[o]), mpq_get_d(ref), 1e-12);
+            if (expect_exact) {
+                assert_true(mpq_equal(ref, y[o]) && mpq_equal(ref, yh[o]));
+            } else {
+                assert_true(mpq_cmp(y[o], ref) <= 0 && mpq_cmp(ref, yh[o]) <= 0);
+                assert_double_near(mpq_get_d(y[o]), mpq_get_d(yh[o]), 1e-12);
+            }
         }
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         mpq_clear(q[i]);
-    for (int i = 0; i < 3; i++)
+        mpq_clear(xq[i]);
+    }
+    for (int i = 0; i < 3; i++) {
         mpq_clear(y[i]);
+        mpq_clear(yh[i]);
+    }
     mpq_clear(ref);
     mpq_clear(t);
     net_free(n);
@@ -1237,6 +1055,8 @@ static void test_oom_load(void **state)
             cn_alloc_fail_after(0);
             if (s == CN_OK) {
                 assert_int_equal(net_n_relus(n), mi == 0 ? 4 : 36);
+                /* the hand model's BN rounds: the enclosure's allocations are covered */
+                assert_int_equal(net_has_enclosure(n), mi == 1);
                 net_free(n);
                 assert_int_equal(cn_alloc_live(), live);
                 break;

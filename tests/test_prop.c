@@ -1,6 +1,7 @@
 /* test_prop.c — the property IR: the eps-ball (exact p/255 +- eps bounds,
- * clipping, the 9-disjunct unsafe set), and the exact point check at
- * constraint boundaries where double arithmetic decides wrongly. */
+ * clipping, the 9-disjunct unsafe set), the exact point check at
+ * constraint boundaries where double arithmetic decides wrongly, and the
+ * conservative check on a network known within an enclosure. */
 #include "config.h"
 
 #include <math.h>
@@ -118,26 +119,23 @@ static void test_eps_ball(void **state)
         assert_int_equal(mpq_cmp_si(a->coef[k7], 1, 1), 0);
         assert_int_equal(mpq_cmp_si(a->coef[1 - k7], -1, 1), 0);
     }
-    /* written: p/255 does not terminate, so the box is rounded outward */
+    /* written: p/255 does not terminate, so it is written exactly as (/ P Q) */
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    bool exact = true;
+    bool exact = false;
     assert_int_equal(prop_write_vnnlib(p, f, &exact, &err), CN_OK);
     fclose(f);
-    assert_false(exact);
+    assert_true(exact);
+    assert_non_null(strstr(buf, "(/ "));
     prop *q = NULL;
     assert_int_equal(prop_parse_vnnlib_mem(buf, len, "w", 0, &q, &err), CN_OK);
+    assert_true(prop_equal(p, q));
     const prop_case *cq = prop_case_at(q, 0);
     for (int i = 0; i < N; i++) {
-        assert_true(mpq_cmp(cq->lo[i], c->lo[i]) <= 0);
-        assert_true(mpq_cmp(cq->hi[i], c->hi[i]) >= 0);
-        mpq_sub(t, c->lo[i], cq->lo[i]);
-        assert_double_le(mpq_get_d(t), 1e-19);
-        mpq_sub(t, cq->hi[i], c->hi[i]);
-        assert_double_le(mpq_get_d(t), 1e-19);
+        assert_true(mpq_equal(cq->lo[i], c->lo[i]));
+        assert_true(mpq_equal(cq->hi[i], c->hi[i]));
     }
-    assert_true(mpq_cmp(cq->hi[2], c->hi[2]) > 0);   /* strictly: 128/255 + eps */
     /* the output part is written exactly */
     assert_int_equal(cq->n_disj, 9);
     for (int d = 0; d < 9; d++)
@@ -393,6 +391,71 @@ static void test_check_disjuncts_cases(void **state)
     net_free(n);
 }
 
+/* A network known within an enclosure (folding rounded): y = x + b with the
+ * bias radii (1/4, 1/2), so at x = (1, 2) y_0 in [3/4, 5/4] and y_1 in
+ * [3/2, 5/2].  An atom counts only when it holds over the whole enclosure;
+ * its slack is the worst case (a mixed-sign atom takes each y at its worst
+ * end). */
+static void test_check_enclosure(void **state)
+{
+    (void)state;
+    net *n = affine(2, 2, (double[]){1, 0, 0, 1}, (double[]){0, 0});
+    net *exact = affine(2, 2, (double[]){1, 0, 0, 1}, (double[]){0, 0});
+    net_layer *l = (net_layer *)net_layer_at(n, 0);
+    l->brad = cn_calloc(2, sizeof(double));          /* owned by n */
+    assert_non_null(l->brad);
+    l->brad[0] = 0.25;
+    l->brad[1] = 0.5;
+    static const char *head = "(declare-const X_0 Real)(declare-const X_1 Real)"
+                              "(declare-const Y_0 Real)(declare-const Y_1 Real)"
+                              "(assert (>= X_0 1))(assert (<= X_0 1))"
+                              "(assert (>= X_1 2))(assert (<= X_1 2))";
+    static const struct {
+        const char *unsafe;
+        bool violated;                               /* over the enclosure */
+        int disj;
+        const char *margin;                          /* worst slack of that disjunct */
+        bool exact_violated;                         /* y = (1, 2) exactly */
+    } cases[] = {
+        /* max (y_0 - y_1) = 5/4 - 3/2 = -1/4: holds everywhere, slack 0 */
+        {"(assert (<= (- Y_0 Y_1) -0.25))", true, 0, "0", true},
+        /* -0.3 - (-1/4) = -1/20: not everywhere (the exact y has -1) */
+        {"(assert (<= (- Y_0 Y_1) -0.3))", false, 0, "-1/20", true},
+        /* Y_1 >= 1.5 holds (slack 0); Y_0 >= 1 does not (3/4 - 1) */
+        {"(assert (and (>= Y_1 1.5) (>= Y_0 1)))", false, 0, "-1/4", true},
+        /* a disjunct not decided, then one decided */
+        {"(assert (or (>= Y_0 1) (<= Y_1 2.5)))", true, 1, "0", true},
+    };
+    mpq_t x[2], want;
+    mpq_inits(x[0], x[1], want, NULL);
+    mpq_set_ui(x[0], 1, 1);
+    mpq_set_ui(x[1], 2, 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", head, cases[i].unsafe);
+        prop *p = parse_ok(text);
+        prop_check r = check_q(p, n, x);
+        if (r.violated != cases[i].violated || r.disj_idx != cases[i].disj)
+            fail_msg("%s: violated %d, disjunct %d", cases[i].unsafe, r.violated, r.disj_idx);
+        assert_int_equal(mpq_set_str(want, cases[i].margin, 10), 0);
+        mpq_t *m = &r.margin[0];
+        for (int k = 1; k < r.n_margin; k++)
+            if (mpq_cmp(r.margin[k], *m) < 0)
+                m = &r.margin[k];
+        if (!mpq_equal(*m, want))
+            fail_msg("%s: worst slack %g, expected %s", cases[i].unsafe, mpq_get_d(*m),
+                     cases[i].margin);
+        prop_check_clear(&r);
+        r = check_q(p, exact, x);
+        assert_int_equal(r.violated, cases[i].exact_violated);
+        prop_check_clear(&r);
+        prop_free(p);
+    }
+    mpq_clears(x[0], x[1], want, NULL);
+    net_free(exact);
+    net_free(n);
+}
+
 /* The check on an ACAS Xu network and property 1 (through a ReLU net):
  * the box centre is checked exactly, and the result agrees with double
  * evaluation far from the threshold. */
@@ -471,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_check_boundary_decimal),
         cmocka_unit_test(test_check_ulp),
         cmocka_unit_test(test_check_disjuncts_cases),
+        cmocka_unit_test(test_check_enclosure),
         cmocka_unit_test(test_check_acas),
         cmocka_unit_test(test_check_oom),
     };

@@ -590,6 +590,139 @@ static void test_radius_stop(void **state)
     toy_free(&t);
 }
 
+/* ---- out of memory ------------------------------------------------------------------------------ */
+
+/* The out-of-memory loop of STYLE.md: allocation k of this thread fails, k
+ * = 1, 2, ... until fn makes fewer than k allocations.  Each failing call
+ * returns CN_ENOMEM (or, with may_go_on, CN_OK: the complete engine goes on
+ * without an exact check or samples it could not allocate, fn checks the
+ * answer) and leaks nothing (fn frees what a successful call made).
+ * Returns the number of allocations of the complete call. */
+typedef cn_status (*oom_fn)(void *u, cn_err *err);
+
+static long oom_each(oom_fn fn, void *u, bool may_go_on, const char *what)
+{
+    for (long k = 1;; k++) {
+        if (k > 1000000)
+            fail_msg("%s: more than a million allocations", what);
+        long live = cn_alloc_live();
+        cn_err err;
+        memset(&err, 0, sizeof err);
+        cn_alloc_fail_after(k);
+        cn_status st = fn(u, &err);
+        bool reached = true; /* was allocation k reached?  If not, one of the next k fails */
+        for (long i = 0; st == CN_OK && reached && i < k; i++) {
+            void *q = cn_malloc(1);
+            reached = q != NULL;
+            cn_free(q);
+        }
+        cn_alloc_fail_after(0);
+        if (st != CN_OK && st != CN_ENOMEM)
+            fail_msg("%s, allocation %ld fails: status %d (%s)", what, k, (int)st, err.msg);
+        if (cn_alloc_live() != live)
+            fail_msg("%s, allocation %ld fails: %ld blocks leaked", what, k,
+                     cn_alloc_live() - live);
+        if (!reached) {
+            printf("# out of memory at each of %ld allocations: %s\n", k - 1, what);
+            return k - 1;
+        }
+        if (st == CN_OK && !may_go_on)
+            fail_msg("%s, allocation %ld fails: CN_OK", what, k);
+    }
+}
+
+static cn_status oom_suite(void *u, cn_err *err)
+{
+    (void)u;
+    wf_suite s;
+    cn_status st = wf_suite_load(tpath("oom_instances.csv"), &s, err);
+    if (st != CN_OK)
+        return st;
+    st = wf_suite_expected(&s, tpath("oom_expected.csv"), err);
+    if (st == CN_OK && (s.n != 3 || strcmp(s.v[2].expected, "unsat") != 0))
+        fail_msg("suite read back wrong");
+    wf_suite_free(&s);
+    return st;
+}
+
+static cn_status oom_results(void *u, cn_err *err)
+{
+    (void)u;
+    wf_results r, back;
+    wf_results_init(&r);
+    cn_status st = CN_OK;
+    for (int i = 0; i < 70 && st == CN_OK; i++) /* (past the first growth at 64 rows) */
+        st = wf_results_add(&r, i % 2 ? "n,1.onnx" : "n2.onnx", "p.vnnlib", "unsat", 0.5 * i, i,
+                            err);
+    if (st == CN_OK)
+        st = wf_results_write(tpath("oom_results.csv"), &r, err);
+    if (st == CN_OK) {
+        st = wf_results_load(tpath("oom_results.csv"), &back, err);
+        if (st == CN_OK) {
+            if (back.n != 70 || strcmp(back.v[69].onnx, "n,1.onnx") != 0)
+                fail_msg("results read back wrong");
+            wf_results_free(&back);
+        }
+    }
+    wf_results_free(&r);
+    return st;
+}
+
+static cn_status oom_json(void *u, cn_err *err)
+{
+    (void)u;
+    json_t *root = json_pack("{s:s, s:i}", "verdict", "unsat", "nodes", 7);
+    cn_status st = wf_write_json(tpath("oom.json"), root, err);
+    json_decref(root);
+    return st;
+}
+
+typedef struct {
+    toy_ctx *t;
+    double eps;
+    wf_probe_verdict want, got;
+} oom_probe_arg;
+
+/* wf_probe_certify with the complete engine: bounds, then vfy_verify */
+static cn_status oom_probe(void *u, cn_err *err)
+{
+    oom_probe_arg *a = u;
+    mpq_t x0[1], e;
+    mpq_init(x0[0]);
+    mpq_init(e);
+    mpq_set_d(e, a->eps);
+    wf_probe_verdict v = WF_OPEN;
+    cn_status st = wf_probe_certify(&a->t->pr, x0, 0, e, &v, err);
+    if (st == CN_OK && v != a->want && v != WF_OPEN) /* (open: an undecided engine) */
+        fail_msg("probe of eps %g: verdict %d, expected %d", a->eps, (int)v, (int)a->want);
+    a->got = v;
+    mpq_clear(x0[0]);
+    mpq_clear(e);
+    return st;
+}
+
+static void test_workflow_oom(void **state)
+{
+    (void)state;
+    write_text(tpath("oom_instances.csv"), "a.onnx,p.vnnlib,60\nb.onnx,q.vnnlib,30\n"
+                                           "\"c,d.onnx\",r.vnnlib,1\n");
+    write_text(tpath("oom_expected.csv"), "onnx,vnnlib,expected\n\"c,d.onnx\",r.vnnlib,unsat\n");
+    oom_each(oom_suite, NULL, false, "wf_suite_load + wf_suite_expected");
+    oom_each(oom_results, NULL, false, "wf_results_add / write / load");
+    oom_each(oom_json, NULL, false, "wf_write_json");
+    toy_ctx t;
+    toy_init(&t);
+    t.pr.complete = true;
+    t.pr.engine.attack_s = 0;   /* deterministic: no time-limited attack */
+    t.pr.engine.attack_bursts = false;
+    oom_probe_arg robust = {&t, 0.2, WF_ROBUST, 0}, attacked = {&t, 0.3, WF_ATTACKED, 0};
+    oom_each(oom_probe, &robust, true, "wf_probe_certify, robust ball");
+    assert_int_equal(robust.got, WF_ROBUST);   /* (the last call ran without a failure) */
+    oom_each(oom_probe, &attacked, true, "wf_probe_certify (complete engine), attacked ball");
+    assert_int_equal(attacked.got, WF_ATTACKED);
+    toy_free(&t);
+}
+
 /* ---- plot ------------------------------------------------------------------------------------- */
 
 static void test_plot_files(void **state)
@@ -642,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_radius_toy),
         cmocka_unit_test(test_radius_stop),
         cmocka_unit_test(test_plot_files),
+        cmocka_unit_test(test_workflow_oom),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -113,18 +113,24 @@ static int report_point(const net *n, mpq_t *x, const prop_check *c, bool json, 
                         bool point)
 {
     int in = net_in_size(n), out = net_out_size(n);
-    mpq_t *y = malloc(sizeof(mpq_t) * (size_t)out);
+    mpq_t *y = malloc(sizeof(mpq_t) * 2 * (size_t)out), *yh = y + out;
     if (!y) {
         cli_error("out of memory");
         return CLI_EXIT_OSERR;
     }
-    for (int j = 0; j < out; j++)
+    for (int j = 0; j < 2 * out; j++)
         mpq_init(y[j]);
     cn_err err;
     int rc = CLI_EXIT_OK;
-    if (net_eval_exact(n, x, y, &err) != CN_OK) {
+    /* the outputs are shown rounded: the midpoint of their exact enclosure
+     * (the exact value itself unless folding rounded, models.h) */
+    if (net_eval_enclose(n, x, y, yh, &err) != CN_OK) {
         rc = cli_report(&err);
         goto done;
+    }
+    for (int j = 0; j < out; j++) {
+        mpq_add(y[j], y[j], yh[j]);
+        mpq_div_2exp(y[j], y[j], 1);
     }
     int m = min_margin(c);
     char *mtext = m >= 0 ? mpq_get_str(NULL, 10, c->margin[m]) : NULL;
@@ -162,7 +168,7 @@ static int report_point(const net *n, mpq_t *x, const prop_check *c, bool json, 
     }
     free(mtext);
 done:
-    for (int j = 0; j < out; j++)
+    for (int j = 0; j < 2 * out; j++)
         mpq_clear(y[j]);
     free(y);
     return rc;

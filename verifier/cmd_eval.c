@@ -108,6 +108,14 @@ static int run_data(const cli_args *a, const net *n)
         return CLI_EXIT_DATA;
     }
     bool exact = cli_flag(a, "exact"), js = cli_flag(a, "json");
+    if (exact && net_has_enclosure(n)) {
+        cli_error("%s: folding a normalisation rounded some weights, so the file's exact outputs "
+                  "are known only within an enclosure and an exact accuracy cannot be given "
+                  "(drop --exact, or use --input for the enclosure of each output)",
+                  a->pos[0]);
+        ds_free(d);
+        return CLI_EXIT_DATA;
+    }
     int *pred = calloc((size_t)(d->n ? d->n : 1), sizeof(int));
     double *x = malloc(sizeof(double) * (size_t)in), *y = malloc(sizeof(double) * (size_t)out);
     mpq_t *xq = malloc(sizeof(mpq_t) * (size_t)in), *yq = malloc(sizeof(mpq_t) * (size_t)out);
@@ -270,21 +278,28 @@ static int run(const cli_args *a)
         return CLI_EXIT_NOINPUT;
     }
     bool exact = cli_flag(a, "exact"), js = cli_flag(a, "json");
+    /* a network known within an enclosure: --exact gives [yq, yh] per output */
+    bool encl = exact && net_has_enclosure(n);
     int in = net_in_size(n), out = net_out_size(n), rc = CLI_EXIT_OK;
     mpq_t *xq = malloc(sizeof(mpq_t) * (size_t)in), *yq = malloc(sizeof(mpq_t) * (size_t)out);
+    mpq_t *yh = malloc(sizeof(mpq_t) * (size_t)out);
     double *xd = malloc(sizeof(double) * (size_t)in), *yd = malloc(sizeof(double) * (size_t)out);
     json_t *rows = json_array();
     char *line = NULL;
     size_t cap = 0;
-    if (!xq || !yq || !xd || !yd || !rows) {
+    if (!xq || !yq || !yh || !xd || !yd || !rows) {
         cli_error("out of memory");
         rc = CLI_EXIT_OSERR;
         goto done;
     }
     for (int k = 0; k < in; k++)
         mpq_init(xq[k]);
-    for (int k = 0; k < out; k++)
+    for (int k = 0; k < out; k++) {
         mpq_init(yq[k]);
+        mpq_init(yh[k]);
+    }
+    mpq_t mid, best_mid;
+    mpq_inits(mid, best_mid, NULL);
     int lineno = 0, count = 0;
     while (getline(&line, &cap, f) > 0) {
         lineno++;
@@ -303,7 +318,9 @@ static int run(const cli_args *a)
         }
         count++;
         cn_status s;
-        if (exact) {
+        if (encl) {
+            s = net_eval_enclose(n, xq, yq, yh, &err);
+        } else if (exact) {
             s = net_eval_exact(n, xq, yq, &err);
         } else {
             /* the nearest double, as strtod would give */
@@ -329,7 +346,44 @@ static int run(const cli_args *a)
             n_violated += chk.violated;
         }
         int best = 0;
-        if (js) {
+        if (encl) {
+            /* the argmax of the enclosures' midpoints; outputs as [lo, hi] */
+            for (int k = 0; k < out; k++) {
+                mpq_add(mid, yq[k], yh[k]);
+                if (k == 0 || mpq_cmp(mid, best_mid) > 0) {
+                    best = k;
+                    mpq_set(best_mid, mid);
+                }
+            }
+        }
+        if (js && encl) {
+            json_t *ys = json_array(), *ye = json_array();
+            for (int k = 0; k < out; k++) {
+                char *lo = mpq_get_str(NULL, 10, yq[k]), *hi = mpq_get_str(NULL, 10, yh[k]);
+                json_array_append_new(ye, json_pack("[ss]", lo, hi));
+                free(lo);
+                free(hi);
+                mpq_add(mid, yq[k], yh[k]);
+                mpq_div_2exp(mid, mid, 1);
+                json_array_append_new(ys, json_real(mpq_get_d(mid)));
+            }
+            json_t *row = json_pack("{s:i, s:o, s:i, s:o}", "line", lineno, "outputs", ys,
+                                    "argmax", best, "enclosure", ye);
+            if (p)
+                json_object_set_new(row, "property", check_json(&chk));
+            json_array_append_new(rows, row);
+        } else if (encl) {
+            for (int k = 0; k < out; k++) {
+                fputs(k ? " [" : "[", stdout);
+                print_q(stdout, yq[k]);
+                fputs(", ", stdout);
+                print_q(stdout, yh[k]);
+                putchar(']');
+            }
+            printf("  argmax %d (of the midpoints)\n", best);
+            if (p)
+                print_check(&chk);
+        } else if (js) {
             json_t *ys = json_array(), *ye = exact ? json_array() : NULL;
             for (int k = 0; k < out; k++) {
                 if (exact) {
@@ -389,13 +443,17 @@ static int run(const cli_args *a)
     }
     for (int k = 0; k < in; k++)
         mpq_clear(xq[k]);
-    for (int k = 0; k < out; k++)
+    for (int k = 0; k < out; k++) {
         mpq_clear(yq[k]);
+        mpq_clear(yh[k]);
+    }
+    mpq_clears(mid, best_mid, NULL);
 done:
     json_decref(rows);
     free(line);
     free(xq);
     free(yq);
+    free(yh);
     free(xd);
     free(yd);
     fclose(f);
@@ -415,6 +473,9 @@ const cli_cmd cli_cmd_eval = {
     .details = "Without --exact, each decimal input is rounded to the nearest double and the\n"
                "network runs in double precision.  With --exact, inputs are the exact decimals\n"
                "and outputs are exact rationals (printed to 25 digits; exact fractions in --json).\n"
+               "When folding a normalisation rounded (see 'certnn info'), the file's exact outputs\n"
+               "are known only within an enclosure: --exact prints [lo, hi] per output, and the\n"
+               "property check counts an input as violating only if every output in it does.\n"
                "With --vnnlib, each input is checked against the property exactly (rational\n"
                "arithmetic on the decimal inputs as written): 'violated: case C, disjunct D,\n"
                "min slack S' or 'not violated'; the exit code is 1 if some input violates it.\n"

@@ -60,6 +60,14 @@ static int print_json(const net *n, const net_info *in)
             json_object_set_new(o, "pads",
                                 json_pack("[iiii]", l->pad_t, l->pad_l, l->pad_b, l->pad_r));
         }
+        if (l->wrel != 0.0 || l->wabs != 0.0 || l->brad) {
+            int nb = l->op == NET_CONV ? l->out_shape.c : l->out;
+            double mb = 0.0;
+            for (int k = 0; l->brad && k < nb; k++)
+                mb = l->brad[k] > mb ? l->brad[k] : mb;
+            json_object_set_new(o, "enclosure", json_pack("{s:f, s:f, s:f}", "wrel", l->wrel,
+                                                          "wabs", l->wabs, "max_brad", mb));
+        }
         json_array_append_new(layers, o);
     }
     json_t *root = json_pack(
@@ -73,6 +81,10 @@ static int print_json(const net *n, const net_info *in)
         cli_error("out of memory building JSON");
         return CLI_EXIT_OSERR;
     }
+    if (net_has_enclosure(n))
+        json_object_set_new(root, "enclosure",
+                            json_pack("{s:f, s:f, s:f}", "max_wrel", in->max_wrel, "max_wabs",
+                                      in->max_wabs, "max_brad", in->max_brad));
     if (in->nnet) {
         const net_nnet_norm *nn = in->nnet;
         json_t *a[4] = {json_array(), json_array(), json_array(), json_array()};
@@ -116,10 +128,13 @@ static void print_text(const net *n, const net_info *in)
     print_dims(in->out_dims, in->n_out_dims);
     printf("\nrelus:    %d\nparams:   %ld\n", net_n_relus(n), in->params);
     printf("weights:  %s\n", in->weights_note);
-    if (in->folded)
-        printf("folding:  %d normalisation/batch-norm op(s) folded, %s\n", in->folded,
-               in->fold_exact ? "exactly"
-                              : "with rounding (certnn verifies the folded network)");
+    if (in->folded && in->fold_exact)
+        printf("folding:  %d normalisation/batch-norm op(s) folded, exactly\n", in->folded);
+    else if (in->folded)
+        printf("folding:  %d normalisation/batch-norm op(s) folded with rounding; certnn "
+               "verifies an enclosure of the file's values, not the folded network (largest "
+               "radius: weights %.3g |W| + %.3g, biases %.3g)\n",
+               in->folded, in->max_wrel, in->max_wabs, in->max_brad);
     if (in->nnet)
         printf("nnet:     input normalisation (x - mean) / range kept as metadata; the layers "
                "take normalised inputs\n");
@@ -132,6 +147,9 @@ static void print_text(const net *n, const net_info *in)
                    l->in_shape.c, l->in_shape.h, l->in_shape.w, l->out_shape.c, l->out_shape.h,
                    l->out_shape.w, l->kh, l->kw, l->stride_h, l->stride_w, l->pad_t, l->pad_l,
                    l->pad_b, l->pad_r);
+        if (l->wrel != 0.0 || l->wabs != 0.0 || l->brad)
+            printf("  enclosure: |W* - W| <= %.3g |W| + %.3g%s", l->wrel, l->wabs,
+                   l->brad ? ", bias radii" : "");
         putchar('\n');
     }
 }

@@ -80,11 +80,6 @@ static int write_out(const prop *p, const char *path, bool *exact)
         st = cn_fail(&err, CN_EIO, "%s: write error: %s", path, strerror(errno));
     if (st != CN_OK)
         return cli_report(&err);
-    if (!*exact)
-        cli_error("note: %s: some bounds do not have a terminating decimal expansion; they were "
-                  "rounded outward to 20 significant digits (the written box contains the "
-                  "original)",
-                  path);
     return CLI_EXIT_OK;
 }
 

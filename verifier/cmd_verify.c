@@ -440,17 +440,21 @@ done:
 
 /* ---- --vnnlib, complete ---------------------------------------------------- */
 
+/* A JSON number, or null for a value outside the doubles (the exact point
+ * is in "x_exact"). */
+static json_t *json_real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
 static json_t *cex_json(const vfy_result *r)
 {
     json_t *x = json_array(), *xe = json_array(), *y = json_array(), *m = json_array();
     for (int k = 0; k < r->n_in; k++) {
-        json_array_append_new(x, json_real(r->x_d[k]));
+        json_array_append_new(x, json_real_or_null(r->x_d[k]));
         char *q = mpq_get_str(NULL, 10, r->x[k]);
         json_array_append_new(xe, json_string(q));
         free(q);
     }
     for (int k = 0; k < r->n_out; k++)
-        json_array_append_new(y, json_real(r->y_d[k]));
+        json_array_append_new(y, json_real_or_null(r->y_d[k]));
     for (int k = 0; k < r->check.n_margin; k++) {
         char *q = mpq_get_str(NULL, 10, r->check.margin[k]);
         json_array_append_new(m, json_string(q));
@@ -527,6 +531,13 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
     bool json = cli_flag(a, "json");
     int rc = verdict_exit(r->verdict);
     cn_err werr;
+    if (r->empty_cases > 0) /* a warning, shown even with -q */
+        fprintf(stderr,
+                "certnn: warning: %s: %d case%s of the property ha%s an empty input box (some "
+                "lower bound above its upper bound): unsat holds vacuously and says nothing "
+                "about the network\n",
+                path, r->empty_cases, r->empty_cases == 1 ? "" : "s",
+                r->empty_cases == 1 ? "s" : "ve");
     if (res_path && wf_write_vnncomp_result(res_path, r, &werr) != CN_OK)
         rc = cli_report(&werr);
     if (json) {
@@ -542,6 +553,8 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
                                           (json_int_t)r->lp_tail_lps));
         if (root && r->verdict == VFY_SAT)
             json_object_set_new(root, "counterexample", cex_json(r));
+        if (root)
+            json_object_set_new(root, "empty_cases", json_integer(r->empty_cases));
         int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
             rc = e;
@@ -550,8 +563,20 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
         if (r->verdict == VFY_SAT) {
             printf("counterexample (case %d, disjunct %d, exact min slack %.17g):\n",
                    r->check.case_idx, r->check.disj_idx, r->check.worst_margin_d);
-            for (int k = 0; k < r->n_in; k++)
-                printf("  X_%d = %.17g\n", k, r->x_d[k]);
+            for (int k = 0; k < r->n_in; k++) {
+                mpq_t d;
+                mpq_init(d);
+                if (isfinite(r->x_d[k]))
+                    mpq_set_d(d, r->x_d[k]);
+                if (isfinite(r->x_d[k]) && mpq_equal(d, r->x[k])) {
+                    printf("  X_%d = %.17g\n", k, r->x_d[k]);
+                } else { /* no double is the point: print it exactly too */
+                    printf("  X_%d = %.17g (exactly ", k, r->x_d[k]);
+                    mpq_out_str(stdout, 10, r->x[k]);
+                    printf(")\n");
+                }
+                mpq_clear(d);
+            }
             for (int k = 0; k < r->n_out; k++)
                 printf("  Y_%d = %.17g\n", k, r->y_d[k]);
         }

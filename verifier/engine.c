@@ -3,9 +3,11 @@
 #include "config.h"
 
 #include <fenv.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,6 +116,30 @@ typedef struct node {
 /* Shared state of one case's branch and bound                               */
 /* ------------------------------------------------------------------------ */
 
+/* Why the workers stop (named as kissat names its termination reasons).
+ * Every stop goes through stop_search, with shared.mu held: it keeps the
+ * phase's first reason, sets the verdict the reason implies unless one is
+ * set already, and wakes every worker. */
+typedef enum {
+    STOP_NONE = 0,
+    STOP_EXHAUSTED,     /* no open node, no busy worker: nothing left to refute */
+    STOP_SAT,           /* a confirmed counterexample (sat_q, found_by) */
+    STOP_UNDECIDED,     /* a node that can be neither closed nor split: unknown */
+    STOP_FAILED,        /* a worker failed (fail, err) */
+    STOP_FRONTIER,      /* frontier_target nodes are open (frontier_hit) */
+    STOP_INTERRUPTED,   /* the caller's stop flag: timeout, "interrupted" */
+    STOP_PAUSE,         /* the phase's end: an attack burst, then the next phase (paused) */
+    STOP_TIMEOUT,       /* the deadline: timeout */
+    STOP_NODE_LIMIT,    /* opts.max_nodes: unknown */
+    STOP_MEM_LIMIT      /* opts.max_mem_mb: unknown */
+} stop_reason;
+
+/* Threads.  Workers share this struct; everything a worker changes in it is
+ * changed with mu held, except the proof log (log_mu) and `done`, which
+ * workers also read without the lock (atomic).  A worker's own failures go
+ * to its own cn_err first (worker.err) and reach err under mu, the first
+ * failure winning.  Fields set before the workers start are read-only while
+ * they run. */
 typedef struct {
     const net *n;
     const prop *p;
@@ -145,11 +171,12 @@ typedef struct {
                                open nodes by score, hp[1] by conc (binary min-heaps) */
     node **hp[2];           /* [cap] each when heaps */
     int busy;
-    bool done;
+    atomic_bool done;       /* the phase is over (why): written under mu, read anywhere */
+    stop_reason why;        /* the phase's first stop reason */
     vfy_verdict verdict;    /* 0 while undecided */
     char reason[128];
     const char *found_by;
-    double *sat_x;          /* [n_in] confirmed point */
+    mpq_t *sat_q;           /* [n_in] the confirmed point, exact (qvec) */
     long nodes, max_open;
     int depth;
     size_t mem, mem_limit;
@@ -160,7 +187,7 @@ typedef struct {
     bool paused;
     volatile sig_atomic_t *stop;
     cn_status fail;
-    cn_err err;
+    cn_err err;             /* of the first failure (fail) */
     /* proof log (NULL unless recording) */
     vfy_proof *log;
     pthread_mutex_t log_mu;
@@ -172,6 +199,57 @@ typedef struct {
     unsigned long pops;
     int bf_every;           /* opts.best_first_every resolved (automatic: by mode) */
 } shared;
+
+/* Ends the phase for reason why (mu held); detail: the reason text of
+ * STOP_UNDECIDED. */
+static void stop_search(shared *S, stop_reason why, const char *detail)
+{
+    vfy_verdict v = 0;
+    char text[sizeof S->reason] = "";
+    switch (why) {
+    case STOP_UNDECIDED:
+        v = VFY_UNKNOWN;
+        snprintf(text, sizeof text, "%s", detail);
+        break;
+    case STOP_INTERRUPTED:
+        v = VFY_TIMEOUT;
+        snprintf(text, sizeof text, "interrupted");
+        break;
+    case STOP_TIMEOUT:
+        v = VFY_TIMEOUT;
+        snprintf(text, sizeof text, "time limit reached");
+        break;
+    case STOP_NODE_LIMIT:
+        v = VFY_UNKNOWN;
+        snprintf(text, sizeof text, "node limit %ld reached", S->o->max_nodes);
+        break;
+    case STOP_MEM_LIMIT:
+        v = VFY_UNKNOWN;
+        snprintf(text, sizeof text, "memory limit %ld MiB reached", S->o->max_mem_mb);
+        break;
+    default: /* SAT: the caller recorded the point; the others imply no verdict */
+        break;
+    }
+    if (v && !S->verdict) {
+        S->verdict = v;
+        snprintf(S->reason, sizeof S->reason, "%s", text);
+    }
+    if (S->why == STOP_NONE) {
+        S->why = why;
+        if (why == STOP_PAUSE)
+            S->paused = true;
+        if (why == STOP_FRONTIER)
+            S->frontier_hit = true;
+    }
+    atomic_store_explicit(&S->done, true, memory_order_release);
+    pthread_cond_broadcast(&S->cv);
+}
+
+/* Whether the phase is over (any thread, with or without mu). */
+static bool stopping(shared *S)
+{
+    return atomic_load_explicit(&S->done, memory_order_acquire);
+}
 
 /* --- proof log --------------------------------------------------------- */
 
@@ -304,6 +382,7 @@ typedef struct {
 
 typedef struct {
     shared *S;
+    cn_err err;             /* this worker's failure (copied to S->err under S->mu) */
     bnd_ctx *bc;
     lp_ctx *lpc;            /* lazily created */
     atk_grad *g;
@@ -387,7 +466,7 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
     bnd_region r = {lo, hi, split};
     bnd_result res;
     cn_status st = bnd_run(w->bc, alpha ? &w->bo_alpha : &w->bo, &r, S->m, S->C, NULL, w->lb,
-                           &res, &S->err);
+                           &res, &w->err);
     if (st != CN_OK)
         return st;
     if (res.infeasible) {
@@ -481,6 +560,60 @@ static cn_status bound_region(worker *w, const double *lo, const double *hi,
 }
 
 static bool try_point(worker *w, const double *x_in);
+
+/* Exact points: n initialised rationals (NULL when out of memory). */
+static mpq_t *qvec_new(int n)
+{
+    mpq_t *q = cn_mallocarray((size_t)(n > 0 ? n : 1), sizeof(mpq_t));
+    for (int i = 0; q && i < n; i++)
+        mpq_init(q[i]);
+    return q;
+}
+
+static void qvec_free(mpq_t *q, int n)
+{
+    for (int i = 0; q && i < n; i++)
+        mpq_clear(q[i]);
+    cn_free(q);
+}
+
+/* q <- x (exactly) clamped into the case's exact box. */
+static void clamp_exact(const prop_case *pc, int n_in, const double *x, mpq_t *q)
+{
+    for (int i = 0; i < n_in; i++) {
+        if (isfinite(x[i]))
+            mpq_set_d(q[i], x[i]);
+        else
+            mpq_set(q[i], x[i] > 0 ? pc->hi[i] : pc->lo[i]);
+        if (mpq_cmp(q[i], pc->lo[i]) < 0)
+            mpq_set(q[i], pc->lo[i]);
+        else if (mpq_cmp(q[i], pc->hi[i]) > 0)
+            mpq_set(q[i], pc->hi[i]);
+    }
+}
+
+/* Records q as the case's counterexample if it is one, decided exactly;
+ * true when it is. */
+static bool confirm_point(shared *S, mpq_t *q)
+{
+    prop_check chk;
+    prop_check_init(&chk);
+    cn_err e;
+    bool ok = prop_check_point(S->p, S->n, q, &chk, &e) == CN_OK && chk.violated;
+    prop_check_clear(&chk);
+    if (!ok)
+        return false;
+    pthread_mutex_lock(&S->mu);
+    if (!S->verdict) {
+        S->verdict = VFY_SAT;
+        S->found_by = "node";
+        for (int i = 0; i < S->n_in; i++)
+            mpq_set(S->sat_q[i], q[i]);
+        stop_search(S, STOP_SAT, NULL);
+    }
+    pthread_mutex_unlock(&S->mu);
+    return true;
+}
 
 static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *closed);
 
@@ -599,7 +732,10 @@ static bool node_sample(worker *w, node *nd)
         w->sy = cn_mallocarray((size_t)nb * (size_t)S->n_out, sizeof(double));
         if (!w->sx || !w->sy) {
             atk_grad_free(w->gb);
+            cn_free(w->sx);
+            cn_free(w->sy);
             w->gb = NULL;
+            w->sx = w->sy = NULL; /* (the next call tries again) */
             return false;
         }
     }
@@ -627,8 +763,9 @@ static bool node_sample(worker *w, node *nd)
 static bool try_point(worker *w, const double *x_in)
 {
     shared *S = w->S;
-    /* lo_d/hi_d enclose the exact box from outside; a counterexample must lie
-     * inside it, so candidates are moved to the nearest doubles inside. */
+    /* in_lo/in_hi are doubles inside the exact box where there are any: the
+     * float screen runs there; the exact check runs at the rational point
+     * clamped into the exact box (which need not hold a double at all). */
     double *x = w->cvec_in;
     for (int i = 0; i < S->n_in; i++)
         x[i] = fmin(fmax(x_in[i], S->in_lo[i]), S->in_hi[i]);
@@ -637,23 +774,13 @@ static bool try_point(worker *w, const double *x_in)
     w->margin = point_margin(S, w->y, &plausible);
     if (!plausible)
         return false;
-    prop_check chk;
-    prop_check_init(&chk);
-    cn_err e;
-    bool ok = prop_check_point_d(S->p, S->n, x, &chk, &e) == CN_OK && chk.violated;
-    prop_check_clear(&chk);
-    if (!ok)
-        return false;
-    pthread_mutex_lock(&S->mu);
-    if (!S->verdict) {
-        S->verdict = VFY_SAT;
-        S->found_by = "node";
-        memcpy(S->sat_x, x, sizeof(double) * (size_t)S->n_in);
-        S->done = true;
-        pthread_cond_broadcast(&S->cv);
-    }
-    pthread_mutex_unlock(&S->mu);
-    return true;
+    mpq_t *q = qvec_new(S->n_in);
+    if (!q)
+        return false; /* no memory for the exact check: not a counterexample */
+    clamp_exact(S->pc, S->n_in, x, q);
+    bool ok = confirm_point(S, q);
+    qvec_free(q, S->n_in);
+    return ok;
 }
 
 /* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
@@ -702,15 +829,11 @@ static bool node_pgd(worker *w, const double *lo, const double *hi, const double
     return try_point(w, w->x);
 }
 
-static void set_reason(shared *S, vfy_verdict v, const char *why)
+/* A node that can be neither closed nor split: the case is undecided. */
+static void set_undecided(shared *S, const char *why)
 {
     pthread_mutex_lock(&S->mu);
-    if (!S->verdict) {
-        S->verdict = v;
-        snprintf(S->reason, sizeof S->reason, "%s", why);
-    }
-    S->done = true;
-    pthread_cond_broadcast(&S->cv);
+    stop_search(S, STOP_UNDECIDED, why);
     pthread_mutex_unlock(&S->mu);
 }
 
@@ -739,7 +862,7 @@ static cn_status make_children(worker *w, node *nd, int dim, double mid, int neu
     for (int h = 0; h < 2; h++) {
         node *c = node_new(S, nd);
         if (!c)
-            return cn_fail(&S->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
+            return cn_fail(&w->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
         if (neuron >= 0)
             c->split[neuron] = h ? 1 : -1;
         else if (h == 0)
@@ -945,9 +1068,9 @@ static cn_status node_lp(worker *w, node *nd, bool *closed)
     shared *S = w->S;
     *closed = false;
     if (!w->lpc) {
-        w->lpc = lp_ctx_new(S->n, &S->err);
+        w->lpc = lp_ctx_new(S->n, &w->err);
         if (!w->lpc)
-            return S->err.status == CN_EUNSUPPORTED ? CN_OK : S->err.status;
+            return w->err.status == CN_EUNSUPPORTED ? CN_OK : w->err.status;
     }
     for (int i = 0; i < S->n_layers; i++) {
         w->pre_lo[i] = w->pre_hi[i] = NULL;
@@ -961,6 +1084,7 @@ static cn_status node_lp(worker *w, node *nd, bool *closed)
     lp_opts lo;
     lp_opts_init(&lo);
     bool any = false;
+    char fault[sizeof S->reason] = ""; /* a GLPK fault (lp.h): the reason if not closed */
     for (int d = 0; d < S->n_disj; d++) {
         if (!alive_get(nd->alive, d))
             continue;
@@ -975,9 +1099,13 @@ static cn_status node_lp(worker *w, node *nd, bool *closed)
             lp_outcome out;
             double lbv;
             cn_status st = lp_lower_bound(w->lpc, &r, &lo, S->C + (size_t)k * S->n_out, 0.0, &out,
-                                          &lbv, w->x, &S->err);
+                                          &lbv, w->x, &w->err);
             if (st != CN_OK)
                 return st;
+            if (lp_fault(w->lpc)) {
+                snprintf(fault, sizeof fault, "LP failed: %s", lp_fault(w->lpc));
+                continue; /* (w->x was not written) */
+            }
             if (out == LP_BOUND && lbv > S->r_up[k])
                 refuted = true;
             else if (try_point(w, w->x))
@@ -989,6 +1117,8 @@ static cn_status node_lp(worker *w, node *nd, bool *closed)
             any = true;
     }
     *closed = !any;
+    if (any && fault[0])
+        set_undecided(S, fault); /* (the caller's reason comes second) */
     return CN_OK;
 }
 
@@ -1009,7 +1139,7 @@ static bool want_lp(worker *w, cn_status *st)
         return true;
     w->no_lp = true;
     if (e.status != CN_EUNSUPPORTED) {
-        w->S->err = e;
+        w->err = e;
         *st = e.status;
     }
     return false;
@@ -1033,7 +1163,7 @@ static cn_status tail_refute(worker *w, const lp_region *r, int d, bool *refuted
     if (conj) {
         double t;
         cn_status st = lp_conj_solve(w->lpc, r, &lo, md, S->C + (size_t)k0 * no, S->r_up + k0,
-                                     w->lam, &t, x, &S->err);
+                                     w->lam, &t, x, &w->err);
         if (st != CN_OK)
             return st;
         if (t == INFINITY) {
@@ -1069,7 +1199,7 @@ static cn_status tail_refute(worker *w, const lp_region *r, int d, bool *refuted
     } else {
         lp_outcome out;
         cn_status st = lp_lower_bound(w->lpc, r, &lo, w->tcy, 0.0, &out, &lbv, empty ? NULL : x,
-                                      &S->err);
+                                      &w->err);
         if (st != CN_OK || out != LP_BOUND)
             return st;
     }
@@ -1100,7 +1230,7 @@ static cn_status tail_dfs(worker *w, const lp_region *r, int d, const int *u, in
 {
     shared *S = w->S;
     *refuted = false;
-    if (S->done || w->tail_budget <= 0)
+    if (stopping(S) || w->tail_budget <= 0)
         return CN_OK; /* (out of budget: not refuted, input splitting goes on) */
     w->tail_budget--;
     w->local_nodes++;
@@ -1250,7 +1380,7 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
             if (closed)
                 log_set(S, nd->pid, VFY_PN_LEAF_LP, -1, 0);
             else
-                set_reason(S, VFY_UNKNOWN, "a node with every ReLU fixed is not refuted by its LP");
+                set_undecided(S, "a node with every ReLU fixed is not refuted by its LP");
         }
         *resolved = true;
         return CN_OK;
@@ -1276,7 +1406,7 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
     if (st != CN_OK)
         return st;
     if (!split) /* neither closed nor split: it must not vanish */
-        set_reason(S, VFY_UNKNOWN, "input box too narrow to split in double precision");
+        set_undecided(S, "input box too narrow to split in double precision");
     *resolved = true;
     return CN_OK;
 }
@@ -1371,11 +1501,10 @@ static void *worker_main(void *arg)
     shared *S = w->S;
     for (;;) {
         pthread_mutex_lock(&S->mu);
-        while (!S->done && S->n_open == 0 && S->busy > 0)
+        while (!stopping(S) && S->n_open == 0 && S->busy > 0)
             pthread_cond_wait(&S->cv, &S->mu);
-        if (S->done || S->n_open == 0) {
-            S->done = true;
-            pthread_cond_broadcast(&S->cv);
+        if (stopping(S) || S->n_open == 0) {
+            stop_search(S, STOP_EXHAUSTED, NULL); /* (or an earlier reason, kept) */
             pthread_mutex_unlock(&S->mu);
             break;
         }
@@ -1421,7 +1550,7 @@ static void *worker_main(void *arg)
         bool resolved;
         cn_status st = process(w, nd, kids, &n_kids, &resolved);
         if (st == CN_OK && !resolved)
-            st = cn_fail(&S->err, CN_EINTERNAL, "a branch-and-bound node was neither closed nor split");
+            st = cn_fail(&w->err, CN_EINTERNAL, "a branch-and-bound node was neither closed nor split");
         int depth = nd->depth;
         cn_free(nd);
 
@@ -1430,9 +1559,10 @@ static void *worker_main(void *arg)
             S->depth = depth;
         S->mem -= S->node_charge;
         S->nodes += w->local_nodes - before;
-        if (st != CN_OK && S->fail == CN_OK) {
+        if (st != CN_OK && S->fail == CN_OK) { /* the first failure wins */
             S->fail = st;
-            S->done = true;
+            S->err = w->err;
+            stop_search(S, STOP_FAILED, NULL);
         }
         for (int k = 0; k < n_kids; k++) {
             /* Children may be dropped only when the search is over with a
@@ -1444,7 +1574,7 @@ static void *worker_main(void *arg)
             if (!open_reserve(S)) {
                 cn_free(kids[k]);
                 S->fail = cn_fail(&S->err, CN_ENOMEM, "out of memory for the node stack");
-                S->done = true;
+                stop_search(S, STOP_FAILED, NULL);
                 continue;
             }
             open_push(S, kids[k]);
@@ -1461,35 +1591,23 @@ static void *worker_main(void *arg)
             }
         }
         S->busy--;
-        if (!S->done) {
-            if (S->frontier_target > 0 && S->n_open >= S->frontier_target) {
-                S->frontier_hit = true;
-                S->done = true;
-            } else if (S->stop && *S->stop) {
-                S->verdict = VFY_TIMEOUT;
-                snprintf(S->reason, sizeof S->reason, "interrupted");
-                S->done = true;
-            } else if (S->phase_end > 0 && now_s() > S->phase_end &&
-                       !(S->deadline > 0 && now_s() > S->deadline)) {
-                S->paused = true;
-                S->done = true;
-            } else if (S->deadline > 0 && now_s() > S->deadline) {
-                S->verdict = VFY_TIMEOUT;
-                snprintf(S->reason, sizeof S->reason, "time limit reached");
-                S->done = true;
-            } else if (S->o->max_nodes > 0 && S->nodes >= S->o->max_nodes) {
-                S->verdict = VFY_UNKNOWN;
-                snprintf(S->reason, sizeof S->reason, "node limit %ld reached", S->o->max_nodes);
-                S->done = true;
-            } else if (S->mem > S->mem_limit) {
-                S->verdict = VFY_UNKNOWN;
-                snprintf(S->reason, sizeof S->reason, "memory limit %ld MiB reached",
-                         S->o->max_mem_mb);
-                S->done = true;
-            }
+        if (!stopping(S)) {
+            if (S->frontier_target > 0 && S->n_open >= S->frontier_target)
+                stop_search(S, STOP_FRONTIER, NULL);
+            else if (S->stop && *S->stop)
+                stop_search(S, STOP_INTERRUPTED, NULL);
+            else if (S->phase_end > 0 && now_s() > S->phase_end &&
+                     !(S->deadline > 0 && now_s() > S->deadline))
+                stop_search(S, STOP_PAUSE, NULL);
+            else if (S->deadline > 0 && now_s() > S->deadline)
+                stop_search(S, STOP_TIMEOUT, NULL);
+            else if (S->o->max_nodes > 0 && S->nodes >= S->o->max_nodes)
+                stop_search(S, STOP_NODE_LIMIT, NULL);
+            else if (S->mem > S->mem_limit)
+                stop_search(S, STOP_MEM_LIMIT, NULL);
         }
         if (S->n_open == 0 && S->busy == 0)
-            S->done = true;
+            stop_search(S, STOP_EXHAUSTED, NULL);
         pthread_cond_broadcast(&S->cv);
         pthread_mutex_unlock(&S->mu);
     }
@@ -1607,7 +1725,7 @@ static void shared_clear(shared *S)
     cn_free(S->stack);
     cn_free(S->hp[0]);
     cn_free(S->hp[1]);
-    cn_free(S->sat_x);
+    qvec_free(S->sat_q, S->n_in);
 }
 
 /* Builds the atoms of the case as rows of C. */
@@ -1757,14 +1875,58 @@ static cn_status check_sub(const shared *S, const vfy_sub *s, cn_err *err)
     return CN_OK;
 }
 
-/* Runs branch and bound on case ci.  *verdict: VFY_UNSAT, VFY_SAT (sat_x
+/* A case whose box reaches beyond the doubles (input k first): no bound can
+ * be computed, so the box's exact corners lo and hi and its exact centre are
+ * tried as counterexamples; SAT if one is, otherwise UNKNOWN with a reason
+ * naming the input. */
+static cn_status beyond_doubles(shared *S, int k, vfy_result *res, mpq_t *sat_q, cn_err *err)
+{
+    mpq_t *q = qvec_new(S->n_in);
+    if (!q)
+        return cn_fail(err, CN_ENOMEM, "out of memory");
+    for (int t = 0; t < 3 && res->verdict != VFY_SAT; t++) {
+        for (int i = 0; i < S->n_in; i++) {
+            if (t < 2) {
+                mpq_set(q[i], t == 0 ? S->pc->lo[i] : S->pc->hi[i]);
+            } else {
+                mpq_add(q[i], S->pc->lo[i], S->pc->hi[i]);
+                mpq_div_2exp(q[i], q[i], 1);
+            }
+        }
+        prop_check chk;
+        prop_check_init(&chk);
+        cn_status st = prop_check_point(S->p, S->n, q, &chk, err);
+        bool hit = st == CN_OK && chk.violated;
+        prop_check_clear(&chk);
+        if (st != CN_OK) {
+            qvec_free(q, S->n_in);
+            return st;
+        }
+        if (hit) {
+            res->verdict = VFY_SAT;
+            res->found_by = "node";
+            for (int i = 0; i < S->n_in; i++)
+                mpq_set(sat_q[i], q[i]);
+        }
+    }
+    qvec_free(q, S->n_in);
+    if (res->verdict != VFY_SAT) {
+        res->verdict = VFY_UNKNOWN;
+        snprintf(res->reason, sizeof res->reason,
+                 "input X_%d of case %d reaches beyond the double range (|x| > %.3g): no bounds",
+                 k, S->case_idx, DBL_MAX);
+    }
+    return CN_OK;
+}
+
+/* Runs branch and bound on case ci.  *verdict: VFY_UNSAT, VFY_SAT (sat_q
  * filled), VFY_TIMEOUT or VFY_UNKNOWN.  With o->sub, only that subproblem's
  * node; with target > 0, stops once target nodes are open and moves them to
  * fr (then the verdict stays UNSAT: the caller knows from fr->n). */
 static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci, double t0,
                           double deadline, long nodes_before, volatile sig_atomic_t *stop,
                           vfy_proof *log, int target, vfy_frontier *fr, vfy_result *res,
-                          double *sat_x, cn_err *err)
+                          mpq_t *sat_q, cn_err *err)
 {
     shared S;
     memset(&S, 0, sizeof S);
@@ -1787,12 +1949,18 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     S.found_by = "";
     S.frontier_target = target;
     for (int k = 0; k < S.n_in; k++)
-        if (!(S.pc->lo_d[k] <= S.pc->hi_d[k])) {
+        if (mpq_cmp(S.pc->lo[k], S.pc->hi[k]) > 0) {
+            /* empty box (decided exactly): nothing to refute, UNSAT holds
+             * vacuously; the caller reports it (vfy_result.empty_cases) */
             res->found_by = "bounds";
+            res->empty_cases = 1;
             log_set(&S, log_node(&S, -1, 0), VFY_PN_LEAF_EMPTY, -1, 0);
             return S.log_failed ? cn_fail(err, CN_ENOMEM, "out of memory for the proof log")
-                                : CN_OK; /* empty box: nothing to refute (stays UNSAT) */
+                                : CN_OK;
         }
+    for (int k = 0; k < S.n_in; k++)
+        if (!isfinite(S.pc->lo_d[k]) || !isfinite(S.pc->hi_d[k]))
+            return beyond_doubles(&S, k, res, sat_q, err);
     vfy_split mode = o->split;
     if (mode == VFY_SPLIT_AUTO)
         mode = S.n_in <= o->input_split_max_dims ? VFY_SPLIT_INPUT : VFY_SPLIT_RELU;
@@ -1804,8 +1972,8 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
         st = build_relu_index(&S, err);
     if (st == CN_OK && o->sub)
         st = check_sub(&S, o->sub, err);
-    S.sat_x = cn_mallocarray((size_t)S.n_in, sizeof(double));
-    if (st == CN_OK && !S.sat_x)
+    S.sat_q = qvec_new(S.n_in);
+    if (st == CN_OK && !S.sat_q)
         st = cn_fail(err, CN_ENOMEM, "out of memory");
     if (st != CN_OK) {
         shared_clear(&S);
@@ -1878,7 +2046,8 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
      * longer search than the initial attack are found this way). */
     double slice = o->attack_bursts ? 2.0 : 0.0;
     for (int phase = 0; st == CN_OK; phase++) {
-        S.done = false;
+        atomic_store_explicit(&S.done, false, memory_order_relaxed); /* (no worker runs) */
+        S.why = STOP_NONE;
         S.paused = false;
         S.phase_end = slice > 0 ? now_s() + slice : 0;
         int started = 0;
@@ -1903,9 +2072,13 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
             atk_result_init(&ar);
             st = atk_run(n, p, &ao, &ar, err);
             if (st == CN_OK && ar.found) {
+                pthread_mutex_lock(&S.mu);
                 S.verdict = VFY_SAT;
                 S.found_by = "attack";
-                memcpy(S.sat_x, ar.x_d, sizeof(double) * (size_t)S.n_in);
+                for (int i = 0; i < S.n_in; i++)
+                    mpq_set(S.sat_q[i], ar.x[i]);
+                stop_search(&S, STOP_SAT, NULL);
+                pthread_mutex_unlock(&S.mu);
             }
             res->attack_seconds += ar.seconds;
             atk_result_clear(&ar);
@@ -1913,8 +2086,9 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
                 break;
         }
         if (stop && *stop) {
-            S.verdict = VFY_TIMEOUT;
-            snprintf(S.reason, sizeof S.reason, "interrupted");
+            pthread_mutex_lock(&S.mu);
+            stop_search(&S, STOP_INTERRUPTED, NULL);
+            pthread_mutex_unlock(&S.mu);
             break;
         }
         slice *= 2;
@@ -1954,7 +2128,8 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
         if (S.verdict == VFY_SAT) {
             res->verdict = VFY_SAT;
             res->found_by = S.found_by;
-            memcpy(sat_x, S.sat_x, sizeof(double) * (size_t)S.n_in);
+            for (int i = 0; i < S.n_in; i++)
+                mpq_set(sat_q[i], S.sat_q[i]);
         } else if (S.verdict) {
             res->verdict = S.verdict;
             snprintf(res->reason, sizeof res->reason, "%s", S.reason);
@@ -1966,24 +2141,47 @@ static cn_status run_case(const net *n, const prop *p, const vfy_opts *o, int ci
     return st;
 }
 
-/* Fills the SAT part of res from a double point (re-checked exactly here). */
-static cn_status record_sat(const net *n, const prop *p, const double *x, vfy_result *res,
+/* The double nearest to q, clamped to the finite range (for display and
+ * the float outputs y_d; the counterexample itself is the rational q). */
+static double near_finite(const mpq_t q)
+{
+    double lo = cn_mpq_get_d_down(q), hi = cn_mpq_get_d_up(q);
+    if (lo == hi)
+        return lo;
+    if (!isfinite(lo))
+        return -DBL_MAX;
+    if (!isfinite(hi))
+        return DBL_MAX;
+    mpq_t a, b;
+    mpq_init(a);
+    mpq_init(b);
+    mpq_set_d(a, lo);
+    mpq_sub(a, q, a); /* q - lo */
+    mpq_set_d(b, hi);
+    mpq_sub(b, b, q); /* hi - q */
+    double d = mpq_cmp(a, b) <= 0 ? lo : hi;
+    mpq_clear(a);
+    mpq_clear(b);
+    return d;
+}
+
+/* Fills the SAT part of res from the exact point q (re-checked exactly here). */
+static cn_status record_sat(const net *n, const prop *p, mpq_t *q, vfy_result *res,
                             cn_err *err)
 {
     int in = net_in_size(n), out = net_out_size(n);
     res->n_in = in;
     res->n_out = out;
-    res->x = cn_mallocarray((size_t)in, sizeof(mpq_t));
+    res->x = qvec_new(in);
     res->x_d = cn_mallocarray((size_t)in, sizeof(double));
     res->y_d = cn_mallocarray((size_t)out, sizeof(double));
     if (!res->x || !res->x_d || !res->y_d)
         return cn_fail(err, CN_ENOMEM, "out of memory");
     for (int k = 0; k < in; k++) {
-        mpq_init(res->x[k]);
-        mpq_set_d(res->x[k], x[k]);
-        res->x_d[k] = x[k];
+        mpq_set(res->x[k], q[k]);
+        res->x_d[k] = near_finite(q[k]);
     }
-    cn_status st = net_forward(n, 1, x, res->y_d, err);
+    cn_status st = net_forward(n, 1, res->x_d, res->y_d, err);
     if (st != CN_OK)
         return st;
     st = prop_check_point(p, n, res->x, &res->check, err);
@@ -2048,17 +2246,16 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
     }
     double t0 = now_s();
     double deadline = o->timeout_s > 0 ? t0 + o->timeout_s : 0;
-    res->verdict = VFY_UNSAT;
     int in = net_in_size(n);
-    double *sat_x = cn_mallocarray((size_t)in, sizeof(double));
-    if (!sat_x)
+    mpq_t *sat_q = qvec_new(in);
+    if (!sat_q)
         return cn_fail(err, CN_ENOMEM, "out of memory");
     cn_status st = CN_OK;
     vfy_proof *proof = NULL;
     if (o->record_proof) {
         proof = cn_calloc(1, sizeof *proof);
         if (!proof) {
-            cn_free(sat_x);
+            qvec_free(sat_q, in);
             return cn_fail(err, CN_ENOMEM, "out of memory");
         }
         proof->complete = true;
@@ -2066,11 +2263,12 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
 
     /* 1. attack */
     if (o->sub && (o->sub->case_idx < 0 || o->sub->case_idx >= prop_n_cases(p))) {
-        cn_free(sat_x);
+        qvec_free(sat_q, in);
         vfy_proof_free(proof);
         return cn_fail(err, CN_EINVAL, "subproblem: case %d, the property has %d",
                        o->sub->case_idx, prop_n_cases(p));
     }
+    res->verdict = VFY_UNSAT; /* (res is written only from here on: cleared on failure) */
     double attack_s = o->attack_s;
     if (attack_s < 0)
         attack_s = o->sub ? 0 : o->timeout_s > 0 ? fmin(0.5, o->timeout_s / 50) : 0.5;
@@ -2087,7 +2285,8 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
         st = atk_run(n, p, &ao, &ar, err);
         res->attack_seconds = ar.seconds;
         if (st == CN_OK && ar.found) {
-            memcpy(sat_x, ar.x_d, sizeof(double) * (size_t)in);
+            for (int i = 0; i < in; i++)
+                mpq_set(sat_q[i], ar.x[i]); /* the attack's own exact point */
             res->verdict = VFY_SAT;
             res->found_by = "attack";
         }
@@ -2108,12 +2307,13 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
         vfy_result part;
         vfy_result_init(&part);
         part.verdict = VFY_UNSAT;
-        st = run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, target, fr, &part, sat_x,
+        st = run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, target, fr, &part, sat_q,
                       err);
         res->nodes += part.nodes;
         res->lp_tail_tries += part.lp_tail_tries;
         res->lp_tail_closed += part.lp_tail_closed;
         res->lp_tail_lps += part.lp_tail_lps;
+        res->empty_cases += part.empty_cases;
         if (part.max_open > res->max_open)
             res->max_open = part.max_open;
         if (part.depth > res->depth)
@@ -2130,7 +2330,7 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
     }
     if (res->verdict == VFY_SAT) {
         const char *by = res->found_by;
-        st = record_sat(n, p, sat_x, res, err);
+        st = record_sat(n, p, sat_q, res, err);
         res->found_by = by;
     }
     if (st == CN_OK && res->verdict == VFY_UNSAT && fr && fr->n > 0) {
@@ -2146,7 +2346,7 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
             st = cn_fail(err, CN_EINTERNAL, "proof log: node %d of case %d was never closed", i,
                          proof->nodes[i].case_idx);
 done:
-    cn_free(sat_x);
+    qvec_free(sat_q, in);
     if (st == CN_OK && res->verdict == VFY_UNSAT)
         res->proof = proof;
     else
@@ -2160,6 +2360,11 @@ done:
     }
     if (fr && res->verdict != VFY_UNKNOWN)
         vfy_frontier_clear(fr); /* decided while the frontier was being made */
+    if (res->verdict == VFY_UNKNOWN && !fr && net_has_enclosure(n)) {
+        size_t len = strlen(res->reason);
+        snprintf(res->reason + len, sizeof res->reason - len, "%s%s", len ? "; " : "",
+                 "folding rounded: the network is known within an enclosure");
+    }
     return CN_OK;
 }
 

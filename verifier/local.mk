@@ -31,6 +31,13 @@ certnn_mpi_LDADD = $(CN_ALL_LIBS) $(MPI_LIBS)
 
 check_PROGRAMS += tests/test_engine
 TESTS += tests/test_engine
+# The adversarial review's engine-level findings (tests/findings.sh: all of them
+# through the command line).
+check_PROGRAMS += tests/test_findings
+TESTS += tests/test_findings
+tests_test_findings_SOURCES = tests/test_findings.c tests/testutil.h
+tests_test_findings_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
+tests_test_findings_LDADD = $(CN_ALL_LIBS) $(CMOCKA_LIBS)
 tests_test_engine_SOURCES = tests/test_engine.c tests/testutil.h verifier/certify.h verifier/certify.c
 tests_test_engine_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_test_engine_LDADD = $(CN_ALL_LIBS) $(CMOCKA_LIBS)

@@ -107,13 +107,17 @@ static cn_status pack_result(const vfy_result *r, unsigned char **buf, size_t *l
     put(&b, &pl64, 8);
     if (pl)
         put(&b, pb, pl);
-    free(pb);
-    if (b.failed || !b.data) {
+    cn_free(pb); /* (vfy_proof_pack allocates with cn_realloc) */
+    /* the farm takes malloc'd bytes (mpi_farm.h) and frees them with free() */
+    unsigned char *out = b.failed || !b.data ? NULL : malloc(b.len);
+    if (!out) {
         wf_buf_clear(&b);
         return cn_fail(err, CN_ENOMEM, "out of memory packing a subproblem's result");
     }
-    *buf = (unsigned char *)b.data;   /* malloc'd by wf_buf: the farm frees it */
+    memcpy(out, b.data, b.len);
+    *buf = out;
     *len = b.len;
+    wf_buf_clear(&b);
     return CN_OK;
 }
 
@@ -177,14 +181,14 @@ static cn_status task_bytes(void *user, long id, unsigned char **buf, size_t *le
     cn_status st = vfy_sub_pack(&L->fr->subs[id], &sb, &sl, err);
     if (st != CN_OK)
         return st;
-    unsigned char *b = malloc(8 + sl);
+    unsigned char *b = malloc(8 + sl); /* the farm's (mpi_farm.h: malloc'd) */
     if (!b) {
-        free(sb);
+        cn_free(sb);
         return cn_fail(err, CN_ENOMEM, "out of memory");
     }
     memcpy(b, &budget, 8);
     memcpy(b + 8, sb, sl);
-    free(sb);
+    cn_free(sb); /* (vfy_sub_pack allocates with cn_realloc) */
     *buf = b;
     *len = 8 + sl;
     L->task_bytes += 8 + sl;

@@ -191,6 +191,8 @@ typedef struct {
     long lp_tail_tries;        /* nodes handed to the LP tail (opts.lp_tail) */
     long lp_tail_closed;       /* ... of which it closed */
     long lp_tail_lps;          /* LPs it solved (each also counted in nodes) */
+    int empty_cases;           /* cases whose input box is empty (some lo > hi, exactly):
+                                  refuted vacuously; UNSAT claims nothing about the net */
     int depth;                 /* deepest node */
     double seconds, attack_seconds;
     const char *found_by;      /* "attack", "node" (SAT); "bounds", "bab" (UNSAT); "" */
@@ -247,7 +249,8 @@ cn_status vfy_frontier_split(const net *n, const prop *p, const vfy_opts *o, int
                              vfy_result *res /* OUT */, cn_err *err) CN_WUR;
 
 /* Byte serialisation (same machine architecture; lengths and ranges are
- * checked on unpacking, CN_EPARSE on malformed bytes).  *buf is malloc'd. */
+ * checked on unpacking, CN_EPARSE on malformed bytes).  *buf is the
+ * caller's, allocated with cn_realloc: free it with cn_free. */
 cn_status vfy_sub_pack(const vfy_sub *s, unsigned char **buf, size_t *len, cn_err *err) CN_WUR;
 cn_status vfy_sub_unpack(const unsigned char *buf, size_t len, vfy_sub *s /* OUT */,
                          cn_err *err) CN_WUR;

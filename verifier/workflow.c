@@ -19,7 +19,7 @@ void wf_buf_init(wf_buf *b) { memset(b, 0, sizeof *b); }
 
 void wf_buf_clear(wf_buf *b)
 {
-    free(b->data);
+    cn_free(b->data);
     wf_buf_init(b);
 }
 
@@ -37,7 +37,7 @@ static bool buf_reserve(wf_buf *b, size_t extra)
         }
         cap *= 2;
     }
-    char *d = realloc(b->data, cap);
+    char *d = cn_realloc(b->data, cap);
     if (!d) {
         b->failed = true;
         return false;
@@ -160,14 +160,14 @@ cn_status wf_write_atomic(const char *path, const void *data, size_t len, cn_err
 {
     CN_REQUIRE(path && (data || len == 0), "a path and the data");
     size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
+    char *tmp = cn_malloc(plen);
     if (!tmp)
         return cn_fail(err, CN_ENOMEM, "%s: out of memory", path);
     snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         cn_status s = cn_fail(err, CN_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
+        cn_free(tmp);
         return s;
     }
     bool ok = fwrite(data, 1, len, f) == len;
@@ -177,16 +177,16 @@ cn_status wf_write_atomic(const char *path, const void *data, size_t len, cn_err
     ok = (fclose(f) == 0) && ok;
     if (!ok) {
         remove(tmp);
-        free(tmp);
+        cn_free(tmp);
         return cn_fail(err, CN_EIO, "%s: cannot write: %s", path, strerror(e ? e : EIO));
     }
     if (rename(tmp, path) != 0) {
         e = errno;
         remove(tmp);
-        free(tmp);
+        cn_free(tmp);
         return cn_fail(err, CN_EIO, "%s: cannot replace: %s", path, strerror(e));
     }
-    free(tmp);
+    cn_free(tmp);
     return CN_OK;
 }
 
@@ -199,19 +199,21 @@ cn_status wf_write_buf(const char *path, const wf_buf *b, cn_err *err)
 
 cn_status wf_write_json(const char *path, const json_t *root, cn_err *err)
 {
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)); /* jansson's malloc */
     if (!s)
         return cn_fail(err, CN_ENOMEM, "%s: out of memory printing JSON", path);
     size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
+    char *t = cn_malloc(n + 2);
     if (!t) {
         free(s);
         return cn_fail(err, CN_ENOMEM, "%s: out of memory printing JSON", path);
     }
+    memcpy(t, s, n);
+    free(s);
     t[n] = '\n';
     t[n + 1] = '\0';
     cn_status st = wf_write_atomic(path, t, n + 1, err);
-    free(t);
+    cn_free(t);
     return st;
 }
 
@@ -382,7 +384,7 @@ bool wf_mpq_decimal(const mpq_t q, char *buf, size_t size)
             if (ok)
                 memcpy(buf, tmp, w + 1);
         }
-        free(s);
+        free(s); /* (GMP's allocation: the default functions are malloc / free) */
     }
     mpz_clears(num, den, t, NULL);
     return ok;
@@ -444,7 +446,7 @@ cn_status wf_prop_bounds(bnd_ctx *bc, const bnd_opts *o, const prop *p, bool *pr
     bool all = true;
     double minm = INFINITY;
     cn_status st = CN_OK;
-    mpq_t t, *acc = malloc(sizeof(mpq_t) * (size_t)n_out);
+    mpq_t t, *acc = cn_mallocarray((size_t)n_out, sizeof(mpq_t));
     if (!acc)
         return cn_fail(err, CN_ENOMEM, "out of memory");
     for (int j = 0; j < n_out; j++)
@@ -456,11 +458,11 @@ cn_status wf_prop_bounds(bnd_ctx *bc, const bnd_opts *o, const prop *p, bool *pr
         for (int k = 0; k < pc->n_disj; k++)
             m += pc->disj[k].n;
         size_t mm = (size_t)(m ? m : 1);
-        double *C = calloc(mm * (size_t)n_out, sizeof(double));
-        double *d = calloc(mm, sizeof(double)), *lb = calloc(mm, sizeof(double));
-        bool *usable = calloc(mm, sizeof(bool));
+        double *C = cn_calloc(mm * (size_t)n_out, sizeof(double));
+        double *d = cn_calloc(mm, sizeof(double)), *lb = cn_calloc(mm, sizeof(double));
+        bool *usable = cn_calloc(mm, sizeof(bool));
         if (!C || !d || !lb || !usable) {
-            free(C), free(d), free(lb), free(usable);
+            cn_free(C), cn_free(d), cn_free(lb), cn_free(usable);
             st = cn_fail(err, CN_ENOMEM, "out of memory");
             break;
         }
@@ -503,14 +505,14 @@ cn_status wf_prop_bounds(bnd_ctx *bc, const bnd_opts *o, const prop *p, bool *pr
                 all &= out;
             }
         }
-        free(C), free(d), free(lb), free(usable);
+        cn_free(C), cn_free(d), cn_free(lb), cn_free(usable);
         if (st != CN_OK)
             break;
     }
     mpq_clear(t);
     for (int j = 0; j < n_out; j++)
         mpq_clear(acc[j]);
-    free(acc);
+    cn_free(acc);
     if (st != CN_OK)
         return st;
     *proven = all;
@@ -774,10 +776,10 @@ static char *trim(char *s)
 void wf_suite_free(wf_suite *s)
 {
     for (int i = 0; i < s->n; i++) {
-        free(s->v[i].onnx);
-        free(s->v[i].vnnlib);
+        cn_free(s->v[i].onnx);
+        cn_free(s->v[i].vnnlib);
     }
-    free(s->v);
+    cn_free(s->v);
     s->n = 0;
     s->v = NULL;
 }
@@ -811,7 +813,7 @@ cn_status wf_suite_load(const char *path, wf_suite *out, cn_err *err)
         }
         if (s.n == cap) {
             int nc = cap ? 2 * cap : 64;
-            wf_instance *v = realloc(s.v, sizeof *v * (size_t)nc);
+            wf_instance *v = cn_reallocarray(s.v, (size_t)nc, sizeof *v);
             if (!v) {
                 st = cn_fail(err, CN_ENOMEM, "%s: out of memory", path);
                 break;
@@ -821,8 +823,8 @@ cn_status wf_suite_load(const char *path, wf_suite *out, cn_err *err)
         }
         wf_instance *in = &s.v[s.n];
         memset(in, 0, sizeof *in);
-        in->onnx = strdup(trim(fl[0]));
-        in->vnnlib = strdup(trim(fl[1]));
+        in->onnx = cn_strdup(trim(fl[0]));
+        in->vnnlib = cn_strdup(trim(fl[1]));
         in->timeout = t;
         in->fastest_s = NAN;
         s.n++;
@@ -895,10 +897,10 @@ void wf_results_init(wf_results *r) { memset(r, 0, sizeof *r); }
 void wf_results_free(wf_results *r)
 {
     for (int i = 0; i < r->n; i++) {
-        free(r->v[i].onnx);
-        free(r->v[i].vnnlib);
+        cn_free(r->v[i].onnx);
+        cn_free(r->v[i].vnnlib);
     }
-    free(r->v);
+    cn_free(r->v);
     wf_results_init(r);
 }
 
@@ -907,7 +909,7 @@ cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
 {
     if (r->n == r->cap) {
         int nc = r->cap ? 2 * r->cap : 64;
-        wf_row *v = realloc(r->v, sizeof *v * (size_t)nc);
+        wf_row *v = cn_reallocarray(r->v, (size_t)nc, sizeof *v);
         if (!v)
             return cn_fail(err, CN_ENOMEM, "out of memory");
         r->v = v;
@@ -915,11 +917,11 @@ cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
     }
     wf_row *w = &r->v[r->n];
     memset(w, 0, sizeof *w);
-    w->onnx = strdup(onnx);
-    w->vnnlib = strdup(vnnlib);
+    w->onnx = cn_strdup(onnx);
+    w->vnnlib = cn_strdup(vnnlib);
     if (!w->onnx || !w->vnnlib) {
-        free(w->onnx);
-        free(w->vnnlib);
+        cn_free(w->onnx);
+        cn_free(w->vnnlib);
         return cn_fail(err, CN_ENOMEM, "out of memory");
     }
     snprintf(w->verdict, sizeof w->verdict, "%s", verdict);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh BUILD_DIR SECONDS — runs each libFuzzer target built in
 # BUILD_DIR/tests/fuzz (configure --enable-fuzzing CC=clang) for SECONDS,
-# seeded with the shared benchmark files.  Exits non-zero if a target
+# seeded with the shared benchmark files (fuzz_cert: the shared findings'
+# certificates and the valid ones it writes itself).  Exits non-zero if a target
 # crashes (its reproducer is kept in BUILD_DIR/tests/fuzz/artifacts/).
 # The shared data is found through $CN_SHARED (default: ../shared next to
 # the source tree).
@@ -37,7 +38,7 @@ seed() {
     find "$bench" -type f "$@" -exec cp {} "$dir"/ \;
 }
 
-for target in fuzz_vnnlib fuzz_onnx fuzz_nnet; do
+for target in fuzz_vnnlib fuzz_onnx fuzz_nnet fuzz_cert; do
     bin=$build/tests/fuzz/$target
     if [ ! -x "$bin" ]; then
         echo "$target: not built ($bin missing), skipped"
@@ -62,6 +63,18 @@ for target in fuzz_vnnlib fuzz_onnx fuzz_nnet; do
         fuzz_nnet)
             seed "$corpus" -name '*.nnet' -path '*1_1*'
             seed "$corpus" -name '*.nnet' -path '*5_9*'
+            ;;
+        fuzz_cert)
+            # the forged certificates of the review, and valid ones for the
+            # target's own networks (it writes them when asked)
+            mkdir -p "$corpus"
+            if [ -d "$shared/findings" ]; then
+                find "$shared/findings" -type f -name '*.cert' -size -64k -exec cp {} "$corpus"/ \;
+            fi
+            mkdir -p "$tmp/empty_$target"
+            CN_FUZZ_CERT_SEEDS=$corpus "$bin" -runs=0 "$tmp/empty_$target" >/dev/null 2>&1 ||
+                echo "$target: could not write its valid seeds"
+            extra="-max_len=16384 -dict=$here/cert.dict"
             ;;
     esac
     echo "$target: $(ls "$corpus" | wc -l) seed file(s), $secs s"
