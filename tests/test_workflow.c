@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "tests/testutil.h"
-#include "verifier/workflow.h"
+#include "cli/workflow.h"
 
 static char tmpdir[256];
 

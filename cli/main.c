@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_cmd *const commands[] = {
     &cli_cmd_info,

@@ -28,9 +28,9 @@
 #include "attacks/attacks.h"
 #include "bounds/bounds.h"
 #include "verifier/certify.h"
-#include "verifier/cli.h"
+#include "cli/cli.h"
 #include "verifier/verifier.h"
-#include "verifier/workflow.h"
+#include "cli/workflow.h"
 
 static const cli_opt opts[] = {
     {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1, "VNN-LIB property to prove"},

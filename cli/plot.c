@@ -12,7 +12,7 @@
 #include <cairo.h>
 #include <cairo-svg.h>
 
-#include "verifier/workflow.h"
+#include "cli/workflow.h"
 
 /* fontconfig (under cairo's text API) keeps its configuration and font cache
  * for the life of the process; LeakSanitizer would report them at exit in a

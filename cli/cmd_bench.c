@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verifier/cli.h"
-#include "verifier/workflow.h"
+#include "cli/cli.h"
+#include "cli/workflow.h"
 
 static const cli_opt opts[] = {
     {"instances", 'i', CLI_STR, "FILE", "instances.csv", 0, -1,

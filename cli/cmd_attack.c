@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "attacks/attacks.h"
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1, "VNN-LIB property to falsify"},

@@ -30,8 +30,8 @@
 #include <time.h>
 
 #include "verifier/certify.h"
-#include "verifier/mpi_cmd.h"
-#include "verifier/workflow.h"
+#include "cli/mpi/mpi_cmd.h"
+#include "cli/workflow.h"
 
 /* ---- bytes ------------------------------------------------------------------ */
 

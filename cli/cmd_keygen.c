@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "certs/certs.h"
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"out", 'o', CLI_STR, "NAME", NULL, 0, -1,

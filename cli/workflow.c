@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "verifier/workflow.h"
+#include "cli/workflow.h"
 
 /* ---- text buffers ------------------------------------------------------------ */
 

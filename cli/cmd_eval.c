@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <mpfr.h>
 
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"input", 'i', CLI_STR, "FILE", NULL, 0, -1,

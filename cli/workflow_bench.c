@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "verifier/workflow.h"
+#include "cli/workflow.h"
 
 char *wf_path_join(const char *dir, const char *rel)
 {

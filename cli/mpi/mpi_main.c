@@ -13,7 +13,7 @@
 
 #include <mpi.h>
 
-#include "verifier/mpi_cmd.h"
+#include "cli/mpi/mpi_cmd.h"
 
 const cli_opt cnmpi_farm_opts[] = {
     {"heartbeat", 0, CLI_DOUBLE, "S", "1", 0.01, 3600,

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "verifier/mpi_cmd.h"
-#include "verifier/workflow.h"
+#include "cli/mpi/mpi_cmd.h"
+#include "cli/workflow.h"
 
 /* Result bytes: verdict[16], double seconds, int64 nodes. */
 #define RES_LEN (16 + 8 + 8)

@@ -12,8 +12,8 @@
 
 #include <mpi.h>
 
-#include "verifier/mpi_farm.h"
-#include "verifier/workflow.h"
+#include "cli/mpi/mpi_farm.h"
+#include "cli/workflow.h"
 
 enum { TAG_READY = 11, TAG_RESULT, TAG_BEAT, TAG_TASK, TAG_STOP, TAG_PING, TAG_QUIT };
 

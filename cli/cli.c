@@ -11,7 +11,7 @@
 
 #include <cblas.h>
 
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 void cli_error(const char *fmt, ...)
 {

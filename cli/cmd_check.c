@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "certs/certs.h"
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"pubkey", 'k', CLI_STR, "PUB", NULL, 0, -1,

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "attacks/attacks.h"
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"data", 'd', CLI_STR, "FILE", NULL, 0, -1,

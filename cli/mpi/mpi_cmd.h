@@ -12,8 +12,8 @@
 #ifndef CERTNN_MPI_CMD_H
 #define CERTNN_MPI_CMD_H
 
-#include "verifier/cli.h"
-#include "verifier/mpi_farm.h"
+#include "cli/cli.h"
+#include "cli/mpi/mpi_farm.h"
 
 typedef struct {
     farm *f;

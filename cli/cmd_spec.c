@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "verifier/cli.h"
+#include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print a JSON object instead of text"},
