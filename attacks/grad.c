@@ -14,6 +14,7 @@ struct atk_grad {
     int max_batch;
     int width;                     /* net_max_width */
     unsigned char **mask;          /* [n_layers]; ReLU layers: [max_batch*out] */
+    net_conv_map *cmap;            /* [n_layers]; conv layers: their taps */
     double *a, *b;                 /* [max_batch*width] ping-pong buffers */
     int cached;                    /* batch of the last forward, 0 if none */
 };
@@ -25,7 +26,11 @@ void atk_grad_free(atk_grad *g)
     if (g->mask)
         for (int i = 0; i < net_n_layers(g->n); i++)
             cn_free(g->mask[i]);
+    if (g->cmap)
+        for (int i = 0; i < net_n_layers(g->n); i++)
+            net_conv_map_clear(&g->cmap[i]);
     cn_free(g->mask);
+    cn_free(g->cmap);
     cn_free(g->a);
     cn_free(g->b);
     cn_free(g);
@@ -42,12 +47,15 @@ cn_status atk_grad_new(const net *n, int max_batch, atk_grad **out, cn_err *err)
     g->width = net_max_width(n);
     int L = net_n_layers(n);
     g->mask = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->mask);
+    g->cmap = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->cmap);
     g->a = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
     g->b = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
-    if (!g->mask || !g->a || !g->b)
+    if (!g->mask || !g->cmap || !g->a || !g->b)
         goto fail;
     for (int i = 0; i < L; i++) {
         const net_layer *l = net_layer_at(n, i);
+        if (l->op == NET_CONV && net_conv_map_init(&g->cmap[i], l, NULL) != CN_OK)
+            goto fail;
         if (l->op != NET_RELU)
             continue;
         g->mask[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, 1);
@@ -62,58 +70,23 @@ fail:
                    max_batch);
 }
 
-/* y = conv(x) + b for one sample. */
-static void conv_fwd(const net_layer *l, const double *x, double *y)
+/* gx = (d conv / dx)^T gy for one sample (the transposed convolution): each
+ * tap sends W[co][ci][ky][kx] gy[co,oy,ox] back to its input. */
+static void conv_bwd(const net_layer *l, const net_conv_map *cm, const double *gy, double *gx)
 {
-    const net_shape is = l->in_shape, os = l->out_shape;
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                double s = l->b[co];
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < l->kh; ky++) {
-                        int iy = oy * l->stride_h + ky - l->pad_t;
-                        if (iy < 0 || iy >= is.h)
-                            continue;
-                        const double *wr = l->W + ((size_t)(co * is.c + ci) * l->kh + ky) * l->kw;
-                        const double *xr = x + (size_t)(ci * is.h + iy) * is.w;
-                        for (int kx = 0; kx < l->kw; kx++) {
-                            int ix = ox * l->stride_w + kx - l->pad_l;
-                            if (ix < 0 || ix >= is.w)
-                                continue;
-                            s += wr[kx] * xr[ix];
-                        }
-                    }
-                y[(co * os.h + oy) * os.w + ox] = s;
-            }
-}
-
-/* gx = (d conv / dx)^T gy for one sample (the transposed convolution). */
-static void conv_bwd(const net_layer *l, const double *gy, double *gx)
-{
-    const net_shape is = l->in_shape, os = l->out_shape;
+    const net_shape os = l->out_shape;
     memset(gx, 0, (size_t)l->in * sizeof(double));
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                double gv = gy[(co * os.h + oy) * os.w + ox];
-                if (gv == 0.0)
-                    continue;
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < l->kh; ky++) {
-                        int iy = oy * l->stride_h + ky - l->pad_t;
-                        if (iy < 0 || iy >= is.h)
-                            continue;
-                        const double *wr = l->W + ((size_t)(co * is.c + ci) * l->kh + ky) * l->kw;
-                        double *xr = gx + (size_t)(ci * is.h + iy) * is.w;
-                        for (int kx = 0; kx < l->kw; kx++) {
-                            int ix = ox * l->stride_w + kx - l->pad_l;
-                            if (ix < 0 || ix >= is.w)
-                                continue;
-                            xr[ix] += wr[kx] * gv;
-                        }
-                    }
-            }
+    for (int co = 0; co < os.c; co++) {
+        const double *f = l->W + (size_t)co * (size_t)cm->fan;
+        for (int p = 0; p < os.h * os.w; p++) {
+            double gv = gy[co * os.h * os.w + p];
+            if (gv == 0.0)
+                continue;
+            const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+            for (int t = 0; t < cm->n[p]; t++)
+                gx[tp[t].in] += f[tp[t].w] * gv;
+        }
+    }
 }
 
 void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
@@ -126,14 +99,8 @@ void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
         const net_layer *l = net_layer_at(n, i);
         switch (l->op) {
         case NET_DENSE:
-            for (int s = 0; s < batch; s++)
-                memcpy(b + (size_t)s * l->out, l->b, (size_t)l->out * sizeof(double));
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, l->out, l->in, 1.0, a,
-                        l->in, l->W, l->in, 1.0, b, l->out);
-            break;
         case NET_CONV:
-            for (int s = 0; s < batch; s++)
-                conv_fwd(l, a + (size_t)s * l->in, b + (size_t)s * l->out);
+            net_affine_forward(l, &g->cmap[i], batch, a, b);     /* as net_forward */
             break;
         case NET_RELU: {
             unsigned char *m = g->mask[i];
@@ -169,7 +136,7 @@ void atk_grad_backward(atk_grad *g, int batch, const double *c, double *gx)
             break;
         case NET_CONV:
             for (int s = 0; s < batch; s++)
-                conv_bwd(l, a + (size_t)s * l->out, b + (size_t)s * l->in);
+                conv_bwd(l, &g->cmap[i], a + (size_t)s * l->out, b + (size_t)s * l->in);
             break;
         case NET_RELU: {
             const unsigned char *m = g->mask[i];

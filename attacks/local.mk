@@ -1,23 +1,14 @@
 # attacks/ — counterexample search: input gradients, FGSM/RAND+FGSM, PGD, DeepFool.
 noinst_LTLIBRARIES += attacks/libattacks.la
 attacks_libattacks_la_SOURCES = attacks/attacks.h attacks/attacks_int.h \
-	attacks/grad.c attacks/case.c attacks/pgd.c attacks/deepfool.c \
-	attacks/train.c attacks/train_ibp.c
+	attacks/grad.c attacks/case.c attacks/pgd.c attacks/deepfool.c
 
 check_PROGRAMS += tests/test_attacks
 tests_test_attacks_SOURCES = tests/test_attacks.c tests/testutil.h
 tests_test_attacks_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
-tests_test_attacks_LDADD = attacks/libattacks.la models/libmodels.la $(OPENBLAS_LIBS) \
+tests_test_attacks_LDADD = tests/libtestfix.la attacks/libattacks.la models/libmodels.la $(OPENBLAS_LIBS) \
 	$(CMOCKA_LIBS) $(CN_BASE_LIBS)
 TESTS += tests/test_attacks
-
-# Training (train.c, train_ibp.c): gradients, IBP bounds, determinism, round trip.
-check_PROGRAMS += tests/test_train
-tests_test_train_SOURCES = tests/test_train.c tests/testutil.h
-tests_test_train_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
-tests_test_train_LDADD = attacks/libattacks.la models/libmodels.la $(OPENBLAS_LIBS) \
-	$(CMOCKA_LIBS) $(CN_BASE_LIBS)
-TESTS += tests/test_train
 
 # Benchmark driver (benchmarks/bench_attacks.sh runs it over the shared suites).
 noinst_PROGRAMS += benchmarks/bench_attacks

@@ -93,34 +93,12 @@ void bnd_ctx_free(bnd_ctx *c)
     cn_free(c);
 }
 
-/* The dense matrix of a convolution: each entry is a weight or 0 (exact). */
+/* The dense matrix of a convolution (models.h, net_conv_dense): each entry
+ * is a weight or 0 (exact). */
 static bool unroll_conv(const net_layer *nl, bnd__layer *l)
 {
-    const net_shape is = nl->in_shape, os = nl->out_shape;
-    l->W_own = cn_calloc((size_t)l->out * (size_t)l->in, sizeof(double));
-    l->b_own = cn_mallocarray((size_t)l->out, sizeof(double));
-    if (!l->W_own || !l->b_own)
+    if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
         return false;
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                size_t o = (size_t)(co * os.h + oy) * (size_t)os.w + (size_t)ox;
-                l->b_own[o] = nl->b[co];
-                double *row = l->W_own + o * (size_t)l->in;
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < nl->kh; ky++) {
-                        int iy = oy * nl->stride_h + ky - nl->pad_t;
-                        if (iy < 0 || iy >= is.h)
-                            continue;
-                        for (int kx = 0; kx < nl->kw; kx++) {
-                            int ix = ox * nl->stride_w + kx - nl->pad_l;
-                            if (ix < 0 || ix >= is.w)
-                                continue;
-                            row[(ci * is.h + iy) * is.w + ix] =
-                                nl->W[((co * is.c + ci) * nl->kh + ky) * nl->kw + kx];
-                        }
-                    }
-            }
     l->W = l->W_own;
     l->b = l->b_own;
     return true;
@@ -130,11 +108,7 @@ static bool unroll_conv(const net_layer *nl, bnd__layer *l)
  * convolution's brad[cout] spread over the outputs, channel-major. */
 static bool set_enclosure(const net_layer *nl, bnd__layer *l)
 {
-    bool rad = nl->wrel != 0.0 || nl->wabs != 0.0;
-    int nb = nl->op == NET_CONV ? nl->out_shape.c : l->out;
-    for (int o = 0; nl->brad && o < nb; o++)
-        rad |= nl->brad[o] != 0.0;
-    if (!rad)
+    if (!net_layer_has_radius(nl))
         return true;
     l->encl = true;
     l->wrel = nl->wrel;
@@ -151,9 +125,8 @@ static bool set_enclosure(const net_layer *nl, bnd__layer *l)
     l->brad_own = cn_mallocarray((size_t)l->out, sizeof(double));
     if (!l->brad_own)
         return false;
-    int hw = nl->out_shape.h * nl->out_shape.w;
     for (int o = 0; o < l->out; o++)
-        l->brad_own[o] = nl->brad[o / hw];
+        l->brad_own[o] = net_layer_brad(nl, o);
     l->brad = l->brad_own;
     return true;
 }

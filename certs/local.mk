@@ -7,12 +7,16 @@ certs_libcerts_la_SOURCES = certs/certs.h certs/certs_int.h \
 certs_libcerts_la_LIBADD = models/libmodels.la $(JANSSON_LIBS) $(SODIUM_LIBS) $(GMP_LIBS) \
 	$(LIBM_LIBS)
 
-check_PROGRAMS += tests/test_certs
-TESTS += tests/test_certs
-tests_test_certs_SOURCES = tests/test_certs.c tests/testutil.h
+check_PROGRAMS += tests/test_certs tests/test_certs_hostile
+TESTS += tests/test_certs tests/test_certs_hostile
+tests_test_certs_SOURCES = tests/test_certs.c tests/exact.h tests/testutil.h
 tests_test_certs_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
-tests_test_certs_LDADD = certs/libcerts.la models/libmodels.la $(JANSSON_LIBS) \
+tests_test_certs_LDADD = tests/libtestfix.la certs/libcerts.la models/libmodels.la $(JANSSON_LIBS) \
 	$(CMOCKA_LIBS) $(CN_BASE_LIBS)
+# hostile certificates (findings F2, F4, F6, F8) and nets with an enclosure (F1)
+tests_test_certs_hostile_SOURCES = tests/test_certs_hostile.c tests/testutil.h
+tests_test_certs_hostile_CFLAGS = $(tests_test_certs_CFLAGS)
+tests_test_certs_hostile_LDADD = $(tests_test_certs_LDADD)
 
 # Command-line checks of keygen / verify --cert / check (needs ./certnn).
 dist_noinst_SCRIPTS += tests/certs.sh

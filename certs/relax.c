@@ -85,30 +85,12 @@ void cert_bounds_free(cert_bounds *b)
     cn_free(b);
 }
 
-/* A convolution as a dense matrix: every entry is a weight or 0 (exact). */
+/* The dense matrix of a convolution (models.h, net_conv_dense): each entry
+ * is a weight or 0 (exact). */
 static bool unroll(const net_layer *nl, layer *l)
 {
-    const net_shape is = nl->in_shape, os = nl->out_shape;
-    l->W_own = cn_calloc((size_t)l->out * (size_t)l->in, sizeof(double));
-    l->b_own = cn_mallocarray((size_t)l->out, sizeof(double));
-    if (!l->W_own || !l->b_own)
+    if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
         return false;
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                int o = (co * os.h + oy) * os.w + ox;
-                l->b_own[o] = nl->b[co];
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < nl->kh; ky++)
-                        for (int kx = 0; kx < nl->kw; kx++) {
-                            int iy = oy * nl->stride_h + ky - nl->pad_t;
-                            int ix = ox * nl->stride_w + kx - nl->pad_l;
-                            if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w)
-                                continue;
-                            l->W_own[(size_t)o * (size_t)l->in + (size_t)((ci * is.h + iy) * is.w + ix)] =
-                                nl->W[((co * is.c + ci) * nl->kh + ky) * nl->kw + kx];
-                        }
-            }
     l->W = l->W_own;
     l->b = l->b_own;
     return true;
@@ -117,12 +99,7 @@ static bool unroll(const net_layer *nl, layer *l)
 /* The enclosure of an affine layer, if its radius is not zero. */
 static bool enclosure(const net_layer *nl, layer *l)
 {
-    int nb = nl->op == NET_CONV ? nl->out_shape.c : l->out;
-    bool rad = nl->wrel != 0.0 || nl->wabs != 0.0;
-    for (int o = 0; nl->brad && o < nb; o++)
-        if (nl->brad[o] != 0.0)
-            rad = true;
-    if (!rad)
+    if (!net_layer_has_radius(nl))
         return true;
     l->encl = true;
     l->wrel = nl->wrel;
@@ -132,9 +109,8 @@ static bool enclosure(const net_layer *nl, layer *l)
     if (nl->brad && nl->op == NET_CONV) {
         if (!(l->brad_own = cn_mallocarray((size_t)l->out, sizeof(double))))
             return false;
-        int per = l->out / nb;
         for (int o = 0; o < l->out; o++)
-            l->brad_own[o] = nl->brad[o / per];
+            l->brad_own[o] = net_layer_brad(nl, o);
         l->brad = l->brad_own;
     } else {
         l->brad = nl->brad;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,83 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         return CLI_EXIT_USAGE;
     }
     return -1;
+}
+
+/* The command's value of the option `name`, or NULL when its table does not
+ * have the option or it has no value. */
+static const cli_val *given(const cli_args *a, const char *name)
+{
+    for (int i = 0; a->cmd->opts[i].name; i++)
+        if (strcmp(a->cmd->opts[i].name, name) == 0)
+            return a->v[i].set ? &a->v[i] : NULL;
+    return NULL;
+}
+
+/* "--split: expected input, relu or auto, got 'x'": the other choices, then
+ * the default. */
+static void bad_choice(const char *name, const char *choices, const char *def, const char *got)
+{
+    char list[256] = "";
+    size_t len = 0;
+    for (const char *w = choices; *w;) {
+        size_t n = strcspn(w, " ");
+        if (n != strlen(def) || strncmp(w, def, n) != 0)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%.*s", len ? ", " : "",
+                                    (int)n, w);
+        w += n + (w[n] == ' ');
+        CN_REQUIRE(len < sizeof list, "choices fit the message");
+    }
+    cli_error("--%s: expected %s or %s, got '%s'", name, list, def, got);
+}
+
+bool cli_engine_opts(const cli_args *a, vfy_opts *o)
+{
+    vfy_opts_init(o);
+    const cli_val *v;
+#define CLI_APPLY_DBL(type, field, name, def, choices) o->field = (type)v->d;
+#define CLI_APPLY_INT(type, field, name, def, choices) o->field = (type)v->i;
+#define CLI_APPLY_ENUM(type, field, name, def, choices)                                         \
+    {                                                                                         \
+        int k = vfy_opt_choice(choices, v->s);                                                \
+        if (k < 0) {                                                                          \
+            bad_choice(name, choices, def, v->s);                                             \
+            return false;                                                                     \
+        }                                                                                     \
+        o->field = (type)k;                                                                   \
+    }
+#define CLI_APPLY(kind, type, field, name, sh, arg, def, low, high, choices, help)             \
+    if ((v = given(a, name)) != NULL)                                                         \
+        CLI_APPLY_##kind(type, field, name, def, choices)
+    VFY_OPTIONS(CLI_APPLY)
+#undef CLI_APPLY
+#undef CLI_APPLY_ENUM
+#undef CLI_APPLY_INT
+#undef CLI_APPLY_DBL
+    return true;
+}
+
+/* The only process-global state of the front end: what a signal handler sets. */
+static volatile sig_atomic_t caught;
+static struct sigaction old_int, old_term;
+
+static void on_signal(int sig) { caught = sig; }
+
+volatile sig_atomic_t *cli_signals_catch(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    caught = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    return &caught;
+}
+
+void cli_signals_restore(void)
+{
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
 }
 
 void cli_blas_threads_default(void)

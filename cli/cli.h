@@ -1,4 +1,4 @@
-/* cli.h — internals of the command-line front end (verifier/).
+/* cli.h — internals of the command-line front end (cli/).
  *
  * One options table per subcommand drives getopt_long parsing, defaults,
  * range checks and --help, so the three cannot drift apart.  Commands are
@@ -8,6 +8,7 @@
 #ifndef CERTNN_CLI_H
 #define CERTNN_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -39,6 +40,48 @@ typedef struct {
     double min, max;          /* range for INT/DOUBLE (min > max: unchecked) */
     const char *help;
 } cli_opt;
+
+/* ---- option rows shared by commands, each written once ------------------
+ *
+ * CLI_ENGINE_OPT(field) is the row of an engine option, made from its row
+ * in verifier/options.h (name, kind, default, range, help); cli_engine_opts
+ * applies the values.  _AS keeps the default and range but names the
+ * option's use in a command that is not the engine's (another short name,
+ * argument name and help; e.g. --seed of attack and train); _DEF gives a
+ * command its own default for the engine (e.g. radius's per-probe
+ * --timeout) with the range of the table. */
+#define CLI_KIND_DBL CLI_DOUBLE
+#define CLI_KIND_INT CLI_INT
+#define CLI_KIND_ENUM CLI_STR
+#define CLI_DEF_DBL(def) #def
+#define CLI_DEF_INT(def) #def
+#define CLI_DEF_ENUM(def) def
+#define CLI_ENGINE_ROW(kind, type, field, name, sh, arg, def, low, high, choices, help) \
+    {name, sh, CLI_KIND_##kind, arg, CLI_DEF_##kind(def), low, high, help}
+#define CLI_ENGINE_NAME(kind, type, field, name, ...) name
+#define CLI_ENGINE_SHORT(kind, type, field, name, sh, ...) sh
+#define CLI_ENGINE_KIND(kind, ...) CLI_KIND_##kind
+#define CLI_ENGINE_ARG(kind, type, field, name, sh, arg, ...) arg
+#define CLI_ENGINE_DEF(kind, type, field, name, sh, arg, def, ...) CLI_DEF_##kind(def)
+#define CLI_ENGINE_LOW(kind, type, field, name, sh, arg, def, low, ...) low
+#define CLI_ENGINE_HIGH(kind, type, field, name, sh, arg, def, low, high, ...) high
+#define CLI_ENGINE_OPT(field) VFY_OPTION_##field(CLI_ENGINE_ROW)
+#define CLI_ENGINE_OPT_AS(field, sh, arg, help)                                                \
+    {VFY_OPTION_##field(CLI_ENGINE_NAME), sh, VFY_OPTION_##field(CLI_ENGINE_KIND), arg,         \
+     VFY_OPTION_##field(CLI_ENGINE_DEF), VFY_OPTION_##field(CLI_ENGINE_LOW),                  \
+     VFY_OPTION_##field(CLI_ENGINE_HIGH), help}
+#define CLI_ENGINE_OPT_DEF(field, def, help)                                                    \
+    {VFY_OPTION_##field(CLI_ENGINE_NAME), VFY_OPTION_##field(CLI_ENGINE_SHORT),                \
+     VFY_OPTION_##field(CLI_ENGINE_KIND), VFY_OPTION_##field(CLI_ENGINE_ARG), def,              \
+     VFY_OPTION_##field(CLI_ENGINE_LOW), VFY_OPTION_##field(CLI_ENGINE_HIGH), help}
+
+/* The front end's own options that several commands take: one name, kind
+ * and range each (the help says what the option means in the command). */
+#define CLI_OPT_JSON(help) {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, help}
+#define CLI_OPT_QUIET(help) {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, help}
+#define CLI_OPT_LABELS(help) {"labels", 0, CLI_STR, "FILE", NULL, 0, -1, help}
+#define CLI_OPT_SAMPLES(def, help) {"samples", 'n', CLI_INT, "N", def, 1, 1e9, help}
+#define CLI_OPT_OFFSET(help) {"offset", 0, CLI_INT, "K", "0", 0, 1e9, help}
 
 typedef struct {
     bool set;                 /* given on the command line, or has a default */
@@ -93,16 +136,28 @@ extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, c
 extern const cli_cmd cli_cmd_radius, cli_cmd_compare, cli_cmd_bench;
 extern const cli_cmd cli_cmd_keygen, cli_cmd_check, cli_cmd_train;
 
+/* SIGINT / SIGTERM during a long run: cli_signals_catch installs handlers
+ * that only set the returned flag (0, or the signal number once one
+ * arrived); the command polls it and passes it to the engine as its stop
+ * flag (vfy_verify ends with VFY_TIMEOUT), writes what it has and exits
+ * 128 + signal.  cli_signals_restore puts the old handlers back.  The flag
+ * is the one piece of process-global state of the front end: a signal
+ * handler can reach nothing else. */
+volatile sig_atomic_t *cli_signals_catch(void);
+void cli_signals_restore(void);
+
 /* OpenBLAS on one thread unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS
  * says otherwise: certnn's products are small and its own worker threads
  * use the cores; BLAS threads would only spin and compete with them. */
 void cli_blas_threads_default(void);
 
-/* Shared with the MPI front end (certnn-mpi, verifier/mpi_*.c), which reuses
+/* Shared with the MPI front end (certnn-mpi, cli/mpi/), which reuses
  * the option tables of `bench` and `verify` and their output. */
-/* verify's engine options (--timeout, --threads, --max-nodes, --max-mem,
- * --split, --seed) into o; false after a usage error (message printed). */
-bool cli_verify_engine_opts(const cli_args *a, vfy_opts *o);
+/* The engine's options: o at its defaults (vfy_opts_init), then every engine
+ * option the command's table holds (CLI_ENGINE_OPT...) at its parsed value
+ * (numbers were range-checked by cli_parse).  false after a usage error
+ * (an ENUM value that is none of its choices; message printed). */
+bool cli_engine_opts(const cli_args *a, vfy_opts *o);
 /* Prints the complete engine's result r on the property `path` as `certnn
  * verify --vnnlib` does (text or --json), writes --vnncomp-result and --cert
  * (signed with --sign); returns the exit code.  Borrows everything. */

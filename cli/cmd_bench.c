@@ -20,15 +20,15 @@ static const cli_opt opts[] = {
     {"timeout-scale", 's', CLI_DOUBLE, "S", "1", 1e-6, 1e6, "multiply every instance timeout"},
     {"max-timeout", 0, CLI_DOUBLE, "T", "0", 0, 1e9,
      "cap every instance timeout at T seconds (0: no cap)"},
-    {"threads", 'j', CLI_INT, "T", "0", 0, 1024, "worker threads (0: all cores)"},
-    {"seed", 0, CLI_INT, "N", "1", 0, 1e18, "seed of the attacks' random generator"},
+    CLI_ENGINE_OPT(threads),
+    CLI_ENGINE_OPT(seed),
     {"out", 'o', CLI_STR, "RESULTS.csv", NULL, 0, -1,
      "results file (onnx,vnnlib,verdict,time_s,nodes), rewritten atomically after every "
      "instance"},
     {"baseline", 'b', CLI_STR, "OLD.csv", NULL, 0, -1,
      "earlier results file: exit 1 on a regression (an instance solved there but not now, or "
      "a different verdict)"},
-    {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, "no per-instance lines or progress"},
+    CLI_OPT_QUIET("no per-instance lines or progress"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -98,10 +98,8 @@ static int run(const cli_args *a)
         goto done;
     }
     vfy_opts vo;
-    vfy_opts_init(&vo);
-    vo.threads = (int)cli_int(a, "threads");
-    vo.seed = (uint64_t)cli_int(a, "seed");
-    stop = wf_signals_catch();
+    cli_engine_opts(a, &vo);      /* numbers only: cannot fail */
+    stop = cli_signals_catch();
     wf_progress prog;
     wf_progress_init(&prog, quiet);
     if (!quiet) {
@@ -160,7 +158,7 @@ static int run(const cli_args *a)
     rc = cli_bench_exit((int)*stop, res.n, s.n, out, t.incorrect, reg);
 done:
     if (stop)
-        wf_signals_restore();
+        cli_signals_restore();
     wf_net_cache_clear(&cache);
     free(epath);
     wf_buf_clear(&b);

@@ -38,8 +38,8 @@ static const cli_opt opts[] = {
      "refuse a certificate with more than N proof nodes (counted before parsing)"},
     {"max-depth", 0, CLI_INT, "N", "10000", 1, 100000000,
      "refuse a proof tree with more than N splits on one path"},
-    {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, "print nothing; the exit code tells"},
-    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print a JSON object instead of text"},
+    CLI_OPT_QUIET("print nothing; the exit code tells"),
+    CLI_OPT_JSON("print a JSON object instead of text"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 

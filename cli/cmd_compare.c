@@ -14,9 +14,9 @@
 static const cli_opt opts[] = {
     {"data", 'd', CLI_STR, "FILE", NULL, 0, -1,
      "samples (ERAN CSV, or IDX images with --labels); input = pixel/255 exactly"},
-    {"labels", 0, CLI_STR, "FILE", NULL, 0, -1, "IDX labels file for --data IDX images"},
-    {"samples", 'n', CLI_INT, "N", "100", 1, 1e9, "number of samples"},
-    {"offset", 0, CLI_INT, "K", "0", 0, 1e9, "first sample"},
+    CLI_OPT_LABELS("IDX labels file for --data IDX images"),
+    CLI_OPT_SAMPLES("100", "number of samples"),
+    CLI_OPT_OFFSET("first sample"),
     {"eps", 'e', CLI_STR, "E1,E2,...", NULL, 0, -1,
      "L-infinity radii, decimals read exactly (at most 64)"},
     {"out", 'o', CLI_STR, "PREFIX", NULL, 0, -1,
@@ -24,14 +24,14 @@ static const cli_opt opts[] = {
     {"method", 'm', CLI_STR, "M", "bounds", 0, -1,
      "certification: bounds, or complete (bounds, then the complete engine)"},
     {"bounds", 0, CLI_STR, "B", "crown", 0, -1, "bound method: interval, deeppoly, crown, alpha"},
-    {"timeout", 't', CLI_DOUBLE, "S", "10", 0, 1e9,
-     "--method complete: engine time limit per sample and eps (0: none)"},
+    CLI_ENGINE_OPT_DEF(timeout_s, "10",
+                       "--method complete: engine time limit per sample and eps (0: none)"),
     {"attack-time", 0, CLI_DOUBLE, "S", "2", 0, 3600, "PGD time limit per sample and eps"},
     {"attack-restarts", 0, CLI_INT, "N", "64", 1, 1e9, "PGD restarts per sample and eps"},
-    {"threads", 'j', CLI_INT, "T", "0", 0, 1024, "worker threads of the engine (0: all cores)"},
-    {"seed", 0, CLI_INT, "N", "1", 0, 1e18, "seed of the attacks' random generator"},
-    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print the JSON report instead of the table"},
-    {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, "no progress on stderr"},
+    CLI_ENGINE_OPT_AS(threads, 'j', "T", "worker threads of the engine (0: all cores)"),
+    CLI_ENGINE_OPT(seed),
+    CLI_OPT_JSON("print the JSON report instead of the table"),
+    CLI_OPT_QUIET("no progress on stderr"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -89,7 +89,7 @@ static double pct(int k, int n) { return n ? 100.0 * k / n : 0.0; }
 /* One model over the samples: exact clean check, then per eps (ascending)
  * certify; a sample not certified is attacked with PGD; once attacked at
  * some eps it stays attacked at every larger eps (the balls are nested). */
-static int run_model(model_row *m, const ds_set *d, const eps_list *e, wf_prober *pr,
+static int run_model(model_row *m, const ds_set *d, const eps_list *e, vfy_prober *pr,
                      wf_progress *prog, int mi, int n_models)
 {
     cn_err err;
@@ -127,7 +127,7 @@ static int run_model(model_row *m, const ds_set *d, const eps_list *e, wf_prober
         }
         ds_input_q(d, i, x0);
         bool correct = false;
-        if (wf_probe_clean(pr, x0, label, &correct, &err) != CN_OK) {
+        if (vfy_probe_clean(pr, x0, label, &correct, &err) != CN_OK) {
             rc = cli_report(&err);
             goto out;
         }
@@ -137,21 +137,21 @@ static int run_model(model_row *m, const ds_set *d, const eps_list *e, wf_prober
         bool attacked = false;
         for (int k = 0; k < e->n && correct && !attacked && !*pr->stop; k++) {
             double t0 = wf_now();
-            wf_probe_verdict v;
-            if (wf_probe_certify(pr, x0, label, e->q[k], &v, &err) != CN_OK) {
+            vfy_probe_verdict v;
+            if (vfy_probe_certify(pr, x0, label, e->q[k], &v, &err) != CN_OK) {
                 rc = cli_report(&err);
                 goto out;
             }
-            if (v == WF_OPEN) {
-                if (wf_probe_attack(pr, x0, label, e->q[k], &v, &err) != CN_OK) {
+            if (v == VFY_PROBE_OPEN) {
+                if (vfy_probe_attack(pr, x0, label, e->q[k], &v, &err) != CN_OK) {
                     rc = cli_report(&err);
                     goto out;
                 }
-                pgd[k] = v != WF_ATTACKED;
-            } else if (v == WF_ROBUST) {
+                pgd[k] = v != VFY_PROBE_ATTACKED;
+            } else if (v == VFY_PROBE_ROBUST) {
                 cert[k] = pgd[k] = 1;
             }
-            attacked = v == WF_ATTACKED;
+            attacked = v == VFY_PROBE_ATTACKED;
             secs[k] = wf_now() - t0;
         }
         if (*pr->stop)
@@ -329,15 +329,13 @@ out:
 static int run(const cli_args *a)
 {
     const char *data = cli_str(a, "data"), *prefix = cli_str(a, "out");
-    const char *method = cli_str(a, "method");
     if (!data || !cli_str(a, "eps") || !prefix) {
         cli_error("compare: --data FILE, --eps E1,E2,... and --out PREFIX are required");
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(method, "bounds") && strcmp(method, "complete")) {
-        cli_error("--method: expected bounds or complete, got '%s'", method);
+    vfy_prober pr;
+    if (!wf_prober_opts(a, &pr))
         return CLI_EXIT_USAGE;
-    }
     eps_list e;
     memset(&e, 0, sizeof e);
     int rc = CLI_EXIT_OK;
@@ -348,26 +346,6 @@ static int run(const cli_args *a)
         rc = CLI_EXIT_USAGE;
         goto clear_eps;
     }
-    wf_prober pr;
-    memset(&pr, 0, sizeof pr);
-    bnd_method bm;
-    if (!bnd_method_parse(cli_str(a, "bounds"), &bm)) {
-        cli_error("--bounds: expected interval, deeppoly, crown or alpha, got '%s'",
-                  cli_str(a, "bounds"));
-        rc = CLI_EXIT_USAGE;
-        goto clear_eps;
-    }
-    bnd_opts_init(&pr.bounds, bm);
-    pr.complete = !strcmp(method, "complete");
-    vfy_opts_init(&pr.engine);
-    pr.engine.timeout_s = cli_dbl(a, "timeout");
-    pr.engine.threads = (int)cli_int(a, "threads");
-    pr.engine.seed = (uint64_t)cli_int(a, "seed");
-    atk_opts_init(&pr.pgd);
-    pr.pgd.time_limit = cli_dbl(a, "attack-time");
-    pr.pgd.max_restarts = cli_int(a, "attack-restarts");
-    pr.pgd.seed = (uint64_t)cli_int(a, "seed");
-
     cn_err err;
     ds_set *d = NULL;
     if (ds_load(data, cli_str(a, "labels"), (int)cli_int(a, "offset"), (int)cli_int(a, "samples"),
@@ -381,7 +359,7 @@ static int run(const cli_args *a)
         m[i].path = a->pos[i];
         base_name(a->pos[i], m[i].name, sizeof m[i].name);
     }
-    pr.stop = wf_signals_catch();
+    pr.stop = cli_signals_catch();
     wf_progress prog;
     wf_progress_init(&prog, cli_flag(a, "quiet"));
     for (int i = 0; i < a->n_pos && !*pr.stop && rc == CLI_EXIT_OK; i++)
@@ -395,7 +373,7 @@ static int run(const cli_args *a)
                   prefix);
         rc = 128 + (int)*pr.stop;
     }
-    wf_signals_restore();
+    cli_signals_restore();
     ds_free(d);
 clear_eps:
     for (int k = 0; k < e.n; k++)

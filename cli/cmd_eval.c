@@ -20,14 +20,14 @@ static const cli_opt opts[] = {
      "inputs, one vector per line (numbers separated by commas or spaces; '#' starts a comment)"},
     {"exact", 0, CLI_FLAG, NULL, NULL, 0, -1,
      "evaluate in exact rational arithmetic (decimal inputs read exactly)"},
-    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print JSON instead of text"},
+    CLI_OPT_JSON("print JSON instead of text"),
     {"vnnlib", 0, CLI_STR, "P", NULL, 0, -1,
      "decide exactly whether each input violates this VNN-LIB property (exit 1 if one does)"},
     {"data", 0, CLI_STR, "FILE", NULL, 0, -1,
      "dataset mode: ERAN CSV or IDX images (gzipped or not); prints the accuracy"},
-    {"labels", 0, CLI_STR, "FILE", NULL, 0, -1, "IDX labels file for --data"},
-    {"samples", 'n', CLI_INT, "N", NULL, 1, 100000000, "use at most N samples of --data"},
-    {"offset", 0, CLI_INT, "K", "0", 0, 100000000, "skip the first K samples of --data"},
+    CLI_OPT_LABELS("IDX labels file for --data"),
+    CLI_OPT_SAMPLES(NULL, "use at most N samples of --data"),
+    CLI_OPT_OFFSET("skip the first K samples of --data"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 
 static const cli_opt opts[] = {
-    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print a JSON object instead of text"},
+    CLI_OPT_JSON("print a JSON object instead of text"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 

@@ -10,7 +10,7 @@
 static const cli_opt opts[] = {
     {"out", 'o', CLI_STR, "NAME", NULL, 0, -1,
      "write NAME.key (secret, mode 0600) and NAME.pub; existing files are never overwritten"},
-    {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, "print nothing on success"},
+    CLI_OPT_QUIET("print nothing on success"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 

@@ -1,6 +1,6 @@
 /* cmd_radius.c — `certnn radius MODEL --data F`: per sample the bracket
- * [certified, attacked] of the L-infinity robustness radius (workflow.c,
- * wf_radius), with median and quartiles over the samples. */
+ * [certified, attacked] of the L-infinity robustness radius (the engine's
+ * vfy_radius), with median and quartiles over the samples. */
 #include "config.h"
 
 #include <math.h>
@@ -14,9 +14,9 @@
 static const cli_opt opts[] = {
     {"data", 'd', CLI_STR, "FILE", NULL, 0, -1,
      "samples (ERAN CSV, or IDX images with --labels); input = pixel/255 exactly"},
-    {"labels", 0, CLI_STR, "FILE", NULL, 0, -1, "IDX labels file for --data IDX images"},
-    {"samples", 'n', CLI_INT, "N", NULL, 1, 1e9, "number of samples (default all)"},
-    {"offset", 0, CLI_INT, "K", "0", 0, 1e9, "first sample"},
+    CLI_OPT_LABELS("IDX labels file for --data IDX images"),
+    CLI_OPT_SAMPLES(NULL, "number of samples (default all)"),
+    CLI_OPT_OFFSET("first sample"),
     {"max-eps", 0, CLI_STR, "E", "0.25", 0, -1,
      "largest radius searched (a decimal; the grid is max-eps / 2^k)"},
     {"tol", 0, CLI_DOUBLE, "T", "0.001", 1e-9, 1, "grid step at most T (bisection tolerance)"},
@@ -24,24 +24,24 @@ static const cli_opt opts[] = {
      "certification: bounds (sound bound propagation) or complete (bounds, then the complete "
      "engine)"},
     {"bounds", 0, CLI_STR, "B", "crown", 0, -1, "bound method: interval, deeppoly, crown, alpha"},
-    {"timeout", 't', CLI_DOUBLE, "S", "10", 0, 1e9,
-     "--method complete: time limit of the engine per probe (0: none)"},
+    CLI_ENGINE_OPT_DEF(timeout_s, "10",
+                       "--method complete: time limit of the engine per probe (0: none)"),
     {"attack-time", 0, CLI_DOUBLE, "S", "2", 0, 3600, "PGD time limit per probe"},
     {"attack-restarts", 0, CLI_INT, "N", "64", 1, 1e9, "PGD restarts per probe"},
     {"no-deepfool", 0, CLI_FLAG, NULL, NULL, 0, -1,
      "do not start the attack side from DeepFool's radius"},
-    {"threads", 'j', CLI_INT, "T", "0", 0, 1024, "worker threads of the engine (0: all cores)"},
-    {"seed", 0, CLI_INT, "N", "1", 0, 1e18, "seed of the attacks' random generator"},
+    CLI_ENGINE_OPT_AS(threads, 'j', "T", "worker threads of the engine (0: all cores)"),
+    CLI_ENGINE_OPT(seed),
     {"csv", 0, CLI_STR, "OUT", NULL, 0, -1,
      "also write one CSV row per sample to OUT (rewritten atomically after every sample)"},
-    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print a JSON object instead of text"},
-    {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, "no progress on stderr"},
+    CLI_OPT_JSON("print a JSON object instead of text"),
+    CLI_OPT_QUIET("no progress on stderr"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
 typedef struct {
     int index, label;
-    wf_radius_result r;
+    vfy_radius_result r;
 } row;
 
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -51,7 +51,7 @@ static void csv_rows(const row *rows, int n, wf_buf *b)
     wf_buf_printf(b, "index,label,misclassified,certified,attacked,attacked_by,probes_certify,"
                      "probes_attack,time_s\n");
     for (int i = 0; i < n; i++) {
-        const wf_radius_result *r = &rows[i].r;
+        const vfy_radius_result *r = &rows[i].r;
         wf_buf_printf(b, "%d,%d,%d,%s,%s,%s,%d,%d,%.3f\n", rows[i].index, rows[i].label,
                       r->misclassified, r->cert_k >= 0 ? r->certified : "",
                       r->attacked_found ? r->attacked : "inf", r->attacked_by, r->probes_certify,
@@ -87,10 +87,9 @@ static int run(const cli_args *a)
         cli_error("radius: --data FILE is required (see 'certnn radius --help')");
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(method, "bounds") && strcmp(method, "complete")) {
-        cli_error("--method: expected bounds or complete, got '%s'", method);
+    vfy_prober pr;
+    if (!wf_prober_opts(a, &pr))
         return CLI_EXIT_USAGE;
-    }
     mpq_t me;
     mpq_init(me);
     bool me_ok = cn_mpq_set_decimal(me, max_eps, strlen(max_eps)) && mpq_sgn(me) > 0;
@@ -100,27 +99,9 @@ static int run(const cli_args *a)
         cli_error("--max-eps: expected a positive decimal number, got '%s'", max_eps);
         return CLI_EXIT_USAGE;
     }
-    wf_prober pr;
-    memset(&pr, 0, sizeof pr);
-    bnd_method bm;
-    if (!bnd_method_parse(cli_str(a, "bounds"), &bm)) {
-        cli_error("--bounds: expected interval, deeppoly, crown or alpha, got '%s'",
-                  cli_str(a, "bounds"));
-        return CLI_EXIT_USAGE;
-    }
-    bnd_opts_init(&pr.bounds, bm);
-    pr.complete = !strcmp(method, "complete");
-    vfy_opts_init(&pr.engine);
-    pr.engine.timeout_s = cli_dbl(a, "timeout");
-    pr.engine.threads = (int)cli_int(a, "threads");
-    pr.engine.seed = (uint64_t)cli_int(a, "seed");
-    atk_opts_init(&pr.pgd);
-    pr.pgd.time_limit = cli_dbl(a, "attack-time");
-    pr.pgd.max_restarts = cli_int(a, "attack-restarts");
-    pr.pgd.seed = (uint64_t)cli_int(a, "seed");
-    wf_radius_opts ro;
+    vfy_radius_opts ro;
     ro.max_eps = max_eps;
-    ro.bits = wf_radius_bits(me_d, cli_dbl(a, "tol"));
+    ro.bits = vfy_radius_bits(me_d, cli_dbl(a, "tol"));
     ro.deepfool = !cli_flag(a, "no-deepfool");
     atk_opts_init(&ro.deepfool_opts);
     ro.deepfool_opts.seed = pr.pgd.seed;
@@ -161,7 +142,7 @@ static int run(const cli_args *a)
     }
     for (int k = 0; k < in; k++)
         mpq_init(x0[k]);
-    stop = wf_signals_catch();
+    stop = cli_signals_catch();
     pr.stop = stop;
     wf_progress prog;
     wf_progress_init(&prog, quiet);
@@ -180,7 +161,7 @@ static int run(const cli_args *a)
         row *w = &rows[done];
         w->index = offset + i;
         w->label = label;
-        if (wf_radius(&pr, x0, label, &ro, &w->r, &err) != CN_OK) {
+        if (vfy_radius(&pr, x0, label, &ro, &w->r, &err) != CN_OK) {
             wf_progress_clear(&prog);
             rc = cli_report(&err);
             goto out;
@@ -224,7 +205,7 @@ static int run(const cli_args *a)
     if (json) {
         json_t *arr = json_array();
         for (int i = 0; i < done; i++) {
-            const wf_radius_result *r = &rows[i].r;
+            const vfy_radius_result *r = &rows[i].r;
             json_array_append_new(
                 arr, json_pack("{s:i, s:i, s:b, s:o, s:s, s:o, s:s?, s:s, s:i, s:i, s:f}",
                                "index", rows[i].index, "label", rows[i].label, "misclassified",
@@ -245,8 +226,8 @@ static int run(const cli_args *a)
             num_or_null(sa.q3), "mean_attacked", num_or_null(sa.mean));
         json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}", "model", model,
                                  "data", data, "max_eps", max_eps, "method", method, "bounds",
-                                 bnd_method_name(bm), "interrupted", *stop != 0, "summary", sum,
-                                 "results", arr);
+                                 bnd_method_name(pr.bounds.method), "interrupted", *stop != 0,
+                                 "summary", sum, "results", arr);
         /* the grid step under its own name */
         if (root) {
             json_object_set_new(root, "grid_step", json_real(ldexp(me_d, -ro.bits)));
@@ -270,7 +251,7 @@ static int run(const cli_args *a)
         printf("  attacked:  median %.6g, quartiles %.6g / %.6g, mean %.6g\n", sa.med, sa.q1,
                sa.q3, sa.mean);
         printf("  grid step %.6g (max eps %s / 2^%d), method %s (%s)\n", ldexp(me_d, -ro.bits),
-               max_eps, ro.bits, method, bnd_method_name(bm));
+               max_eps, ro.bits, method, bnd_method_name(pr.bounds.method));
     }
     if (*stop) {
         cli_error("interrupted by signal %d after %d of %d samples; results so far kept",
@@ -279,7 +260,7 @@ static int run(const cli_args *a)
     }
 out:
     if (stop)
-        wf_signals_restore();
+        cli_signals_restore();
     if (x0)
         for (int k = 0; k < in; k++)
             mpq_clear(x0[k]);

@@ -13,7 +13,7 @@
 #include "cli/cli.h"
 
 static const cli_opt opts[] = {
-    {"json", 0, CLI_FLAG, NULL, NULL, 0, -1, "print a JSON object instead of text"},
+    CLI_OPT_JSON("print a JSON object instead of text"),
     {"write", 'w', CLI_STR, "OUT", NULL, 0, -1,
      "write the property back as VNN-LIB (exact where the decimals terminate)"},
     {"model", 'm', CLI_STR, "MODEL", NULL, 0, -1,

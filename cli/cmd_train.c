@@ -1,7 +1,7 @@
 /* cmd_train.c — `certnn train --data F --arch 784-100-100-10 --defense D
  * --out MODEL.onnx`: minibatch training of a dense ReLU classifier, plain or
  * with FGSM / PGD adversarial training or IBP certified training
- * (attacks.h, atk_train), written as ONNX (float32) atomically. */
+ * (attacks.h, trn_train), written as ONNX (float32) atomically. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attacks/attacks.h"
+#include "train/train.h"
 #include "cli/cli.h"
 
 static const cli_opt opts[] = {
     {"data", 'd', CLI_STR, "FILE", NULL, 0, -1,
      "training samples: ERAN CSV, or IDX images (gzipped or not) with --labels; input = "
      "pixel/255"},
-    {"labels", 0, CLI_STR, "FILE", NULL, 0, -1, "IDX labels file for --data IDX images"},
+    CLI_OPT_LABELS("IDX labels file for --data IDX images"),
     {"limit", 'n', CLI_INT, "N", NULL, 1, 1e9, "train on the first N samples only"},
     {"arch", 'a', CLI_STR, "W0-W1-...-WL", NULL, 0, -1,
      "layer widths: inputs, hidden ReLU layers, classes (e.g. 784-100-100-10)"},
@@ -27,7 +27,7 @@ static const cli_opt opts[] = {
     {"eps", 'e', CLI_DOUBLE, "E", "0.1", 0, 1,
      "L-infinity radius of fgsm/pgd/ibp, in input units (pixel/255)"},
     {"epochs", 0, CLI_INT, "N", "10", 1, 100000, "passes over the training set"},
-    {"seed", 0, CLI_INT, "S", "1", 0, 1e18, "seed of initialisation, shuffling and PGD starts"},
+    CLI_ENGINE_OPT_AS(seed, 0, "S", "seed of initialisation, shuffling and PGD starts"),
     {"batch", 'b', CLI_INT, "N", "128", 1, 65536, "minibatch size"},
     {"optimizer", 0, CLI_STR, "O", "adam", 0, -1, "adam or sgd (with momentum)"},
     {"lr", 0, CLI_DOUBLE, "R", NULL, 1e-12, 10, "learning rate (default 0.001 adam, 0.01 sgd)"},
@@ -45,20 +45,20 @@ static const cli_opt opts[] = {
     {"blas-threads", 0, CLI_INT, "T", "1", 1, 256,
      "OpenBLAS threads (1: results do not depend on the core count)"},
     {"out", 'o', CLI_STR, "MODEL.onnx", NULL, 0, -1, "write the trained network here (ONNX)"},
-    {"quiet", 'q', CLI_FLAG, NULL, NULL, 0, -1, "no per-epoch lines on stderr"},
+    CLI_OPT_QUIET("no per-epoch lines on stderr"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
-static bool on_epoch(void *ctx, const atk_train_epoch *e)
+static bool on_epoch(void *ctx, const trn_epoch *e)
 {
-    const atk_train_opts *o = ctx;
+    const trn_opts *o = ctx;
     fprintf(stderr, "certnn: epoch %d/%d  loss %.4f  train acc %.2f%%", e->epoch, e->epochs,
             e->loss, 100.0 * e->train_acc);
-    if (o->defense == ATK_DEF_IBP)
+    if (o->defense == TRN_DEF_IBP)
         fprintf(stderr, "  ibp-verified %.2f%% (eps %.4g, kappa %.3g)", 100.0 * e->adv_acc,
                 e->eps_t, e->kappa_t);
-    else if (o->defense != ATK_DEF_NONE)
-        fprintf(stderr, "  %s acc %.2f%%", atk_defense_name(o->defense), 100.0 * e->adv_acc);
+    else if (o->defense != TRN_DEF_NONE)
+        fprintf(stderr, "  %s acc %.2f%%", trn_defense_name(o->defense), 100.0 * e->adv_acc);
     fprintf(stderr, "  lr %.3g  %.1f s\n", e->lr, e->seconds);
     return true;
 }
@@ -94,27 +94,27 @@ static int run(const cli_args *a)
                   "'certnn train --help')");
         return CLI_EXIT_USAGE;
     }
-    atk_train_opts o;
-    atk_train_opts_init(&o);
+    trn_opts o;
+    trn_opts_init(&o);
     cn_err err;
-    if (atk_train_parse_arch(arch, &o, &err) != CN_OK) {
+    if (trn_parse_arch(arch, &o, &err) != CN_OK) {
         cli_error("%s", err.msg);
         return CLI_EXIT_USAGE;
     }
-    if (!atk_defense_parse(def, &o.defense)) {
+    if (!trn_defense_parse(def, &o.defense)) {
         cli_error("--defense: expected none, fgsm, pgd or ibp, got '%s'", def);
         return CLI_EXIT_USAGE;
     }
     if (!strcmp(optn, "adam"))
-        o.optimizer = ATK_OPT_ADAM;
+        o.optimizer = TRN_OPT_ADAM;
     else if (!strcmp(optn, "sgd"))
-        o.optimizer = ATK_OPT_SGD;
+        o.optimizer = TRN_OPT_SGD;
     else {
         cli_error("--optimizer: expected adam or sgd, got '%s'", optn);
         return CLI_EXIT_USAGE;
     }
     o.eps = cli_dbl(a, "eps");
-    if (o.defense != ATK_DEF_NONE && !(o.eps > 0.0)) {
+    if (o.defense != TRN_DEF_NONE && !(o.eps > 0.0)) {
         cli_error("--eps: --defense %s needs a positive radius, got %g", def, o.eps);
         return CLI_EXIT_USAGE;
     }
@@ -184,10 +184,10 @@ static int run(const cli_args *a)
         fprintf(stderr,
                 "certnn: training %s (%s, eps %g) on %d samples of %s: %d epochs, batch %d, "
                 "%s, seed %llu\n",
-                arch, def, o.defense == ATK_DEF_NONE ? 0.0 : o.eps, d->n, data, o.epochs,
+                arch, def, o.defense == TRN_DEF_NONE ? 0.0 : o.eps, d->n, data, o.epochs,
                 o.batch, optn, (unsigned long long)o.seed);
-    atk_train_stats st;
-    if (atk_train(d, &o, &n, &st, &err) != CN_OK) {
+    trn_stats st;
+    if (trn_train(d, &o, &n, &st, &err) != CN_OK) {
         rc = cli_report(&err);
         goto done;
     }
@@ -202,7 +202,7 @@ static int run(const cli_args *a)
     }
     net_get_info(back, &info);
     printf("wrote %s: %s, defense %s", out, arch, def);
-    if (o.defense != ATK_DEF_NONE)
+    if (o.defense != TRN_DEF_NONE)
         printf(" (eps %g)", o.eps);
     printf(", %ld parameters, float32\n", info.params);
     printf("trained on %d samples: %d epochs, %ld steps, seed %llu, final loss %.4f, train "

@@ -3,7 +3,8 @@
 # certnn and certnn-mpi both link.  Thin: parse, call the library, print.
 noinst_LTLIBRARIES += cli/libcli.la
 cli_libcli_la_SOURCES = cli/cli.h cli/cli.c \
-	cli/cmd_info.c cli/cmd_eval.c cli/cmd_spec.c cli/cmd_verify.c cli/cmd_attack.c \
+	cli/cmd_info.c cli/cmd_eval.c cli/cmd_spec.c cli/cmd_verify.h cli/cmd_verify.c \
+	cli/cmd_verify_data.c cli/cmd_attack.c \
 	cli/cmd_radius.c cli/cmd_compare.c cli/cmd_bench.c cli/cmd_keygen.c cli/cmd_check.c \
 	cli/cmd_train.c \
 	cli/workflow.h cli/workflow.c cli/workflow_bench.c cli/plot.c
@@ -28,6 +29,7 @@ certnn_mpi_LDADD = $(CN_CLI_LIBS) $(MPI_LIBS)
 check_PROGRAMS += tests/test_workflow
 TESTS += tests/test_workflow tests/workflows.sh
 dist_noinst_SCRIPTS += tests/workflows.sh benchmarks/nightly
-tests_test_workflow_SOURCES = tests/test_workflow.c tests/testutil.h
+tests_test_workflow_SOURCES = tests/test_workflow.c tests/test_workflow_radius.c \
+	tests/groups.h tests/testutil.h
 tests_test_workflow_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CAIRO_CFLAGS) -UNDEBUG
-tests_test_workflow_LDADD = $(CN_CLI_LIBS) $(CMOCKA_LIBS)
+tests_test_workflow_LDADD = tests/libtestfix.la $(CN_CLI_LIBS) $(CMOCKA_LIBS)

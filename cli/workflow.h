@@ -9,16 +9,15 @@
  *     and Markdown table helpers, then written in one go.
  *   - Progress goes to stderr only when stderr is a terminal and --quiet was
  *     not given (wf_progress).
- *   - SIGINT / SIGTERM set a flag (wf_signals_catch) that the commands poll
- *     and pass to vfy_verify; the commands then write what they have and
- *     exit 128 + signal.  This flag is the one piece of process-global state:
- *     a signal handler can reach nothing else.
- *   - Robustness probes (wf_probe_*) on the L-infinity eps-ball of a sample,
- *     and the radius search (wf_radius) built on them.
+ *   - SIGINT / SIGTERM: the commands poll the flag of cli_signals_catch
+ *     (cli/cli.h), write what they have and exit 128 + signal.
+ *   - The options of the robustness probes (vfy_prober, verifier.h) that
+ *     radius and compare share (wf_prober_opts).
  *   - VNN-COMP suites: instances.csv / expected_results*.csv, results files,
  *     score, and the comparison with a baseline results file.
  *
- * Library-style code: nothing here prints except wf_progress (stderr).
+ * Nothing here prints except wf_progress (stderr) and the option errors of
+ * wf_prober_opts (cli_error).
  */
 #ifndef CERTNN_WORKFLOW_H
 #define CERTNN_WORKFLOW_H
@@ -71,7 +70,7 @@ cn_status wf_write_json(const char *path, const json_t *root, cn_err *err) CN_WU
  * (%.17g: they read back to the same doubles).  Written atomically. */
 cn_status wf_write_vnncomp_result(const char *path, const vfy_result *r, cn_err *err) CN_WUR;
 
-/* ---- progress, signals, clock ---------------------------------------------- */
+/* ---- progress, clock ---------------------------------------------- */
 
 typedef struct {
     bool on;                  /* stderr is a terminal and not quiet */
@@ -86,11 +85,6 @@ void wf_progress_show(wf_progress *p, int done, int total, const char *current, 
 /* Erases the progress line (before printing anything else on stderr). */
 void wf_progress_clear(wf_progress *p);
 
-/* Installs SIGINT/SIGTERM handlers; returns the flag (0, or the signal
- * number once one arrived).  wf_signals_restore puts the old handlers back. */
-volatile sig_atomic_t *wf_signals_catch(void);
-void wf_signals_restore(void);
-
 double wf_now(void);          /* monotonic clock, seconds */
 
 /* ---- numbers ---------------------------------------------------------------- */
@@ -101,89 +95,14 @@ double wf_now(void);          /* monotonic clock, seconds */
 double wf_quantile(const double *sorted, int n, double q);
 void wf_sort(double *v, int n);
 
-/* The exact decimal text of q when its expansion terminates within 60
- * fractional digits (denominator 2^a 5^b); false otherwise or if it does not
- * fit in size bytes. */
-bool wf_mpq_decimal(const mpq_t q, char *buf, size_t size);
-/* The smallest decimal with at most sig significant digits that is >= d
- * (d finite, >= 0), exactly; written to buf, and to q when q is not NULL. */
-void wf_decimal_up(double d, int sig, char *buf, size_t size, mpq_t q);
+/* ---- robustness probes and radius (the engine's vfy_prober, vfy_radius) ---- */
 
-/* ---- robustness probes on an eps-ball --------------------------------------- */
-
-/* Sound bound propagation (bnd_run) on every case of p: *proven when every
- * disjunct of every case has an atom whose lower bound of lhs - rhs is > 0
- * (atoms whose coefficients are not exactly doubles are not used).
- * *min_margin (may be NULL): the smallest such lower bound over the rows. */
-cn_status wf_prop_bounds(bnd_ctx *bc, const bnd_opts *o, const prop *p, bool *proven,
-                         double *min_margin, cn_err *err) CN_WUR;
-
-typedef struct {
-    const net *n;             /* borrowed */
-    bnd_ctx *bc;              /* borrowed, for n */
-    bnd_opts bounds;          /* method of the certification probe */
-    bool complete;            /* then the complete engine on what bounds leave open */
-    vfy_opts engine;          /* its options (timeout per probe) */
-    atk_opts pgd;             /* PGD probe: time limit / restarts per probe */
-    volatile sig_atomic_t *stop;  /* may be NULL */
-} wf_prober;
-
-typedef enum {
-    WF_OPEN = 0,              /* not decided */
-    WF_ROBUST,                /* proven: no point of the ball is misclassified */
-    WF_ATTACKED               /* an exactly confirmed misclassified point in the ball */
-} wf_probe_verdict;
-
-/* Is x0 itself exactly classified as label (every other output strictly
- * below y_label, in rational arithmetic)? */
-cn_status wf_probe_clean(const wf_prober *pr, mpq_t *x0, int label, bool *correct,
-                         cn_err *err) CN_WUR;
-/* Certification of the ball [x0 - eps, x0 + eps] ∩ [0,1]: bounds, then the
- * complete engine when pr->complete (which may also find a counterexample). */
-cn_status wf_probe_certify(const wf_prober *pr, mpq_t *x0, int label, const mpq_t eps,
-                           wf_probe_verdict *v, cn_err *err) CN_WUR;
-/* PGD on the ball: WF_ATTACKED only with an exactly confirmed point. */
-cn_status wf_probe_attack(const wf_prober *pr, mpq_t *x0, int label, const mpq_t eps,
-                          wf_probe_verdict *v, cn_err *err) CN_WUR;
-
-/* ---- robustness radius ------------------------------------------------------ */
-/*
- * The bracket [certified, attacked] of the L-infinity robustness radius
- * r* = inf { eps : the ball of radius eps around x0 holds a misclassified point }.
- *
- * Grid.  eps_k = k * max_eps / 2^bits, k = 0 .. N = 2^bits, all exact
- * rationals with terminating decimal expansions (max_eps is a decimal).
- * Certified: the largest eps_k a probe proved robust (0 when x0 is exactly
- * correct; none when it is not).  Attacked: the smallest confirmed upper end:
- * DeepFool's L-infinity radius, rounded up to a 6-digit decimal (the
- * confirmed point lies in that ball), then the smallest eps_k at which PGD or
- * the complete engine confirmed a point, by bisection.  Every probe answer is
- * sound, so certified < r* <= attacked whatever the bisection visits.
- */
-typedef struct {
-    const char *max_eps;      /* decimal text, > 0 */
-    int bits;                 /* grid of 2^bits steps, 1..30 */
-    bool deepfool;            /* start from DeepFool's radius (default true) */
-    atk_opts deepfool_opts;
-} wf_radius_opts;
-
-typedef struct {
-    bool misclassified;       /* x0 itself is not exactly classified as label */
-    long cert_k;              /* largest proven grid index, -1: none */
-    char certified[64];       /* exact decimal of eps_{cert_k} ("0" when none) */
-    double certified_d;       /* its nearest double (display) */
-    bool attacked_found;
-    char attacked[64];        /* exact decimal of the attacked upper end, "" when none */
-    double attacked_d;        /* nearest double (display), +inf when none */
-    const char *attacked_by;  /* "clean", "deepfool", "pgd", "complete" or "none" */
-    int probes_certify, probes_attack;
-    bool interrupted;         /* the stop flag cut the search short */
-    double seconds;
-} wf_radius_result;
-
-int wf_radius_bits(double max_eps, double tol);   /* smallest bits with step <= tol */
-cn_status wf_radius(const wf_prober *pr, mpq_t *x0, int label, const wf_radius_opts *o,
-                    wf_radius_result *res, cn_err *err) CN_WUR;
+/* The prober of `certnn radius` and `certnn compare` from their shared
+ * options: --method bounds|complete, --bounds, --timeout, --threads, --seed,
+ * --attack-time, --attack-restarts.  pr->n, pr->bc and pr->stop are left
+ * NULL.  False (after an error message) on a bad value. */
+struct cli_args;
+bool wf_prober_opts(const struct cli_args *a, vfy_prober *pr /* OUT */);
 
 /* ---- VNN-COMP suites ----------------------------------------------------------- */
 

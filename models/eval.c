@@ -9,29 +9,37 @@
 
 #include "models/models_int.h"
 
-/* One conv layer on one sample, in double (round-to-nearest). */
-static void conv_d(const net_layer *l, const double *x, double *y)
+/* y = conv(x) + b for one sample, from the layer's taps. */
+static void conv_forward(const net_layer *l, const net_conv_map *cm, const double *x, double *y)
 {
-    const net_shape is = l->in_shape, os = l->out_shape;
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                double s = l->b[co];
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < l->kh; ky++) {
-                        int iy = oy * l->stride_h + ky - l->pad_t;
-                        if (iy < 0 || iy >= is.h)
-                            continue;
-                        for (int kx = 0; kx < l->kw; kx++) {
-                            int ix = ox * l->stride_w + kx - l->pad_l;
-                            if (ix < 0 || ix >= is.w)
-                                continue;
-                            s += l->W[((co * is.c + ci) * l->kh + ky) * l->kw + kx] *
-                                 x[(ci * is.h + iy) * is.w + ix];
-                        }
-                    }
-                y[(co * os.h + oy) * os.w + ox] = s;
-            }
+    const net_shape os = l->out_shape;
+    for (int co = 0; co < os.c; co++) {
+        const double *f = l->W + (size_t)co * (size_t)cm->fan;
+        for (int p = 0; p < os.h * os.w; p++) {
+            const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+            double s = l->b[co];
+            for (int t = 0; t < cm->n[p]; t++)
+                s += f[tp[t].w] * x[tp[t].in];
+            y[co * os.h * os.w + p] = s;
+        }
+    }
+}
+
+void net_affine_forward(const net_layer *l, const net_conv_map *cm, int batch, const double *a,
+                        double *b)
+{
+    if (l->op == NET_CONV) {
+        CN_REQUIRE(cm, "the taps of a convolution");
+        for (int s = 0; s < batch; s++)
+            conv_forward(l, cm, a + (size_t)s * l->in, b + (size_t)s * l->out);
+        return;
+    }
+    CN_REQUIRE(l->op == NET_DENSE, "an affine layer");
+    /* b[batch x out] = a[batch x in] * W^T + 1 * bias^T */
+    for (int s = 0; s < batch; s++)
+        memcpy(b + (size_t)s * l->out, l->b, (size_t)l->out * sizeof(double));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, l->out, l->in, 1.0, a, l->in,
+                l->W, l->in, 1.0, b, l->out);
 }
 
 cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_err *err)
@@ -53,16 +61,19 @@ cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_er
         const net_layer *l = &n->layers[i];
         switch (l->op) {
         case NET_DENSE:
-            /* b[batch x out] = a[batch x in] * W^T + 1 * bias^T */
-            for (int s = 0; s < batch; s++)
-                memcpy(b + (size_t)s * l->out, l->b, (size_t)l->out * sizeof(double));
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, l->out, l->in, 1.0, a,
-                        l->in, l->W, l->in, 1.0, b, l->out);
+            net_affine_forward(l, NULL, batch, a, b);
             break;
-        case NET_CONV:
-            for (int s = 0; s < batch; s++)
-                conv_d(l, a + (size_t)s * l->in, b + (size_t)s * l->out);
+        case NET_CONV: {
+            net_conv_map cm;
+            if (net_conv_map_init(&cm, l, err) != CN_OK) {
+                cn_free(a);
+                cn_free(b);
+                return CN_ENOMEM;
+            }
+            net_affine_forward(l, &cm, batch, a, b);
+            net_conv_map_clear(&cm);
             break;
+        }
         case NET_RELU:
             for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
                 b[k] = a[k] > 0.0 ? a[k] : 0.0;
@@ -193,7 +204,8 @@ static void finish(qeval *q, const net_layer *l, int j)
     mpq_set(q->r2[j], q->rad);
 }
 
-static void affine_q(qeval *q, const net_layer *l)
+/* Affine layer l (cm: its taps when it is a convolution). */
+static void affine_q(qeval *q, const net_layer *l, const net_conv_map *cm)
 {
     q->on = q->on || has_radius(l);
     if (q->on) {
@@ -215,26 +227,17 @@ static void affine_q(qeval *q, const net_layer *l)
         }
         return;
     }
-    const net_shape is = l->in_shape, os = l->out_shape;
-    for (int co = 0; co < os.c; co++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                start(q, l, co);
-                for (int ci = 0; ci < is.c; ci++)
-                    for (int ky = 0; ky < l->kh; ky++) {
-                        int iy = oy * l->stride_h + ky - l->pad_t;
-                        if (iy < 0 || iy >= is.h)
-                            continue;
-                        for (int kx = 0; kx < l->kw; kx++) {
-                            int ix = ox * l->stride_w + kx - l->pad_l;
-                            if (ix < 0 || ix >= is.w)
-                                continue;
-                            tap(q, l, l->W[((co * is.c + ci) * l->kh + ky) * l->kw + kx],
-                                (ci * is.h + iy) * is.w + ix);
-                        }
-                    }
-                finish(q, l, (co * os.h + oy) * os.w + ox);
-            }
+    const net_shape os = l->out_shape;
+    for (int co = 0; co < os.c; co++) {
+        const double *f = l->W + (size_t)co * (size_t)cm->fan;
+        for (int p = 0; p < os.h * os.w; p++) {
+            const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+            start(q, l, co);
+            for (int t = 0; t < cm->n[p]; t++)
+                tap(q, l, f[tp[t].w], tp[t].in);
+            finish(q, l, co * os.h * os.w + p);
+        }
+    }
 }
 
 static void relu_q(qeval *q, const net_layer *l)
@@ -280,10 +283,19 @@ static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *
         mpq_set(q.m[k], x[k]);
     for (int i = 0; i < n->n_layers; i++) {
         const net_layer *l = &n->layers[i];
-        if (l->op == NET_RELU)
+        if (l->op == NET_RELU) {
             relu_q(&q, l);
-        else
-            affine_q(&q, l);
+        } else if (l->op == NET_DENSE) {
+            affine_q(&q, l, NULL);
+        } else {
+            net_conv_map cm;
+            if (net_conv_map_init(&cm, l, err) != CN_OK) {
+                qeval_clear(&q, w);
+                return CN_ENOMEM;
+            }
+            affine_q(&q, l, &cm);
+            net_conv_map_clear(&cm);
+        }
         mpq_t *s = q.m;
         q.m = q.m2;
         q.m2 = s;

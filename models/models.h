@@ -164,6 +164,48 @@ typedef struct {
 } net_layer;
 
 
+/* Convolution taps — the one unrolling of NET_CONV every module uses (conv.c).
+ * For a layer with input shape (C,H,Wd), kernel kh x kw, strides (sh,sw) and
+ * padding top/left (pt,pl), output (co,oy,ox) is
+ *     z'[co,oy,ox] = b[co] + sum_{ci,ky,kx} W[co][ci][ky][kx] z[ci, iy, ix],
+ *     iy = oy*sh + ky - pt,   ix = ox*sw + kx - pl,
+ * where a tap with (iy,ix) outside the H x Wd input reads the zero padding and
+ * is omitted.  Flattened channel-major: input (ci,iy,ix) is (ci*H+iy)*Wd+ix,
+ * output (co,oy,ox) is (co*oh+oy)*ow+ox, and W[co][ci][ky][kx] is
+ * W[co*fan + (ci*kh+ky)*kw+kx] with fan = C*kh*kw.  The taps of an output
+ * depend on its position (oy,ox) only, not on co.  They are listed in
+ * (ci,ky,kx) order, the summation order every consumer keeps, so sums in
+ * double are the same wherever they are formed. */
+typedef struct {
+    int in;                        /* flattened input index (ci*H+iy)*Wd+ix */
+    int w;                         /* weight offset within a filter, (ci*kh+ky)*kw+kx */
+} net_tap;
+/* Taps per output and weights per filter: C*kh*kw.  l: NET_CONV. */
+int net_conv_fan(const net_layer *l);
+/* Writes the taps of output position (oy,ox) to taps[/ *net_conv_fan(l)* /]
+ * and returns their number (those not in the padding). */
+int net_conv_taps(const net_layer *l, int oy, int ox, net_tap *taps /* OUT */);
+/* Every position's taps, computed once for consumers that loop a lot:
+ * position p = oy*ow+ox has n[p] taps at tap + p*fan. */
+typedef struct {
+    int fan;                       /* net_conv_fan */
+    int *n;                        /* [oh*ow] */
+    net_tap *tap;                  /* [oh*ow*fan] */
+} net_conv_map;
+cn_status net_conv_map_init(net_conv_map *m /* OUT */, const net_layer *l, cn_err *err) CN_WUR;
+void net_conv_map_clear(net_conv_map *m);            /* zeroed or cleared: fine */
+/* The layer as a dense matrix: *W [out*in] row-major, every entry a weight or
+ * 0 (exact), and *b [out] with b[(co*oh+oy)*ow+ox] = b[co].  Both new (free
+ * with cn_free); CN_ENOMEM. */
+cn_status net_conv_dense(const net_layer *l, double **W /* OUT */, double **b /* OUT */,
+                         cn_err *err) CN_WUR;
+/* Enclosure (E) of an affine layer, per output: true when its radius is not
+ * zero (wrel, wabs or some brad entry); the bias radius of output o, brad[o]
+ * for DENSE and brad[co] for output (co,oy,ox) of a CONV (0 without brad). */
+bool   net_layer_has_radius(const net_layer *l);
+double net_layer_brad(const net_layer *l, int o);
+
+
 typedef enum { NET_FMT_BUILT = 0, NET_FMT_ONNX, NET_FMT_NNET } net_format;
 
 /* NNet's normalisation block (kept as metadata: the layers take the
@@ -237,6 +279,14 @@ void net_get_info(const net *n, net_info *info /* OUT */);
  * proof).  x: [batch*in] row-major, y: [batch*out].  Uses BLAS for dense
  * layers.  Returns CN_ENOMEM if scratch space cannot be allocated. */
 cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_err *err) CN_WUR;
+
+/* One affine layer l (DENSE or CONV) of net_forward on a batch, in double,
+ * round-to-nearest: b[batch*out] = W a + b per sample, a: [batch*in].  A
+ * DENSE layer is one BLAS product; a CONV layer (cm: its taps) sums each
+ * output's taps in order from b[co].  The attacks' gradient reuses it, so
+ * its forward pass equals net_forward's. */
+void net_affine_forward(const net_layer *l, const net_conv_map *cm /* CONV only */, int batch,
+                        const double *a, double *b);
 
 /* Exact evaluation in rationals from the stored doubles.
  * x: [in] (initialised mpq_t), y: [out] (initialised mpq_t).  A network with

@@ -6,7 +6,9 @@
  *   onnx_fold.c   the pending affine layer, the exact folding of
  *                 elementwise maps into it and the enclosure radii of the
  *                 folded layers;
- *   onnx_ops.c    node attributes, broadcasting and one reader per operator.
+ *   onnx_ops.c    node attributes, broadcasting and the dispatch of a node;
+ *   onnx_ops_affine.c, onnx_ops_elem.c   one reader per operator (MatMul,
+ *                 Gemm, Conv, BatchNormalization; elementwise and shapes).
  *
  * The chain is read left to right with a small amount of state (ld):
  *
@@ -154,9 +156,44 @@ cn_status net__onnx_materialize(ld *L);
 /* Frees the pending layer and elementwise map. */
 void net__onnx_fold_clear(ld *L);
 
-/* ---- onnx_ops.c: operators ---- */
+/* ---- onnx_ops.c: shapes, attributes, broadcasting, dispatch ---- */
 
 /* Reads node L->node (index L->node_idx) of the chain. */
 cn_status net__onnx_read_node(ld *L);
+/* The attributes of an operator that takes none (ONNX's legacy
+ * "consumed_inputs" tolerated): NULL-terminated. */
+extern const char *const net__onnx_no_attrs[];
+/* Gives the current tensor the dims d[nd] (same number of elements). */
+cn_status net__onnx_set_dims(ld *L, const int64_t *d, int nd);
+const Onnx__AttributeProto *net__onnx_attr(const ld *L, const char *name);
+/* Refuses attributes not in the NULL-terminated list: an unknown attribute
+ * might change the op's meaning. */
+cn_status net__onnx_attrs_known(ld *L, const char *const *known);
+cn_status net__onnx_attr_int(ld *L, const char *name, int64_t dflt, int64_t *out);
+cn_status net__onnx_attr_float(ld *L, const char *name, double dflt, double *out);
+/* Ints attribute of exactly n values (absent: *present = false). */
+cn_status net__onnx_attr_ints(ld *L, const char *name, size_t n, int64_t *out, bool *present);
+/* For each element of a tensor of dims td (the tensor itself must not grow),
+ * idx[i] = index of the constant's value that broadcasts onto it.  rd/rnd:
+ * the broadcast result's dims (td with leading 1s added). */
+cn_status net__onnx_bcast(ld *L, const cst *k, const int64_t *td, int tnd, size_t *idx,
+                          int64_t *rd, int *rnd);
+
+/* ---- onnx_ops_affine.c, onnx_ops_elem.c: one reader per operator ----
+ * Each reads node L->node; xi is the slot of the chain tensor among the
+ * node's inputs where the other operand is a constant. */
+/* MatMul(x, W) with W [in, out], or MatMul(W, x) with W [out, in]. */
+cn_status net__onnx_op_matmul(ld *L, size_t xi);
+cn_status net__onnx_op_gemm(ld *L, size_t xi);
+cn_status net__onnx_op_conv(ld *L, size_t xi);
+cn_status net__onnx_op_batchnorm(ld *L);
+/* Add / Sub / Mul / Div with one constant operand. */
+cn_status net__onnx_op_arith(ld *L, const char *op, size_t xi);
+cn_status net__onnx_op_relu(ld *L);
+cn_status net__onnx_op_flatten(ld *L);
+cn_status net__onnx_op_reshape(ld *L);
+cn_status net__onnx_op_dropout(ld *L);
+/* A Constant node: registers its value. */
+cn_status net__onnx_op_constant(ld *L);
 
 #endif

@@ -122,4 +122,56 @@ rc=$?
 if [ "$rc" -eq 3 ] || [ "$rc" -eq 1 ]; then ok "SIGINT ends verify with exit $rc"; else nok "SIGINT: exit $rc"; fi
 if grep -Eq '^(timeout|sat)$' "$T/int.txt"; then ok "the interrupted run still wrote its result file"; else nok "no result file after SIGINT"; fi
 
+
+# One table of options: an option shared by several commands shows the same
+# default and range in each one's --help, and a value just outside its range
+# is refused with the option named.
+shared() { # WHAT OPTION CMD...: WHAT is "range" or "default and range"
+    what=$1 opt=$2
+    shift 2
+    first= same=yes
+    for cmd in "$@"; do
+        "$C" "$cmd" --help >"$T/h" 2>&1
+        if [ "$what" = range ]; then re='\[[^]]*\]$'; else re='(\(default [^)]*\) )?\[[^]]*\]$'; fi
+        got=$(grep -E -- "^  (-., |    )--$opt " "$T/h" | grep -Eo "$re")
+        [ -n "$got" ] || same=no
+        [ -z "$first" ] && first=$got
+        [ "$got" = "$first" ] || same=no
+    done
+    if [ "$same" = yes ]; then ok "--$opt: one $what in $* ($first)"; else nok "--$opt: $what differs in $*"; fi
+}
+shared "default and range" seed verify bench radius compare attack train
+shared "default and range" threads verify bench radius compare
+shared "default and range" offset verify attack radius compare eval
+shared range samples verify attack radius compare eval
+shared range timeout verify radius compare
+for cmd in verify bench radius compare; do
+    expect 64 "$cmd --threads 1025 is refused" "$C" "$cmd" x --threads 1025
+    has_text "$T/err" "--threads: 1025 is out of range" "$cmd names --threads"
+done
+for cmd in verify bench radius compare attack train; do
+    expect 64 "$cmd --seed -1 is refused" "$C" "$cmd" x --seed -1
+    has_text "$T/err" "--seed: -1 is out of range" "$cmd names --seed"
+done
+expect 64 "eval --offset 1000000001 is refused" "$C" eval x --offset 1000000001
+has_text "$T/err" "--offset: 1000000001 is out of range" "eval names --offset"
+expect 64 "verify --split sideways is refused" "$C" verify "$ACAS" --vnnlib "$D/benchmarks/acasxu/vnnlib/prop_1.vnnlib" --split sideways
+has_text "$T/err" "--split: expected input, relu or auto, got 'sideways'" "the message lists --split's choices"
+
+# SIGINT stops the complete engine on the --data path too: the sample the
+# bounds cannot prove ends with the verdict timeout (counted unknown: exit 2).
+FM=/usr/share/datasets/fashion-mnist
+if [ -r "$FM/t10k-images-idx3-ubyte.gz" ]; then
+    "$C" verify "$S/models/zoo/fmnist_plain.onnx" --data "$FM/t10k-images-idx3-ubyte.gz" --labels "$FM/t10k-labels-idx1-ubyte.gz" --eps 0.02 --samples 1 --complete --timeout 100 -q >"$T/out" 2>"$T/err" &
+    pid=$!
+    sleep 1
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    if [ "$rc" -eq 2 ]; then ok "SIGINT ends verify --data --complete with exit 2"; else nok "verify --data --complete after SIGINT: exit $rc"; fi
+    has "$T/out" "^sample 0: label 9, timeout," "the interrupted sample's verdict is timeout"
+else
+    ok "# SKIP no Fashion-MNIST test set"
+fi
+
 tap_end cli

@@ -2,22 +2,35 @@
 CN_TEST_LIBS = $(CMOCKA_LIBS) $(CN_BASE_LIBS)
 tests_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
 
+# The tests' shared fixtures, compiled once for every program that uses them:
+# random networks and boxes (netgen), exact and enclosure evaluation (exact),
+# ONNX models built in memory (onnx_mb), bounds checked against exact values
+# (bnd_check), and the LP, certificate, engine and workflow fixtures.  A static
+# convenience library: a program pulls in only the fixtures it calls.
+check_LTLIBRARIES += tests/libtestfix.la
+tests_libtestfix_la_SOURCES = tests/testutil.h tests/groups.h \
+	tests/netgen.c tests/netgen.h tests/exact.c tests/exact.h tests/onnx_mb.c tests/onnx_mb.h \
+	tests/bnd_check.c tests/bnd_check.h tests/lpfix.c tests/lpfix.h tests/certfix.c tests/certfix.h \
+	tests/engfix.c tests/engfix.h tests/wffix.c tests/wffix.h
+tests_libtestfix_la_CFLAGS = $(tests_cflags)
+
 check_PROGRAMS += tests/test_base tests/test_net
 tests_test_base_SOURCES = tests/test_base.c tests/testutil.h
 tests_test_base_CFLAGS = $(tests_cflags)
 tests_test_base_LDADD = models/libmodels.la $(CN_TEST_LIBS)
 tests_test_net_SOURCES = tests/test_net.c tests/testutil.h
 tests_test_net_CFLAGS = $(tests_cflags)
-tests_test_net_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_net_LDADD = tests/libtestfix.la models/libmodels.la $(CN_TEST_LIBS)
 
 TESTS += tests/test_base tests/test_net
 
 # Loaders, properties and datasets (models/).
 check_PROGRAMS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
 	tests/test_prop tests/test_models_real
-tests_test_onnx_SOURCES = tests/test_onnx.c tests/onnx_mb.c tests/onnx_mb.h tests/testutil.h
+tests_test_onnx_SOURCES = tests/test_onnx.c tests/test_onnx_ops.c tests/groups.h \
+	tests/testutil.h
 tests_test_onnx_CFLAGS = $(tests_cflags)
-tests_test_onnx_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_onnx_LDADD = tests/libtestfix.la models/libmodels.la $(CN_TEST_LIBS)
 tests_test_nnet_SOURCES = tests/test_nnet.c tests/testutil.h
 tests_test_nnet_CFLAGS = $(tests_cflags)
 tests_test_nnet_LDADD = models/libmodels.la $(CN_TEST_LIBS)
@@ -37,9 +50,10 @@ TESTS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
 	tests/test_prop tests/test_models_real
 # Folding that rounds: the enclosure of the file's values (MPFR reference).
 check_PROGRAMS += tests/test_fold
-tests_test_fold_SOURCES = tests/test_fold.c tests/onnx_mb.c tests/onnx_mb.h tests/testutil.h
+tests_test_fold_SOURCES = tests/test_fold.c tests/test_fold_models.c tests/groups.h \
+	tests/testutil.h
 tests_test_fold_CFLAGS = $(tests_cflags)
-tests_test_fold_LDADD = models/libmodels.la $(MPFR_LIBS) $(CN_TEST_LIBS)
+tests_test_fold_LDADD = tests/libtestfix.la models/libmodels.la $(MPFR_LIBS) $(CN_TEST_LIBS)
 TESTS += tests/test_fold
 
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).

@@ -176,3 +176,26 @@ cn_status mb_load(const mb *b, net **out, cn_err *err)
     free(buf);
     return s;
 }
+
+net *mb_load_ok(const mb *b)
+{
+    net *n = NULL;
+    cn_err err;
+    if (mb_load(b, &n, &err) != CN_OK)
+        fail_msg("%s", err.msg);
+    return n;
+}
+
+float rndf(tu_rng *r) { return (float)(2 * tu_unif(r) - 1); }
+
+void rndf_fill(tu_rng *r, float *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        v[i] = rndf(r);
+}
+
+void mb_inits(mb *b, int n, const mb_tensor *t)
+{
+    for (int i = 0; i < n; i++)
+        mb_init_f(b, t[i].name, t[i].d, t[i].nd, t[i].data);
+}

@@ -9,6 +9,7 @@
 
 #include "models/models.h"
 #include "models/onnx.pb-c.h"
+#include "tests/testutil.h"
 
 enum { MB_NODES = 16, MB_ATTRS = 6, MB_INITS = 16 };
 
@@ -32,6 +33,15 @@ typedef struct {
 /* New model with input "x" of dims din and output "y" of dims dout. */
 mb *mb_new(const int64_t *din, int nin, const int64_t *dout, int nout);
 Onnx__TensorProto *mb_init_f(mb *b, const char *name, const int64_t *d, int nd, float *data);
+/* One float initializer: name, dims d[nd], data (the caller's). */
+typedef struct {
+    const char *name;
+    const int64_t *d;
+    int nd;
+    float *data;
+} mb_tensor;
+/* mb_init_f for each of the n tensors t, in order. */
+void mb_inits(mb *b, int n, const mb_tensor *t);
 int mb_node(mb *b, const char *op, const char *name, const char *out, ...);
 void mb_attr_i(mb *b, int node, const char *name, int64_t v);
 void mb_attr_f(mb *b, int node, const char *name, float v);
@@ -39,5 +49,12 @@ void mb_attr_s(mb *b, int node, const char *name, const char *v);
 void mb_attr_ints(mb *b, int node, const char *name, int n, const int64_t *v);
 unsigned char *mb_pack(const mb *b, size_t *len);
 cn_status mb_load(const mb *b, net **out, cn_err *err);
+/* mb_load, or the test fails with the loader's message. */
+net *mb_load_ok(const mb *b);
+
+/* A float32 value uniform in [-1, 1) (the hand-built models' weights and inputs). */
+float rndf(tu_rng *r);
+/* v[0..n-1] = rndf(r), in order. */
+void rndf_fill(tu_rng *r, float *v, int n);
 
 #endif

@@ -8,54 +8,21 @@
 #include <math.h>
 
 #include "attacks/attacks.h"
+#include "tests/netgen.h"
 #include "tests/testutil.h"
 
 #define TWO_M60 "0.000000000000000000867361737988403547205962240695953369140625"
 
-static double rnd_w(tu_rng *r) { return (double)(float)(2.0 * tu_unif(r) - 1.0); }
-
-static void fill(net_layer *l, tu_rng *r, size_t nw, size_t nb)
-{
-    for (size_t i = 0; i < nw; i++)
-        l->W[i] = rnd_w(r);
-    for (size_t i = 0; i < nb; i++)
-        l->b[i] = 0.5 * rnd_w(r);
-}
-
-/* Dense ReLU net: sizes[0] inputs, ReLU between dense layers, none at the end. */
-static net *dense_net(tu_rng *r, const int *sizes, int n_sizes)
-{
-    cn_err err;
-    net *n = net_new((net_shape){sizes[0], 1, 1});
-    assert_non_null(n);
-    for (int i = 1; i < n_sizes; i++) {
-        net_layer *l = net_add_dense(n, sizes[i], &err);
-        assert_non_null(l);
-        fill(l, r, (size_t)sizes[i] * (size_t)sizes[i - 1], (size_t)sizes[i]);
-        if (i + 1 < n_sizes)
-            assert_non_null(net_add_relu(n, &err));
-    }
-    return n;
-}
-
-/* (2,5,5) -conv 3x3 s1 p1-> (3,5,5) -relu- conv 2x2 s2 p(0,0,1,1) -> (2,3,3) -relu- dense 4 */
-static net *conv_net(tu_rng *r)
-{
-    cn_err err;
-    net *n = net_new((net_shape){2, 5, 5});
-    net_layer *l = net_add_conv(n, 3, 3, 3, 1, 1, 1, 1, 1, 1, &err);
-    assert_non_null(l);
-    fill(l, r, 3 * 2 * 9, 3);
-    assert_non_null(net_add_relu(n, &err));
-    l = net_add_conv(n, 2, 2, 2, 2, 2, 0, 0, 1, 1, &err);
-    assert_non_null(l);
-    fill(l, r, 2 * 3 * 4, 2);
-    assert_non_null(net_add_relu(n, &err));
-    l = net_add_dense(n, 4, &err);
-    assert_non_null(l);
-    fill(l, r, 4 * 18, 4);
-    return n;
-}
+/* VNN-LIB pieces the properties below are made of. */
+#define DECL_X2_Y1 "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
+#define DECL_X3_Y1                                                                          \
+    "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const X_2 Real)"              \
+    "(declare-const Y_0 Real)"
+#define UNIT_BOX2 "(assert (>= X_0 0))(assert (<= X_0 1))(assert (>= X_1 0))(assert (<= X_1 1))"
+#define SYM_BOX3                                                                            \
+    "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))"                           \
+    "(assert (<= X_1 1))(assert (>= X_2 -1))(assert (<= X_2 1))"
+#define X1_IS_TWO_M60 "(assert (>= X_1 " TWO_M60 "))(assert (<= X_1 " TWO_M60 "))"
 
 static prop *parse(const char *text)
 {
@@ -65,6 +32,57 @@ static prop *parse(const char *text)
     if (s != CN_OK)
         fail_msg("vnnlib: %s", err.msg);
     return p;
+}
+
+/* Attack options without a time limit (restarts, batch size, iterations);
+ * also initialises the run's result res. */
+static atk_opts search_opts(atk_result *res, int restarts, int batch, int iters)
+{
+    atk_result_init(res);
+    atk_opts o;
+    atk_opts_init(&o);
+    o.time_limit = 0;
+    o.max_restarts = restarts;
+    o.batch = batch;
+    o.iters = iters;
+    return o;
+}
+
+/* Clears an attack's result and frees its property and net. */
+static void free_run(atk_result *res, prop *p, net *n)
+{
+    atk_result_clear(res);
+    prop_free(p);
+    net_free(n);
+}
+
+/* A dense ReLU net in -> h1 -> h2 -> out with float32 weights (netgen.h). */
+static net *f32_mlp(tu_rng *r, int in, int h1, int h2, int out)
+{
+    const int sizes[] = {in, h1, h2, out};
+    return dense_net(r, sizes, 4, draw_f32, 0);
+}
+
+/* A random point x0[in] of values k/255 (x0 initialised here) and n's
+ * float argmax label at it. */
+static int labelled_point(tu_rng *r, const net *n, mpq_t *x0)
+{
+    int in = net_in_size(n), out = net_out_size(n);
+    double *xd = malloc(sizeof(double) * (size_t)in), *y = malloc(sizeof(double) * (size_t)out);
+    for (int i = 0; i < in; i++) {
+        mpq_init(x0[i]);
+        mpq_set_ui(x0[i], (unsigned long)(tu_next(r) % 256), 255);
+        xd[i] = mpq_get_d(x0[i]);
+    }
+    cn_err err;
+    assert_int_equal(net_forward(n, 1, xd, y, &err), CN_OK);
+    int label = 0;
+    for (int j = 1; j < out; j++)
+        if (y[j] > y[label])
+            label = j;
+    free(xd);
+    free(y);
+    return label;
 }
 
 /* The reported point re-checked from scratch: in the region, violated. */
@@ -145,8 +163,7 @@ static void test_grad_fd_dense(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("grad_fd_dense", 11)};
-    const int sizes[] = {6, 9, 7, 4};
-    net *n = dense_net(&r, sizes, 4);
+    net *n = f32_mlp(&r, 6, 9, 7, 4);
     check_fd(n, &r, 5);
     net_free(n);
 }
@@ -155,7 +172,7 @@ static void test_grad_fd_conv(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("grad_fd_conv", 12)};
-    net *n = conv_net(&r);
+    net *n = conv_net(&r, draw_f32, 0);
     check_fd(n, &r, 3);
     net_free(n);
 }
@@ -167,8 +184,7 @@ static void test_grad_exact_quotient(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("grad_exact", 13)};
-    const int sizes[] = {5, 8, 8, 3};
-    net *n = dense_net(&r, sizes, 4);
+    net *n = f32_mlp(&r, 5, 8, 8, 3);
     int in = 5, out = 3;
     double x[5], c[3] = {1.0, -0.5, 0.25}, g[5];
     for (int i = 0; i < in; i++)
@@ -217,13 +233,9 @@ static void test_grad_hand_dense(void **state)
 {
     (void)state;
     cn_err err;
-    net *n = net_new((net_shape){2, 1, 1});
-    net_layer *l = net_add_dense(n, 2, &err);
-    double W1[] = {1, -2, 3, 1}, b1[] = {0, -10};
-    memcpy(l->W, W1, sizeof W1);
-    memcpy(l->b, b1, sizeof b1);
+    net *n = dense2_net(2, (const double[]){1, -2, 3, 1}, (const double[]){0, -10});
     assert_non_null(net_add_relu(n, &err));
-    l = net_add_dense(n, 1, &err);
+    net_layer *l = net_add_dense(n, 1, &err);
     l->W[0] = 2;
     l->W[1] = 5;
     double x[] = {1, 0.25}, c[] = {1}, y, g[2];
@@ -269,7 +281,7 @@ static void test_grad_batch_matches_single(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("grad_batch", 14)};
-    net *n = conv_net(&r);
+    net *n = conv_net(&r, draw_f32, 0);
     int in = net_in_size(n), out = net_out_size(n), B = 4;
     double *x = malloc(sizeof(double) * (size_t)(B * in)), *c = malloc(sizeof(double) * (size_t)(B * out)),
            *g = malloc(sizeof(double) * (size_t)(B * in)), *g1 = malloc(sizeof(double) * (size_t)in);
@@ -300,20 +312,13 @@ static void test_grad_batch_matches_single(void **state)
 static net *corner_net(bool relu)
 {
     cn_err err;
-    net *n = net_new((net_shape){2, 1, 1});
-    net_layer *l = net_add_dense(n, 1, &err);
-    l->W[0] = 1;
-    l->W[1] = 1;
-    l->b[0] = -1.8;
+    net *n = dense2_net(1, (const double[]){1, 1}, (const double[]){-1.8});
     if (relu)
         assert_non_null(net_add_relu(n, &err));
     return n;
 }
 
-static const char *corner_prop =
-    "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
-    "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
-    "(assert (>= Y_0 0.15))\n";
+static const char *corner_prop = DECL_X2_Y1 "\n" UNIT_BOX2 "\n(assert (>= Y_0 0.15))\n";
 
 static void run_ok(const net *n, const prop *p, const atk_opts *o, atk_result *res)
 {
@@ -328,14 +333,8 @@ static void test_pgd_finds_corner(void **state)
     (void)state;
     net *n = corner_net(true);
     prop *p = parse(corner_prop);
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 64;
-    o.batch = 8;
-    o.iters = 30;
     atk_result res;
-    atk_result_init(&res);
+    atk_opts o = search_opts(&res, 64, 8, 30);
     run_ok(n, p, &o, &res);
     assert_confirmed(p, n, &res);
     assert_true(res.x_d[0] + res.x_d[1] >= 1.95);
@@ -350,9 +349,7 @@ static void test_pgd_finds_corner(void **state)
     assert_confirmed(p, n, &res);
     assert_double_near(res.x_d[0], 1.0, 0);
     assert_double_near(res.x_d[1], 1.0, 0);
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 /* Output constant 1 by construction (all weights 0): unsafe y <= 0.99 can
@@ -363,23 +360,13 @@ static void test_safe_never_sat(void **state)
     cn_err err;
     tu_rng r = {tu_seed("safe_never_sat", 15)};
     const int sizes[] = {3, 6, 1};
-    net *n = dense_net(&r, sizes, 3);
+    net *n = dense_net(&r, sizes, 3, draw_f32, 0);
     net_layer *last = (net_layer *)net_layer_at(n, net_n_layers(n) - 1);
     memset(last->W, 0, sizeof(double) * 6);
     last->b[0] = 1.0;
-    prop *p = parse("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const X_2 Real)"
-                    "(declare-const Y_0 Real)"
-                    "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))"
-                    "(assert (<= X_1 1))(assert (>= X_2 -1))(assert (<= X_2 1))"
-                    "(assert (<= Y_0 0.99))");
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 64;
-    o.iters = 20;
-    o.batch = 16;
+    prop *p = parse(DECL_X3_Y1 SYM_BOX3 "(assert (<= Y_0 0.99))");
     atk_result res;
-    atk_result_init(&res);
+    atk_opts o = search_opts(&res, 64, 16, 20);
     for (int m = 0; m < 2; m++) {
         o.method = m ? ATK_FGSM : ATK_PGD;
         run_ok(n, p, &o, &res);
@@ -391,34 +378,20 @@ static void test_safe_never_sat(void **state)
     net_free(n);
 
     /* y = relu(W x + b) >= 0 everywhere: unsafe y <= -2^-60 is empty */
-    n = dense_net(&r, sizes, 3);
+    n = dense_net(&r, sizes, 3, draw_f32, 0);
     assert_non_null(net_add_relu(n, &err));
-    p = parse("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const X_2 Real)"
-              "(declare-const Y_0 Real)"
-              "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))"
-              "(assert (<= X_1 1))(assert (>= X_2 -1))(assert (<= X_2 1))"
-              "(assert (<= Y_0 -" TWO_M60 "))");
+    p = parse(DECL_X3_Y1 SYM_BOX3 "(assert (<= Y_0 -" TWO_M60 "))");
     o.method = ATK_PGD;
     run_ok(n, p, &o, &res);
     assert_false(res.found);
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 /* y = x0 - x1 with x1 fixed at 2^-60.  At x0 = 1 the float output is
  * fl(1 - 2^-60) = 1, so the float margin for "y >= 1" says violated, while
  * exactly y = 1 - 2^-60 < 1.  With x0 in [0, 1] the property is safe: the
  * attack must consider that point and reject it. */
-static net *diff_net(void)
-{
-    cn_err err;
-    net *n = net_new((net_shape){2, 1, 1});
-    net_layer *l = net_add_dense(n, 1, &err);
-    l->W[0] = 1;
-    l->W[1] = -1;
-    return n;
-}
+static net *diff_net(void) { return dense2_net(1, (const double[]){1, -1}, NULL); }
 
 static void test_boundary_float_says_violated(void **state)
 {
@@ -428,32 +401,22 @@ static void test_boundary_float_says_violated(void **state)
     cn_err err;
     assert_int_equal(net_forward(n, 1, x, &y, &err), CN_OK);
     assert_double_near(y, 1.0, 0); /* float: on the unsafe side (y >= 1) */
-    prop *p = parse("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
-                    "(assert (>= X_0 0))(assert (<= X_0 1))"
-                    "(assert (>= X_1 " TWO_M60 "))(assert (<= X_1 " TWO_M60 "))"
+    prop *p = parse(DECL_X2_Y1 "(assert (>= X_0 0))(assert (<= X_0 1))" X1_IS_TWO_M60
                     "(assert (>= Y_0 1))");
     prop_check c;
     prop_check_init(&c);
     assert_int_equal(prop_check_point_d(p, n, x, &c, &err), CN_OK);
     assert_false(c.violated); /* exactly: not a counterexample */
     prop_check_clear(&c);
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 32;
-    o.batch = 8;
-    o.iters = 20;
     atk_result res;
-    atk_result_init(&res);
+    atk_opts o = search_opts(&res, 32, 8, 20);
     for (int m = 0; m < 2; m++) {
         o.method = m ? ATK_FGSM : ATK_PGD;
         run_ok(n, p, &o, &res);
         assert_false(res.found);
         assert_true(res.exact_rejected > 0); /* the float candidate was seen and refused */
     }
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 /* Same net, x0 in [0.5, 1.5]: the search starts at the centre x0 = 1, where
@@ -463,26 +426,16 @@ static void test_boundary_nudge(void **state)
 {
     (void)state;
     net *n = diff_net();
-    prop *p = parse("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
-                    "(assert (>= X_0 0.5))(assert (<= X_0 1.5))"
-                    "(assert (>= X_1 " TWO_M60 "))(assert (<= X_1 " TWO_M60 "))"
+    prop *p = parse(DECL_X2_Y1 "(assert (>= X_0 0.5))(assert (<= X_0 1.5))" X1_IS_TWO_M60
                     "(assert (>= Y_0 1))");
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 8;
-    o.batch = 1;
-    o.iters = 5;
     atk_result res;
-    atk_result_init(&res);
+    atk_opts o = search_opts(&res, 8, 1, 5);
     run_ok(n, p, &o, &res);
     assert_confirmed(p, n, &res);
     assert_int_equal(res.exact_rejected, 1);
     assert_int_equal(res.nudged, 1);
     assert_true(res.x_d[0] > 1.0 && res.x_d[0] < 1.0 + 1e-6);
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 /* Two disjuncts; only the second is reachable (y0 <= -5 is impossible since
@@ -490,25 +443,13 @@ static void test_boundary_nudge(void **state)
 static void test_targeted(void **state)
 {
     (void)state;
-    cn_err err;
-    net *n = net_new((net_shape){2, 1, 1});
-    net_layer *l = net_add_dense(n, 2, &err);
-    l->W[0] = 1;
-    l->W[3] = 1;
-    prop *p = parse("(declare-const X_0 Real)(declare-const X_1 Real)"
-                    "(declare-const Y_0 Real)(declare-const Y_1 Real)"
-                    "(assert (>= X_0 0))(assert (<= X_0 1))(assert (>= X_1 0))(assert (<= X_1 1))"
+    net *n = ident2_net();
+    prop *p = parse(DECL_X2_Y1 "(declare-const Y_1 Real)" UNIT_BOX2
                     "(assert (or (and (<= Y_0 -5)) (and (>= Y_1 0.9))))");
     assert_int_equal(prop_n_cases(p), 1);
     assert_int_equal(prop_case_at(p, 0)->n_disj, 2);
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 32;
-    o.batch = 8;
-    o.iters = 20;
     atk_result res;
-    atk_result_init(&res);
+    atk_opts o = search_opts(&res, 32, 8, 20);
     o.target = 0;
     run_ok(n, p, &o, &res);
     assert_false(res.found);
@@ -519,9 +460,7 @@ static void test_targeted(void **state)
     o.target = -1;
     run_ok(n, p, &o, &res);
     assert_confirmed(p, n, &res);
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 /* A random classifier and an eps-ball: two runs with the same seed agree
@@ -530,36 +469,19 @@ static void test_deterministic(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("deterministic", 16)};
-    const int sizes[] = {12, 16, 16, 4};
-    net *n = dense_net(&r, sizes, 4);
+    net *n = f32_mlp(&r, 12, 16, 16, 4);
     mpq_t x0[12], eps, lo, hi;
-    double xd[12], y[4];
-    for (int i = 0; i < 12; i++) {
-        mpq_init(x0[i]);
-        mpq_set_ui(x0[i], (unsigned long)(tu_next(&r) % 256), 255);
-        xd[i] = mpq_get_d(x0[i]);
-    }
+    int label = labelled_point(&r, n, x0);
     cn_err err;
-    assert_int_equal(net_forward(n, 1, xd, y, &err), CN_OK);
-    int label = 0;
-    for (int j = 1; j < 4; j++)
-        if (y[j] > y[label])
-            label = j;
     mpq_inits(eps, lo, hi, NULL);
     mpq_set_ui(eps, 3, 10);
     mpq_set_ui(lo, 0, 1);
     mpq_set_ui(hi, 1, 1);
     prop *p = NULL;
     assert_int_equal(prop_eps_ball(12, x0, eps, lo, hi, 4, label, &p, &err), CN_OK);
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 64;
-    o.batch = 16;
-    o.iters = 30;
-    o.seed = 1234;
     atk_result a, b;
-    atk_result_init(&a);
+    atk_opts o = search_opts(&a, 64, 16, 30);
+    o.seed = 1234;
     atk_result_init(&b);
     run_ok(n, p, &o, &a);
     run_ok(n, p, &o, &b);
@@ -589,9 +511,7 @@ static void test_time_limit(void **state)
 {
     (void)state;
     net *n = diff_net();
-    prop *p = parse("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
-                    "(assert (>= X_0 0))(assert (<= X_0 1))(assert (>= X_1 0))(assert (<= X_1 1))"
-                    "(assert (>= Y_0 3))");
+    prop *p = parse(DECL_X2_Y1 UNIT_BOX2 "(assert (>= Y_0 3))");
     atk_opts o;
     atk_opts_init(&o);
     o.time_limit = 1e-9;
@@ -601,9 +521,7 @@ static void test_time_limit(void **state)
     run_ok(n, p, &o, &res);
     assert_false(res.found);
     assert_true(res.timed_out);
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 /* Every allocation failure gives CN_ENOMEM and leaks nothing. */
@@ -612,14 +530,8 @@ static void test_out_of_memory(void **state)
     (void)state;
     net *n = corner_net(true);
     prop *p = parse(corner_prop);
-    atk_opts o;
-    atk_opts_init(&o);
-    o.time_limit = 0;
-    o.max_restarts = 16;
-    o.batch = 4;
-    o.iters = 10;
     atk_result res;
-    atk_result_init(&res);
+    atk_opts o = search_opts(&res, 16, 4, 10);
     long live = cn_alloc_live();
     int failures = 0;
     for (long k = 1; k < 1000; k++) {
@@ -651,10 +563,7 @@ static void test_deepfool_linear(void **state)
 {
     (void)state;
     cn_err err;
-    net *n = net_new((net_shape){2, 1, 1});
-    net_layer *l = net_add_dense(n, 2, &err);
-    l->W[0] = 1;
-    l->W[3] = 1;
+    net *n = ident2_net();
     mpq_t x0[2];
     mpq_init(x0[0]);
     mpq_init(x0[1]);
@@ -683,10 +592,10 @@ static void test_deepfool_linear(void **state)
     assert_true(res.found && res.clean_wrong);
     assert_double_near(res.linf, 0.0, 0);
     atk_df_result_clear(&res);
-    mpq_clear(x0[0]);
-    mpq_clear(x0[1]);
-    mpq_clear(y[0]);
-    mpq_clear(y[1]);
+    for (int i = 0; i < 2; i++) {
+        mpq_clear(x0[i]);
+        mpq_clear(y[i]);
+    }
     net_free(n);
 }
 
@@ -696,22 +605,10 @@ static void test_deepfool_relu(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("deepfool_relu", 17)};
-    const int sizes[] = {10, 20, 20, 5};
-    net *n = dense_net(&r, sizes, 4);
+    net *n = f32_mlp(&r, 10, 20, 20, 5);
     mpq_t x0[10];
-    for (int i = 0; i < 10; i++) {
-        mpq_init(x0[i]);
-        mpq_set_ui(x0[i], (unsigned long)(tu_next(&r) % 256), 255);
-    }
-    double xd[10], y[5];
-    for (int i = 0; i < 10; i++)
-        xd[i] = mpq_get_d(x0[i]);
+    int label = labelled_point(&r, n, x0);
     cn_err err;
-    assert_int_equal(net_forward(n, 1, xd, y, &err), CN_OK);
-    int label = 0;
-    for (int j = 1; j < 5; j++)
-        if (y[j] > y[label])
-            label = j;
     atk_opts o;
     atk_opts_init(&o);
     atk_df_result res;
@@ -769,9 +666,7 @@ static void test_acasxu_sat_instance(void **state)
     atk_result_init(&res);
     run_ok(n, p, &o, &res);
     assert_confirmed(p, n, &res);
-    atk_result_clear(&res);
-    prop_free(p);
-    net_free(n);
+    free_run(&res, p, n);
 }
 
 int main(void)

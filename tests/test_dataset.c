@@ -67,6 +67,21 @@ static ds_set *load_ok(const char *path, const char *labels, int offset, int cou
     return d;
 }
 
+/* load_ok of a whole file, checked: n samples of rows x cols (dim rows * cols),
+ * and the first ten labels. */
+static ds_set *load_expect(const char *path, const char *labels, int n, int rows, int cols,
+                           const int first[10])
+{
+    ds_set *d = load_ok(path, labels, 0, -1);
+    assert_int_equal(d->n, n);
+    assert_int_equal(d->dim, rows * cols);
+    assert_int_equal(d->rows, rows);
+    assert_int_equal(d->cols, cols);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(d->labels[i], first[i]);
+    return d;
+}
+
 /* Loads and expects failure with status st and a message containing want;
  * checks that nothing leaked and *out was left alone. */
 static void load_bad(const char *path, const char *labels, int offset, int count, cn_status st,
@@ -117,14 +132,8 @@ static void test_csv_shared(void **state)
     int nn = naive_csv(path, labels, pix, 128);
     assert_int_equal(nn, 100);
     long live = cn_alloc_live();
-    ds_set *d = load_ok(path, NULL, 0, -1);
-    assert_int_equal(d->n, 100);
-    assert_int_equal(d->dim, 784);
-    assert_int_equal(d->rows, 784);
-    assert_int_equal(d->cols, 1);
     static const int first[10] = {7, 2, 1, 0, 4, 1, 4, 9, 5, 9};
-    for (int i = 0; i < 10; i++)
-        assert_int_equal(d->labels[i], first[i]);
+    ds_set *d = load_expect(path, NULL, 100, 784, 1, first);
     for (int i = 0; i < 100; i++)
         assert_int_equal(d->labels[i], labels[i]);
     assert_memory_equal(d->pixels, pix, 100 * 784);
@@ -455,14 +464,8 @@ static void test_fashion_mnist(void **state)
         fail_msg("%s or %s is missing: install the Debian package dataset-fashion-mnist", img,
                  lab);
     long live = cn_alloc_live();
-    ds_set *d = load_ok(img, lab, 0, -1);
-    assert_int_equal(d->n, 10000);
-    assert_int_equal(d->dim, 784);
-    assert_int_equal(d->rows, 28);
-    assert_int_equal(d->cols, 28);
     static const int first[10] = {9, 2, 1, 1, 6, 1, 4, 6, 5, 7};
-    for (int i = 0; i < 10; i++)
-        assert_int_equal(d->labels[i], first[i]);
+    ds_set *d = load_expect(img, lab, 10000, 28, 28, first);
     int per_class[10] = {0};
     for (int i = 0; i < d->n; i++) {
         assert_in_range(d->labels[i], 0, 9);

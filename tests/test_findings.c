@@ -9,14 +9,16 @@
 #include <math.h>
 #include <string.h>
 
-#include "tests/testutil.h"
-#include "verifier/verifier.h"
+#include "tests/engfix.h"
 
-static void load(const char *model, const char *propfile, net **n, prop **p)
+/* Initialises res and runs the engine, which must not fail. */
+static void verify_ok(const net *n, const prop *p, const vfy_opts *o, vfy_result *res)
 {
     cn_err err;
-    assert_int_equal(net_load(tu_shared(model), n, &err), CN_OK);
-    assert_int_equal(prop_parse_vnnlib(tu_shared(propfile), p, &err), CN_OK);
+    vfy_result_init(res);
+    cn_status st = vfy_verify(n, p, o, NULL, res, &err);
+    if (st != CN_OK)
+        fail_msg("vfy_verify: status %d (%s)", (int)st, err.msg);
 }
 
 static void parse_text(const char *text, prop **p)
@@ -51,16 +53,14 @@ static void test_f3_exact_counterexample(void **state)
     for (int k = 0; k < 3; k++) {
         net *n = NULL;
         prop *p = NULL;
-        load("benchmarks/test/test_small.onnx", cases[k].file, &n, &p);
+        load_instance("benchmarks/test/test_small.onnx", cases[k].file, &n, &p);
         for (int attack = 0; attack < 2; attack++) {
             vfy_opts o;
             search_only(&o);
             if (attack)
                 o.attack_s = 0.2; /* the attack's own exact point */
             vfy_result res;
-            vfy_result_init(&res);
-            cn_err err;
-            assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+            verify_ok(n, p, &o, &res);
             printf("# F3 %s (attack %d): %s by %s\n", cases[k].file, attack,
                    vfy_verdict_name(res.verdict), res.found_by);
             assert_int_equal(res.verdict, VFY_SAT);
@@ -87,13 +87,12 @@ static void test_f7_empty_box(void **state)
 {
     net *n = NULL;
     prop *p = NULL;
-    load("benchmarks/test/test_small.onnx", "findings/F7_empty_box_unsat/empty.vnnlib", &n, &p);
+    load_instance("benchmarks/test/test_small.onnx", "findings/F7_empty_box_unsat/empty.vnnlib",
+                  &n, &p);
     vfy_opts o;
     search_only(&o);
     vfy_result res;
-    vfy_result_init(&res);
-    cn_err err;
-    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+    verify_ok(n, p, &o, &res);
     assert_int_equal(res.verdict, VFY_UNSAT);
     assert_int_equal(res.empty_cases, 1);
     vfy_result_clear(&res);
@@ -105,18 +104,17 @@ static void test_f7_empty_box(void **state)
                "(assert (>= Y_0 -1000))\n",
                &p);
     assert_true(prop_case_at(p, 0)->lo_d[0] <= prop_case_at(p, 0)->hi_d[0]);
-    vfy_result_init(&res);
-    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+    verify_ok(n, p, &o, &res);
     assert_int_equal(res.verdict, VFY_UNSAT);
     assert_int_equal(res.empty_cases, 1);
     vfy_result_clear(&res);
     prop_free(p);
     /* a non-empty box is not reported */
+    cn_err err;
     assert_int_equal(prop_parse_vnnlib(tu_shared("findings/F3_verify_sat_crash/point01.vnnlib"), &p,
                                        &err),
                      CN_OK);
-    vfy_result_init(&res);
-    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+    verify_ok(n, p, &o, &res);
     assert_int_equal(res.empty_cases, 0);
     vfy_result_clear(&res);
     prop_free(p);
@@ -130,14 +128,12 @@ static void test_f9_box_beyond_doubles(void **state)
 {
     net *n = NULL;
     prop *p = NULL;
-    load("benchmarks/test/test_small.onnx",
-         "findings/F9_infinite_box_verify_error/bigexp.vnnlib", &n, &p);
+    load_instance("benchmarks/test/test_small.onnx",
+                  "findings/F9_infinite_box_verify_error/bigexp.vnnlib", &n, &p);
     vfy_opts o;
     search_only(&o);
     vfy_result res;
-    vfy_result_init(&res);
-    cn_err err;
-    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+    verify_ok(n, p, &o, &res);
     printf("# F9 bigexp: %s (%s)\n", vfy_verdict_name(res.verdict), res.reason);
     assert_true(res.verdict == VFY_SAT || res.verdict == VFY_UNKNOWN);
     if (res.verdict == VFY_SAT)
@@ -151,8 +147,7 @@ static void test_f9_box_beyond_doubles(void **state)
                "(assert (>= X_0 -1e400))\n(assert (<= X_0 1e400))\n"
                "(assert (>= Y_0 1e999))\n",
                &p);
-    vfy_result_init(&res);
-    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+    verify_ok(n, p, &o, &res);
     assert_int_equal(res.verdict, VFY_UNKNOWN);
     assert_non_null(strstr(res.reason, "X_0"));
     vfy_result_clear(&res);

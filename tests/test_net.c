@@ -5,41 +5,15 @@
 #include <math.h>
 
 #include "models/models.h"
+#include "tests/netgen.h"
 #include "tests/testutil.h"
 
-static double rnd_w(tu_rng *r) { return (double)(float)(2.0 * tu_unif(r) - 1.0); }
-
-static void fill(net_layer *l, tu_rng *r, size_t nw, size_t nb)
+/* float32 weights and biases uniform in [-1, 1) */
+static double f32(tu_rng *r, bool bias, double arg)
 {
-    for (size_t i = 0; i < nw; i++)
-        l->W[i] = rnd_w(r);
-    for (size_t i = 0; i < nb; i++)
-        l->b[i] = rnd_w(r);
-}
-
-/* A small conv net: (2,5,5) -conv 3x3 s1 p1-> (3,5,5) -relu- conv 2x2 s2 p(0,0,1,1) -> dense 4 */
-static net *conv_net(tu_rng *r)
-{
-    cn_err err;
-    net *n = net_new((net_shape){2, 5, 5});
-    assert_non_null(n);
-    net_layer *l = net_add_conv(n, 3, 3, 3, 1, 1, 1, 1, 1, 1, &err);
-    assert_non_null(l);
-    fill(l, r, 3 * 2 * 9, 3);
-    assert_int_equal(l->out_shape.h, 5);
-    assert_non_null(net_add_relu(n, &err));
-    l = net_add_conv(n, 2, 2, 2, 2, 2, 0, 0, 1, 1, &err);
-    assert_non_null(l);
-    assert_int_equal(l->out_shape.c, 2);
-    assert_int_equal(l->out_shape.h, 3);
-    assert_int_equal(l->out_shape.w, 3);
-    fill(l, r, 2 * 3 * 4, 2);
-    assert_non_null(net_add_relu(n, &err));
-    l = net_add_dense(n, 4, &err);
-    assert_non_null(l);
-    assert_int_equal(l->in, 18);
-    fill(l, r, 4 * 18, 4);
-    return n;
+    (void)bias;
+    (void)arg;
+    return (double)(float)(2.0 * tu_unif(r) - 1.0);
 }
 
 /* The same network with every conv replaced by its dense unrolling, built by
@@ -91,11 +65,17 @@ static net *unrolled(const net *c)
 static void test_build_and_shapes(void **state)
 {
     tu_rng r = {1};
-    net *n = conv_net(&r);
+    net *n = conv_net(&r, f32, 0);
     assert_int_equal(net_in_size(n), 50);
     assert_int_equal(net_out_size(n), 4);
     assert_int_equal(net_n_relus(n), 75 + 18);
     assert_int_equal(net_n_layers(n), 5);
+    const net_layer *l = net_layer_at(n, 2);
+    assert_int_equal(net_layer_at(n, 0)->out_shape.h, 5);
+    assert_int_equal(l->out_shape.c, 2);
+    assert_int_equal(l->out_shape.h, 3);
+    assert_int_equal(l->out_shape.w, 3);
+    assert_int_equal(net_layer_at(n, 4)->in, 18);
     net_info in;
     net_get_info(n, &in);
     assert_int_equal(in.params, 3 * 2 * 9 + 3 + 2 * 3 * 4 + 2 + 4 * 18 + 4);
@@ -107,7 +87,7 @@ static void test_build_and_shapes(void **state)
 static void test_conv_matches_unrolled(void **state)
 {
     tu_rng r = {tu_seed("conv_matches_unrolled", 7)};
-    net *c = conv_net(&r);
+    net *c = conv_net(&r, f32, 0);
     net *d = unrolled(c);
     mpq_t x[50], yc[4], yd[4];
     for (int k = 0; k < 50; k++)
@@ -135,19 +115,68 @@ static void test_conv_matches_unrolled(void **state)
     net_free(d);
 }
 
+/* The taps of a (2,3,3) -conv 2x2 s1 pads (1,1,0,0)-> (2,3,3) layer by hand
+ * (models.h, "Convolution taps"): output (oy,ox) = (0,0) reads only input
+ * pixel (0,0) through kernel entry (1,1); (1,2) reads its whole 2x2 field,
+ * channel 0 before channel 1.  The dense unrolling and the per-output bias
+ * radius follow them. */
+static void test_conv_taps(void **state)
+{
+    (void)state;
+    cn_err err;
+    net *n = net_new((net_shape){2, 3, 3});
+    net_layer *l = net_add_conv(n, 2, 2, 2, 1, 1, 1, 1, 0, 0, &err);
+    assert_non_null(l);
+    for (int k = 0; k < 16; k++)
+        l->W[k] = k + 1;
+    l->b[0] = 0.5;
+    l->b[1] = -0.5;
+    assert_int_equal(net_conv_fan(l), 8);
+    net_tap t[8];
+    assert_int_equal(net_conv_taps(l, 0, 0, t), 2);
+    assert_true(t[0].in == 0 && t[0].w == 3 && t[1].in == 9 && t[1].w == 7);
+    static const int in12[8] = {1, 2, 4, 5, 10, 11, 13, 14};
+    assert_int_equal(net_conv_taps(l, 1, 2, t), 8);
+    for (int k = 0; k < 8; k++) {
+        assert_int_equal(t[k].in, in12[k]);
+        assert_int_equal(t[k].w, k);
+    }
+    net_conv_map m;
+    assert_int_equal(net_conv_map_init(&m, l, &err), CN_OK);
+    assert_int_equal(m.fan, 8);
+    assert_int_equal(m.n[0], 2);
+    assert_int_equal(m.n[5], 8);
+    assert_int_equal(m.tap[5 * 8 + 4].in, 10);
+    net_conv_map_clear(&m);
+    double *W, *b;
+    assert_int_equal(net_conv_dense(l, &W, &b, &err), CN_OK);
+    /* output (1,1,2) = 14: channel 1's weights 9..16 on its field */
+    for (int k = 0; k < 18; k++) {
+        double want = 0.0;
+        for (int q = 0; q < 8; q++)
+            if (in12[q] == k)
+                want = 9 + q;
+        assert_true(W[14 * 18 + k] == want);
+    }
+    assert_true(b[14] == -0.5 && b[0] == 0.5);
+    cn_free(W);
+    cn_free(b);
+    assert_false(net_layer_has_radius(l));
+    assert_non_null(l->brad = cn_calloc(2, sizeof(double)));   /* owned by the net */
+    assert_false(net_layer_has_radius(l));
+    l->brad[1] = 0x1p-10;
+    assert_true(net_layer_has_radius(l));
+    assert_true(net_layer_brad(l, 14) == 0x1p-10 && net_layer_brad(l, 8) == 0.0);
+    net_free(n);
+}
+
 /* Batched double evaluation agrees with exact evaluation. */
 static void test_forward_vs_exact(void **state)
 {
     tu_rng r = {tu_seed("forward_vs_exact", 11)};
     cn_err err;
-    net *n = net_new((net_shape){6, 1, 1});
-    int widths[] = {20, 20, 20, 3};
-    for (int i = 0; i < 4; i++) {
-        net_layer *l = net_add_dense(n, widths[i], &err);
-        fill(l, &r, (size_t)l->in * l->out, (size_t)l->out);
-        if (i < 3)
-            net_add_relu(n, &err);
-    }
+    const int sizes[] = {6, 20, 20, 20, 3};
+    net *n = dense_net(&r, sizes, 5, f32, 0);
     enum { B = 17 };
     double x[B * 6], y[B * 3];
     for (int k = 0; k < B * 6; k++)
@@ -192,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_and_shapes),
         cmocka_unit_test(test_conv_matches_unrolled),
+        cmocka_unit_test(test_conv_taps),
         cmocka_unit_test(test_forward_vs_exact),
         cmocka_unit_test(test_forward_oom),
     };

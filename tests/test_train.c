@@ -1,4 +1,4 @@
-/* test_train.c — training (attacks/train*.c): weight gradients of every
+/* test_train.c — training (train/train*.c): weight gradients of every
  * defense's objective against central finite differences, IBP bounds against
  * sampled points of the eps-box, determinism (same seed: identical bits;
  * other seed: different), learning a synthetic task well above chance, the
@@ -9,19 +9,19 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "attacks/attacks_int.h"
+#include "train/train_int.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static atk__mlp *small_mlp(const int *w, int nw, int B, uint64_t seed)
+static trn__mlp *small_mlp(const int *w, int nw, int B, uint64_t seed)
 {
-    atk__mlp *m = NULL;
+    trn__mlp *m = NULL;
     cn_err err;
-    assert_int_equal(atk__mlp_new(w, nw, B, &m, &err), CN_OK);
+    assert_int_equal(trn__mlp_new(w, nw, B, &m, &err), CN_OK);
     atk_rng r;
     atk_rng_seed(&r, seed);
-    atk__mlp_init_he(m, &r);
+    trn__mlp_init_he(m, &r);
     /* non-zero biases so that no ReLU sits at a kink by construction */
     for (int l = 0; l < m->L; l++)
         for (int j = 0; j < m->w[l + 1]; j++)
@@ -99,34 +99,34 @@ static void same_bits(const net *a, const net *b, bool *equal)
 static void test_parse_arch(void **state)
 {
     (void)state;
-    atk_train_opts o;
-    atk_train_opts_init(&o);
+    trn_opts o;
+    trn_opts_init(&o);
     cn_err err;
-    assert_int_equal(atk_train_parse_arch("784-100-100-10", &o, &err), CN_OK);
+    assert_int_equal(trn_parse_arch("784-100-100-10", &o, &err), CN_OK);
     assert_int_equal(o.n_widths, 4);
     assert_int_equal(o.widths[0], 784);
     assert_int_equal(o.widths[3], 10);
-    assert_int_equal(atk_train_parse_arch("5-3", &o, &err), CN_OK);
+    assert_int_equal(trn_parse_arch("5-3", &o, &err), CN_OK);
     assert_int_equal(o.n_widths, 2);
     const char *bad[] = {"", "784", "784-", "-10", "784--10", "784-0-10", "784-x-10", "784,10",
                          "784-100000-10", "1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cn_err_clear(&err);
-        assert_int_equal(atk_train_parse_arch(bad[i], &o, &err), CN_EINVAL);
+        assert_int_equal(trn_parse_arch(bad[i], &o, &err), CN_EINVAL);
         assert_non_null(strstr(err.msg, "--arch"));
     }
-    atk_defense d;
+    trn_defense d;
     for (int k = 0; k < 4; k++) {
-        assert_true(atk_defense_parse(atk_defense_name((atk_defense)k), &d));
+        assert_true(trn_defense_parse(trn_defense_name((trn_defense)k), &d));
         assert_int_equal(d, k);
     }
-    assert_false(atk_defense_parse("trades", &d));
+    assert_false(trn_defense_parse("trades", &d));
 }
 
 /* ---- gradients against finite differences ----------------------------------- */
 
 typedef struct {
-    atk_defense def;
+    trn_defense def;
     double eps_t, kappa_t;
     const char *name;
 } fd_case;
@@ -135,9 +135,9 @@ static void fd_check(const fd_case *c, uint64_t seed)
 {
     const int w[] = {6, 5, 4, 3};
     const int B = 4;
-    atk__mlp *m = small_mlp(w, 4, B, seed);
-    atk_train_opts o;
-    atk_train_opts_init(&o);
+    trn__mlp *m = small_mlp(w, 4, B, seed);
+    trn_opts o;
+    trn_opts_init(&o);
     o.defense = c->def;
     o.eps = 0.05;
     o.fgsm_alpha = 0.3;
@@ -152,26 +152,26 @@ static void fd_check(const fd_case *c, uint64_t seed)
     atk_rng r0;
     atk_rng_seed(&r0, seed + 11);
 
-    atk__mlp_zero_grad(m);
+    trn__mlp_zero_grad(m);
     atk_rng r = r0;
-    double f0 = atk__objective(m, &o, B, x, y, c->eps_t, c->kappa_t, &r, xadv, true, NULL, NULL);
+    double f0 = trn__objective(m, &o, B, x, y, c->eps_t, c->kappa_t, &r, xadv, true, NULL, NULL);
     assert_true(isfinite(f0) && f0 > 0.0);
-    long np = atk__mlp_n_params(m);
+    long np = trn__mlp_n_params(m);
     double *g = malloc(sizeof(double) * (size_t)np);
     assert_non_null(g);
     for (long k = 0; k < np; k++)
-        g[k] = atk__mlp_grad(m, k);
+        g[k] = trn__mlp_grad(m, k);
     const double h = 1e-6;
     double worst = 0.0;
     for (long k = 0; k < np; k++) {
-        double *p = atk__mlp_param(m, k), v = *p;
+        double *p = trn__mlp_param(m, k), v = *p;
         *p = v + h;
         r = r0;
-        double fp = atk__objective(m, &o, B, x, y, c->eps_t, c->kappa_t, &r, xadv, false, NULL,
+        double fp = trn__objective(m, &o, B, x, y, c->eps_t, c->kappa_t, &r, xadv, false, NULL,
                                    NULL);
         *p = v - h;
         r = r0;
-        double fm = atk__objective(m, &o, B, x, y, c->eps_t, c->kappa_t, &r, xadv, false, NULL,
+        double fm = trn__objective(m, &o, B, x, y, c->eps_t, c->kappa_t, &r, xadv, false, NULL,
                                    NULL);
         *p = v;
         double fd = (fp - fm) / (2 * h), err = fabs(fd - g[k]) / (1e-4 + fabs(fd));
@@ -183,7 +183,7 @@ static void fd_check(const fd_case *c, uint64_t seed)
     }
     printf("# %s: %ld parameters, largest relative difference %.3g\n", c->name, np, worst);
     free(g);
-    atk__mlp_free(m);
+    trn__mlp_free(m);
 }
 
 static void test_gradients_fd(void **state)
@@ -191,12 +191,12 @@ static void test_gradients_fd(void **state)
     (void)state;
     uint64_t seed = tu_seed("gradients_fd", 3);
     const fd_case cases[] = {
-        {ATK_DEF_NONE, 0, 1, "none"},
-        {ATK_DEF_FGSM, 0, 1, "fgsm (alpha 0.3)"},
-        {ATK_DEF_PGD, 0, 1, "pgd (3 steps)"},
-        {ATK_DEF_IBP, 0.0, 1.0, "ibp warm-up (eps_t 0, kappa 1)"},
-        {ATK_DEF_IBP, 0.05, 0.5, "ibp (eps_t 0.05, kappa 0.5)"},
-        {ATK_DEF_IBP, 0.2, 0.0, "ibp (eps_t 0.2, kappa 0)"},
+        {TRN_DEF_NONE, 0, 1, "none"},
+        {TRN_DEF_FGSM, 0, 1, "fgsm (alpha 0.3)"},
+        {TRN_DEF_PGD, 0, 1, "pgd (3 steps)"},
+        {TRN_DEF_IBP, 0.0, 1.0, "ibp warm-up (eps_t 0, kappa 1)"},
+        {TRN_DEF_IBP, 0.05, 0.5, "ibp (eps_t 0.05, kappa 0.5)"},
+        {TRN_DEF_IBP, 0.2, 0.0, "ibp (eps_t 0.2, kappa 0)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (uint64_t s = 0; s < 3; s++)
@@ -211,7 +211,7 @@ static void test_ibp_contains(void **state)
     uint64_t seed = tu_seed("ibp_contains", 5);
     const int w[] = {10, 12, 8, 4};
     const int B = 6, P = 300;
-    atk__mlp *m = small_mlp(w, 4, B, seed);
+    trn__mlp *m = small_mlp(w, 4, B, seed);
     tu_rng tr = {seed};
     double x[6 * 10], lo[6 * 4], hi[6 * 4], mg[6 * 4], pt[6 * 10];
     int y[6];
@@ -220,9 +220,9 @@ static void test_ibp_contains(void **state)
     for (int s = 0; s < B; s++)
         y[s] = s % 4;
     const double eps = 0.1;
-    atk__mlp_ibp_logits(m, B, x, eps, lo, hi);
+    trn__mlp_ibp_logits(m, B, x, eps, lo, hi);
     int ver = -1;
-    double loss = atk__mlp_ibp_loss(m, B, x, y, eps, 1.0, false, &ver);
+    double loss = trn__mlp_ibp_loss(m, B, x, y, eps, 1.0, false, &ver);
     assert_true(isfinite(loss) && ver >= 0 && ver <= B);
     memcpy(mg, m->margin, sizeof mg);
     for (int s = 0; s < B; s++)
@@ -240,7 +240,7 @@ static void test_ibp_contains(void **state)
                 double u = p < 40 ? (double)(tu_next(&tr) & 1) : tu_unif(&tr); /* vertices first */
                 pt[s * 10 + k] = a + u * (b - a);
             }
-        (void)atk__mlp_ce_forward(m, B, pt, y, NULL);
+        (void)trn__mlp_ce_forward(m, B, pt, y, NULL);
         const double *z = m->Z[m->L - 1];
         for (int s = 0; s < B; s++)
             for (int j = 0; j < 4; j++) {
@@ -253,18 +253,18 @@ static void test_ibp_contains(void **state)
             }
     }
     printf("# ibp bounds hold at %ld sampled logits (eps %g)\n", checked, eps);
-    atk__mlp_free(m);
+    trn__mlp_free(m);
 }
 
 /* ---- training: determinism, learning, round trip ------------------------------- */
 
-static net *train(const ds_set *d, atk_defense def, uint64_t seed, int epochs, const char *arch,
-                  atk_train_stats *st)
+static net *train(const ds_set *d, trn_defense def, uint64_t seed, int epochs, const char *arch,
+                  trn_stats *st)
 {
-    atk_train_opts o;
-    atk_train_opts_init(&o);
+    trn_opts o;
+    trn_opts_init(&o);
     cn_err err;
-    assert_int_equal(atk_train_parse_arch(arch, &o, &err), CN_OK);
+    assert_int_equal(trn_parse_arch(arch, &o, &err), CN_OK);
     o.defense = def;
     o.eps = 0.05;
     o.epochs = epochs;
@@ -272,9 +272,9 @@ static net *train(const ds_set *d, atk_defense def, uint64_t seed, int epochs, c
     o.batch = 32;
     o.pgd_steps = 3;
     net *n = NULL;
-    cn_status s = atk_train(d, &o, &n, st, &err);
+    cn_status s = trn_train(d, &o, &n, st, &err);
     if (s != CN_OK)
-        fail_msg("atk_train: %s", err.msg);
+        fail_msg("trn_train: %s", err.msg);
     return n;
 }
 
@@ -283,14 +283,14 @@ static void test_determinism(void **state)
     (void)state;
     ds_set *d = synthetic(200, 16, 4, 30, 21);
     for (int def = 0; def < 4; def++) {
-        net *a = train(d, (atk_defense)def, 5, 3, "16-12-12-4", NULL);
-        net *b = train(d, (atk_defense)def, 5, 3, "16-12-12-4", NULL);
-        net *c = train(d, (atk_defense)def, 6, 3, "16-12-12-4", NULL);
+        net *a = train(d, (trn_defense)def, 5, 3, "16-12-12-4", NULL);
+        net *b = train(d, (trn_defense)def, 5, 3, "16-12-12-4", NULL);
+        net *c = train(d, (trn_defense)def, 6, 3, "16-12-12-4", NULL);
         bool eq_ab, eq_ac;
         same_bits(a, b, &eq_ab);
         same_bits(a, c, &eq_ac);
         printf("# %s: same seed identical %d, other seed identical %d\n",
-               atk_defense_name((atk_defense)def), eq_ab, eq_ac);
+               trn_defense_name((trn_defense)def), eq_ab, eq_ac);
         assert_true(eq_ab);
         assert_false(eq_ac);
         net_free(a);
@@ -308,17 +308,17 @@ static void test_learns(void **state)
     memcpy(te->pixels, tr->pixels + (size_t)1000 * 64, (size_t)500 * 64);
     memcpy(te->labels, tr->labels + 1000, sizeof(int) * 500);
     tr->n = 1000;
-    net *n0 = train(tr, ATK_DEF_NONE, 1, 0, "64-32-32-10", NULL);  /* initialisation only */
+    net *n0 = train(tr, TRN_DEF_NONE, 1, 0, "64-32-32-10", NULL);  /* initialisation only */
     double acc0 = accuracy(n0, te);
     printf("# untrained: held-out accuracy %.3f\n", acc0);
     assert_true(acc0 < 0.5);
     net_free(n0);
     for (int def = 0; def < 4; def++) {
-        atk_train_stats st;
-        net *n = train(tr, (atk_defense)def, 1, 8, "64-32-32-10", &st);
+        trn_stats st;
+        net *n = train(tr, (trn_defense)def, 1, 8, "64-32-32-10", &st);
         double acc = accuracy(n, te);
         printf("# %s: held-out accuracy %.3f (chance 0.1), final train accuracy %.3f, %ld steps\n",
-               atk_defense_name((atk_defense)def), acc, st.final_train_acc, st.steps);
+               trn_defense_name((trn_defense)def), acc, st.final_train_acc, st.steps);
         assert_int_equal(st.epochs_run, 8);
         assert_true(acc >= 0.8);
         net_free(n);
@@ -333,7 +333,7 @@ static void test_onnx_roundtrip(void **state)
     ds_set *d = synthetic(300, 28 * 28, 10, 40, 8);
     d->rows = 28;
     d->cols = 28;
-    net *n = train(d, ATK_DEF_IBP, 2, 2, "784-20-16-10", NULL);
+    net *n = train(d, TRN_DEF_IBP, 2, 2, "784-20-16-10", NULL);
     net_info info;
     net_get_info(n, &info);
     assert_int_equal(info.params, 784 * 20 + 20 + 20 * 16 + 16 + 16 * 10 + 10);
@@ -378,15 +378,15 @@ static void test_refused(void **state)
 {
     (void)state;
     ds_set *d = synthetic(20, 16, 4, 10, 1);
-    atk_train_opts o;
-    atk_train_opts_init(&o);
+    trn_opts o;
+    trn_opts_init(&o);
     cn_err err;
     net *n = NULL;
-    assert_int_equal(atk_train_parse_arch("15-8-4", &o, &err), CN_OK);
-    assert_int_equal(atk_train(d, &o, &n, NULL, &err), CN_EINVAL);
+    assert_int_equal(trn_parse_arch("15-8-4", &o, &err), CN_OK);
+    assert_int_equal(trn_train(d, &o, &n, NULL, &err), CN_EINVAL);
     assert_non_null(strstr(err.msg, "16 values"));
-    assert_int_equal(atk_train_parse_arch("16-8-3", &o, &err), CN_OK);
-    assert_int_equal(atk_train(d, &o, &n, NULL, &err), CN_EINVAL);
+    assert_int_equal(trn_parse_arch("16-8-3", &o, &err), CN_OK);
+    assert_int_equal(trn_train(d, &o, &n, NULL, &err), CN_EINVAL);
     assert_non_null(strstr(err.msg, "label 3"));
     assert_null(n);
     ds_free(d);
@@ -396,18 +396,18 @@ static void test_oom(void **state)
 {
     (void)state;
     ds_set *d = synthetic(20, 16, 4, 10, 1);
-    atk_train_opts o;
-    atk_train_opts_init(&o);
+    trn_opts o;
+    trn_opts_init(&o);
     cn_err err;
-    assert_int_equal(atk_train_parse_arch("16-8-4", &o, &err), CN_OK);
-    o.defense = ATK_DEF_IBP;
+    assert_int_equal(trn_parse_arch("16-8-4", &o, &err), CN_OK);
+    o.defense = TRN_DEF_IBP;
     o.epochs = 1;
     long live = cn_alloc_live();
     int k;
     for (k = 1; k < 10000; k++) {
         net *n = NULL;
         cn_alloc_fail_after(k);
-        cn_status s = atk_train(d, &o, &n, NULL, &err);
+        cn_status s = trn_train(d, &o, &n, NULL, &err);
         cn_alloc_fail_after(0);
         if (s == CN_OK) {
             net_free(n);

@@ -1,7 +1,8 @@
-/* test_workflow.c — the helpers of the workflow commands (verifier/workflow.c,
- * verifier/plot.c): atomic files, CSV / Markdown, statistics, exact decimals,
- * VNN-COMP score, results files and baseline comparison, and the radius
- * search on a 1-D network whose radius is known in closed form. */
+/* test_workflow.c — the helpers of the workflow commands (cli/workflow.c,
+ * cli/plot.c): atomic files, CSV / Markdown, statistics, exact decimals,
+ * VNN-COMP score, results files and baseline comparison, plots.  The
+ * engine's library work they call (verifier/: atoms as rows, bounds only,
+ * probes, radius) is test_workflow_radius.c (same program). */
 #include "config.h"
 
 #include <math.h>
@@ -9,34 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/testutil.h"
-#include "cli/workflow.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cn_wf_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[2][400];
-    static int k;
-    k ^= 1;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+#include "tests/groups.h"
+#include "tests/wffix.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -262,7 +237,7 @@ static void test_mpq_decimal(void **state)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         mpq_set_si(q, ok[i].n, ok[i].d);
         mpq_canonicalize(q);
-        assert_true(wf_mpq_decimal(q, buf, sizeof buf));
+        assert_true(vfy_mpq_decimal(q, buf, sizeof buf));
         assert_string_equal(buf, ok[i].s);
         /* and it reads back to the same rational */
         mpq_t r;
@@ -272,9 +247,9 @@ static void test_mpq_decimal(void **state)
         mpq_clear(r);
     }
     mpq_set_ui(q, 1, 3);
-    assert_false(wf_mpq_decimal(q, buf, sizeof buf));
+    assert_false(vfy_mpq_decimal(q, buf, sizeof buf));
     mpq_set_ui(q, 1, 1024);
-    assert_false(wf_mpq_decimal(q, buf, 5));   /* does not fit */
+    assert_false(vfy_mpq_decimal(q, buf, 5));   /* does not fit */
     mpq_clear(q);
 }
 
@@ -286,7 +261,7 @@ static void test_decimal_up(void **state)
     mpq_inits(c, x, NULL);
     for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
         char buf[64];
-        wf_decimal_up(ds[i], 6, buf, sizeof buf, c);
+        vfy_decimal_up(ds[i], 6, buf, sizeof buf, c);
         mpq_set_d(x, ds[i]);
         assert_true(mpq_cmp(c, x) >= 0);            /* never below */
         double cd = mpq_get_d(c);
@@ -298,7 +273,7 @@ static void test_decimal_up(void **state)
         mpq_clear(r);
     }
     char buf[64];
-    wf_decimal_up(0.0703125, 6, buf, sizeof buf, NULL);
+    vfy_decimal_up(0.0703125, 6, buf, sizeof buf, NULL);
     assert_string_equal(buf, "0.0703125");   /* 6 significant digits: exact */
     mpq_clears(c, x, NULL);
 }
@@ -329,14 +304,6 @@ static void test_score(void **state)
     assert_string_equal(name, "expected_results_ffnnsmall.csv");
     wf_expected_name("/x/instances_a.csv", name, sizeof name);
     assert_string_equal(name, "expected_results_a.csv");
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 static void test_suite_files(void **state)
@@ -415,222 +382,9 @@ static void test_results_and_baseline(void **state)
     wf_results_free(&cur);
 }
 
-/* ---- radius on a 1-D network with a closed-form radius --------------------------------------- */
-/*
- * x in [0,1];  h = relu([1; -1] x);  y0 = 0.5 - h0,  y1 = h0 - h1.
- * On [0,1]: y0 = 0.5 - x, y1 = x, so label 0 iff x < 0.25 (x = 0.25 is a tie,
- * which counts as misclassified: unsafe is y_j >= y_label).
- * Radius of x0 < 0.25 (label 0): r* = 0.25 - x0; of x0 > 0.25 (label 1): x0 - 0.25.
- */
-static net *toy(void)
-{
-    cn_err err;
-    net *n = net_new((net_shape){1, 1, 1});
-    net_layer *l = net_add_dense(n, 2, &err);
-    l->W[0] = 1;
-    l->W[1] = -1;
-    assert_non_null(net_add_relu(n, &err));
-    l = net_add_dense(n, 2, &err);
-    l->W[0] = -1;   /* y0 = -h0 + 0.5 */
-    l->W[1] = 0;
-    l->W[2] = 1;    /* y1 = h0 - h1 */
-    l->W[3] = -1;
-    l->b[0] = 0.5;
-    return n;
-}
-
-typedef struct {
-    wf_prober pr;
-    net *n;
-} toy_ctx;
-
-static void toy_init(toy_ctx *t)
-{
-    cn_err err;
-    memset(t, 0, sizeof *t);
-    t->n = toy();
-    t->pr.n = t->n;
-    t->pr.bc = bnd_ctx_new(t->n, &err);
-    assert_non_null(t->pr.bc);
-    bnd_opts_init(&t->pr.bounds, BND_CROWN);
-    vfy_opts_init(&t->pr.engine);
-    t->pr.engine.threads = 1;
-    t->pr.engine.timeout_s = 10;
-    atk_opts_init(&t->pr.pgd);
-    t->pr.pgd.time_limit = 5;
-    t->pr.pgd.max_restarts = 32;
-}
-
-static void toy_free(toy_ctx *t)
-{
-    bnd_ctx_free(t->pr.bc);
-    net_free(t->n);
-}
-
-static void radius_of(toy_ctx *t, int pixel, int label, bool complete, bool deepfool,
-                      wf_radius_result *r)
-{
-    cn_err err;
-    mpq_t x0[1];
-    mpq_init(x0[0]);
-    mpq_set_ui(x0[0], (unsigned long)pixel, 255);
-    mpq_canonicalize(x0[0]);
-    wf_radius_opts o;
-    o.max_eps = "0.5";
-    o.bits = wf_radius_bits(0.5, 0.001);
-    o.deepfool = deepfool;
-    atk_opts_init(&o.deepfool_opts);
-    t->pr.complete = complete;
-    assert_int_equal(wf_radius(&t->pr, x0, label, &o, r, &err), CN_OK);
-    mpq_clear(x0[0]);
-}
-
-static void test_radius_bits(void **state)
-{
-    (void)state;
-    assert_int_equal(wf_radius_bits(0.5, 0.001), 9);    /* 0.5/512 = 0.00098 */
-    assert_int_equal(wf_radius_bits(0.25, 0.001), 8);
-    assert_int_equal(wf_radius_bits(1, 1), 1);
-}
-
-static void test_prop_bounds_toy(void **state)
-{
-    (void)state;
-    toy_ctx t;
-    toy_init(&t);
-    cn_err err;
-    mpq_t x0[1], e;
-    mpq_init(x0[0]);
-    mpq_init(e);
-    mpq_set_d(e, 0.2);   /* ball [0, 0.2]: robust (true radius 0.25) */
-    wf_probe_verdict v;
-    assert_int_equal(wf_probe_certify(&t.pr, x0, 0, e, &v, &err), CN_OK);
-    assert_int_equal(v, WF_ROBUST);
-    mpq_set_d(e, 0.3);   /* ball [0, 0.3] holds x = 0.25.. */
-    assert_int_equal(wf_probe_certify(&t.pr, x0, 0, e, &v, &err), CN_OK);
-    assert_int_equal(v, WF_OPEN);
-    assert_int_equal(wf_probe_attack(&t.pr, x0, 0, e, &v, &err), CN_OK);
-    assert_int_equal(v, WF_ATTACKED);
-    bool correct;
-    assert_int_equal(wf_probe_clean(&t.pr, x0, 0, &correct, &err), CN_OK);
-    assert_true(correct);
-    assert_int_equal(wf_probe_clean(&t.pr, x0, 1, &correct, &err), CN_OK);
-    assert_false(correct);
-    mpq_clear(x0[0]);
-    mpq_clear(e);
-    toy_free(&t);
-}
-
-static void check_bracket(const wf_radius_result *r, double truth, double step)
-{
-    printf("# radius: certified %s, attacked %s (%s), truth %.17g\n", r->certified, r->attacked,
-           r->attacked_by, truth);
-    assert_false(r->misclassified);
-    assert_true(r->cert_k >= 0);
-    assert_true(r->attacked_found);
-    /* sound: certified < truth <= attacked */
-    assert_true(r->certified_d < truth);
-    assert_double_le(truth, r->attacked_d);
-    /* tight on this network: exact bounds, and attacks reach the grid point above */
-    assert_double_le(truth - step, r->certified_d);
-    assert_double_le(r->attacked_d, truth + step);
-    assert_double_le(r->certified_d, r->attacked_d);
-}
-
-static void test_radius_toy(void **state)
-{
-    (void)state;
-    toy_ctx t;
-    toy_init(&t);
-    double step = 0.5 / 512;
-    wf_radius_result r;
-    radius_of(&t, 0, 0, false, true, &r);          /* x0 = 0: r* = 0.25, on the grid */
-    check_bracket(&r, 0.25, step);
-    assert_string_equal(r.certified, "0.2490234375"); /* 255/1024: the grid point below */
-    assert_string_equal(r.attacked, "0.25");
-    radius_of(&t, 51, 0, false, true, &r);         /* x0 = 0.2: r* = 0.05, off the grid */
-    check_bracket(&r, 0.05, step);
-    assert_string_equal(r.certified, "0.0498046875"); /* 51/1024 */
-    radius_of(&t, 51, 0, true, true, &r);          /* the complete engine agrees */
-    check_bracket(&r, 0.05, step);
-    radius_of(&t, 51, 0, false, false, &r);        /* PGD alone: the grid point above */
-    check_bracket(&r, 0.05, step);
-    assert_string_equal(r.attacked, "0.05078125");   /* 52/1024 */
-    assert_string_equal(r.attacked_by, "pgd");
-    radius_of(&t, 204, 1, false, true, &r);        /* x0 = 0.8: r* = 0.55 > max eps 0.5 */
-    assert_string_equal(r.certified, "0.5");        /* the whole grid is proven */
-    assert_true(r.attacked_found);                  /* DeepFool is not bounded by max eps */
-    assert_string_equal(r.attacked_by, "deepfool");
-    assert_double_le(0.55, r.attacked_d);
-    assert_double_le(r.attacked_d, 0.55 * (1 + 1e-5));
-    radius_of(&t, 204, 1, false, false, &r);       /* without DeepFool: no attack up to 0.5 */
-    assert_false(r.attacked_found);
-    assert_string_equal(r.attacked_by, "none");
-    assert_true(isinf(r.attacked_d));
-    assert_string_equal(r.certified, "0.5");
-    radius_of(&t, 0, 1, false, true, &r);          /* wrong label: misclassified */
-    assert_true(r.misclassified);
-    assert_int_equal(r.cert_k, -1);
-    assert_double_near(r.attacked_d, 0, 0);
-    toy_free(&t);
-}
-
-static void test_radius_stop(void **state)
-{
-    (void)state;
-    toy_ctx t;
-    toy_init(&t);
-    volatile sig_atomic_t stop = 1;
-    t.pr.stop = &stop;
-    wf_radius_result r;
-    radius_of(&t, 0, 0, false, true, &r);
-    assert_true(r.interrupted);
-    assert_int_equal(r.probes_certify, 0);
-    assert_int_equal(r.probes_attack, 0);
-    toy_free(&t);
-}
-
 /* ---- out of memory ------------------------------------------------------------------------------ */
 
-/* The out-of-memory loop of STYLE.md: allocation k of this thread fails, k
- * = 1, 2, ... until fn makes fewer than k allocations.  Each failing call
- * returns CN_ENOMEM (or, with may_go_on, CN_OK: the complete engine goes on
- * without an exact check or samples it could not allocate, fn checks the
- * answer) and leaks nothing (fn frees what a successful call made).
- * Returns the number of allocations of the complete call. */
-typedef cn_status (*oom_fn)(void *u, cn_err *err);
-
-static long oom_each(oom_fn fn, void *u, bool may_go_on, const char *what)
-{
-    for (long k = 1;; k++) {
-        if (k > 1000000)
-            fail_msg("%s: more than a million allocations", what);
-        long live = cn_alloc_live();
-        cn_err err;
-        memset(&err, 0, sizeof err);
-        cn_alloc_fail_after(k);
-        cn_status st = fn(u, &err);
-        bool reached = true; /* was allocation k reached?  If not, one of the next k fails */
-        for (long i = 0; st == CN_OK && reached && i < k; i++) {
-            void *q = cn_malloc(1);
-            reached = q != NULL;
-            cn_free(q);
-        }
-        cn_alloc_fail_after(0);
-        if (st != CN_OK && st != CN_ENOMEM)
-            fail_msg("%s, allocation %ld fails: status %d (%s)", what, k, (int)st, err.msg);
-        if (cn_alloc_live() != live)
-            fail_msg("%s, allocation %ld fails: %ld blocks leaked", what, k,
-                     cn_alloc_live() - live);
-        if (!reached) {
-            printf("# out of memory at each of %ld allocations: %s\n", k - 1, what);
-            return k - 1;
-        }
-        if (st == CN_OK && !may_go_on)
-            fail_msg("%s, allocation %ld fails: CN_OK", what, k);
-    }
-}
-
+/* Each under the out-of-memory loop (oom_each, wffix.h). */
 static cn_status oom_suite(void *u, cn_err *err)
 {
     (void)u;
@@ -677,30 +431,6 @@ static cn_status oom_json(void *u, cn_err *err)
     return st;
 }
 
-typedef struct {
-    toy_ctx *t;
-    double eps;
-    wf_probe_verdict want, got;
-} oom_probe_arg;
-
-/* wf_probe_certify with the complete engine: bounds, then vfy_verify */
-static cn_status oom_probe(void *u, cn_err *err)
-{
-    oom_probe_arg *a = u;
-    mpq_t x0[1], e;
-    mpq_init(x0[0]);
-    mpq_init(e);
-    mpq_set_d(e, a->eps);
-    wf_probe_verdict v = WF_OPEN;
-    cn_status st = wf_probe_certify(&a->t->pr, x0, 0, e, &v, err);
-    if (st == CN_OK && v != a->want && v != WF_OPEN) /* (open: an undecided engine) */
-        fail_msg("probe of eps %g: verdict %d, expected %d", a->eps, (int)v, (int)a->want);
-    a->got = v;
-    mpq_clear(x0[0]);
-    mpq_clear(e);
-    return st;
-}
-
 static void test_workflow_oom(void **state)
 {
     (void)state;
@@ -710,17 +440,6 @@ static void test_workflow_oom(void **state)
     oom_each(oom_suite, NULL, false, "wf_suite_load + wf_suite_expected");
     oom_each(oom_results, NULL, false, "wf_results_add / write / load");
     oom_each(oom_json, NULL, false, "wf_write_json");
-    toy_ctx t;
-    toy_init(&t);
-    t.pr.complete = true;
-    t.pr.engine.attack_s = 0;   /* deterministic: no time-limited attack */
-    t.pr.engine.attack_bursts = false;
-    oom_probe_arg robust = {&t, 0.2, WF_ROBUST, 0}, attacked = {&t, 0.3, WF_ATTACKED, 0};
-    oom_each(oom_probe, &robust, true, "wf_probe_certify, robust ball");
-    assert_int_equal(robust.got, WF_ROBUST);   /* (the last call ran without a failure) */
-    oom_each(oom_probe, &attacked, true, "wf_probe_certify (complete engine), attacked ball");
-    assert_int_equal(attacked.got, WF_ATTACKED);
-    toy_free(&t);
 }
 
 /* ---- plot ------------------------------------------------------------------------------------- */
@@ -770,12 +489,9 @@ int main(void)
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_suite_files),
         cmocka_unit_test(test_results_and_baseline),
-        cmocka_unit_test(test_radius_bits),
-        cmocka_unit_test(test_prop_bounds_toy),
-        cmocka_unit_test(test_radius_toy),
-        cmocka_unit_test(test_radius_stop),
         cmocka_unit_test(test_plot_files),
         cmocka_unit_test(test_workflow_oom),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("workflow", tests, scratch_setup, scratch_teardown);
+    return failed + test_workflow_radius_group();
 }

@@ -29,26 +29,34 @@
             fail_msg("expected %s <= %s: %.17g (%a) > %.17g (%a)", #a, #b, a_, a_, b_, b_); \
     } while (0)
 
+/* A message (e.g. cn_err.msg) that must contain sub. */
+static inline void assert_contains(const char *msg, const char *sub)
+{
+    if (!strstr(msg, sub))
+        fail_msg("message \"%s\" does not contain \"%s\"", msg, sub);
+}
+
+/* root/rel in buf, root from the environment variable env (dflt when unset or empty). */
+static inline const char *tu_path(char *buf, size_t cap, const char *env, const char *dflt,
+                                  const char *rel)
+{
+    const char *root = getenv(env);
+    snprintf(buf, cap, "%s/%s", root && *root ? root : dflt, rel);
+    return buf;
+}
+
 /* Path of a file under the shared benchmark data (../shared). */
 static inline const char *tu_shared(const char *rel)
 {
     static char buf[4096];
-    const char *root = getenv("CN_SHARED");
-    if (!root || !*root)
-        root = "../shared";
-    snprintf(buf, sizeof buf, "%s/%s", root, rel);
-    return buf;
+    return tu_path(buf, sizeof buf, "CN_SHARED", "../shared", rel);
 }
 
 /* Path of a file under the source tree. */
 static inline const char *tu_src(const char *rel)
 {
     static char buf[4096];
-    const char *root = getenv("CN_SRCDIR");
-    if (!root || !*root)
-        root = ".";
-    snprintf(buf, sizeof buf, "%s/%s", root, rel);
-    return buf;
+    return tu_path(buf, sizeof buf, "CN_SRCDIR", ".", rel);
 }
 
 /* Deterministic generator (splitmix64) with explicit state; tests print the

@@ -67,8 +67,11 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "attacks/attacks.h"
 #include "bounds/bounds.h"
+#include "certs/certs.h"
 #include "models/models.h"
+#include "verifier/options.h"
 
 typedef enum { VFY_SAT = 1, VFY_UNSAT, VFY_TIMEOUT, VFY_UNKNOWN } vfy_verdict;
 
@@ -131,37 +134,12 @@ typedef struct {
 
 void vfy_proof_free(vfy_proof *p);  /* NULL is fine */
 
+/* The engine's options: the fields of VFY_OPTIONS (verifier/options.h, with
+ * each one's default, range and meaning), then the callbacks. */
 typedef struct {
-    double timeout_s;          /* wall clock for the whole call; <= 0: none (default 300) */
-    int threads;               /* worker threads; <= 0: all cores (default 0) */
-    long max_nodes;            /* branch-and-bound nodes; <= 0: none (default 0) */
-    long max_mem_mb;           /* memory for open nodes, MiB (default 4096) */
-    vfy_split split;           /* default AUTO */
-    int input_split_max_dims;  /* AUTO uses input splitting up to this many inputs (default 12) */
-    bnd_method method;         /* node bounds (default BND_CROWN) */
-    bool alpha_root;           /* ReLU splitting: optimise slopes (alpha-CROWN) at the root (default true) */
-    double attack_s;           /* initial attack time (default: min(0.5, timeout/50); with
-                                  input splitting also at most 200 PGD restarts) */
-    int node_pgd_every;        /* short PGD at every k-th node; 0: never (default 16) */
-    int branch_candidates;     /* ReLU splitting: candidates tried (default 4) */
-    vfy_branch input_branch;   /* default VFY_BRANCH_COEF */
-    int lp_tail;               /* input splitting: a node whose box leaves at most this
-                                  many ReLUs unstable is first tried with LPs over their
-                                  activation patterns (lp_conj_solve, rigorous from the
-                                  duals; at most 2K+1 LPs, then bisection goes on).  Such
-                                  leaves cannot be certified: ignored with record_proof.
-                                  0: never (default 0: on ACAS Xu it did not pay) */
-    int best_first_every;      /* every k-th node taken from the stack is the open node
-                                  with the lowest score instead of the newest (depth
-                                  first otherwise); 0: never; < 0: automatic, 1 with
-                                  input splitting, 4 with ReLU splitting (default -1) */
-    int node_samples;          /* input splitting: uniform samples of each node taken
-                                  best first by its bound, tried as counterexamples
-                                  (default 1024) */
-    bool attack_bursts;        /* PGD bursts between growing branch-and-bound phases
-                                  (2 s, 4 s, ...; a quarter of each) (default true) */
-    uint64_t seed;             /* default 1 */
-    bool record_proof;         /* fill vfy_result.proof (turns alpha_root off) (default false) */
+#define VFY_OPT_FIELD(kind, type, field, name, sh, arg, def, low, high, choices, help) type field;
+    VFY_OPTIONS(VFY_OPT_FIELD)
+#undef VFY_OPT_FIELD
     /* Progress (may be NULL): called about four times a second from a worker
      * thread, with the engine's lock held (keep it short; do not call the
      * engine), with branch-and-bound nodes so far, open subproblems and
@@ -174,7 +152,7 @@ typedef struct {
     const struct vfy_sub *sub;
 } vfy_opts;
 
-void vfy_opts_init(vfy_opts *o);
+void vfy_opts_init(vfy_opts *o);           /* every option at its default */
 const char *vfy_verdict_name(vfy_verdict v);   /* "sat", "unsat", "timeout", "unknown" */
 
 typedef struct {
@@ -271,5 +249,174 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
  * (e.g. from a signal handler) the call ends with VFY_TIMEOUT. */
 cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o,
                      volatile sig_atomic_t *stop, vfy_result *res, cn_err *err) CN_WUR;
+
+/* ---- Certificates (verifier/cert_write.c) --------------------------------
+ *
+ * The writer side of certificates: the engine's results as cert_ documents
+ * (certs/certs.h describes the format and the checker).  Used by `certnn
+ * verify --cert OUT [--sign KEY]` and certnn-mpi. */
+
+/* The proof trees of an UNSAT result, one per case in case order:
+ * trees[n_cases] are initialised here (release each with cert_tree_clear,
+ * also on failure: they are then empty).  Each case's tree is the engine's
+ * tree in preorder, with every node's refutations.  Returns CN_EINVAL and a
+ * message when the proof cannot be certified: an LP leaf (not expressible
+ * yet), an unfinished node, a missing root or child. */
+cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees,
+                         cn_err *err) CN_WUR;
+
+/* One-leaf trees (the root refutes every disjunct) for a property that the
+ * bounds proved on its own; trees[prop_n_cases(p)] initialised here. */
+cn_status vfy_cert_root_trees(const prop *p, cert_tree *trees, cn_err *err) CN_WUR;
+
+/* Checks trees against p with the certificate checker (certs/): true when
+ * they hold; why[] says what failed otherwise. */
+cn_status vfy_cert_selfcheck(const net *n, const prop *p, int n_trees, const cert_tree *trees,
+                             bool *valid, char *why, size_t why_len, cn_err *err) CN_WUR;
+
+/* SHA-256 of a file's bytes (hex). */
+cn_status vfy_cert_file_sha(const char *path, char hex[65], cn_err *err) CN_WUR;
+
+/* Appends the result r of vfy_verify on p to d: a proof (UNSAT with a
+ * complete proof), a counterexample (SAT), or an open entry (TIMEOUT,
+ * UNKNOWN).  e->verdict is ignored and set from r ("unsat"/"sat" or, with
+ * sweep, "robust"/"not-robust").  An UNSAT result whose proof cannot be
+ * certified gets an open entry with verdict "unknown", *certified = false
+ * and the reason in why[]. */
+cn_status vfy_cert_add_result(cert_doc *d, const cert_entry *e, bool sweep, const prop *p,
+                              const vfy_result *r, bool *certified, char *why, size_t why_len,
+                              cn_err *err) CN_WUR;
+
+/* ---- Atoms as rows (verifier/rows.c) -------------------------------------
+ *
+ * Atom k of a case (atoms numbered disjunct by disjunct, k = 0 .. m-1),
+ * a_k . y <= r_k with rational a_k (the coefficients of a repeated output
+ * summed) and r_k, is stated to bound propagation as the row
+ *
+ *   C[k][j]    = a double within one ulp of a_kj (mpq_get_d, toward zero),
+ *   cerr[k][j] = |a_kj - C[k][j]| rounded up (0 when a_kj is a double),
+ *   r_up[k]    = r_k rounded up,
+ *
+ * so that for every output y
+ *
+ *   a_k . y - r_k  >=  C_k . y - r_up[k] - sum_j cerr[k][j] |y_j|.      (R)
+ *
+ * A sound lower bound > 0 of the right-hand side of (R) over a region rules
+ * the atom out there (the engine compares lb(C_k . y) with r_up[k] plus the
+ * correction; the bounds-only verifier folds -r_up[k] into the row).  An
+ * atom with a coefficient beyond the double range gets a zero row and
+ * r_up[k] = +inf: it is never ruled out. */
+
+/* m, the number of atoms of the case. */
+int vfy_case_n_atoms(const prop_case *pc);
+
+/* Fills C and cerr [m * n_out] (row-major), r_up [m] and, when not NULL,
+ * dstart [n_disj + 1] (the first row of each disjunct, then m).  n_out is
+ * the network's (and property's) output count.  CN_ENOMEM only. */
+cn_status vfy_case_rows(const prop_case *pc, int n_out, double *C /* OUT */,
+                        double *cerr /* OUT */, double *r_up /* OUT */,
+                        int *dstart /* OUT, may be NULL */, cn_err *err) CN_WUR;
+
+/* ---- Bounds only (verifier/bounds_only.c) --------------------------------
+ *
+ * The incomplete verifier: one bound propagation (bnd_run with o) over the
+ * box of a case, no attack and no branching.  lb[k] is a sound lower bound
+ * of a_k . y - r_k over the box, by (R) with the output bounds of the same
+ * run for |y_j| (-inf where none is known, +inf for every atom when the
+ * bounds find the box empty).  A disjunct is ruled out when one of its
+ * atoms has lb > 0, a case when every disjunct is, and a property is proven
+ * (unsat) when every case is.  Borrows n, bc (a context for n), o, p. */
+
+/* Case ci of p: lb [vfy_case_n_atoms(case)] OUT, *ruled_out. */
+cn_status vfy_bounds_case(const net *n, bnd_ctx *bc, const bnd_opts *o, const prop *p, int ci,
+                          double *lb /* OUT */, bool *ruled_out /* OUT */, cn_err *err) CN_WUR;
+
+/* Every case of p in turn, stopping at the first one not ruled out:
+ * *proven when all are; *min_lb (may be NULL) the smallest lb of the cases
+ * bounded. */
+cn_status vfy_bounds_prop(const net *n, bnd_ctx *bc, const bnd_opts *o, const prop *p,
+                          bool *proven /* OUT */, double *min_lb /* OUT, may be NULL */,
+                          cn_err *err) CN_WUR;
+
+/* ---- Robustness probes (verifier/probe.c) --------------------------------
+ *
+ * Questions about the L-infinity ball B(eps) = [x0 - eps, x0 + eps] ∩ [0,1]^n
+ * around an exact sample x0 (mpq_t [n_in], borrowed) with the property
+ * "every other output stays strictly below y_label".  Every answer is
+ * sound: ROBUST only from a proof, ATTACKED only with a point confirmed by
+ * prop_check_point in exact arithmetic. */
+typedef struct {
+    const net *n;             /* borrowed */
+    bnd_ctx *bc;              /* borrowed, for n */
+    bnd_opts bounds;          /* method of the certification probe */
+    bool complete;            /* then the complete engine on what the bounds leave open */
+    vfy_opts engine;          /* its options (timeout per probe) */
+    atk_opts pgd;             /* PGD probe: time limit / restarts per probe */
+    volatile sig_atomic_t *stop;  /* may be NULL: polled, passed to the engine */
+} vfy_prober;
+
+typedef enum {
+    VFY_PROBE_OPEN = 0,       /* not decided */
+    VFY_PROBE_ROBUST,         /* proven: no point of the ball is misclassified */
+    VFY_PROBE_ATTACKED        /* an exactly confirmed misclassified point in the ball */
+} vfy_probe_verdict;
+
+/* Is x0 itself exactly classified as label (B(0))? */
+cn_status vfy_probe_clean(const vfy_prober *pr, mpq_t *x0, int label, bool *correct /* OUT */,
+                          cn_err *err) CN_WUR;
+/* Certification of B(eps): vfy_bounds_prop, then the complete engine when
+ * pr->complete (which may also find a counterexample). */
+cn_status vfy_probe_certify(const vfy_prober *pr, mpq_t *x0, int label, const mpq_t eps,
+                            vfy_probe_verdict *v /* OUT */, cn_err *err) CN_WUR;
+/* PGD (atk_run with pr->pgd) on B(eps). */
+cn_status vfy_probe_attack(const vfy_prober *pr, mpq_t *x0, int label, const mpq_t eps,
+                           vfy_probe_verdict *v /* OUT */, cn_err *err) CN_WUR;
+
+/* ---- Robustness radius (verifier/radius.c) --------------------------------
+ *
+ * The bracket [certified, attacked] of the L-infinity robustness radius
+ * r* = inf { eps : B(eps) holds a misclassified point }.
+ *
+ * Grid.  eps_k = k * max_eps / 2^bits, k = 0 .. N = 2^bits, all exact
+ * rationals with terminating decimal expansions (max_eps is a decimal).
+ * Certified: the largest eps_k a probe proved robust (0 when x0 is exactly
+ * correct; none when it is not).  Attacked: the smallest confirmed upper end:
+ * DeepFool's L-infinity radius, rounded up to a 6-digit decimal (the
+ * confirmed point lies in that ball), then the smallest eps_k at which PGD or
+ * the complete engine confirmed a point, by bisection (PGD first tries eps_N
+ * when nothing is known).  Every probe answer is sound, so
+ * certified < r* <= attacked whatever the bisection visits. */
+typedef struct {
+    const char *max_eps;      /* decimal text, > 0 */
+    int bits;                 /* grid of 2^bits steps, 1..30 */
+    bool deepfool;            /* start from DeepFool's radius (default true) */
+    atk_opts deepfool_opts;
+} vfy_radius_opts;
+
+typedef struct {
+    bool misclassified;       /* x0 itself is not exactly classified as label */
+    long cert_k;              /* largest proven grid index, -1: none */
+    char certified[64];       /* exact decimal of eps_{cert_k} ("0" when none) */
+    double certified_d;       /* its nearest double (display) */
+    bool attacked_found;
+    char attacked[64];        /* exact decimal of the attacked upper end, "" when none */
+    double attacked_d;        /* nearest double (display), +inf when none */
+    const char *attacked_by;  /* "clean", "deepfool", "pgd", "complete" or "none" */
+    int probes_certify, probes_attack;
+    bool interrupted;         /* the stop flag cut the search short */
+    double seconds;
+} vfy_radius_result;
+
+int vfy_radius_bits(double max_eps, double tol);   /* smallest bits with step <= tol */
+cn_status vfy_radius(const vfy_prober *pr, mpq_t *x0, int label, const vfy_radius_opts *o,
+                     vfy_radius_result *res /* OUT */, cn_err *err) CN_WUR;
+
+/* The exact decimal text of q when its expansion terminates within 60
+ * fractional digits (denominator 2^a 5^b); false otherwise or if it does not
+ * fit in size bytes. */
+bool vfy_mpq_decimal(const mpq_t q, char *buf, size_t size);
+/* The smallest decimal with at most sig significant digits that is >= d
+ * (d finite, >= 0), exactly; written to buf, and to q when q is not NULL. */
+void vfy_decimal_up(double d, int sig, char *buf, size_t size, mpq_t q);
 
 #endif

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "verifier/certify.h"
 #include "cli/mpi/mpi_cmd.h"
 #include "cli/workflow.h"
 
@@ -421,7 +420,7 @@ int cnmpi_verify(const cli_args *a, const cnmpi_ctx *x)
         return CLI_EXIT_USAGE;
     }
     vfy_opts o;
-    if (!cli_verify_engine_opts(a, &o))
+    if (!cli_engine_opts(a, &o))
         return CLI_EXIT_USAGE;
     int threads = cnmpi_threads(a, x);
     o.threads = threads;
@@ -443,7 +442,7 @@ int cnmpi_verify(const cli_args *a, const cnmpi_ctx *x)
         return rc;
     }
     rc = CLI_EXIT_OK;
-    volatile sig_atomic_t *stop = wf_signals_catch();
+    volatile sig_atomic_t *stop = cli_signals_catch();
     solver sv = {n, p, o};
     vfy_frontier fr;
     memset(&fr, 0, sizeof fr);
@@ -490,7 +489,7 @@ int cnmpi_verify(const cli_args *a, const cnmpi_ctx *x)
     farm_stats fs;
     cn_err ferr;
     cn_status fst = farm_run(x->f, &fo, &fs, &ferr);
-    wf_signals_restore();
+    cli_signals_restore();
     if (!lead0) {
         rc = cnmpi_worker_exit(fst, &ferr);
         goto done;

@@ -205,10 +205,9 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
         rc = cli_report(&err);
         goto done;
     }
-    vfy_opts_init(&w.engine);
+    cli_engine_opts(a, &w.engine);    /* numbers only: cannot fail */
     int threads = cnmpi_threads(a, x);
     w.engine.threads = threads;
-    w.engine.seed = (uint64_t)cli_int(a, "seed");
     size_t n = (size_t)(s.n ? s.n : 1);
     c = (coord){&s, out, quiet, calloc(n, sizeof(bool)), calloc(n, 16), calloc(n, sizeof(double)),
                 calloc(n, sizeof(long)), 0, {0}, CN_OK, {0}};
@@ -218,13 +217,13 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
         rc = CLI_EXIT_OSERR;
         goto done;
     }
-    volatile sig_atomic_t *stop = wf_signals_catch();
+    volatile sig_atomic_t *stop = cli_signals_catch();
     if (lead) {
         if (cli_flag(a, "resume")) {
             cn_status st;
             int kept = resume(&c, skip, &err, &st);
             if (st != CN_OK) {
-                wf_signals_restore();
+                cli_signals_restore();
                 rc = cli_report(&err);
                 goto done;
             }
@@ -261,7 +260,7 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
     farm_stats fs;
     cn_status st = farm_run(x->f, &fo, &fs, &err);
     double wall = wf_now() - t0;
-    wf_signals_restore();
+    cli_signals_restore();
     if (!lead) {
         rc = cnmpi_worker_exit(st, &err);
         goto done;

@@ -1,28 +1,37 @@
 /* train.c — minibatch training of dense ReLU classifiers with or without an
- * adversarial defense: objectives (5)-(7) of attacks.h, the Adam / SGD
+ * adversarial defense: objectives (5)-(7) of train.h, the Adam / SGD
  * optimisers and the training loop (the IBP objective (8) is in
  * train_ibp.c).  Double precision, round-to-nearest: training, not proof. */
 #include "config.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include <cblas.h>
 
-#include "attacks/attacks_int.h"
+#include "train/train_int.h"
+
+/* Seconds on the monotonic clock (epoch times, reporting only). */
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 /* ---- options ----------------------------------------------------------- */
 
-void atk_train_opts_init(atk_train_opts *o)
+void trn_opts_init(trn_opts *o)
 {
     CN_REQUIRE(o, "options");
     memset(o, 0, sizeof *o);
-    o->defense = ATK_DEF_NONE;
+    o->defense = TRN_DEF_NONE;
     o->eps = 0.1;
     o->epochs = 10;
     o->seed = 1;
     o->batch = 128;
-    o->optimizer = ATK_OPT_ADAM;
+    o->optimizer = TRN_OPT_ADAM;
     o->lr = 0.0;
     o->momentum = 0.9;
     o->lr_decay = 0.1;
@@ -35,10 +44,10 @@ void atk_train_opts_init(atk_train_opts *o)
     o->blas_threads = 1;
 }
 
-cn_status atk_train_parse_arch(const char *s, atk_train_opts *o, cn_err *err)
+cn_status trn_parse_arch(const char *s, trn_opts *o, cn_err *err)
 {
     CN_REQUIRE(s && o, "text and options");
-    int w[ATK_TRAIN_MAX_LAYERS + 1], n = 0;
+    int w[TRN_MAX_LAYERS + 1], n = 0;
     const char *p = s;
     for (;;) {
         if (*p < '0' || *p > '9')
@@ -55,9 +64,9 @@ cn_status atk_train_parse_arch(const char *s, atk_train_opts *o, cn_err *err)
         }
         if (v == 0)
             return cn_fail(err, CN_EINVAL, "--arch '%s': widths must be positive", s);
-        if (n == ATK_TRAIN_MAX_LAYERS + 1)
+        if (n == TRN_MAX_LAYERS + 1)
             return cn_fail(err, CN_EINVAL, "--arch '%s': at most %d dense layers", s,
-                           ATK_TRAIN_MAX_LAYERS);
+                           TRN_MAX_LAYERS);
         w[n++] = (int)v;
         if (*p == '\0')
             break;
@@ -76,34 +85,34 @@ cn_status atk_train_parse_arch(const char *s, atk_train_opts *o, cn_err *err)
 
 static const char *const defense_names[] = {"none", "fgsm", "pgd", "ibp"};
 
-bool atk_defense_parse(const char *s, atk_defense *d)
+bool trn_defense_parse(const char *s, trn_defense *d)
 {
     for (int i = 0; i < 4; i++)
         if (s && strcmp(s, defense_names[i]) == 0) {
-            *d = (atk_defense)i;
+            *d = (trn_defense)i;
             return true;
         }
     return false;
 }
 
-const char *atk_defense_name(atk_defense d)
+const char *trn_defense_name(trn_defense d)
 {
     return (unsigned)d < 4 ? defense_names[d] : "?";
 }
 
 /* ---- the network under training ---------------------------------------- */
 
-double atk__rng_normal(atk_rng *r)
+double trn__rng_normal(atk_rng *r)
 {
     double u1 = atk_rng_unif(r), u2 = atk_rng_unif(r);
     return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
 }
 
-void atk__mlp_free(atk__mlp *m)
+void trn__mlp_free(trn__mlp *m)
 {
     if (!m)
         return;
-    for (int l = 0; l < ATK_TRAIN_MAX_LAYERS; l++) {
+    for (int l = 0; l < TRN_MAX_LAYERS; l++) {
         cn_free(m->W[l]);
         cn_free(m->b[l]);
         cn_free(m->gW[l]);
@@ -127,12 +136,12 @@ void atk__mlp_free(atk__mlp *m)
     cn_free(m);
 }
 
-cn_status atk__mlp_new(const int *widths, int n_widths, int max_batch, atk__mlp **out,
+cn_status trn__mlp_new(const int *widths, int n_widths, int max_batch, trn__mlp **out,
                        cn_err *err)
 {
     CN_REQUIRE(widths && out && max_batch > 0, "widths, batch and out");
-    CN_REQUIRE(n_widths >= 2 && n_widths <= ATK_TRAIN_MAX_LAYERS + 1, "2 .. 17 widths");
-    atk__mlp *m = cn_calloc(1, sizeof *m);
+    CN_REQUIRE(n_widths >= 2 && n_widths <= TRN_MAX_LAYERS + 1, "2 .. 17 widths");
+    trn__mlp *m = cn_calloc(1, sizeof *m);
     if (!m)
         goto nomem;
     m->L = n_widths - 1;
@@ -176,23 +185,23 @@ cn_status atk__mlp_new(const int *widths, int n_widths, int max_batch, atk__mlp 
     *out = m;
     return CN_OK;
 nomem:
-    atk__mlp_free(m);
+    trn__mlp_free(m);
     return cn_fail(err, CN_ENOMEM, "out of memory for a network to train (batch %d)",
                    max_batch);
 }
 
-void atk__mlp_init_he(atk__mlp *m, atk_rng *r)
+void trn__mlp_init_he(trn__mlp *m, atk_rng *r)
 {
     for (int l = 0; l < m->L; l++) {
         size_t in = (size_t)m->w[l], o = (size_t)m->w[l + 1];
         double sd = sqrt(2.0 / (double)in);
         for (size_t k = 0; k < in * o; k++)
-            m->W[l][k] = sd * atk__rng_normal(r);
+            m->W[l][k] = sd * trn__rng_normal(r);
         memset(m->b[l], 0, o * sizeof(double));
     }
 }
 
-void atk__mlp_zero_grad(atk__mlp *m)
+void trn__mlp_zero_grad(trn__mlp *m)
 {
     for (int l = 0; l < m->L; l++) {
         memset(m->gW[l], 0, (size_t)m->w[l] * (size_t)m->w[l + 1] * sizeof(double));
@@ -200,7 +209,7 @@ void atk__mlp_zero_grad(atk__mlp *m)
     }
 }
 
-long atk__mlp_n_params(const atk__mlp *m)
+long trn__mlp_n_params(const trn__mlp *m)
 {
     long n = 0;
     for (int l = 0; l < m->L; l++)
@@ -209,9 +218,9 @@ long atk__mlp_n_params(const atk__mlp *m)
 }
 
 /* Layer and offset of flat parameter k; *is_b for a bias. */
-static void locate(const atk__mlp *m, long k, int *layer, long *off, bool *is_b)
+static void locate(const trn__mlp *m, long k, int *layer, long *off, bool *is_b)
 {
-    CN_REQUIRE(k >= 0 && k < atk__mlp_n_params(m), "a parameter index in range");
+    CN_REQUIRE(k >= 0 && k < trn__mlp_n_params(m), "a parameter index in range");
     for (int l = 0; l < m->L; l++) {
         long nw = (long)m->w[l + 1] * m->w[l], nb = m->w[l + 1];
         if (k < nw + nb) {
@@ -224,7 +233,7 @@ static void locate(const atk__mlp *m, long k, int *layer, long *off, bool *is_b)
     }
 }
 
-double *atk__mlp_param(atk__mlp *m, long k)
+double *trn__mlp_param(trn__mlp *m, long k)
 {
     int l;
     long off;
@@ -233,7 +242,7 @@ double *atk__mlp_param(atk__mlp *m, long k)
     return is_b ? &m->b[l][off] : &m->W[l][off];
 }
 
-double atk__mlp_grad(const atk__mlp *m, long k)
+double trn__mlp_grad(const trn__mlp *m, long k)
 {
     int l;
     long off;
@@ -244,7 +253,7 @@ double atk__mlp_grad(const atk__mlp *m, long k)
 
 /* ---- cross-entropy: forward and reverse mode ----------------------------- */
 
-double atk__mlp_ce_forward(atk__mlp *m, int B, const double *x, const int *y, int *correct)
+double trn__mlp_ce_forward(trn__mlp *m, int B, const double *x, const int *y, int *correct)
 {
     CN_REQUIRE(B >= 1 && B <= m->max_batch, "batch within the workspace");
     memcpy(m->A[0], x, (size_t)B * (size_t)m->w[0] * sizeof(double));
@@ -283,7 +292,7 @@ double atk__mlp_ce_forward(atk__mlp *m, int B, const double *x, const int *y, in
     return sum / B;
 }
 
-void atk__mlp_ce_backward(atk__mlp *m, int B, const int *y, double scale, bool params,
+void trn__mlp_ce_backward(trn__mlp *m, int B, const int *y, double scale, bool params,
                           double *gx)
 {
     int C = m->w[m->L];
@@ -333,16 +342,16 @@ void atk__mlp_ce_backward(atk__mlp *m, int B, const int *y, double scale, bool p
 static double clip01(double v) { return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v); }
 static double sgn(double v) { return v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0); }
 
-void atk__mlp_fgsm(atk__mlp *m, int B, const double *x, const int *y, double eps, double *xadv)
+void trn__mlp_fgsm(trn__mlp *m, int B, const double *x, const int *y, double eps, double *xadv)
 {
     size_t n = (size_t)B * (size_t)m->w[0];
-    (void)atk__mlp_ce_forward(m, B, x, y, NULL);
-    atk__mlp_ce_backward(m, B, y, 0.0, false, xadv);
+    (void)trn__mlp_ce_forward(m, B, x, y, NULL);
+    trn__mlp_ce_backward(m, B, y, 0.0, false, xadv);
     for (size_t k = 0; k < n; k++)
         xadv[k] = clip01(x[k] + eps * sgn(xadv[k]));
 }
 
-void atk__mlp_pgd(atk__mlp *m, int B, const double *x, const int *y, double eps, int steps,
+void trn__mlp_pgd(trn__mlp *m, int B, const double *x, const int *y, double eps, int steps,
                   double step, atk_rng *r, double *xadv)
 {
     size_t n = (size_t)B * (size_t)m->w[0];
@@ -350,8 +359,8 @@ void atk__mlp_pgd(atk__mlp *m, int B, const double *x, const int *y, double eps,
     for (size_t k = 0; k < n; k++)
         xadv[k] = clip01(x[k] + eps * (2.0 * atk_rng_unif(r) - 1.0));
     for (int t = 0; t < steps; t++) {
-        (void)atk__mlp_ce_forward(m, B, xadv, y, NULL);
-        atk__mlp_ce_backward(m, B, y, 0.0, false, g);
+        (void)trn__mlp_ce_forward(m, B, xadv, y, NULL);
+        trn__mlp_ce_backward(m, B, y, 0.0, false, g);
         for (size_t k = 0; k < n; k++) {
             double v = xadv[k] + step * sgn(g[k]);
             double lo = x[k] - eps, hi = x[k] + eps;
@@ -363,47 +372,47 @@ void atk__mlp_pgd(atk__mlp *m, int B, const double *x, const int *y, double eps,
 
 /* ---- objectives (5)-(8) ------------------------------------------------------ */
 
-double atk__objective(atk__mlp *m, const atk_train_opts *o, int B, const double *x,
+double trn__objective(trn__mlp *m, const trn_opts *o, int B, const double *x,
                       const int *y, double eps_t, double kappa_t, atk_rng *r, double *xadv,
                       bool grad, int *correct, int *adv_ok)
 {
     int ok = 0, aok = 0;
     double loss = 0.0;
     switch (o->defense) {
-    case ATK_DEF_NONE:
-        loss = atk__mlp_ce_forward(m, B, x, y, &ok);
+    case TRN_DEF_NONE:
+        loss = trn__mlp_ce_forward(m, B, x, y, &ok);
         if (grad)
-            atk__mlp_ce_backward(m, B, y, 1.0, true, NULL);
+            trn__mlp_ce_backward(m, B, y, 1.0, true, NULL);
         break;
-    case ATK_DEF_FGSM: {
+    case TRN_DEF_FGSM: {
         double a = o->fgsm_alpha;
         size_t n = (size_t)B * (size_t)m->w[0];
-        loss = a * atk__mlp_ce_forward(m, B, x, y, &ok);
-        atk__mlp_ce_backward(m, B, y, a, grad, xadv);
+        loss = a * trn__mlp_ce_forward(m, B, x, y, &ok);
+        trn__mlp_ce_backward(m, B, y, a, grad, xadv);
         for (size_t k = 0; k < n; k++)
             xadv[k] = clip01(x[k] + o->eps * sgn(xadv[k]));
-        loss += (1.0 - a) * atk__mlp_ce_forward(m, B, xadv, y, &aok);
+        loss += (1.0 - a) * trn__mlp_ce_forward(m, B, xadv, y, &aok);
         if (grad)
-            atk__mlp_ce_backward(m, B, y, 1.0 - a, true, NULL);
+            trn__mlp_ce_backward(m, B, y, 1.0 - a, true, NULL);
         break;
     }
-    case ATK_DEF_PGD: {
+    case TRN_DEF_PGD: {
         int k = o->pgd_steps;
         double step = (o->pgd_step > 0.0 ? o->pgd_step : 2.5 / (k > 0 ? k : 1)) * o->eps;
-        (void)atk__mlp_ce_forward(m, B, x, y, &ok);
-        atk__mlp_pgd(m, B, x, y, o->eps, k, step, r, xadv);
-        loss = atk__mlp_ce_forward(m, B, xadv, y, &aok);
+        (void)trn__mlp_ce_forward(m, B, x, y, &ok);
+        trn__mlp_pgd(m, B, x, y, o->eps, k, step, r, xadv);
+        loss = trn__mlp_ce_forward(m, B, xadv, y, &aok);
         if (grad)
-            atk__mlp_ce_backward(m, B, y, 1.0, true, NULL);
+            trn__mlp_ce_backward(m, B, y, 1.0, true, NULL);
         break;
     }
-    case ATK_DEF_IBP:
-        loss = kappa_t * atk__mlp_ce_forward(m, B, x, y, &ok);
+    case TRN_DEF_IBP:
+        loss = kappa_t * trn__mlp_ce_forward(m, B, x, y, &ok);
         if (grad)
-            atk__mlp_ce_backward(m, B, y, kappa_t, true, NULL);
+            trn__mlp_ce_backward(m, B, y, kappa_t, true, NULL);
         if (kappa_t < 1.0 || eps_t > 0.0 || adv_ok)
             loss += (1.0 - kappa_t) *
-                    atk__mlp_ibp_loss(m, B, x, y, eps_t, 1.0 - kappa_t, grad && kappa_t < 1.0, &aok);
+                    trn__mlp_ibp_loss(m, B, x, y, eps_t, 1.0 - kappa_t, grad && kappa_t < 1.0, &aok);
         break;
     }
     if (correct)
@@ -416,21 +425,21 @@ double atk__objective(atk__mlp *m, const atk_train_opts *o, int B, const double 
 /* ---- optimisers ------------------------------------------------------------- */
 
 typedef struct {
-    atk_optimizer kind;
+    trn_optimizer kind;
     double b1, b2, eps, momentum;
     long t;
-    double *m1[ATK_TRAIN_MAX_LAYERS * 2], *m2[ATK_TRAIN_MAX_LAYERS * 2];
+    double *m1[TRN_MAX_LAYERS * 2], *m2[TRN_MAX_LAYERS * 2];
 } optim;
 
 static void optim_clear(optim *op)
 {
-    for (int i = 0; i < ATK_TRAIN_MAX_LAYERS * 2; i++) {
+    for (int i = 0; i < TRN_MAX_LAYERS * 2; i++) {
         cn_free(op->m1[i]);
         cn_free(op->m2[i]);
     }
 }
 
-static bool optim_init(optim *op, const atk__mlp *m, const atk_train_opts *o)
+static bool optim_init(optim *op, const trn__mlp *m, const trn_opts *o)
 {
     memset(op, 0, sizeof *op);
     op->kind = o->optimizer;
@@ -444,7 +453,7 @@ static bool optim_init(optim *op, const atk__mlp *m, const atk_train_opts *o)
         op->m1[2 * l + 1] = cn_calloc(nb, sizeof(double));
         if (!op->m1[2 * l] || !op->m1[2 * l + 1])
             return false;
-        if (op->kind == ATK_OPT_ADAM) {
+        if (op->kind == TRN_OPT_ADAM) {
             op->m2[2 * l] = cn_calloc(nw, sizeof(double));
             op->m2[2 * l + 1] = cn_calloc(nb, sizeof(double));
             if (!op->m2[2 * l] || !op->m2[2 * l + 1])
@@ -454,7 +463,7 @@ static bool optim_init(optim *op, const atk__mlp *m, const atk_train_opts *o)
     return true;
 }
 
-static void optim_step(optim *op, atk__mlp *m, double lr)
+static void optim_step(optim *op, trn__mlp *m, double lr)
 {
     op->t++;
     double c1 = 1.0 - pow(op->b1, (double)op->t), c2 = 1.0 - pow(op->b2, (double)op->t);
@@ -463,7 +472,7 @@ static void optim_step(optim *op, atk__mlp *m, double lr)
             size_t n = part ? (size_t)m->w[l + 1] : (size_t)m->w[l] * (size_t)m->w[l + 1];
             double *p = part ? m->b[l] : m->W[l], *g = part ? m->gb[l] : m->gW[l];
             double *v1 = op->m1[2 * l + part], *v2 = op->m2[2 * l + part];
-            if (op->kind == ATK_OPT_ADAM) {
+            if (op->kind == TRN_OPT_ADAM) {
                 for (size_t k = 0; k < n; k++) {
                     v1[k] = op->b1 * v1[k] + (1.0 - op->b1) * g[k];
                     v2[k] = op->b2 * v2[k] + (1.0 - op->b2) * g[k] * g[k];
@@ -480,7 +489,7 @@ static void optim_step(optim *op, atk__mlp *m, double lr)
 
 /* ---- the trained net ------------------------------------------------------ */
 
-cn_status atk__mlp_to_net(const atk__mlp *m, net_shape in_shape, net **out, cn_err *err)
+cn_status trn__mlp_to_net(const trn__mlp *m, net_shape in_shape, net **out, cn_err *err)
 {
     net *n = net_new(in_shape);
     if (!n)
@@ -504,7 +513,7 @@ cn_status atk__mlp_to_net(const atk__mlp *m, net_shape in_shape, net **out, cn_e
 /* ---- the training loop -------------------------------------------------------- */
 
 /* The ibp schedule at step t of T: eps_t and kappa_t of (8). */
-static void ibp_schedule(const atk_train_opts *o, long t, long T, double *eps_t, double *kappa_t)
+static void ibp_schedule(const trn_opts *o, long t, long T, double *eps_t, double *kappa_t)
 {
     double f = T > 0 ? (double)t / (double)T : 1.0, a = o->ibp_warmup, b = o->ibp_ramp_end;
     double p = f < a ? 0.0 : (f >= b || b <= a ? 1.0 : (f - a) / (b - a));
@@ -512,12 +521,12 @@ static void ibp_schedule(const atk_train_opts *o, long t, long T, double *eps_t,
     *kappa_t = 1.0 - p * (1.0 - o->ibp_kappa);
 }
 
-cn_status atk_train(const ds_set *d, const atk_train_opts *o, net **out, atk_train_stats *st,
+cn_status trn_train(const ds_set *d, const trn_opts *o, net **out, trn_stats *st,
                     cn_err *err)
 {
     CN_REQUIRE(d && o && out, "dataset, options and out");
-    CN_REQUIRE(o->n_widths >= 2 && o->n_widths <= ATK_TRAIN_MAX_LAYERS + 1,
-               "an architecture (atk_train_parse_arch)");
+    CN_REQUIRE(o->n_widths >= 2 && o->n_widths <= TRN_MAX_LAYERS + 1,
+               "an architecture (trn_parse_arch)");
     CN_REQUIRE(o->epochs >= 0 && o->batch >= 1 && o->blas_threads >= 1, "valid options");
     CN_REQUIRE(o->eps >= 0.0 && o->eps <= 1.0 && o->fgsm_alpha >= 0.0 && o->fgsm_alpha <= 1.0 &&
                    o->ibp_kappa >= 0.0 && o->ibp_kappa <= 1.0 && o->pgd_steps >= 0,
@@ -537,12 +546,12 @@ cn_status atk_train(const ds_set *d, const atk_train_opts *o, net **out, atk_tra
                            i, d->labels[i], C, C - 1);
 
     int B = o->batch < d->n ? o->batch : d->n;
-    atk__mlp *m = NULL;
+    trn__mlp *m = NULL;
     optim op;
     memset(&op, 0, sizeof op);
     int *perm = NULL, *yb = NULL;
     double *xb = NULL, *xadv = NULL;
-    cn_status s = atk__mlp_new(o->widths, o->n_widths, B, &m, err);
+    cn_status s = trn__mlp_new(o->widths, o->n_widths, B, &m, err);
     if (s != CN_OK)
         return s;
     perm = cn_mallocarray((size_t)d->n, sizeof(int));
@@ -559,17 +568,17 @@ cn_status atk_train(const ds_set *d, const atk_train_opts *o, net **out, atk_tra
 
     atk_rng rng;
     atk_rng_seed(&rng, o->seed);
-    atk__mlp_init_he(m, &rng);
+    trn__mlp_init_he(m, &rng);
     for (int i = 0; i < d->n; i++)
         perm[i] = i;
-    double lr0 = o->lr > 0.0 ? o->lr : (o->optimizer == ATK_OPT_ADAM ? 1e-3 : 0.01);
+    double lr0 = o->lr > 0.0 ? o->lr : (o->optimizer == TRN_OPT_ADAM ? 1e-3 : 0.01);
     long per_epoch = (d->n + B - 1) / B, T = per_epoch * o->epochs, t = 0;
     int decay_from = o->epochs >= 4 ? o->epochs - o->epochs / 4 : o->epochs;
-    atk_train_stats stats;
+    trn_stats stats;
     memset(&stats, 0, sizeof stats);
-    double t_start = atk__now();
+    double t_start = now_s();
     for (int ep = 0; ep < o->epochs; ep++) {
-        double t0 = atk__now(), lr = ep >= decay_from ? lr0 * o->lr_decay : lr0;
+        double t0 = now_s(), lr = ep >= decay_from ? lr0 * o->lr_decay : lr0;
         double loss_sum = 0.0, eps_t = o->eps, kappa_t = 1.0;
         long n_ok = 0, n_adv = 0, n_seen = 0;
         for (int i = d->n - 1; i > 0; i--) {           /* Fisher-Yates */
@@ -584,11 +593,11 @@ cn_status atk_train(const ds_set *d, const atk_train_opts *o, net **out, atk_tra
                 ds_input_d(d, perm[b0 + k], xb + (size_t)k * in);
                 yb[k] = d->labels[perm[b0 + k]];
             }
-            if (o->defense == ATK_DEF_IBP)
+            if (o->defense == TRN_DEF_IBP)
                 ibp_schedule(o, t, T, &eps_t, &kappa_t);
-            atk__mlp_zero_grad(m);
+            trn__mlp_zero_grad(m);
             int ok = 0, aok = 0;
-            double loss = atk__objective(m, o, nb, xb, yb, eps_t, kappa_t, &rng, xadv, true, &ok,
+            double loss = trn__objective(m, o, nb, xb, yb, eps_t, kappa_t, &rng, xadv, true, &ok,
                                          &aok);
             optim_step(&op, m, lr);
             loss_sum += loss * nb;
@@ -596,16 +605,16 @@ cn_status atk_train(const ds_set *d, const atk_train_opts *o, net **out, atk_tra
             n_adv += aok;
             n_seen += nb;
         }
-        atk_train_epoch e;
+        trn_epoch e;
         e.epoch = ep + 1;
         e.epochs = o->epochs;
         e.loss = loss_sum / (double)n_seen;
         e.train_acc = (double)n_ok / (double)n_seen;
-        e.adv_acc = o->defense == ATK_DEF_NONE ? NAN : (double)n_adv / (double)n_seen;
-        e.eps_t = o->defense == ATK_DEF_NONE ? 0.0 : eps_t;
+        e.adv_acc = o->defense == TRN_DEF_NONE ? NAN : (double)n_adv / (double)n_seen;
+        e.eps_t = o->defense == TRN_DEF_NONE ? 0.0 : eps_t;
         e.kappa_t = kappa_t;
         e.lr = lr;
-        e.seconds = atk__now() - t0;
+        e.seconds = now_s() - t0;
         stats.epochs_run = ep + 1;
         stats.final_loss = e.loss;
         stats.final_train_acc = e.train_acc;
@@ -613,13 +622,13 @@ cn_status atk_train(const ds_set *d, const atk_train_opts *o, net **out, atk_tra
             break;
     }
     stats.steps = t;
-    stats.seconds = atk__now() - t_start;
+    stats.seconds = now_s() - t_start;
     openblas_set_num_threads(saved_threads);
 
     net_shape shape = d->rows > 1 && d->cols > 1 && d->rows * d->cols == in
                           ? (net_shape){1, d->rows, d->cols}
                           : (net_shape){in, 1, 1};
-    s = atk__mlp_to_net(m, shape, out, err);
+    s = trn__mlp_to_net(m, shape, out, err);
     if (s == CN_OK && st)
         *st = stats;
 done:
@@ -628,6 +637,6 @@ done:
     cn_free(yb);
     cn_free(xb);
     cn_free(xadv);
-    atk__mlp_free(m);
+    trn__mlp_free(m);
     return s;
 }

@@ -1,9 +1,10 @@
-/* certify.c — verification results to certificates (see certify.h). */
+/* cert_write.c — verification results to certificates: the writer side of
+ * certs/ (declared in verifier.h, "Certificates"). */
 #include "config.h"
 
 #include <string.h>
 
-#include "verifier/certify.h"
+#include "verifier/verifier.h"
 
 static void trees_clear(int n, cert_tree *trees)
 {

@@ -1,5 +1,5 @@
 /* train_ibp.c — interval bound propagation for certified training
- * (objective (8) of attacks.h, Gowal et al. 2018), forward and reverse mode.
+ * (objective (8) of train.h, Gowal et al. 2018), forward and reverse mode.
  *
  * A box is kept as centre mu and radius r.  Through a dense layer
  *     mu' = W mu + b,   r' = |W| r                                   (i)
@@ -18,13 +18,13 @@
 
 #include <cblas.h>
 
-#include "attacks/attacks_int.h"
+#include "train/train_int.h"
 
 static double sgn(double v) { return v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0); }
 
 /* Boxes entering layers 0 .. upto (mu[l], r[l]) and the pre-activation boxes
  * of layers 0 .. upto-1 (zmu, zr); |W[l]| refreshed for l < upto_abs. */
-static void propagate(atk__mlp *m, int B, const double *x, double eps, int upto, int upto_abs)
+static void propagate(trn__mlp *m, int B, const double *x, double eps, int upto, int upto_abs)
 {
     size_t n0 = (size_t)B * (size_t)m->w[0];
     for (size_t k = 0; k < n0; k++) {
@@ -61,7 +61,7 @@ static void propagate(atk__mlp *m, int B, const double *x, double eps, int upto,
     }
 }
 
-void atk__mlp_ibp_logits(atk__mlp *m, int B, const double *x, double eps, double *lo,
+void trn__mlp_ibp_logits(trn__mlp *m, int B, const double *x, double eps, double *lo,
                          double *hi)
 {
     CN_REQUIRE(B >= 1 && B <= m->max_batch && eps >= 0.0, "batch within the workspace");
@@ -73,7 +73,7 @@ void atk__mlp_ibp_logits(atk__mlp *m, int B, const double *x, double eps, double
     }
 }
 
-double atk__mlp_ibp_loss(atk__mlp *m, int B, const double *x, const int *y, double eps,
+double trn__mlp_ibp_loss(trn__mlp *m, int B, const double *x, const int *y, double eps,
                          double scale, bool grad, int *verified)
 {
     CN_REQUIRE(B >= 1 && B <= m->max_batch && eps >= 0.0, "batch within the workspace");

@@ -1,0 +1,37 @@
+/* engfix.h — the engine tests' fixtures (test_engine, test_engine_milp.c): the
+ * proof-log checks, a distributed run done in one process, instance loading
+ * and the CN_TEST_FILTER runner. */
+#ifndef CERTNN_TESTS_ENGFIX_H
+#define CERTNN_TESTS_ENGFIX_H
+
+#include "bounds/bounds.h"
+#include "lp/lp.h"
+#include "tests/testutil.h"
+#include "verifier/verifier.h"
+
+/* Loads a network and a property by their paths under the shared data (tu_shared). */
+void load_instance(const char *net_rel, const char *prop_rel, net **n, prop **p);
+
+/* The most layers relu_box_bounds takes. */
+#define ENG_MAX_LAYERS 8
+/* Interval bounds of n over the box [lo, hi]: pl[i]/ph[i] point at ReLU layer i's
+ * input bounds (NULL elsewhere), owned by the context returned (bnd_ctx_free). */
+bnd_ctx *relu_box_bounds(const net *n, const double *lo, const double *hi,
+                         const double *pl[ENG_MAX_LAYERS], const double *ph[ENG_MAX_LAYERS]);
+
+/* The engine's default options with `threads` workers and a time limit
+ * (seconds; 0: none). */
+vfy_opts engine_opts(int threads, double timeout_s);
+
+/* Structural check of a proof log against p; returns the number of leaves. */
+int check_proof(const vfy_proof *pf, const prop *p);
+/* Decides p through a frontier of `target` nodes, subproblems and grafted
+ * proofs, as a distributed run would; returns the number of subproblems. */
+int distributed_verify(const net *n, const prop *p, const vfy_opts *o, int target,
+                       vfy_result *res);
+
+/* Runs the tests whose names match CN_TEST_FILTER (comma-separated fnmatch
+ * patterns; unset: all) as cmocka group `name`; returns the failed count. */
+int run_filtered_group(const char *name, const struct CMUnitTest *tests, size_t n);
+
+#endif

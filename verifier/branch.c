@@ -1,0 +1,270 @@
+/* branch.c — the branching rules: which unstable ReLU (BaBSR-style
+ * intercept score, the best of a few tried) or which input dimension
+ * (trial bisections, the bound's coefficient ranking, the relatively widest)
+ * a node is split on, and the two children, each bounded at once. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "verifier/engine_int.h"
+
+/* Unstable ReLUs (not split) under the context's last bounds: how many,
+ * and (K > 0) the K with the largest BaBSR intercept score (the triangle's
+ * area weighted by the neuron's outgoing weights) in cand/cs, unordered. */
+int vfy__top_unstable(const worker *w, const signed char *split, int K, int *cand, double *cs)
+{
+    const shared *S = w->S;
+    int nu = 0, nc = 0;
+    for (int i = 0; i < S->n_layers; i++) {
+        if (net_layer_at(S->n, i)->op != NET_RELU)
+            continue;
+        const double *l, *u;
+        bnd_layer_bounds(w->bc, i, &l, &u);
+        int in = net_layer_at(S->n, i)->in, off = S->relu_off[i];
+        for (int k = 0; k < in; k++) {
+            if ((split && split[off + k]) || !(l[k] < 0 && u[k] > 0))
+                continue;
+            nu++;
+            if (K <= 0)
+                continue;
+            double s = (-l[k] * u[k] / (u[k] - l[k])) * S->wnorm[off + k];
+            if (nc < K) {
+                cand[nc] = off + k;
+                cs[nc++] = s;
+            } else {
+                int mi = 0;
+                for (int q = 1; q < nc; q++)
+                    if (cs[q] < cs[mi])
+                        mi = q;
+                if (s > cs[mi]) {
+                    cand[mi] = off + k;
+                    cs[mi] = s;
+                }
+            }
+        }
+    }
+    return nu;
+}
+
+/* The stack pops the last child first: put the child with the worse score
+ * (more likely to hold a counterexample) last. */
+static void order_kids(node **kids, int n)
+{
+    if (n == 2 && kids[1]->score > kids[0]->score) {
+        node *t = kids[0];
+        kids[0] = kids[1];
+        kids[1] = t;
+    }
+}
+
+/* Splits nd into two children: input dim `dim` at `mid` (neuron < 0), or
+ * ReLU `neuron` inactive / active.  Each child is bounded at once; closed
+ * children become leaves, the others are returned in kids (evaluated). */
+static cn_status make_children(worker *w, node *nd, int dim, double mid, int neuron, node **kids,
+                               int *n_kids)
+{
+    shared *S = w->S;
+    if (neuron < 0)
+        vfy__log_set(S, nd->pid, VFY_PN_SPLIT_INPUT, dim, mid);
+    else
+        vfy__log_set(S, nd->pid, VFY_PN_SPLIT_RELU, neuron, 0);
+    for (int h = 0; h < 2; h++) {
+        node *c = vfy__node_new(S, nd);
+        if (!c)
+            return cn_fail(&w->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
+        if (neuron >= 0)
+            c->split[neuron] = h ? 1 : -1;
+        else if (h == 0)
+            c->hi[dim] = mid;
+        else
+            c->lo[dim] = mid;
+        if (neuron < 0 && nd->conc < INFINITY && nd->bx[dim] >= c->lo[dim] &&
+            nd->bx[dim] <= c->hi[dim]) {
+            c->conc = nd->conc; /* the point where it was seen is in this half */
+            memcpy(c->bx, nd->bx, sizeof(double) * (size_t)S->n_in);
+        }
+        c->pid = vfy__log_node(S, nd->pid, h);
+        bool closed;
+        const trial *t = neuron < 0 && w->tr_best >= 0 && w->tr[w->tr_best].dim == dim
+                             ? &w->tr[w->tr_best]
+                             : NULL;
+        cn_status st = t ? vfy__bound_node_cached(w, c, t, h, &closed)
+                         : vfy__bound_node(w, c, false, &closed);
+        w->local_nodes++;
+        if (st != CN_OK) {
+            cn_free(c);
+            return st;
+        }
+        if (closed) {
+            cn_free(c);
+            continue;
+        }
+        c->evaluated = true;
+        kids[(*n_kids)++] = c;
+    }
+    order_kids(kids, *n_kids);
+    return CN_OK;
+}
+
+static bool splittable(const node *nd, int j)
+{
+    double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
+    return mid > nd->lo[j] && mid < nd->hi[j];
+}
+
+/* Chooses the input dimension to bisect and makes the children.  *split is
+ * false only when no dimension can be bisected in double precision; then
+ * the node is neither closed nor split, and the caller must not drop it
+ * silently (the verdict becomes unknown). */
+cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *split)
+{
+    shared *S = w->S;
+    int best_dim = -1;
+    double best_val = -INFINITY;
+    double *lo = w->x, *hi = w->gx;      /* scratch boxes */
+    *n_kids = 0;
+    *split = false;
+    w->tr_best = -1;
+    /* Candidates: splittable dimensions within a factor 64 of the relatively
+     * widest splittable one (otherwise a dimension whose bisection keeps
+     * improving the score a little, geometrically but never enough, is split
+     * forever while the others stay wide); with COEF, only those of the two
+     * the bound's coefficients rank first, unless neither qualifies. */
+    double maxrel = -1;
+    for (int j = 0; j < S->n_in; j++) {
+        double root = S->pc->hi_d[j] - S->pc->lo_d[j];
+        double rel = root > 0 ? (nd->hi[j] - nd->lo[j]) / root : 0;
+        if (splittable(nd, j) && rel > maxrel)
+            maxrel = rel;
+    }
+    if (maxrel < 0)
+        return CN_OK; /* nothing can be bisected */
+    bool cand[VFY__SPLIT_MAX_DIMS], coef = false;
+    for (int pass = 0; pass < 2; pass++) {
+        int nc = 0;
+        coef = pass == 0 && S->o->input_branch == VFY_BRANCH_COEF && nd->pref_dim[0] >= 0;
+        for (int j = 0; j < S->n_in && j < VFY__SPLIT_MAX_DIMS; j++) {
+            double root = S->pc->hi_d[j] - S->pc->lo_d[j];
+            double rel = root > 0 ? (nd->hi[j] - nd->lo[j]) / root : 0;
+            cand[j] = splittable(nd, j) && rel >= maxrel / VFY__SPLIT_WIDTH_RATIO &&
+                      (!coef || j == nd->pref_dim[0] || j == nd->pref_dim[1]);
+            nc += cand[j];
+        }
+        if (nc > 0)
+            break;
+    }
+    for (int j = 0; j < S->n_in && j < VFY__SPLIT_MAX_DIMS; j++) {
+        if (!cand[j])
+            continue;
+        if (S->n_in > VFY__TRIAL_MAX_DIMS) {
+            best_dim = j; /* high-dimensional input box: no trials */
+            break;
+        }
+        double mid = nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]);
+        trial *t = &w->tr[w->tr_best == 0 ? 1 : 0];
+        for (int h = 0; h < 2; h++) {
+            memcpy(lo, nd->lo, sizeof(double) * (size_t)S->n_in);
+            memcpy(hi, nd->hi, sizeof(double) * (size_t)S->n_in);
+            if (h == 0)
+                hi[j] = mid;
+            else
+                lo[j] = mid;
+            memcpy(t->alive[h], nd->alive, sizeof(uint64_t) * (size_t)S->words);
+            cn_status st = vfy__bound_region(w, lo, hi, nd->split, t->alive[h], false, &t->score[h],
+                                        &t->closed[h]);
+            if (st != CN_OK)
+                return st;
+            t->pref_dim[h][0] = w->pref_dim[0];
+            t->pref_dim[h][1] = w->pref_dim[1];
+            t->n_unst[h] = w->n_unst;
+            t->have_cand[h] = w->have_cand && !t->closed[h];
+            if (t->have_cand[h])
+                memcpy(t->cand[h], w->cand, sizeof(double) * (size_t)S->n_in);
+        }
+        t->dim = j;
+        double v = fmin(t->score[0], t->score[1]);
+        if (best_dim < 0 || v > best_val) {
+            best_val = v;
+            best_dim = j;
+            w->tr_best = (int)(t - w->tr);
+        }
+    }
+    if (best_dim < 0) {
+        /* more than 64 inputs: any splittable dimension */
+        for (int j = 0; j < S->n_in && best_dim < 0; j++)
+            if (splittable(nd, j))
+                best_dim = j;
+    }
+    /* Trials of every dimension (TRIAL, or COEF when both of its dimensions
+     * are too narrow): greedy choice stalls when one dimension keeps giving
+     * a sliver of improvement.  Unless the best split improves the score by
+     * VFY__TRIAL_GAIN, bisect the dimension the bound's coefficients rank
+     * first (its rank |A_j| (hi_j - lo_j) halves with each bisection, so
+     * others overtake it) or, without one, the relatively widest. */
+    if (!coef && !(best_val - nd->score >= VFY__TRIAL_GAIN * fabs(nd->score))) {
+        if (nd->pref_dim[0] >= 0 && splittable(nd, nd->pref_dim[0])) {
+            best_dim = nd->pref_dim[0];
+        } else {
+            double wbest = -1;
+            for (int q = 0; q < S->n_in; q++) {
+                if (!splittable(nd, q))
+                    continue;
+                double root = S->pc->hi_d[q] - S->pc->lo_d[q];
+                double rel = (nd->hi[q] - nd->lo[q]) / (root > 0 ? root : 1);
+                if (rel > wbest) {
+                    wbest = rel;
+                    best_dim = q;
+                }
+            }
+        }
+    }
+    CN_REQUIRE(best_dim >= 0 && splittable(nd, best_dim), "a splittable dimension was chosen");
+    *split = true;
+    int j = best_dim;
+    cn_status st = make_children(w, nd, j, nd->lo[j] + 0.5 * (nd->hi[j] - nd->lo[j]), -1, kids,
+                                 n_kids);
+    w->tr_best = -1;
+    return st;
+}
+
+/* ReLU splitting: rank unstable neurons by the BaBSR-style intercept score,
+ * try the best few, keep the one whose worse child is best. */
+cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *stuck)
+{
+    shared *S = w->S;
+    int cand[VFY__RELU_MAX_CANDIDATES], nc = 0;
+    double cs[VFY__RELU_MAX_CANDIDATES];
+    int K = S->o->branch_candidates > 0 ? S->o->branch_candidates : 1;
+    if (K > VFY__RELU_MAX_CANDIDATES)
+        K = VFY__RELU_MAX_CANDIDATES;
+    int nu = vfy__top_unstable(w, nd->split, K, cand, cs);
+    nc = nu < K ? nu : K;
+    *n_kids = 0;
+    *stuck = nc == 0;
+    if (nc == 0)
+        return CN_OK;
+    int best = -1;
+    double best_val = -INFINITY;
+    for (int q = 0; q < nc && nc > 1; q++) {
+        double sc[2];
+        for (int h = 0; h < 2; h++) {
+            nd->split[cand[q]] = h ? 1 : -1;
+            memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+            bool closed;
+            cn_status st = vfy__bound_region(w, nd->lo, nd->hi, nd->split, w->alive_tmp, false,
+                                        &sc[h], &closed);
+            nd->split[cand[q]] = 0;
+            if (st != CN_OK)
+                return st;
+        }
+        double v = fmin(sc[0], sc[1]);
+        if (best < 0 || v > best_val) {
+            best = q;
+            best_val = v;
+        }
+    }
+    if (best < 0)
+        best = 0;
+    return make_children(w, nd, -1, 0.0, cand[best], kids, n_kids);
+}

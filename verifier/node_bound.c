@@ -1,0 +1,188 @@
+/* node_bound.c — bounding a node: the linear bound of every atom a.y <= r
+ * over the node's region (bnd_run, CROWN or alpha-CROWN), each disjunct
+ * refuted when one of its atoms has lb > r even after the coefficients'
+ * rounding errors; the node's score is the smallest margin over the alive
+ * disjuncts.  The bound also yields the branching hint (pref_dim) and, with
+ * input splitting, the box vertex that minimises the hardest atom's linear
+ * bound: it and the box centre are tried as counterexamples. */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <string.h>
+
+#include "verifier/engine_int.h"
+
+/* Bounds the region; updates alive (refuted disjuncts cleared) and returns
+ * the node score (min over alive disjuncts of the best atom's lb - r; > 0 for
+ * every alive disjunct means closed).  *closed tells whether nothing is left.
+ * alpha selects the optimised slopes. */
+cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
+                              const signed char *split, uint64_t *alive, bool alpha,
+                              double *score, bool *closed)
+{
+    shared *S = w->S;
+    bnd_region r = {lo, hi, split};
+    bnd_result res;
+    cn_status st = bnd_run(w->bc, alpha ? &w->bo_alpha : &w->bo, &r, S->m, S->C, NULL, w->lb,
+                           &res, &w->err);
+    if (st != CN_OK)
+        return st;
+    if (res.infeasible) {
+        memset(alive, 0, sizeof(uint64_t) * (size_t)S->words);
+        *score = INFINITY;
+        *closed = true;
+        return CN_OK;
+    }
+    if (S->own_box && S->o->lp_tail > 0)
+        w->n_unst = vfy__top_unstable(w, split, 0, NULL, NULL);
+    bool need_corr = false;
+    for (int k = 0; k < S->m * S->n_out; k++)
+        if (S->cerr[k] != 0.0)
+            need_corr = true;
+    if (need_corr) {
+        const double *ylo, *yhi;
+        bnd_layer_bounds(w->bc, S->n_layers, &ylo, &yhi);
+        for (int j = 0; j < S->n_out; j++)
+            w->ymax[j] = fmax(fabs(ylo[j]), fabs(yhi[j]));
+    }
+    double worst = INFINITY;
+    bool any = false;
+    int worst_atom = -1;
+    int saved = cn_round_push(FE_UPWARD);
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!vfy__alive_get(alive, d))
+            continue;
+        double best = -INFINITY;
+        int best_k = -1;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++) {
+            /* need: a.y > r for all x.  a.y >= a_d.y - sum |a - a_d| |y|
+             * >= lb_k - corr; refuted when lb_k > corr + r_up (rounded up). */
+            double sub = S->r_up[k];
+            if (need_corr)
+                for (int j = 0; j < S->n_out; j++)
+                    sub += S->cerr[(size_t)k * S->n_out + j] * w->ymax[j];
+            double lbk = w->lb[k];
+            if (lbk > sub) {
+                best = INFINITY;
+                break;
+            }
+            double margin = lbk - sub; /* <= 0; display/score only */
+            if (margin > best || best_k < 0) {
+                best = margin;
+                best_k = k;
+            }
+        }
+        if (best == INFINITY) {
+            vfy__alive_clear(alive, d);
+            continue;
+        }
+        any = true;
+        if (best < worst || worst_atom < 0) {
+            worst = best;
+            worst_atom = best_k;
+        }
+    }
+    cn_round_pop(saved);
+    /* Branching hint: the input dimension contributing most to the gap of
+     * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
+    w->pref_dim[0] = w->pref_dim[1] = -1;
+    w->have_cand = false;
+    if (any && S->own_box && worst_atom >= 0) {
+        const double *A;
+        bnd_input_coef(w->bc, worst_atom, &A);
+        /* Counterexample candidate: where the linear lower bound of the atom
+         * that is hardest to satisfy is smallest (a vertex of the box). */
+        for (int j = 0; A && j < S->n_in; j++)
+            w->cand[j] = A[j] > 0 ? lo[j] : A[j] < 0 ? hi[j] : lo[j] + 0.5 * (hi[j] - lo[j]);
+        w->have_cand = A != NULL;
+        double sb[2] = {0, 0};
+        for (int j = 0; A && j < S->n_in; j++) {
+            double mid = lo[j] + 0.5 * (hi[j] - lo[j]);
+            if (!(mid > lo[j] && mid < hi[j]))
+                continue;
+            double sc = fabs(A[j]) * (hi[j] - lo[j]);
+            if (sc > sb[0]) {
+                sb[1] = sb[0];
+                w->pref_dim[1] = w->pref_dim[0];
+                sb[0] = sc;
+                w->pref_dim[0] = j;
+            } else if (sc > sb[1]) {
+                sb[1] = sc;
+                w->pref_dim[1] = j;
+            }
+        }
+    }
+    *closed = !any;
+    *score = any ? worst : INFINITY;
+    return CN_OK;
+}
+
+/* After vfy__try_point on a point of nd's box: keeps the smallest margin seen
+ * and where (children whose box holds that point inherit both). */
+void vfy__note_point(worker *w, node *nd)
+{
+    if (w->margin < nd->conc) {
+        nd->conc = w->margin;
+        memcpy(nd->bx, w->cvec_in, sizeof(double) * (size_t)w->S->n_in);
+    }
+}
+
+/* The rest of vfy__bound_node once the bound is known (st its status). */
+static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *closed)
+{
+    shared *S = w->S;
+    nd->pref_dim[0] = w->pref_dim[0];
+    nd->pref_dim[1] = w->pref_dim[1];
+    nd->n_unst = w->n_unst;
+    if (st == CN_OK && S->log) {
+        vfy__log_refuted(S, nd->pid, w->alive_before, nd->alive);
+        if (*closed)
+            vfy__log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
+    }
+    if (st != CN_OK || *closed || !S->own_box)
+        return st;
+    /* input splitting: the vertex and the centre, as counterexamples (a hit
+     * ends the search with sat) and for the node's margin priority */
+    if (w->have_cand) {
+        if (vfy__try_point(w, w->cand))
+            return st;
+        vfy__note_point(w, nd);
+        memcpy(nd->cand, w->cand, sizeof(double) * (size_t)S->n_in);
+    }
+    for (int i = 0; i < S->n_in; i++)
+        w->cand[i] = nd->lo[i] + 0.5 * (nd->hi[i] - nd->lo[i]);
+    vfy__try_point(w, w->cand);
+    vfy__note_point(w, nd);
+    return st;
+}
+
+/* vfy__bound_region on a node of the tree, recording what it refutes; then the
+ * bound's minimising vertex is tried as a counterexample. */
+cn_status vfy__bound_node(worker *w, node *nd, bool alpha, bool *closed)
+{
+    shared *S = w->S;
+    if (S->log)
+        memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    cn_status st =
+        vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, alpha, &nd->score, closed);
+    return bound_node_finish(w, nd, st, closed);
+}
+
+/* vfy__bound_node for half h of an input split whose bound vfy__split_input computed
+ * already (the same call on the same box and alive set: the same result). */
+cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, bool *closed)
+{
+    shared *S = w->S;
+    if (S->log)
+        memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    memcpy(nd->alive, t->alive[h], sizeof(uint64_t) * (size_t)S->words);
+    nd->score = t->score[h];
+    *closed = t->closed[h];
+    w->pref_dim[0] = t->pref_dim[h][0];
+    w->pref_dim[1] = t->pref_dim[h][1];
+    w->have_cand = t->have_cand[h];
+    w->n_unst = t->n_unst[h];
+    memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
+    return bound_node_finish(w, nd, CN_OK, closed);
+}

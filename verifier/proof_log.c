@@ -1,0 +1,86 @@
+/* proof_log.c — the proof log (vfy_proof, verifier.h): one log node per
+ * branch-and-bound node, with how it was split or closed and which disjuncts
+ * its bound refuted.  Workers append under shared.log_mu; an allocation
+ * failure marks the log failed (the case then fails with CN_ENOMEM) rather
+ * than leaving a log that claims more than was shown. */
+#include "config.h"
+
+#include <pthread.h>
+
+#include "verifier/engine_int.h"
+
+void vfy_proof_free(vfy_proof *p)
+{
+    if (!p)
+        return;
+    cn_free(p->nodes);
+    cn_free(p->refs);
+    cn_free(p);
+}
+
+/* A new log node; returns its index or -1 (recording off or out of memory,
+ * which marks the log failed). */
+int vfy__log_node(shared *S, int parent, int side)
+{
+    if (!S->log)
+        return -1;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    int id = -1;
+    if (L->n_nodes == L->cap_nodes) {
+        int cap = L->cap_nodes ? 2 * L->cap_nodes : 256;
+        vfy_proof_node *nn = cn_reallocarray(L->nodes, (size_t)cap, sizeof *nn);
+        if (!nn) {
+            S->log_failed = true;
+            goto out;
+        }
+        L->nodes = nn;
+        L->cap_nodes = cap;
+    }
+    id = L->n_nodes++;
+    L->nodes[id] = (vfy_proof_node){parent, side, S->case_idx, VFY_PN_OPEN, -1, 0, {-1, -1}};
+    if (parent >= 0)
+        L->nodes[parent].child[side] = id;
+out:
+    pthread_mutex_unlock(&S->log_mu);
+    return id;
+}
+
+void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    S->log->nodes[id].kind = kind;
+    S->log->nodes[id].dim = dim;
+    S->log->nodes[id].at = at;
+    if (kind == VFY_PN_LEAF_LP)
+        S->log->complete = false;
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+/* Records the disjuncts alive in `before` but not in `after`. */
+void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    for (int d = 0; d < S->n_disj; d++) {
+        bool was = (before[d >> 6] >> (d & 63)) & 1, is = (after[d >> 6] >> (d & 63)) & 1;
+        if (!was || is)
+            continue;
+        if (L->n_refs == L->cap_refs) {
+            int cap = L->cap_refs ? 2 * L->cap_refs : 256;
+            vfy_refutation *nr = cn_reallocarray(L->refs, (size_t)cap, sizeof *nr);
+            if (!nr) {
+                S->log_failed = true;
+                break;
+            }
+            L->refs = nr;
+            L->cap_refs = cap;
+        }
+        L->refs[L->n_refs++] = (vfy_refutation){id, d};
+    }
+    pthread_mutex_unlock(&S->log_mu);
+}
