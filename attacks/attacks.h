@@ -105,9 +105,21 @@ typedef struct {
     int nudges;            /* retries near a point rejected by the exact check (8)*/
     int df_iters;          /* DeepFool iterations (50)                            */
     double df_overshoot;   /* DeepFool overshoot (0.02)                           */
+    /* An L2 ball (atk_run with ATK_PGD; NULL: none): every case's region is
+     * also cut to { x : ||x - l2_x0||_2 <= l2_eps }, l2_x0 [n_in] and l2_eps
+     * exact (borrowed).  A point then counts only when atk_l2_inside holds
+     * too.  Steps go along the normalised gradient, x <- x - alpha_t r g /
+     * ||g||_2 (r: the radius, a little less than eps, of a ball around the
+     * doubles nearest to x0 that lies inside the exact one), and each point
+     * is clipped to the box, then scaled toward that centre into the ball
+     * (the segment stays in the box, the centre being in it). */
+    const mpq_t *l2_x0;
+    const mpq_t *l2_eps;
 } atk_opts;
 
 void atk_opts_init(atk_opts *o);
+/* sum_i (x_i - x0_i)^2 <= eps^2, decided exactly: is x in the L2 ball? */
+bool atk_l2_inside(int n, const mpq_t *x, const mpq_t *x0, const mpq_t eps);
 
 /* ------------------------------------------------------------------------ */
 /* Counterexample search against a property                                  */

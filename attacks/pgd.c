@@ -27,6 +27,23 @@ void atk_opts_init(atk_opts *o)
     o->df_overshoot = 0.02;
 }
 
+bool atk_l2_inside(int n, const mpq_t *x, const mpq_t *x0, const mpq_t eps)
+{
+    mpq_t s, t;
+    mpq_init(s);
+    mpq_init(t);
+    for (int i = 0; i < n; i++) {
+        mpq_sub(t, x[i], x0[i]);
+        mpq_mul(t, t, t);
+        mpq_add(s, s, t);
+    }
+    mpq_mul(t, eps, eps);
+    bool in = mpq_cmp(s, t) <= 0;
+    mpq_clear(s);
+    mpq_clear(t);
+    return in;
+}
+
 void atk_result_init(atk_result *r)
 {
     CN_REQUIRE(r, "result");
@@ -68,6 +85,7 @@ typedef struct {
     double deadline;               /* +inf: none */
     atk_result *res;
     bool found;
+    double *l2_c, l2_r;            /* atk_opts' L2 ball in doubles (l2_c NULL: none) */
 } search;
 
 static void search_clear(search *s)
@@ -87,6 +105,7 @@ static void search_clear(search *s)
     cn_free(s->rej);
     cn_free(s->xt);
     cn_free(s->yt);
+    cn_free(s->l2_c);
     if (s->xq) {
         for (int i = 0; i < s->n_in; i++)
             mpq_clear(s->xq[i]);
@@ -139,6 +158,29 @@ static cn_status search_init(search *s, const net *n, const prop *p, const atk_o
         goto nomem;
     for (size_t i = 0; i < ni; i++)
         mpq_init(s->xq[i]);
+    if (o->l2_x0) {
+        /* centre c: the doubles nearest below x0; radius eps - ||c - x0||_1
+         * (>= the L2 distance), less a relative 1e-7 for the rounding of the
+         * projection, so that ball(c, r) lies inside the exact ball */
+        s->l2_c = cn_mallocarray(ni, sizeof(double));
+        if (!s->l2_c)
+            goto nomem;
+        mpq_t dist, t;
+        mpq_init(dist);
+        mpq_init(t);
+        for (size_t i = 0; i < ni; i++) {
+            s->l2_c[i] = cn_mpq_get_d_down(o->l2_x0[i]);
+            mpq_set_d(t, s->l2_c[i]);
+            mpq_sub(t, o->l2_x0[i], t);
+            mpq_abs(t, t);
+            mpq_add(dist, dist, t);
+        }
+        mpq_sub(t, *o->l2_eps, dist);
+        double r = cn_mpq_get_d_down(t) * (1.0 - 1e-7);
+        s->l2_r = r > 0.0 ? r : 0.0;
+        mpq_clear(dist);
+        mpq_clear(t);
+    }
     atk_rng_seed(&s->rng, o->seed);
     return CN_OK;
 nomem:
@@ -177,11 +219,33 @@ static cn_status record(search *s, cn_err *err)
     return CN_OK;
 }
 
-/* Exact check of the double point x (clamped exactly into case c's box). */
+/* Projects x onto the case (atk__case_project), then into the L2 ball. */
+static void project(const search *s, const atk__case *c, double *x)
+{
+    atk__case_project(c, x);
+    if (!s->l2_c)
+        return;
+    double d2 = 0.0;
+    for (int i = 0; i < s->n_in; i++)
+        d2 += (x[i] - s->l2_c[i]) * (x[i] - s->l2_c[i]);
+    double d = sqrt(d2);
+    if (d <= s->l2_r)
+        return;
+    double f = s->l2_r / d;
+    for (int i = 0; i < s->n_in; i++)
+        x[i] = s->l2_c[i] + (x[i] - s->l2_c[i]) * f;
+}
+
+/* Exact check of the double point x (clamped exactly into case c's box; with
+ * an L2 ball, inside it exactly too). */
 static cn_status check_exact(search *s, const atk__case *c, const double *x, cn_err *err)
 {
     atk__clamp_exact(c->pc, s->n_in, x, s->xq);
     s->res->exact_checks++;
+    if (s->o->l2_x0 && !atk_l2_inside(s->n_in, s->xq, s->o->l2_x0, *s->o->l2_eps)) {
+        s->res->exact_rejected++;
+        return CN_OK;
+    }
     cn_status st = prop_check_point(s->p, s->n, s->xq, &s->chk, err);
     if (st != CN_OK)
         return st;
@@ -218,7 +282,7 @@ static cn_status confirm(search *s, const atk__case *c, int k, cn_err *err)
             if (j % 2 == 1)
                 s->xt[i] += eta * (c->mid[i] - s->xt[i]);
         }
-        atk__case_project(c, s->xt);
+        project(s, c, s->xt);
         if (any_loss(s, c, s->xt) > 0.0)
             continue;
         st = check_exact(s, c, s->xt, err);
@@ -252,7 +316,7 @@ static void start_point(search *s, const atk__case *c, long g, int kind, double 
             break;
         }
     }
-    atk__case_project(c, x);
+    project(s, c, x);
 }
 
 static double schedule(const atk_opts *o, int t, int T)
@@ -290,7 +354,7 @@ static cn_status run_round(search *s, int ci, long first, bool *timed_out, cn_er
                 for (int i = 0; i < ni; i++)
                     x[i] = c->mid[i] +
                            (atk_rng_unif(&s->rng) < 0.5 ? -1.0 : 1.0) * o->rand_fgsm * c->rad[i];
-                atk__case_project(c, x);
+                project(s, c, x);
                 s->alpha[k] = 1.0 - o->rand_fgsm;
             }
         } else {
@@ -329,11 +393,20 @@ static cn_status run_round(search *s, int ci, long first, bool *timed_out, cn_er
             double *x = s->X + (size_t)k * ni;
             const double *gk = s->G + (size_t)k * ni;
             double ak = fgsm ? s->alpha[k] : a;
-            for (int i = 0; i < ni; i++) {
-                double sg = gk[i] > 0 ? 1.0 : gk[i] < 0 ? -1.0 : 0.0;
-                x[i] -= ak * c->rad[i] * sg;
+            if (s->l2_c) { /* L2: along the normalised gradient */
+                double g2 = 0.0;
+                for (int i = 0; i < ni; i++)
+                    g2 += gk[i] * gk[i];
+                double f = g2 > 0.0 ? ak * s->l2_r / sqrt(g2) : 0.0;
+                for (int i = 0; i < ni; i++)
+                    x[i] -= f * gk[i];
+            } else {
+                for (int i = 0; i < ni; i++) {
+                    double sg = gk[i] > 0 ? 1.0 : gk[i] < 0 ? -1.0 : 0.0;
+                    x[i] -= ak * c->rad[i] * sg;
+                }
             }
-            atk__case_project(c, x);
+            project(s, c, x);
         }
     }
     return CN_OK;
@@ -345,6 +418,7 @@ cn_status atk_run(const net *n, const prop *p, const atk_opts *o, atk_result *re
     CN_REQUIRE(prop_n_in(p) == net_in_size(n) && prop_n_out(p) == net_out_size(n),
                "property and network sizes agree");
     CN_REQUIRE(o->method == ATK_PGD || o->method == ATK_FGSM, "atk_run does PGD or FGSM");
+    CN_REQUIRE(!o->l2_x0 || (o->l2_eps && o->method == ATK_PGD), "an L2 ball: PGD, with eps");
     CN_REQUIRE(o->batch >= 1 && o->iters >= 1, "positive batch and iterations");
     atk_result_clear(res);
     double t0 = atk__now();

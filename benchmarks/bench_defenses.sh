@@ -3,7 +3,7 @@
 # of models/zoo (plain, FGSM, PGD, IBP) from their documented commands, says
 # whether each retrained file is bit-identical to the shipped one, and
 # reports per defense on the first N test images: clean accuracy, PGD
-# accuracy and certified accuracy at each eps (`certnn compare`, CROWN
+# accuracy and certified accuracy at each eps (`certnn compare`, DeepPoly
 # bounds), the median certified and attacked L-inf radius (`certnn radius`)
 # and the training time.  A table on stdout and OUT/defenses.csv.
 #
@@ -85,7 +85,7 @@ mv "$OUT/runs.txt.tmp" "$OUT/runs.txt"
 # shellcheck disable=SC2086
 "$CERTNN" compare $paths $TEST --samples "$N" --eps "$EPS" --out "$OUT/compare" -q -j 1 > /dev/null
 
-# Radii: certified (CROWN) and attacked (DeepFool + PGD), median over N samples.
+# Radii: certified (DeepPoly, the default) and attacked (DeepFool + PGD), median over N samples.
 while IFS='|' read -r name model secs same; do
     # shellcheck disable=SC2086
     "$CERTNN" radius "$model" $TEST --samples "$N" --max-eps 0.25 --tol 0.002 \
@@ -113,7 +113,7 @@ done < "$OUT/runs.txt"
 
 # The table (Markdown) on stdout.
 echo "Fashion-MNIST, first $N test images; accuracies in %, radii in input units (pixel/255)."
-echo "certified: CROWN bounds; PGD: 64 restarts, <= 2 s per image and eps; radius: grid step 0.002 up to 0.25"
+echo "certified: DeepPoly bounds; PGD: 64 restarts, <= 2 s per image and eps; radius: grid step 0.002 up to 0.25"
 echo
 awk -F, '
 NR == 1 { n = NF; for (i = 1; i <= NF; i++) h[i] = $i

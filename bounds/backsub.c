@@ -262,6 +262,16 @@ void bnd__backsub(bnd_ctx *c, int s, int R, bool concr, bnd__alpha *al, double *
     if (al && al->rec0 && R > 0)
         memcpy(al->rec0, cur, (size_t)R * (size_t)c->n_in * sizeof(double));
     concretise(c, R, c->nc, cur, c->n_in, c->lo[0], c->hi[0], tmp);
+    if (c->l2_c) /* (L2): the ball, where it beats the box */
+        for (int r = 0; r < R; r++) {
+            if (!(tmp[r] > -INFINITY))
+                continue;
+            double v = bnd__l2_neg_lb(c->n_in, cur + (size_t)r * (size_t)c->n_in, 1, c->l2_c,
+                                      c->l2_r);
+            v += c->nc[r];
+            if (v < INFINITY && -v > tmp[r])
+                tmp[r] = -v;
+        }
     keep_best(c, R, tmp);
     for (int r = 0; r < R; r++)
         lb[r] = c->dead[r] ? -INFINITY : c->best[r];

@@ -490,7 +490,23 @@ static void ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, 
 cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int m, const double *C,
                   const double *d, double *lb, bnd_result *res, cn_err *err)
 {
+    return bnd_run_ball(c, o, rg, NULL, m, C, d, lb, res, err);
+}
+
+cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, const bnd_ball *ball,
+                       int m, const double *C, const double *d, double *lb, bnd_result *res,
+                       cn_err *err)
+{
     CN_REQUIRE(c && o && rg && rg->lo && rg->hi, "context, options and box");
+    CN_REQUIRE(!ball || ball->c, "an L2 ball's centre");
+    if (ball) {
+        if (!(ball->r >= 0.0) || !isfinite(ball->r))
+            return cn_fail(err, CN_EINVAL, "bounds: L2 radius %g is not a finite number >= 0",
+                           ball->r);
+        for (int j = 0; j < c->n_in; j++)
+            if (!isfinite(ball->c[j]))
+                return cn_fail(err, CN_EINVAL, "bounds: L2 centre %d is not finite", j);
+    }
     CN_REQUIRE(m >= 0 && (m == 0 || (C && lb)), "query rows and output");
     CN_REQUIRE((unsigned)o->method <= BND_ALPHA, "a known method");
     for (int j = 0; j < c->n_in; j++)
@@ -529,6 +545,8 @@ cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int m, co
     c->coef_m = 0;
     memcpy(c->lo[0], rg->lo, (size_t)c->n_in * sizeof(double));
     memcpy(c->hi[0], rg->hi, (size_t)c->n_in * sizeof(double));
+    c->l2_c = ball ? ball->c : NULL;
+    c->l2_r = ball ? ball->r : 0.0;
     for (int j = 0; j < c->n_in; j++)
         if (rg->lo[j] > rg->hi[j])
             c->infeasible = true;
@@ -549,7 +567,9 @@ cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int m, co
             bnd__red_extend(c, i);
             /* DeepPoly also bounds the outputs themselves (ELINA does), which
              * the final intersection can use: lb(y_t) - ub(y_j) */
-            if (linear && i >= 1 && (i + 1 < c->nl || oo.layer_concretise))
+            /* (the first affine layer's interval bounds are exact over a
+             * box, but not over an L2 ball: there its rows go to the input) */
+            if (linear && (i >= 1 || c->l2_c) && (i + 1 < c->nl || oo.layer_concretise))
                 linear_layer(c, &oo, i);
         }
         if (i + 1 < c->nl && c->L[i + 1].relu) {
@@ -591,6 +611,7 @@ cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int m, co
                         lb[r] = c->row_lb[r];
         }
     }
+    c->l2_c = NULL;
     cn_round_pop(saved);
     rs.infeasible = c->infeasible;
     if (res)

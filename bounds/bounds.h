@@ -32,7 +32,7 @@
  * their dense unrolling (built exactly, once, in bnd_ctx_new).
  *
  * ------------------------------------------------------------------------
- * SOUNDNESS IN FLOATING POINT (DESIGN.md "Soundness contract").
+ * SOUNDNESS IN FLOATING POINT (docs/DESIGN.md, "The soundness contract").
  *
  * A bound is valid for the exact real network whatever rounding happened.
  * The back-substituted coefficient matrices Lambda are only approximations:
@@ -136,6 +136,25 @@ typedef struct {
     const signed char *split;
 } bnd_region;
 
+/* An L2 ball for bnd_run_ball: c [n_in] finite doubles (borrowed), r >= 0
+ * finite.  X is then also cut to { x : ||x - c||_2 <= r }.  The box
+ * should be (a superset of) the ball's box hull: interval propagation and
+ * every intermediate concretisation over a layer's own bounds see the box
+ * only.  A linear method's expression  Lambda x + const  at the input is
+ * concretised over both and the better kept (each is a valid lower bound,
+ * X lying in each):
+ *     max( sum_j min(lambda_j lo_j, lambda_j hi_j),
+ *          Lambda . c - r ||Lambda||_2 ) + const                       (L2)
+ * (the dual norm of L2 is L2), the second term computed like the first in
+ * the upward scope on its negation: -lambda_j c_j, sum lambda_j^2, sqrt
+ * and the product with r each rounded up.  The caller makes the ball
+ * contain its exact region (a rational centre x0: r >= eps + ||c - x0||_2,
+ * rounded up). */
+typedef struct {
+    const double *c;
+    double r;
+} bnd_ball;
+
 /* What a call found (a verdict-like result, not an error). */
 typedef struct {
     bool infeasible;          /* the splits contradict the bounds: X is empty,
@@ -159,6 +178,11 @@ void bnd_ctx_free(bnd_ctx *c);                  /* NULL is fine */
 cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int m, const double *C,
                   const double *d, double *lb, bnd_result *res /* OUT, may be NULL */,
                   cn_err *err) CN_WUR;
+/* bnd_run over r cut to the L2 ball (NULL: r alone, as bnd_run); CN_EINVAL
+ * for a ball that is not finite or has r < 0. */
+cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, const bnd_ball *ball,
+                       int m, const double *C, const double *d, double *lb,
+                       bnd_result *res /* OUT, may be NULL */, cn_err *err) CN_WUR;
 
 /* Bounds (1) of z_i (0 <= i <= n_layers; i = 0 is the box, i = n_layers the
  * output) from the last bnd_run, after splits.  Borrowed, valid until the

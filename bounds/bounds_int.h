@@ -77,6 +77,8 @@ typedef struct {
 struct bnd_ctx {
     const net *n;
     int nl, n_in, n_out, maxw, n_relus;
+    const double *l2_c;         /* bnd_region's L2 ball during bnd_run, or NULL */
+    double l2_r;
     bnd__layer *L;              /* [nl] */
     double **lo, **hi, **mag;   /* [nl+1][width of z_i] */
     bool blown;                 /* some intermediate bound is not finite */
@@ -143,6 +145,12 @@ void bnd__k_affine_row(int n, const double *lam, const double *b, const double *
                        double out[2]);
 /* sum max((-lam) lo, (-lam) hi) rounded up, i.e. -(min of lam.x over the box);
  * *abs_sum = sum |lam| (to detect non-finite coefficients). */
+/* (L2) of bounds.h for one row: the negated lower bound of lam . x over the
+ * ball (centre c, radius r), rounded up (FE_UPWARD scope): sum -lam_j c_j +
+ * r sqrt(sum lam_j^2); stride: distance between a row's entries (1 for a
+ * row-major row, R for a column of the reduced coordinates).  +inf or NaN
+ * when it could not be formed. */
+double bnd__l2_neg_lb(int n, const double *lam, size_t stride, const double *c, double r);
 double bnd__k_concretise(int n, const double *lam, const double *lo, const double *hi,
                          double *abs_sum);
 /* y += a x */

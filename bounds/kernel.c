@@ -211,3 +211,17 @@ void bnd__k_concretise_cols(int n, int R, const double *G, const double *lo, con
 {
     DISPATCH(concretise_cols, n, R, G, lo, hi, s, chk);
 }
+
+double bnd__l2_neg_lb(int n, const double *lam, size_t stride, const double *c, double r)
+{
+    /* in the caller's FE_UPWARD scope: every operation rounds up, and each
+     * term is >= its exact value, so the sums are too */
+    double s = 0.0, q = 0.0;
+    for (int j = 0; j < n; j++) {
+        double l = lam[(size_t)j * stride];
+        s += (-l) * c[j];
+        q += l * l;
+    }
+    double v = s + r * sqrt(q);
+    return isnan(v) ? INFINITY : v;
+}

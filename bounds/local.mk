@@ -4,7 +4,7 @@ bounds_libbounds_la_SOURCES = bounds/bounds.h bounds/bounds_int.h \
 	bounds/bounds.c bounds/backsub.c bounds/alpha.c bounds/kernel.c \
 	bounds/reduced.c bounds/kernel_body.h
 
-check_PROGRAMS += tests/test_bounds tests/test_bounds_encl
+check_PROGRAMS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2
 tests_test_bounds_SOURCES = tests/test_bounds.c tests/testutil.h
 tests_test_bounds_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
 tests_test_bounds_LDADD = tests/libtestfix.la bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) \
@@ -13,7 +13,11 @@ tests_test_bounds_LDADD = tests/libtestfix.la bounds/libbounds.la models/libmode
 tests_test_bounds_encl_SOURCES = tests/test_bounds_encl.c tests/testutil.h
 tests_test_bounds_encl_CFLAGS = $(tests_test_bounds_CFLAGS)
 tests_test_bounds_encl_LDADD = $(tests_test_bounds_LDADD)
-TESTS += tests/test_bounds tests/test_bounds_encl
+# boxes cut to an L2 ball (--norm 2)
+tests_test_bounds_l2_SOURCES = tests/test_bounds_l2.c tests/testutil.h
+tests_test_bounds_l2_CFLAGS = $(tests_test_bounds_CFLAGS)
+tests_test_bounds_l2_LDADD = $(tests_test_bounds_LDADD)
+TESTS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2
 
 # Benchmark: verified counts and timing per method (benchmarks/README.md).
 dist_noinst_SCRIPTS += benchmarks/bench_bounds.sh

@@ -321,9 +321,18 @@ static void red_rows(bnd_ctx *c, int R, int w, double *lb)
         s[r] = t;
         chk[r] = 0.0;
     }
+    if (c->l2_c) /* (L2) of bounds.h: the ball (into nc, no longer needed), before s
+                  * takes the box's value */
+        for (int r = 0; r < R; r++) {
+            double v = bnd__l2_neg_lb(c->n_in, G + r, (size_t)R, c->l2_c, c->l2_r);
+            nc[r] = v + s[r];
+        }
     bnd__k_concretise_cols(c->n_in, R, G, c->lo[0], c->hi[0], s, chk);
-    for (int r = 0; r < R; r++)
+    for (int r = 0; r < R; r++) {
         lb[r] = (chk[r] < INFINITY && s[r] < INFINITY) ? -s[r] : -INFINITY;
+        if (c->l2_c && lb[r] > -INFINITY && nc[r] < INFINITY && -nc[r] > lb[r])
+            lb[r] = -nc[r];
+    }
 }
 
 void bnd__red_inter(bnd_ctx *c, int a, int R, double *lb)

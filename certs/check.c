@@ -448,6 +448,9 @@ static bool sweep_sample(checker *c, const char *where, const json_t *r, uint8_t
     if (!cert__unhex(px, pix, (size_t)n_in))
         return fail(c, "%s.pixels: must be %d bytes in lowercase hex", where, n_in);
     const ds_set *ds = c->in->data;
+    if (ds && !ds->pixels) /* float data (decimal CSV, float .npy): no 8-bit samples */
+        return fail(c, "%s: the data file %s holds float data; a certificate's samples are "
+                       "8-bit pixels", where, c->in->data_path ? c->in->data_path : "");
     if (ds && (idx >= ds->n || ds->dim != n_in))
         return fail(c, "%s.index: sample %d is not in the data file %s (%d samples of %d "
                        "values)", where, idx, c->in->data_path ? c->in->data_path : "", ds->n,

@@ -162,6 +162,15 @@ cn_status cert_key_load(const char *path, cert_key *k, cn_err *err)
     struct stat sb;
     if (stat(path, &sb) != 0)
         return cn_fail(err, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* the public half given by mistake (NAME.pub for NAME.key): say so, rather
+     * than that its mode 644 is too open for a secret key */
+    unsigned char pub[32];
+    cn_err perr;
+    if (S_ISREG(sb.st_mode) && sb.st_size <= 2 * 32 + 1 &&
+        cert_pubkey_load(path, pub, &perr) == CN_OK)
+        return cn_fail(err, CN_EINVAL, "%s: this is an Ed25519 public key; signing needs the "
+                                       "secret key (NAME.key of 'certnn keygen --out NAME')",
+                       path);
     if (sb.st_mode & 077)
         return cn_fail(err, CN_EINVAL, "%s: secret key readable by others (mode %03o); "
                                        "chmod 600 it", path, (unsigned)(sb.st_mode & 0777));

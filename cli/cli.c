@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -96,14 +98,15 @@ static void print_help(const cli_cmd *cmd)
         printf("  %-28s %s", lhs, o->help);
         if (o->def)
             printf(" (default %s)", o->def);
-        if ((o->kind == CLI_INT || o->kind == CLI_DOUBLE) && o->min <= o->max)
+        if ((o->kind == CLI_INT || o->kind == CLI_DOUBLE || o->kind == CLI_DEC) &&
+            o->min <= o->max)
             printf(" [%g..%g]", o->min, o->max);
         putchar('\n');
     }
     printf("  %-28s %s\n", "-h, --help", "show this help");
     printf("\nExit codes: 0 ok/proven/valid, 1 counterexample/invalid, 2 unknown, 3 timeout,\n"
            "64 usage error, 65 bad input data, 66 cannot open input, 70 internal error,\n"
-           "71 out of memory.\n");
+           "71 out of memory, 73 cannot write an output path.\n");
 }
 
 /* Converts text to the option's kind, checking the range.  Returns false and
@@ -116,7 +119,7 @@ static bool set_value(const cli_opt *o, const char *text, cli_val *v)
         v->i = 1;
         return true;
     }
-    if (o->kind == CLI_STR)
+    if (o->kind == CLI_STR || o->kind == CLI_OUT)
         return true;
     char *end;
     errno = 0;
@@ -134,6 +137,25 @@ static bool set_value(const cli_opt *o, const char *text, cli_val *v)
         v->d = (double)x;
         return true;
     }
+    if (o->kind == CLI_DEC) {
+        /* the range is checked on the exact value: "1.0000000000000000001" is above 1 */
+        mpq_t q, lim;
+        mpq_inits(q, lim, NULL);
+        bool num = cn_mpq_set_decimal(q, text, strlen(text)), in = num;
+        if (num && o->min <= o->max) {
+            mpq_set_d(lim, o->min);
+            in = mpq_cmp(q, lim) >= 0;
+            mpq_set_d(lim, o->max);
+            in = in && mpq_cmp(q, lim) <= 0;
+        }
+        v->d = num ? strtod(text, NULL) : 0.0; /* the nearest double (mpq_get_d truncates) */
+        mpq_clears(q, lim, NULL);
+        if (!num)
+            cli_error("--%s: expected a decimal number, got '%s'", o->name, text);
+        else if (!in)
+            cli_error("--%s: %s is out of range [%g, %g]", o->name, text, o->min, o->max);
+        return in;
+    }
     double x = strtod(text, &end);
     if (errno || end == text || *end || !isfinite(x)) {
         cli_error("--%s: expected a number, got '%s'", o->name, text);
@@ -144,6 +166,52 @@ static bool set_value(const cli_opt *o, const char *text, cli_val *v)
         return false;
     }
     v->d = x;
+    return true;
+}
+
+/* Can the command write path (option o) when its work is done?  Its folder
+ * must exist and take new files; the path must not be a folder. */
+static bool output_ok(const cli_opt *o, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dn = slash ? (size_t)(slash - path) : 0;
+    char dir[4096];
+    if (dn >= sizeof dir) {
+        cli_error("--%s: '%s': the path is too long", o->name, path);
+        return false;
+    }
+    if (slash && dn == 0)
+        dn = 1; /* "/name": the root */
+    memcpy(dir, slash ? path : ".", slash ? dn : 1);
+    dir[slash ? dn : 1] = '\0';
+    struct stat st;
+    if (!path[0] || (slash && !slash[1])) {
+        cli_error("--%s: '%s': expected a file name", o->name, path);
+        return false;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("--%s: '%s' is a folder, not a file", o->name, path);
+        return false;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--%s: cannot write '%s': folder '%s' does not exist", o->name, path, dir);
+        return false;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_error("--%s: cannot write '%s': folder '%s' is not writable (%s)", o->name, path,
+                  dir, strerror(errno));
+        return false;
+    }
+    /* and a file can be made there, as the atomic write will (PATH.tmp.PID) */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        cli_error("--%s: cannot write '%s': %s", o->name, path, strerror(errno));
+        return false;
+    }
+    fclose(f);
+    remove(tmp);
     return true;
 }
 
@@ -193,8 +261,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         if (idx < 0) {
             const char *bad = argv[optind - 1];
             if (c == ':')
-                cli_error("%s %s: option '%s' needs an argument (see '%s %s --help')",
-                          PROG(cmd), cmd->name, bad, PROG(cmd), cmd->name);
+                cli_error("%s: option '%s' needs an argument (see '%s %s --help')",
+                          cmd->name, bad, PROG(cmd), cmd->name);
             else
                 cli_error("%s: unknown option '%s' (see '%s %s --help')", cmd->name,
                           optopt ? (char[]){'-', (char)optopt, 0} : bad, PROG(cmd), cmd->name);
@@ -212,8 +280,248 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         a->pos[a->n_pos++] = argv[i];
     }
     if (a->n_pos < cmd->min_pos) {
-        cli_error("%s: missing argument; usage: %s %s %s", cmd->name, PROG(cmd), cmd->name,
-                  cmd->usage);
+        /* the usage names the positional arguments in capitals, in order */
+        const char *w = cmd->usage;
+        size_t wn = 0;
+        for (int k = 0; *w; w += wn) {
+            w += strspn(w, " ");
+            wn = strcspn(w, " ");
+            bool caps = wn > 0;
+            for (size_t j = 0; j < wn; j++)
+                caps &= (w[j] >= 'A' && w[j] <= 'Z') || w[j] == '.' || w[j] == '_';
+            if (caps && k++ == a->n_pos)
+                break;
+        }
+        if (*w)
+            cli_error("%s: missing the %.*s argument; usage: %s %s %s", cmd->name, (int)wn, w,
+                      PROG(cmd), cmd->name, cmd->usage);
+        else
+            cli_error("%s: missing argument; usage: %s %s %s", cmd->name, PROG(cmd),
+                      cmd->name, cmd->usage);
+        return CLI_EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++)
+        if (cmd->opts[i].kind == CLI_OUT && a->v[i].set && !output_ok(&cmd->opts[i], a->v[i].s))
+            return CLI_EXIT_CANTCREAT;
+    return -1;
+}
+
+/* Writes "--a A", "--a A and --b B" or "--a A, --b B and --c C" to buf:
+ * the options of names (only those not given when pick_missing; with their
+ * argument names when args).  Returns how many. */
+static size_t join_opts(const cli_args *a, const char *const *names, bool pick_missing,
+                        bool args, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    int count = 0;
+    for (int k = 0; names[k]; k++)
+        count += !pick_missing || !a->v[opt_index(a->cmd, names[k])].set;
+    for (int k = 0, done = 0; names[k]; k++) {
+        const cli_opt *o = &a->cmd->opts[opt_index(a->cmd, names[k])];
+        if (pick_missing && a->v[opt_index(a->cmd, names[k])].set)
+            continue;
+        done++;
+        len += (size_t)snprintf(buf + len, cap - len, "--%s%s%s%s", o->name,
+                                args && o->arg ? " " : "", args && o->arg ? o->arg : "",
+                                done == count ? "" : done == count - 1 ? " and " : ", ");
+        CN_REQUIRE(len < cap, "the option names fit the message");
+    }
+    return (size_t)count;
+}
+
+bool cli_require(const cli_args *a, const char *const *names)
+{
+    char missing[256], all[256];
+    size_t nm = join_opts(a, names, true, true, missing, sizeof missing);
+    if (nm == 0)
+        return true;
+    size_t nall = join_opts(a, names, false, false, all, sizeof all);
+    if (nall == 1)
+        cli_error("%s: missing %s, which is required (see '%s %s --help')", a->cmd->name,
+                  missing, PROG(a->cmd), a->cmd->name);
+    else
+        cli_error("%s: missing %s (%s are required; see '%s %s --help')", a->cmd->name,
+                  missing, all, PROG(a->cmd), a->cmd->name);
+    return false;
+}
+
+void cli_samples_note(const char *opt, long want, long offset, int got, const char *path)
+{
+    if (want < 0 || got >= want)
+        return;
+    if (offset > 0)
+        cli_error("warning: %s %ld: %s has only %d sample%s from offset %ld; using %s", opt,
+                  want, path, got, got == 1 ? "" : "s", offset, got == 1 ? "it" : "those");
+    else
+        cli_error("warning: %s %ld: %s has only %d sample%s; using %s", opt, want, path, got,
+                  got == 1 ? "" : "s", got == 1 ? "it" : "all of them");
+}
+
+/* "--mean 0.4914,0.4822,0.4465": one decimal or max (the channels), each
+ * exact, into q (initialised); the count, or -1 after a message. */
+static int parse_decimals(const char *opt, const char *s, mpq_t *q, int max)
+{
+    int k = 0, nv = 1;
+    for (const char *p = s; (p = strchr(p, ',')) != NULL; p++)
+        nv++;
+    if (nv != 1 && nv != max) {
+        cli_error("--%s: %d values, but the network's input has %d channel%s: give one value%s",
+                  opt, nv, max, max == 1 ? "" : "s", max == 1 ? "" : " or one per channel");
+        return -1;
+    }
+    for (const char *p = s;; k++) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (!cn_mpq_set_decimal(q[k], p, len)) {
+            cli_error("--%s: value %d: expected a decimal number, got '%.*s' (values are "
+                      "separated by commas)", opt, k + 1, (int)len, p);
+            return -1;
+        }
+        if (!c)
+            return k + 1;
+        p = c + 1;
+    }
+}
+
+int cli_normalise(const cli_args *a, net *n)
+{
+    const char *ms = cli_str(a, "mean"), *ss = cli_str(a, "std");
+    if (!ms && !ss)
+        return -1;
+    int C = net_input_channels(n), rc = CLI_EXIT_USAGE;
+    mpq_t *mean = malloc(sizeof(mpq_t) * (size_t)C), *sd = malloc(sizeof(mpq_t) * (size_t)C);
+    if (!mean || !sd) {
+        free(mean);
+        free(sd);
+        cli_error("out of memory");
+        return CLI_EXIT_OSERR;
+    }
+    for (int c = 0; c < C; c++) {
+        mpq_init(mean[c]);
+        mpq_init(sd[c]);
+        mpq_set_ui(sd[c], 1, 1);
+    }
+    int nm = ms ? parse_decimals("mean", ms, mean, C) : 1;
+    int ns = ss ? parse_decimals("std", ss, sd, C) : 1;
+    if (nm < 0 || ns < 0)
+        goto done;
+    /* one value stands for every channel */
+    for (int c = nm; nm == 1 && c < C; c++)
+        mpq_set(mean[c], mean[0]);
+    for (int c = ns; ns == 1 && c < C; c++)
+        mpq_set(sd[c], sd[0]);
+    for (int c = 0; c < C; c++)
+        if (mpq_sgn(sd[c]) <= 0) {
+            cli_error("--std: value %d: expected a positive number, got '%.17g'", ns == 1 ? 1 : c + 1,
+                      mpq_get_d(sd[c]));
+            goto done;
+        }
+    cn_err err;
+    rc = net_prepend_normalise(n, C, mean, sd, &err) == CN_OK ? -1 : cli_report(&err);
+done:
+    for (int c = 0; c < C; c++) {
+        mpq_clear(mean[c]);
+        mpq_clear(sd[c]);
+    }
+    free(mean);
+    free(sd);
+    return rc;
+}
+
+/* All of stdin (binary), gunzipped when it starts with gzip's magic bytes;
+ * *data NUL-terminated (cn_free). */
+static cn_status read_stdin(unsigned char **data, size_t *len, cn_err *err)
+{
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = cn_malloc(cap + 1);
+    if (!b)
+        return cn_fail(err, CN_ENOMEM, "<stdin>: out of memory");
+    for (;;) {
+        if (n == cap) {
+            if (cap >= CN_GZ_MAX_BYTES) {
+                cn_free(b);
+                return cn_fail(err, CN_ELIMIT, "<stdin>: more than %zu bytes", (size_t)cap);
+            }
+            unsigned char *nb = cn_realloc(b, 2 * cap + 1);
+            if (!nb) {
+                cn_free(b);
+                return cn_fail(err, CN_ENOMEM, "<stdin>: out of memory");
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, stdin);
+        n += got;
+        if (got == 0) {
+            if (ferror(stdin)) {
+                cn_free(b);
+                return cn_fail(err, CN_EIO, "<stdin>: read error: %s", strerror(errno));
+            }
+            break;
+        }
+    }
+    b[n] = 0;
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+        unsigned char *z = NULL;
+        size_t zn = 0;
+        cn_status st = cn_gunzip_mem(b, n, "<stdin>", CN_GZ_MAX_BYTES, &z, &zn, err);
+        cn_free(b);
+        if (st != CN_OK)
+            return st;
+        b = z;
+        n = zn;
+    }
+    *data = b;
+    *len = n;
+    return CN_OK;
+}
+
+cn_status cli_net_load(const char *path, net **out, cn_err *err)
+{
+    if (strcmp(path, "-") != 0)
+        return net_load(path, out, err);
+    unsigned char *b;
+    size_t n;
+    cn_status st = read_stdin(&b, &n, err);
+    if (st != CN_OK)
+        return st;
+    /* NNet is text beginning with '//' comments or numbers; ONNX is protobuf */
+    size_t k = 0;
+    while (k < n && (b[k] == ' ' || b[k] == '\t' || b[k] == '\r' || b[k] == '\n'))
+        k++;
+    bool nnet = k < n && (b[k] == '/' || (b[k] >= '0' && b[k] <= '9'));
+    st = nnet ? net_load_nnet_mem((const char *)b, n, "<stdin>", out, err)
+              : net_load_onnx_mem(b, n, "<stdin>", out, err);
+    cn_free(b);
+    return st;
+}
+
+cn_status cli_prop_load(const char *path, prop **out, cn_err *err)
+{
+    if (strcmp(path, "-") != 0)
+        return prop_parse_vnnlib(path, out, err);
+    unsigned char *b;
+    size_t n;
+    cn_status st = read_stdin(&b, &n, err);
+    if (st != CN_OK)
+        return st;
+    st = prop_parse_vnnlib_mem((const char *)b, n, "<stdin>", 0, out, err);
+    cn_free(b);
+    return st;
+}
+
+int cli_stdin_once(const char *model, const char *prop_path, bool cert)
+{
+    bool m = model && !strcmp(model, "-"), p = prop_path && !strcmp(prop_path, "-");
+    if (m && p) {
+        cli_error("the model and --vnnlib cannot both be read from stdin ('-'): give one as a "
+                  "file");
+        return CLI_EXIT_USAGE;
+    }
+    if ((m || p) && cert) {
+        cli_error("--cert needs the %s as a file, not stdin ('-'): a certificate names its "
+                  "files and binds them by SHA-256 for 'certnn check'", m ? "model" : "property");
         return CLI_EXIT_USAGE;
     }
     return -1;

@@ -26,10 +26,18 @@ enum {
     CLI_EXIT_DATA = 65,       /* malformed or unsupported input data */
     CLI_EXIT_NOINPUT = 66,    /* cannot open input */
     CLI_EXIT_SOFTWARE = 70,   /* internal error */
-    CLI_EXIT_OSERR = 71       /* out of memory */
+    CLI_EXIT_OSERR = 71,      /* out of memory */
+    CLI_EXIT_CANTCREAT = 73   /* an output path cannot be written */
 };
 
-typedef enum { CLI_FLAG, CLI_STR, CLI_INT, CLI_DOUBLE } cli_kind;
+/* CLI_DEC: a decimal kept as its text (read exactly by the command, e.g.
+ * --eps as a rational) whose range [min, max] is checked exactly at parse
+ * time; cli_dbl gives its nearest double.  CLI_OUT: a path the command will
+ * write (a file, or the prefix of several beside each other): checked at
+ * parse time, before any work, that its folder exists and can take a new
+ * file (outputs are written through a temporary file renamed over the path)
+ * and that the path is not a folder; otherwise exit CLI_EXIT_CANTCREAT. */
+typedef enum { CLI_FLAG, CLI_STR, CLI_INT, CLI_DOUBLE, CLI_DEC, CLI_OUT } cli_kind;
 
 typedef struct {
     const char *name;         /* long name, without "--" */
@@ -82,6 +90,24 @@ typedef struct {
 #define CLI_OPT_LABELS(help) {"labels", 0, CLI_STR, "FILE", NULL, 0, -1, help}
 #define CLI_OPT_SAMPLES(def, help) {"samples", 'n', CLI_INT, "N", def, 1, 1e9, help}
 #define CLI_OPT_OFFSET(help) {"offset", 0, CLI_INT, "K", "0", 0, 1e9, help}
+/* The L-infinity radius around a sample of --data: inputs are pixel/255 in
+ * [0,1], so a radius above 1 means nothing and is refused (one rule for
+ * every command that takes it). */
+#define CLI_EPS_MAX 1
+#define CLI_OPT_EPS(def, help) {"eps", 'e', CLI_DEC, "E", def, 0, CLI_EPS_MAX, help}
+/* --mean / --std: data whose normalisation the model file does not hold; the
+ * network then sees (x - mean)/std per input channel (one value, or one per
+ * channel of the declared input shape), while eps stays in the data's units.
+ * cli_normalise puts the exact map in front of n (net_prepend_normalise):
+ * -1 when done or neither option was given, else the exit code (message
+ * printed). */
+#define CLI_OPT_MEAN                                                                            \
+    {"mean", 0, CLI_STR, "M1,..", NULL, 0, -1,                                                  \
+     "--data: per-channel mean the network's input is normalised with, (x - mean)/std "         \
+     "(decimals read exactly; one value or one per input channel; default 0)"}
+#define CLI_OPT_STD                                                                             \
+    {"std", 0, CLI_STR, "S1,..", NULL, 0, -1,                                                   \
+     "--data: per-channel standard deviation for --mean (positive; default 1)"}
 
 typedef struct {
     bool set;                 /* given on the command line, or has a default */
@@ -130,6 +156,23 @@ int cli_exit_code(cn_status s);
 int cli_print_json(json_t *root);
 /* Prints "certnn: ..." on stderr. */
 void cli_error(const char *fmt, ...) CN_PRINTF(1, 2);
+/* Options a command cannot run without: names (NULL-terminated) lists
+ * them by long name.  When some are not given, prints "CMD: missing --X
+ * ARG and --Y ARG (see ...)" naming only those, and returns false. */
+bool cli_require(const cli_args *a, const char *const *names);
+/* After loading a dataset with at most `want` samples from `offset`
+ * (want < 0: all): when the file held fewer (`got`), says so on stderr
+ * (even with -q: the run is smaller than asked) naming the option. */
+void cli_samples_note(const char *opt, long want, long offset, int got, const char *path);
+/* A model or VNN-LIB property read from a file, or from stdin when the path
+ * is "-" (gzipped or not; NNet told from ONNX by its text; named "<stdin>"
+ * in messages).  cli_stdin_once: -1 when at most one of model and property
+ * is "-" and, with cert, neither; else a usage message and exit code. */
+cn_status cli_net_load(const char *path, net **out, cn_err *err) CN_WUR;
+cn_status cli_prop_load(const char *path, prop **out, cn_err *err) CN_WUR;
+int cli_stdin_once(const char *model, const char *prop_path, bool cert);
+/* --mean/--std: see CLI_OPT_MEAN above. */
+int cli_normalise(const cli_args *a, net *n);
 
 /* The subcommands. */
 extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, cli_cmd_attack;
@@ -163,8 +206,5 @@ bool cli_engine_opts(const cli_args *a, vfy_opts *o);
  * (signed with --sign); returns the exit code.  Borrows everything. */
 int cli_verify_report(const cli_args *a, const char *model, const net *n, const char *path,
                       const prop *p, const vfy_result *r);
-/* The end of a suite run: the messages for an interruption by signal sig
- * (0: none), incorrect verdicts or regressions, and the exit code. */
-int cli_bench_exit(int sig, int run, int total, const char *out, int incorrect, int regressions);
 
 #endif

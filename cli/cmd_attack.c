@@ -13,14 +13,20 @@
 #include "cli/cli.h"
 
 static const cli_opt opts[] = {
-    {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1, "VNN-LIB property to falsify"},
+    {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1,
+     "VNN-LIB property to falsify ('-': read it from stdin)"},
     {"data", 'd', CLI_STR, "FILE", NULL, 0, -1,
-     "samples (ERAN CSV, or IDX images with --labels): attack the eps-ball of each"},
-    {"eps", 'e', CLI_STR, "E", NULL, 0, -1,
-     "L-infinity radius for --data, a decimal read exactly (input = pixel/255, clipped to [0,1])"},
-    CLI_OPT_LABELS("IDX labels file for --data IDX images"),
+     "samples (CSV of 8-bit or decimal values, IDX images or .npy with --labels): attack the "
+     "eps-ball of each"},
+    CLI_OPT_EPS(NULL, "L-infinity radius for --data, a decimal read exactly (input = pixel/255, "
+                      "clipped to [0,1])"),
+    CLI_OPT_LABELS("labels file for --data IDX images (IDX) or .npy data (.npy of integers)"),
     CLI_OPT_SAMPLES(NULL, "number of samples for --data (default all)"),
     CLI_OPT_OFFSET("first sample for --data"),
+    CLI_OPT_MEAN,
+    CLI_OPT_STD,
+    {"norm", 0, CLI_STR, "P", "inf", 0, -1,
+     "--data: the balls' norm, inf (L-infinity) or 2 (L2; pgd or deepfool)"},
     {"method", 'm', CLI_STR, "M", "pgd", 0, -1, "pgd, fgsm (FGSM then RAND+FGSM) or deepfool"},
     {"timeout", 't', CLI_DOUBLE, "S", "10", 0, 1e7,
      "seconds per property or per sample (0: no limit; then --restarts bounds the search)"},
@@ -96,6 +102,7 @@ typedef struct {
     bool json;
     const char *method;
     atk_opts o;
+    bool l2;                  /* --norm 2 */
 } run_cfg;
 
 /* Smallest exact slack of the reported disjunct (the "margin"). */
@@ -189,7 +196,7 @@ static int attack_vnnlib(const char *model, const net *n, const char *path, run_
 {
     cn_err err;
     prop *p = NULL;
-    if (prop_parse_vnnlib(path, &p, &err) != CN_OK)
+    if (cli_prop_load(path, &p, &err) != CN_OK)
         return cli_report(&err);
     if (prop_n_in(p) != net_in_size(n) || prop_n_out(p) != net_out_size(n)) {
         cli_error("%s: the property has %d inputs and %d outputs; the network %d and %d", path,
@@ -295,6 +302,7 @@ static int attack_sample(const net *n, const ds_set *d, int i, int index, const 
         px = x0;
     }
     if (cfg->o.method == ATK_DEEPFOOL) {
+        const double *dx = NULL;
         if (atk_deepfool(n, x0, label, 0.0, 1.0, &cfg->o, &df, &err) != CN_OK) {
             rc = cli_report(&err);
             goto done;
@@ -303,11 +311,31 @@ static int attack_sample(const net *n, const ds_set *d, int i, int index, const 
             t->df_found++;
             t->df_linf_sum += df.linf;
         }
-        if (!found && df.found) {
-            /* inside the ball?  decided by the exact check */
-            if (prop_check_point_d(p, n, df.x_linf, &c, &err) != CN_OK) {
+        dx = cfg->l2 ? df.x_l2 : df.x_linf;
+        if (!found && df.found && dx) {
+            /* inside the ball?  decided by the exact check (an L2 ball: the
+             * box check, then sum (x - x0)^2 <= eps^2 exactly) */
+            if (prop_check_point_d(p, n, dx, &c, &err) != CN_OK) {
                 rc = cli_report(&err);
                 goto done;
+            }
+            if (c.violated && cfg->l2) {
+                mpq_t *xq = malloc(sizeof(mpq_t) * (size_t)in);
+                if (!xq) {
+                    cli_error("out of memory");
+                    rc = CLI_EXIT_OSERR;
+                    goto done;
+                }
+                for (int k = 0; k < in; k++) {
+                    mpq_init(xq[k]);
+                    mpq_set_d(xq[k], dx[k]);
+                }
+                bool in_ball = atk_l2_inside(in, (const mpq_t *)xq, (const mpq_t *)x0, eps);
+                for (int k = 0; k < in; k++)
+                    mpq_clear(xq[k]);
+                free(xq);
+                if (!in_ball)
+                    c.violated = false;
             }
             if (c.violated) {
                 found = true;
@@ -322,12 +350,19 @@ static int attack_sample(const net *n, const ds_set *d, int i, int index, const 
                 }
                 for (int k = 0; k < in; k++) {
                     mpq_init(px[k]);
-                    mpq_set_d(px[k], df.x_linf[k]);
+                    mpq_set_d(px[k], dx[k]);
                 }
             }
         }
     } else if (!found) {
-        if (atk_run(n, p, &cfg->o, &r, &err) != CN_OK) {
+        if (cfg->l2) {
+            cfg->o.l2_x0 = (const mpq_t *)x0;
+            cfg->o.l2_eps = (const mpq_t *)eps;
+        }
+        cn_status as = atk_run(n, p, &cfg->o, &r, &err);
+        cfg->o.l2_x0 = NULL;
+        cfg->o.l2_eps = NULL;
+        if (as != CN_OK) {
             rc = cli_report(&err);
             goto done;
         }
@@ -407,6 +442,7 @@ static int attack_data(const char *model, const net *n, const cli_args *a, run_c
         mpq_clear(eps);
         return cli_report(&err);
     }
+    cli_samples_note("--samples", count, offset, d->n, path);
     int rc = CLI_EXIT_OK;
     if (d->dim != net_in_size(n)) {
         cli_error("%s: samples have %d values; the network takes %d inputs", path, d->dim,
@@ -416,31 +452,42 @@ static int attack_data(const char *model, const net *n, const cli_args *a, run_c
     }
     data_tally t = {0, 0, 0, 0};
     json_t *rows = cfg->json ? json_array() : NULL;
-    for (int i = 0; i < d->n; i++) {
+    /* Each sample's line is printed (and flushed) as it is decided; SIGINT /
+     * SIGTERM end the loop after the sample at hand and the summary covers
+     * the samples done. */
+    volatile sig_atomic_t *stop = cli_signals_catch();
+    int n_done = 0;
+    for (int i = 0; i < d->n && !*stop; i++, n_done++) {
         json_t *obj = cfg->json ? json_object() : NULL;
         int e = attack_sample(n, d, i, offset + i, eps, cfg, obj, &t);
         if (cfg->json)
             json_array_append_new(rows, obj);
+        fflush(stdout);
         if (e != CLI_EXIT_OK) {
             rc = e;
             break;
         }
     }
+    bool interrupted = rc == CLI_EXIT_OK && n_done < d->n;
+    if (interrupted)
+        cli_error("interrupted by signal %d after %d of %d samples; the summary covers those",
+                  (int)*stop, n_done, d->n);
+    cli_signals_restore();
     if (rc == CLI_EXIT_OK) {
         rc = t.sat ? CLI_EXIT_CEX : CLI_EXIT_UNKNOWN;
         if (cfg->json) {
-            json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:o}",
-                                     "verdict", t.sat ? "sat" : "unknown", "model", model,
-                                     "data", path, "eps", etext, "method", cfg->method, "seed",
-                                     (json_int_t)cfg->o.seed, "samples", d->n, "sat", t.sat,
-                                     "unknown", t.unknown, "results", rows);
+            json_t *root = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:i, s:i, s:o}", "verdict",
+                t.sat ? "sat" : "unknown", "model", model, "data", path, "eps", etext, "method",
+                cfg->method, "seed", (json_int_t)cfg->o.seed, "samples", d->n, "done", n_done,
+                "interrupted", interrupted, "sat", t.sat, "unknown", t.unknown, "results", rows);
             rows = NULL;
             int e = cli_print_json(root);
             if (e != CLI_EXIT_OK)
                 rc = e;
         } else {
             printf("%s: %d of %d samples sat (attack success), %d unknown\n",
-                   t.sat ? "sat" : "unknown", t.sat, d->n, t.unknown);
+                   t.sat ? "sat" : "unknown", t.sat, n_done, t.unknown);
         }
     }
     json_decref(rows);
@@ -458,8 +505,10 @@ static int run(const cli_args *a)
                   "attack --help')");
         return CLI_EXIT_USAGE;
     }
-    if (vnn && (cli_has(a, "eps") || cli_has(a, "labels") || cli_has(a, "samples"))) {
-        cli_error("attack: --eps, --labels and --samples go with --data, not --vnnlib");
+    if (vnn && (cli_has(a, "eps") || cli_has(a, "labels") || cli_has(a, "samples") ||
+                cli_has(a, "mean") || cli_has(a, "std"))) {
+        cli_error("attack: --eps, --labels, --samples, --mean and --std go with --data, not "
+                  "--vnnlib");
         return CLI_EXIT_USAGE;
     }
     run_cfg cfg;
@@ -476,6 +525,16 @@ static int run(const cli_args *a)
         cli_error("--method: expected pgd, fgsm or deepfool, got '%s'", cfg.method);
         return CLI_EXIT_USAGE;
     }
+    const char *ns = cli_str(a, "norm");
+    if (strcmp(ns, "inf") != 0 && strcmp(ns, "2") != 0) {
+        cli_error("--norm: expected inf or 2, got '%s'", ns);
+        return CLI_EXIT_USAGE;
+    }
+    cfg.l2 = !strcmp(ns, "2");
+    if (cfg.l2 && (vnn || cfg.o.method == ATK_FGSM)) {
+        cli_error("attack: --norm 2 goes with --data and --method pgd or deepfool");
+        return CLI_EXIT_USAGE;
+    }
     cfg.o.time_limit = cli_dbl(a, "timeout");
     cfg.o.max_restarts = cli_int(a, "restarts");
     cfg.o.iters = (int)cli_int(a, "iters");
@@ -485,9 +544,17 @@ static int run(const cli_args *a)
         return CLI_EXIT_USAGE;
     }
     cn_err err;
+    int se = cli_stdin_once(a->pos[0], vnn, false);
+    if (se >= 0)
+        return se;
     net *n = NULL;
-    if (net_load(a->pos[0], &n, &err) != CN_OK)
+    if (cli_net_load(a->pos[0], &n, &err) != CN_OK)
         return cli_report(&err);
+    int ne = data ? cli_normalise(a, n) : -1;
+    if (ne >= 0) {
+        net_free(n);
+        return ne;
+    }
     int rc = vnn ? attack_vnnlib(a->pos[0], n, vnn, &cfg) : attack_data(a->pos[0], n, a, &cfg);
     net_free(n);
     return rc;
@@ -503,10 +570,16 @@ const cli_cmd cli_cmd_attack = {
         "shown to lie in the region and in the unsafe set; `unknown` means the search found\n"
         "nothing, never that the property holds.  The point is printed exactly (X values as\n"
         "exact decimals) with the exact margin, the smallest slack of the violated disjunct.\n"
-        "With --data each sample's eps-ball [p/255 - E, p/255 + E] clipped to [0,1] is\n"
-        "attacked; deepfool also prints the smallest L-infinity / L2 perturbation it found\n"
+        "With --data each sample's eps-ball [x - E, x + E] clipped to [0,1] is attacked\n"
+        "(--norm 2: the L2 ball {||x' - x||_2 <= E} ∩ [0,1]^n, by PGD along normalised\n"
+        "gradients or by DeepFool's L2 point, each point checked exactly to be in it)\n"
+        "(x = p/255 for 8-bit data, the values as given for decimal CSV and float .npy;\n"
+        "--mean/--std: the network sees (x - mean)/std per input channel); deepfool also prints the smallest L-infinity / L2 perturbation it found\n"
         "(an upper end of the robustness radius).  The same --seed gives the same search\n"
-        "when it is bounded by --restarts rather than --timeout.",
+        "when it is bounded by --restarts rather than --timeout.  With --data each sample's\n"
+        "line is printed as it is decided; SIGINT/SIGTERM end the run after the sample at\n"
+        "hand, and the summary and --json (\"interrupted\") cover the samples done.\n"
+        "MODEL or --vnnlib `-` reads that file from stdin (not both).",
     .opts = opts,
     .min_pos = 1,
     .max_pos = 1,

@@ -231,6 +231,16 @@ static int run(const cli_args *a)
         goto done;
     }
     if (!cert_screen((const char *)bytes, len, &in, &rep)) {
+        /* bytes without a "signed" part anywhere are no certificate at all
+         * (another file given by mistake): bad input, not an invalid
+         * certificate; a damaged certificate still has it and is INVALID */
+        if (!memmem(bytes, len, "\"signed\"", 8)) {
+            cli_error("%s: not a certnn certificate (a certificate is the one-line JSON document "
+                      "{\"signature\":...,\"signed\":{...}} or {\"signed\":{...}} that "
+                      "'certnn verify --cert' writes)", cert);
+            rc = CLI_EXIT_DATA;
+            goto done;
+        }
         rc = report(a, cert, &rep, "", NULL, NULL, now_s() - t0);
         goto done;
     }
@@ -358,8 +368,8 @@ const cli_cmd cli_cmd_check = {
         "everything checked holds but the named property or data file was not found, so only\n"
         "the copy embedded in the certificate was checked (the output says which: \"valid for\n"
         "the embedded property only\", --json \"complete\": false and \"unchecked\"); 1 when\n"
-        "something does not hold (the message names the field); 66 when the model cannot be\n"
-        "found.",
+        "something does not hold (the message names the field); 65 when CERT is not a\n"
+        "certificate at all (no \"signed\" part); 66 when the model cannot be found.",
     .opts = opts,
     .min_pos = 1,
     .max_pos = 1,

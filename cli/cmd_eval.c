@@ -17,17 +17,22 @@
 
 static const cli_opt opts[] = {
     {"input", 'i', CLI_STR, "FILE", NULL, 0, -1,
-     "inputs, one vector per line (numbers separated by commas or spaces; '#' starts a comment)"},
+     "inputs, one vector per line (numbers separated by commas or spaces; '#' starts a "
+     "comment; '-': stdin)"},
     {"exact", 0, CLI_FLAG, NULL, NULL, 0, -1,
      "evaluate in exact rational arithmetic (decimal inputs read exactly)"},
     CLI_OPT_JSON("print JSON instead of text"),
     {"vnnlib", 0, CLI_STR, "P", NULL, 0, -1,
-     "decide exactly whether each input violates this VNN-LIB property (exit 1 if one does)"},
+     "decide exactly whether each input violates this VNN-LIB property (exit 1 if one does; "
+     "'-': stdin)"},
     {"data", 0, CLI_STR, "FILE", NULL, 0, -1,
-     "dataset mode: ERAN CSV or IDX images (gzipped or not); prints the accuracy"},
-    CLI_OPT_LABELS("IDX labels file for --data"),
+     "dataset mode: CSV (8-bit or decimal values), IDX images or .npy (gzipped or not); "
+     "prints the accuracy"},
+    CLI_OPT_LABELS("labels file for --data IDX images (IDX) or .npy data (.npy of integers)"),
     CLI_OPT_SAMPLES(NULL, "use at most N samples of --data"),
     CLI_OPT_OFFSET("skip the first K samples of --data"),
+    CLI_OPT_MEAN,
+    CLI_OPT_STD,
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -97,9 +102,11 @@ static int run_data(const cli_args *a, const net *n)
     cn_err err;
     ds_set *d = NULL;
     long count = cli_has(a, "samples") ? cli_int(a, "samples") : -1;
-    if (ds_load(cli_str(a, "data"), cli_str(a, "labels"), (int)cli_int(a, "offset"), (int)count,
+    if (ds_load_any_range(cli_str(a, "data"), cli_str(a, "labels"), (int)cli_int(a, "offset"),
+                          (int)count,
                 &d, &err) != CN_OK)
         return cli_report(&err);
+    cli_samples_note("--samples", count, cli_int(a, "offset"), d->n, cli_str(a, "data"));
     int in = net_in_size(n), out = net_out_size(n), rc = CLI_EXIT_OK;
     if (d->dim != in) {
         cli_error("%s: samples have %d values, but %s takes %d inputs", cli_str(a, "data"),
@@ -175,10 +182,18 @@ static int run_data(const cli_args *a, const net *n)
                d->n ? 100.0 * correct / d->n : 0.0,
                exact ? ", exact arithmetic" : ", double arithmetic");
         if (correct < d->n) {
+            /* the first MAX_SHOWN on one line; --json lists every prediction */
+            enum { MAX_SHOWN = 20 };
+            int wrong = d->n - correct, shown = 0;
             printf("misclassified (sample: label -> predicted):");
-            for (int i = 0; i < d->n; i++)
-                if (pred[i] != d->labels[i])
-                    printf(" %ld: %d -> %d", offset + i, d->labels[i], pred[i]);
+            for (int i = 0; i < d->n && shown < MAX_SHOWN; i++)
+                if (pred[i] != d->labels[i]) {
+                    printf("%s %ld: %d -> %d", shown ? "," : "", offset + i, d->labels[i],
+                           pred[i]);
+                    shown++;
+                }
+            if (wrong > shown)
+                printf(" ... and %d more (--json lists every prediction)", wrong - shown);
             putchar('\n');
         }
     }
@@ -227,6 +242,12 @@ static json_t *check_json(const prop_check *c)
     return o;
 }
 
+static bool ppath_is_stdin(const cli_args *a)
+{
+    const char *p = cli_str(a, "vnnlib");
+    return p && !strcmp(p, "-");
+}
+
 static int run(const cli_args *a)
 {
     const char *path = cli_str(a, "input");
@@ -238,23 +259,41 @@ static int run(const cli_args *a)
         cli_error("eval: --labels and --samples need --data");
         return CLI_EXIT_USAGE;
     }
+    if (!cli_str(a, "data") && (cli_has(a, "mean") || cli_has(a, "std"))) {
+        cli_error("eval: --mean and --std need --data");
+        return CLI_EXIT_USAGE;
+    }
     if (!path && !cli_str(a, "data")) {
-        cli_error("eval: --input FILE (or --data FILE) is required (see 'certnn eval --help')");
+        cli_error("eval: missing --input FILE or --data FILE: the inputs to evaluate, or a "
+                  "dataset to classify (see 'certnn eval --help')");
         return CLI_EXIT_USAGE;
     }
     cn_err err;
+    int se = cli_stdin_once(a->pos[0], cli_str(a, "vnnlib"), false);
+    if (se < 0 && path && !strcmp(path, "-") && !strcmp(a->pos[0], "-")) {
+        cli_error("eval: the model and --input cannot both be read from stdin ('-')");
+        se = CLI_EXIT_USAGE;
+    }
+    if (se < 0 && path && !strcmp(path, "-") && ppath_is_stdin(a)) {
+        cli_error("eval: --input and --vnnlib cannot both be read from stdin ('-')");
+        se = CLI_EXIT_USAGE;
+    }
+    if (se >= 0)
+        return se;
     net *n = NULL;
-    if (net_load(a->pos[0], &n, &err) != CN_OK)
+    if (cli_net_load(a->pos[0], &n, &err) != CN_OK)
         return cli_report(&err);
     if (cli_str(a, "data")) {
-        int r = run_data(a, n);
+        int r = cli_normalise(a, n);
+        if (r < 0)
+            r = run_data(a, n);
         net_free(n);
         return r;
     }
     prop *p = NULL;
     const char *ppath = cli_str(a, "vnnlib");
     if (ppath) {
-        if (prop_parse_vnnlib(ppath, &p, &err) != CN_OK) {
+        if (cli_prop_load(ppath, &p, &err) != CN_OK) {
             net_free(n);
             return cli_report(&err);
         }
@@ -270,7 +309,8 @@ static int run(const cli_args *a)
     prop_check chk;
     prop_check_init(&chk);
     int n_violated = 0;
-    FILE *f = fopen(path, "r");
+    bool in_stdin = !strcmp(path, "-");
+    FILE *f = in_stdin ? stdin : fopen(path, "r");
     if (!f) {
         cli_error("%s: cannot open", path);
         prop_free(p);
@@ -456,7 +496,8 @@ done:
     free(yh);
     free(xd);
     free(yd);
-    fclose(f);
+    if (!in_stdin)
+        fclose(f);
     prop_check_clear(&chk);
     prop_free(p);
     net_free(n);
@@ -479,8 +520,13 @@ const cli_cmd cli_cmd_eval = {
                "With --vnnlib, each input is checked against the property exactly (rational\n"
                "arithmetic on the decimal inputs as written): 'violated: case C, disjunct D,\n"
                "min slack S' or 'not violated'; the exit code is 1 if some input violates it.\n"
-               "With --data, the network classifies each sample (pixel/255) and the accuracy\n"
-               "is printed; --json adds the predicted label of every sample.",
+               "With --data, the network classifies each sample (pixel/255 for 8-bit data,\n"
+               "the values as given for decimal CSV and float .npy; with --mean/--std the\n"
+               "network sees (x - mean)/std per input channel) and the accuracy\n"
+               "is printed with the first 20 misclassified samples (--json: the predicted\n"
+               "label of every sample); --samples beyond the end of the file: a warning, and\n"
+               "the samples there are.\n"
+               "MODEL, --input or --vnnlib `-` reads that file from stdin (one of them).",
     .opts = opts,
     .min_pos = 1,
     .max_pos = 1,

@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 
 static const cli_opt opts[] = {
-    {"out", 'o', CLI_STR, "NAME", NULL, 0, -1,
+    {"out", 'o', CLI_OUT, "NAME", NULL, 0, -1,
      "write NAME.key (secret, mode 0600) and NAME.pub; existing files are never overwritten"},
     CLI_OPT_QUIET("print nothing on success"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},

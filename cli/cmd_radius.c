@@ -23,7 +23,12 @@ static const cli_opt opts[] = {
     {"method", 'm', CLI_STR, "M", "bounds", 0, -1,
      "certification: bounds (sound bound propagation) or complete (bounds, then the complete "
      "engine)"},
-    {"bounds", 0, CLI_STR, "B", "crown", 0, -1, "bound method: interval, deeppoly, crown, alpha"},
+    {"bounds", 0, CLI_STR, "B1,B2", VFY_PROBE_DEFAULT_BOUNDS, 0, -1,
+     "bound methods (interval, deeppoly, crown, alpha), each tried in turn on what the ones "
+     "before leave open: a probe proves what the best of them proves"},
+    {"scan", 0, CLI_INT, "N", "256", 0, 1e6,
+     "after the bisection, probe (bounds only) the grid points between the first failure "
+     "and the attacked radius from the top down, at most N per round (0: bisection only)"},
     CLI_ENGINE_OPT_DEF(timeout_s, "10",
                        "--method complete: time limit of the engine per probe (0: none)"),
     {"attack-time", 0, CLI_DOUBLE, "S", "2", 0, 3600, "PGD time limit per probe"},
@@ -32,7 +37,7 @@ static const cli_opt opts[] = {
      "do not start the attack side from DeepFool's radius"},
     CLI_ENGINE_OPT_AS(threads, 'j', "T", "worker threads of the engine (0: all cores)"),
     CLI_ENGINE_OPT(seed),
-    {"csv", 0, CLI_STR, "OUT", NULL, 0, -1,
+    {"csv", 0, CLI_OUT, "OUT", NULL, 0, -1,
      "also write one CSV row per sample to OUT (rewritten atomically after every sample)"},
     CLI_OPT_JSON("print a JSON object instead of text"),
     CLI_OPT_QUIET("no progress on stderr"),
@@ -49,13 +54,13 @@ static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_
 static void csv_rows(const row *rows, int n, wf_buf *b)
 {
     wf_buf_printf(b, "index,label,misclassified,certified,attacked,attacked_by,probes_certify,"
-                     "probes_attack,time_s\n");
+                     "probes_attack,time_s,certified_by,probes_scan\n");
     for (int i = 0; i < n; i++) {
         const vfy_radius_result *r = &rows[i].r;
-        wf_buf_printf(b, "%d,%d,%d,%s,%s,%s,%d,%d,%.3f\n", rows[i].index, rows[i].label,
+        wf_buf_printf(b, "%d,%d,%d,%s,%s,%s,%d,%d,%.3f,%s,%d\n", rows[i].index, rows[i].label,
                       r->misclassified, r->cert_k >= 0 ? r->certified : "",
                       r->attacked_found ? r->attacked : "inf", r->attacked_by, r->probes_certify,
-                      r->probes_attack, r->seconds);
+                      r->probes_attack, r->seconds, r->certified_by, r->probes_scan);
     }
 }
 
@@ -100,10 +105,11 @@ static int run(const cli_args *a)
         return CLI_EXIT_USAGE;
     }
     vfy_radius_opts ro;
+    vfy_radius_opts_init(&ro);
     ro.max_eps = max_eps;
     ro.bits = vfy_radius_bits(me_d, cli_dbl(a, "tol"));
     ro.deepfool = !cli_flag(a, "no-deepfool");
-    atk_opts_init(&ro.deepfool_opts);
+    ro.scan = (int)cli_int(a, "scan");
     ro.deepfool_opts.seed = pr.pgd.seed;
 
     cn_err err;
@@ -123,6 +129,7 @@ static int run(const cli_args *a)
         rc = cli_report(&err);
         goto out;
     }
+    cli_samples_note("--samples", count, offset, d->n, data);
     if (d->dim != in) {
         cli_error("%s: samples have %d values; the network takes %d inputs", data, d->dim, in);
         rc = CLI_EXIT_DATA;
@@ -174,10 +181,11 @@ static int run(const cli_args *a)
             if (w->r.misclassified)
                 printf("sample %d: label %d, misclassified (radius 0)\n", w->index, label);
             else
-                printf("sample %d: label %d, certified %s, attacked %s (%s), %d+%d probes, "
+                printf("sample %d: label %d, certified %s (%s), attacked %s (%s), %d+%d+%d probes, "
                        "%.2f s\n",
-                       w->index, label, w->r.certified, w->r.attacked_found ? w->r.attacked : "none",
-                       w->r.attacked_by, w->r.probes_certify, w->r.probes_attack, w->r.seconds);
+                       w->index, label, w->r.certified, w->r.certified_by,
+                       w->r.attacked_found ? w->r.attacked : "none", w->r.attacked_by,
+                       w->r.probes_certify, w->r.probes_attack, w->r.probes_scan, w->r.seconds);
             fflush(stdout);
         }
         if (csv) {
@@ -207,15 +215,17 @@ static int run(const cli_args *a)
         for (int i = 0; i < done; i++) {
             const vfy_radius_result *r = &rows[i].r;
             json_array_append_new(
-                arr, json_pack("{s:i, s:i, s:b, s:o, s:s, s:o, s:s?, s:s, s:i, s:i, s:f}",
+                arr, json_pack("{s:i, s:i, s:b, s:o, s:s, s:s, s:o, s:s?, s:s, s:i, s:i, s:i, "
+                               "s:f}",
                                "index", rows[i].index, "label", rows[i].label, "misclassified",
                                r->misclassified, "certified",
                                r->cert_k >= 0 ? json_real(r->certified_d) : json_null(),
-                               "certified_exact", r->certified, "attacked",
-                               num_or_null(r->attacked_d), "attacked_exact",
+                               "certified_exact", r->certified, "certified_by", r->certified_by,
+                               "attacked", num_or_null(r->attacked_d), "attacked_exact",
                                r->attacked_found ? r->attacked : NULL, "attacked_by",
                                r->attacked_by, "probes_certify", r->probes_certify,
-                               "probes_attack", r->probes_attack, "time_s", r->seconds));
+                               "probes_attack", r->probes_attack, "probes_scan", r->probes_scan,
+                               "time_s", r->seconds));
         }
         json_t *sum = json_pack(
             "{s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "samples", done,
@@ -226,12 +236,13 @@ static int run(const cli_args *a)
             num_or_null(sa.q3), "mean_attacked", num_or_null(sa.mean));
         json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}", "model", model,
                                  "data", data, "max_eps", max_eps, "method", method, "bounds",
-                                 bnd_method_name(pr.bounds.method), "interrupted", *stop != 0,
+                                 cli_str(a, "bounds"), "interrupted", *stop != 0,
                                  "summary", sum, "results", arr);
         /* the grid step under its own name */
         if (root) {
             json_object_set_new(root, "grid_step", json_real(ldexp(me_d, -ro.bits)));
             json_object_set_new(root, "grid_bits", json_integer(ro.bits));
+            json_object_set_new(root, "scan", json_integer(ro.scan));
         }
         char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
         json_decref(root);
@@ -250,8 +261,8 @@ static int run(const cli_args *a)
                sc.q3, sc.mean);
         printf("  attacked:  median %.6g, quartiles %.6g / %.6g, mean %.6g\n", sa.med, sa.q1,
                sa.q3, sa.mean);
-        printf("  grid step %.6g (max eps %s / 2^%d), method %s (%s)\n", ldexp(me_d, -ro.bits),
-               max_eps, ro.bits, method, bnd_method_name(pr.bounds.method));
+        printf("  grid step %.6g (max eps %s / 2^%d), method %s (bounds %s, scan %d)\n",
+               ldexp(me_d, -ro.bits), max_eps, ro.bits, method, cli_str(a, "bounds"), ro.scan);
     }
     if (*stop) {
         cli_error("interrupted by signal %d after %d of %d samples; results so far kept",
@@ -277,19 +288,28 @@ out:
 const cli_cmd cli_cmd_radius = {
     .name = "radius",
     .usage = "MODEL --data FILE [--samples N] [--tol T] [--max-eps E] [--method bounds|complete] "
-             "[--json] [--csv OUT]",
+             "[--bounds B1,B2] [--scan N] [--json] [--csv OUT]",
     .summary = "certified and attacked L-infinity robustness radius per sample",
     .details =
         "Per sample x (input pixel/255, exact), the bracket [certified, attacked] of the\n"
         "L-infinity robustness radius over the ball [x-eps, x+eps] ∩ [0,1]: `certified` is\n"
         "the largest grid eps (k * max-eps / 2^b, an exact decimal, step <= --tol) that sound\n"
-        "bounds (or the complete engine) proved robust; `attacked` is the smallest eps at\n"
-        "which a misclassified point was confirmed in exact arithmetic: DeepFool's radius\n"
-        "rounded up to 6 digits, tightened by PGD (or the complete engine) by bisection on\n"
-        "the grid.  The true radius lies in (certified, attacked].  `none` (JSON null): no\n"
-        "attack succeeded up to max-eps.  Misclassified samples count as radius 0 in the\n"
-        "summary (median, quartiles with linear interpolation, mean).  SIGINT/SIGTERM stop\n"
-        "after writing the samples finished so far; exit 128 + signal.",
+        "bounds (or the complete engine) proved robust, and `certified_by` the method that\n"
+        "proved it (`clean` for eps 0); `attacked` is the smallest eps at which a\n"
+        "misclassified point was confirmed in exact arithmetic: DeepFool's radius rounded\n"
+        "up to 6 digits, tightened by PGD (or the complete engine) by bisection on the grid.\n"
+        "Bounds are not monotone in eps (a ball may be proven while a smaller one is not),\n"
+        "so after bisecting for the first failure radius probes the grid points above it\n"
+        "and below the attacked radius from the top down, with the bound methods only, in\n"
+        "rounds of at most --scan N probes (when there are more points, every s-th one,\n"
+        "s = ceil(count/N), and the next round scans the gap above the highest one\n"
+        "proven: one round per factor N of points): with count <= N (the default grid\n"
+        "has 256), `certified` is the largest grid point the bounds prove.  The true\n"
+        "radius lies in (certified, attacked]; a proof at or above a confirmed attack would\n"
+        "be unsound and is an internal error (exit 70), never printed.  `none` (JSON\n"
+        "null): no attack succeeded up to max-eps.  Misclassified samples count as radius\n"
+        "0 in the summary (median, quartiles with linear interpolation, mean).\n"
+        "SIGINT/SIGTERM stop after writing the samples finished so far; exit 128 + signal.",
     .opts = opts,
     .min_pos = 1,
     .max_pos = 1,

@@ -14,7 +14,7 @@
 
 static const cli_opt opts[] = {
     CLI_OPT_JSON("print a JSON object instead of text"),
-    {"write", 'w', CLI_STR, "OUT", NULL, 0, -1,
+    {"write", 'w', CLI_OUT, "OUT", NULL, 0, -1,
      "write the property back as VNN-LIB (exact where the decimals terminate)"},
     {"model", 'm', CLI_STR, "MODEL", NULL, 0, -1,
      "check that the property's input/output counts match this network"},
@@ -92,10 +92,9 @@ static int run(const cli_args *a)
     prop *p = NULL;
     net *n = NULL;
     int rc = CLI_EXIT_OK;
-    if (cn_read_file(path, &data, &len, &err) != CN_OK)
+    char sha[65];                 /* of the file's bytes, also when gzipped */
+    if (cn_read_input(path, &data, &len, sha, &err) != CN_OK)
         return cli_report(&err);
-    char sha[65];
-    cn_sha256_hex(data, len, sha);
     cn_status st = prop_parse_vnnlib_mem((const char *)data, len, path, cli_int(a, "max-terms"),
                                          &p, &err);
     cn_free(data);

@@ -24,8 +24,7 @@ static const cli_opt opts[] = {
      "layer widths: inputs, hidden ReLU layers, classes (e.g. 784-100-100-10)"},
     {"defense", 0, CLI_STR, "D", "none", 0, -1,
      "none, fgsm (Goodfellow et al.), pgd (Madry et al.) or ibp (Gowal et al.)"},
-    {"eps", 'e', CLI_DOUBLE, "E", "0.1", 0, 1,
-     "L-infinity radius of fgsm/pgd/ibp, in input units (pixel/255)"},
+    CLI_OPT_EPS("0.1", "L-infinity radius of fgsm/pgd/ibp, in input units (pixel/255)"),
     {"epochs", 0, CLI_INT, "N", "10", 1, 100000, "passes over the training set"},
     CLI_ENGINE_OPT_AS(seed, 0, "S", "seed of initialisation, shuffling and PGD starts"),
     {"batch", 'b', CLI_INT, "N", "128", 1, 65536, "minibatch size"},
@@ -44,7 +43,7 @@ static const cli_opt opts[] = {
     {"kappa", 0, CLI_DOUBLE, "K", "0.5", 0, 1, "ibp: final weight of the clean loss"},
     {"blas-threads", 0, CLI_INT, "T", "1", 1, 256,
      "OpenBLAS threads (1: results do not depend on the core count)"},
-    {"out", 'o', CLI_STR, "MODEL.onnx", NULL, 0, -1, "write the trained network here (ONNX)"},
+    {"out", 'o', CLI_OUT, "MODEL.onnx", NULL, 0, -1, "write the trained network here (ONNX)"},
     CLI_OPT_QUIET("no per-epoch lines on stderr"),
     {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
@@ -89,11 +88,9 @@ static int run(const cli_args *a)
 {
     const char *data = cli_str(a, "data"), *out = cli_str(a, "out"), *arch = cli_str(a, "arch");
     const char *def = cli_str(a, "defense"), *optn = cli_str(a, "optimizer");
-    if (!data || !arch || !out) {
-        cli_error("train: --data FILE, --arch WIDTHS and --out MODEL.onnx are required (see "
-                  "'certnn train --help')");
+    static const char *const required[] = {"data", "arch", "out", NULL};
+    if (!cli_require(a, required))
         return CLI_EXIT_USAGE;
-    }
     trn_opts o;
     trn_opts_init(&o);
     cn_err err;
@@ -141,7 +138,7 @@ static int run(const cli_args *a)
         o.ctx = &o;
     }
 
-    /* Can --out be written?  Find out before a long training run. */
+    /* (--out was found writable when the options were read: CLI_OUT) */
     size_t tl = strlen(out) + 32;
     char *tmp = malloc(tl);
     if (!tmp) {
@@ -149,14 +146,6 @@ static int run(const cli_args *a)
         return CLI_EXIT_OSERR;
     }
     snprintf(tmp, tl, "%s.tmp.%ld", out, (long)getpid());
-    FILE *probe = fopen(tmp, "wb");
-    if (!probe) {
-        cli_error("--out %s: cannot create %s: %s", out, tmp, strerror(errno));
-        free(tmp);
-        return CLI_EXIT_NOINPUT;
-    }
-    fclose(probe);
-    remove(tmp);
 
     int rc = CLI_EXIT_OK;
     ds_set *d = NULL;
@@ -166,6 +155,7 @@ static int run(const cli_args *a)
         rc = cli_report(&err);
         goto done;
     }
+    cli_samples_note("--limit", count, 0, d->n, data);
     if (d->dim != o.widths[0]) {
         cli_error("--arch %s: the input width %d does not match %s, whose samples have %d values",
                   arch, o.widths[0], data, d->dim);

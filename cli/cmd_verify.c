@@ -13,8 +13,9 @@
  * its atoms is > 0; the property is `unsat` when every disjunct of every case
  * is ruled out, else `unknown` (the complete engine decides the rest).
  * For --data, each sample's eps-ball is such a property; the verdict is
- * `misclassified` when the double forward pass does not predict the label,
- * else `robust` (all margins proven > 0) or `unknown`. */
+ * `misclassified` when the sample itself violates it (the double forward
+ * pass does not predict the label, confirmed exactly), else `robust` (all
+ * margins proven > 0) or `unknown`. */
 #include "config.h"
 
 #include <math.h>
@@ -34,14 +35,20 @@
 #include "cli/workflow.h"
 
 static const cli_opt opts[] = {
-    {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1, "VNN-LIB property to prove"},
+    {"vnnlib", 'p', CLI_STR, "FILE", NULL, 0, -1,
+     "VNN-LIB property to prove ('-': read it from stdin)"},
     {"data", 'd', CLI_STR, "FILE", NULL, 0, -1,
-     "samples (ERAN CSV, or IDX images with --labels): prove the eps-ball of each"},
-    {"eps", 'e', CLI_STR, "E", NULL, 0, -1,
-     "L-infinity radius for --data, a decimal read exactly (input = pixel/255, clipped to [0,1])"},
-    CLI_OPT_LABELS("IDX labels file for --data IDX images"),
+     "samples (CSV of 8-bit or decimal values, IDX images or .npy with --labels): prove the "
+     "eps-ball of each"},
+    CLI_OPT_EPS(NULL, "radius of the balls of --data (L-infinity, or L2 with --norm 2), a "
+                      "decimal read exactly (input = pixel/255 for 8-bit data, clipped to [0,1])"),
+    CLI_OPT_LABELS("labels file for --data IDX images (IDX) or .npy data (.npy of integers)"),
     CLI_OPT_SAMPLES(NULL, "number of samples for --data (default all)"),
     CLI_OPT_OFFSET("first sample for --data"),
+    CLI_OPT_MEAN,
+    CLI_OPT_STD,
+    {"norm", 0, CLI_STR, "P", "inf", 0, -1,
+     "--data: the balls' norm, inf (L-infinity) or 2 (L2: the bounds, then PGD in L2)"},
     {"method", 'm', CLI_STR, "M", "crown", 0, -1, "interval, deeppoly, crown or alpha"},
     {"alpha-iters", 0, CLI_INT, "N", "30", 1, 100000, "gradient steps of the alpha method"},
     {"alpha-lr", 0, CLI_DOUBLE, "R", "0.3", 1e-6, 10, "Adam step size of the alpha method"},
@@ -65,7 +72,7 @@ static const cli_opt opts[] = {
     CLI_ENGINE_OPT(seed),
     {"vnncomp-result", 0, CLI_STR, "FILE", NULL, 0, -1,
      "--vnnlib: also write the verdict (and counterexample) in VNN-COMP's result format"},
-    {"cert", 0, CLI_STR, "OUT", NULL, 0, -1,
+    {"cert", 0, CLI_OUT, "OUT", NULL, 0, -1,
      "write a certificate (JSON) that 'certnn check' re-proves independently"},
     {"sign", 0, CLI_STR, "KEY", NULL, 0, -1, "sign the certificate with NAME.key (certnn keygen)"},
     CLI_OPT_QUIET("no progress or notes on stderr"),
@@ -218,7 +225,7 @@ static int verify_vnnlib(const char *model, const net *n, const cli_args *a, con
     bool json = cli_flag(a, "json");
     cn_err err;
     prop *p = NULL;
-    if (prop_parse_vnnlib(path, &p, &err) != CN_OK)
+    if (cli_prop_load(path, &p, &err) != CN_OK)
         return cli_report(&err);
     int rc = CLI_EXIT_OK;
     bnd_ctx *bc = NULL;
@@ -351,7 +358,7 @@ static int verify_complete(const char *model, const net *n, const cli_args *a,
     o.record_proof = cli_has(a, "cert");
     cn_err err;
     prop *p = NULL;
-    if (prop_parse_vnnlib(path, &p, &err) != CN_OK) {
+    if (cli_prop_load(path, &p, &err) != CN_OK) {
         int rc = cli_report(&err);
         cn_err werr;
         if (res_path && wf_write_atomic(res_path, "error\n", 6, &werr) != CN_OK)
@@ -446,13 +453,40 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
 static int run(const cli_args *a)
 {
     const char *vnn = cli_str(a, "vnnlib"), *data = cli_str(a, "data");
-    if ((vnn != NULL) == (data != NULL)) {
-        cli_error("verify: give exactly one of --vnnlib FILE and --data FILE (see 'certnn "
+    if (!vnn && !data) {
+        cli_error("verify: missing --vnnlib FILE or --data FILE: the property to prove, or the "
+                  "samples whose eps-balls to prove (see 'certnn verify --help')");
+        return CLI_EXIT_USAGE;
+    }
+    if (vnn && data) {
+        cli_error("verify: --vnnlib and --data exclude each other: give one (see 'certnn "
                   "verify --help')");
         return CLI_EXIT_USAGE;
     }
     if (vnn && (cli_has(a, "eps") || cli_has(a, "labels") || cli_has(a, "samples"))) {
         cli_error("verify: --eps, --labels and --samples go with --data, not --vnnlib");
+        return CLI_EXIT_USAGE;
+    }
+    const char *ns = cli_str(a, "norm");
+    if (strcmp(ns, "inf") != 0 && strcmp(ns, "2") != 0) {
+        cli_error("--norm: expected inf or 2, got '%s'", ns);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(ns, "2") && (vnn || cli_flag(a, "complete") || cli_has(a, "cert"))) {
+        cli_error("verify: --norm 2 goes with --data and the bounds alone: the complete engine "
+                  "(--complete), --vnnlib properties and certificates (--cert) speak of boxes");
+        return CLI_EXIT_USAGE;
+    }
+    bool norm = cli_has(a, "mean") || cli_has(a, "std");
+    if (vnn && norm) {
+        cli_error("verify: --mean and --std go with --data, not --vnnlib (a VNN-LIB property "
+                  "speaks of the network's own inputs)");
+        return CLI_EXIT_USAGE;
+    }
+    if (norm && cli_has(a, "cert")) {
+        cli_error("verify: --cert cannot record --mean/--std: 'certnn check' re-proves on the "
+                  "model file alone; put the normalisation in the ONNX file (Sub and Div "
+                  "before the first layer) to certify");
         return CLI_EXIT_USAGE;
     }
     if (data && (cli_has(a, "vnncomp-result") || cli_flag(a, "incomplete"))) {
@@ -477,16 +511,26 @@ static int run(const cli_args *a)
         if (ks != CN_OK)
             return cli_report(&err); /* before a long run, not after it */
     }
+    int se = cli_stdin_once(a->pos[0], vnn, cli_has(a, "cert"));
+    if (se >= 0)
+        return se;
     net *n = NULL;
-    if (net_load(a->pos[0], &n, &err) != CN_OK)
+    if (cli_net_load(a->pos[0], &n, &err) != CN_OK)
         return cli_report(&err);
-    /* The engine polls the signal flag; the bounds alone are not stopped. */
+    int ne = data ? cli_normalise(a, n) : -1;
+    if (ne >= 0) {
+        net_free(n);
+        return ne;
+    }
+    /* The engine polls the signal flag, and --data checks it between samples;
+     * one bound propagation of --vnnlib --incomplete is not stopped. */
     bool engine = vnn ? !cli_flag(a, "incomplete") : cli_flag(a, "complete");
-    volatile sig_atomic_t *stop = engine ? cli_signals_catch() : NULL;
+    bool catch = engine || !vnn;
+    volatile sig_atomic_t *stop = catch ? cli_signals_catch() : NULL;
     int rc = !vnn ? cli__verify_data(a->pos[0], n, a, &o, stop)
              : !engine ? verify_vnnlib(a->pos[0], n, a, &o)
                        : verify_complete(a->pos[0], n, a, stop);
-    if (engine)
+    if (catch)
         cli_signals_restore();
     net_free(n);
     return rc;
@@ -502,13 +546,24 @@ const cli_cmd cli_cmd_verify = {
         "`unsat` (proven: no input in the region meets the unsafe condition), `sat` (with a\n"
         "counterexample re-checked in exact rational arithmetic), `timeout`, `unknown`.\n"
         "With --incomplete only the bounds (--method) run: `unsat` or `unknown`.\n"
-        "--data: per sample the eps-ball [x-eps, x+eps] ∩ [0,1] (x = pixel/255, exact):\n"
-        "`misclassified` (double forward pass), `robust` (every margin lower bound > 0, or\n"
-        "the complete engine with --complete), `not-robust` (exactly confirmed\n"
-        "counterexample from --attack or --complete), `unknown` or `timeout`.\n"
+        "--data: per sample the eps-ball [x-eps, x+eps] ∩ [0,1] (x = pixel/255 for 8-bit\n"
+        "data, the values as given for decimal CSV and float .npy, each exact; eps in\n"
+        "[0,1]): `misclassified` (the sample itself, confirmed in exact arithmetic),\n"
+        "`robust` (every margin lower bound > 0, or the complete engine with --complete),\n"
+        "`not-robust` (exactly confirmed counterexample from --attack or --complete),\n"
+        "`unknown` or `timeout`.  --samples beyond the end of the file: a warning, and the\n"
+        "samples there are.  --norm 2: the balls {x : ||x - x0||_2 <= eps} ∩ [0,1]^n,\n"
+        "bounded with the L2 dual norm at the input, then attacked by PGD in L2.\n"
+        "--mean/--std: the network sees (x - mean)/std per input\n"
+        "channel (an exact layer put in front of it; eps stays in the units of x).\n"
         "Bounds hold for the exact rational network (directed rounding plus a-priori error\n"
-        "bounds on BLAS products).  Exit 0 when everything is proven, 1 on a counterexample,\n"
-        "2 unknown, 3 timeout.  SIGINT/SIGTERM stop the engine with `timeout`.\n"
+        "bounds on BLAS products).  Exit 0 when everything is proven, 1 on a counterexample\n"
+        "(--data: some sample misclassified or not robust), 2 unknown (--data: else some\n"
+        "sample unknown or timeout), 3 timeout.  SIGINT/SIGTERM stop the engine with\n"
+        "`timeout`; with --data the run ends after the sample at hand, each sample's line\n"
+        "having been printed as it was decided, and the summary, --json (\"interrupted\")\n"
+        "and --cert cover the samples done.\n"
+        "MODEL or --vnnlib `-` reads that file from stdin (not both; not with --cert).\n"
         "--cert OUT writes a certificate (signed with --sign NAME.key) that 'certnn check'\n"
         "re-proves without this search: a counterexample, or the proof tree with every\n"
         "refutation (sat/unsat; for --data one entry per sample).  An unsat verdict whose\n"

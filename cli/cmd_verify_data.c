@@ -1,8 +1,8 @@
 /* cmd_verify_data.c — `certnn verify MODEL --data F --eps E`: per sample,
- * the misclassified check (double forward pass), the bounds of its eps-ball
- * (vfy_bounds_case), then for a sample they do not prove the complete engine
- * (--complete) or a short attack (--attack S); with --cert, one certificate
- * entry per sample. */
+ * the misclassified check (double forward pass, confirmed exactly), the
+ * bounds of its eps-ball (vfy_bounds_case), then for a sample they do not
+ * prove the complete engine (--complete) or a short attack (--attack S);
+ * with --cert, one certificate entry per sample. */
 #include "config.h"
 
 #include <math.h>
@@ -98,12 +98,16 @@ static cn_status decide_sample(const net *n, const prop *p, const cli_args *a,
     return st;
 }
 
-/* --data --cert: a misclassified sample i (x0 scratch [n_in]) as its own
- * counterexample when the exact check confirms it, else an open entry. */
-static cn_status cert_sample_cex(const net *n, const ds_set *d, int i, mpq_t *x0,
-                                 const mpq_t eps, const mpq_t clo, const mpq_t chi, int nout,
-                                 int label, cert_doc *doc, const cert_entry *e, double secs,
-                                 cn_err *err)
+/* A sample i the double forward pass misclassifies (x0 scratch [n_in]):
+ * *mis when the exact check confirms that the sample itself violates its
+ * eps-ball property, so that it is its own counterexample (with a
+ * certificate, its entry).  Not confirmed (a tie the doubles broke the
+ * other way, or an enclosure): the sample goes through the bounds like any
+ * other. */
+static cn_status misclassified_exact(const net *n, const ds_set *d, int i, mpq_t *x0,
+                                     const mpq_t eps, const mpq_t clo, const mpq_t chi, int nout,
+                                     int label, cert_doc *doc, const cert_entry *e, double c0,
+                                     bool *mis, cn_err *err)
 {
     prop *p = NULL;
     ds_input_q(d, i, x0);
@@ -112,16 +116,63 @@ static cn_status cert_sample_cex(const net *n, const ds_set *d, int i, mpq_t *x0
     prop_check_init(&chk);
     if (s == CN_OK)
         s = prop_check_point(p, n, x0, &chk, err);
-    cert_entry en = *e;
-    en.method = "sample";
-    en.time_s = secs;
-    en.verdict = chk.violated ? "not-robust" : "unknown";
-    if (s == CN_OK)
-        s = chk.violated ? cert_doc_add_cex(doc, &en, net_in_size(n), x0, &chk, err)
-                         : cert_doc_add_open(doc, &en, err);
+    *mis = s == CN_OK && chk.violated;
+    if (*mis && doc) {
+        cert_entry en = *e;
+        en.method = "sample";
+        en.time_s = cli__clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        en.verdict = "not-robust";
+        s = cert_doc_add_cex(doc, &en, net_in_size(n), x0, &chk, err);
+    }
     prop_check_clear(&chk);
     prop_free(p);
     return s;
+}
+
+/* --norm 2: a sample the bounds did not prove.  PGD in the L2 ball (--attack
+ * S seconds); a point found lies exactly in the ball and violates the
+ * label (atk_run checks both exactly). */
+static cn_status attack_l2(const net *n, const prop *p, mpq_t *x0, const mpq_t eps,
+                           const cli_args *a, const char **verdict, cn_err *err)
+{
+    *verdict = "unknown";
+    double t = cli_dbl(a, "attack");
+    if (t <= 0)
+        return CN_OK;
+    atk_opts ao;
+    atk_opts_init(&ao);
+    ao.time_limit = t;
+    ao.seed = (uint64_t)cli_int(a, "seed");
+    ao.l2_x0 = (const mpq_t *)x0;
+    ao.l2_eps = (const mpq_t *)&eps[0];
+    atk_result ar;
+    atk_result_init(&ar);
+    cn_status st = atk_run(n, p, &ao, &ar, err);
+    if (st == CN_OK && ar.found)
+        *verdict = "not-robust";
+    atk_result_clear(&ar);
+    return st;
+}
+
+/* The radius of an L2 ball around the doubles xd [in] that contains the L2
+ * ball of radius eps around the exact x0: eps + sum |xd_j - x0_j| (an upper
+ * bound of ||xd - x0||_2), rounded up. */
+static double l2_radius(mpq_t *x0, const double *xd, int in, const mpq_t eps)
+{
+    mpq_t s, t;
+    mpq_init(s);
+    mpq_init(t);
+    mpq_set(s, eps);
+    for (int j = 0; j < in; j++) {
+        mpq_set_d(t, xd[j]);
+        mpq_sub(t, t, x0[j]);
+        mpq_abs(t, t);
+        mpq_add(s, s, t);
+    }
+    double r = cn_mpq_get_d_up(s);
+    mpq_clear(s);
+    mpq_clear(t);
+    return r;
 }
 
 /* --data --cert: a sample the bounds proved robust.  Its proof is one leaf
@@ -168,9 +219,10 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
                      volatile sig_atomic_t *stop)
 {
     const char *path = cli_str(a, "data"), *etext = cli_str(a, "eps");
-    bool json = cli_flag(a, "json");
+    bool json = cli_flag(a, "json"), l2 = !strcmp(cli_str(a, "norm"), "2");
     if (!etext) {
-        cli_error("verify: --data needs --eps E (see 'certnn verify --help')");
+        cli_error("verify: missing --eps E, the radius of the balls --data needs (see 'certnn "
+                  "verify --help')");
         return CLI_EXIT_USAGE;
     }
     mpq_t eps, clo, chi;
@@ -196,6 +248,13 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
     int rc = CLI_EXIT_OK;
     if (ds_load(path, cli_str(a, "labels"), offset, count, &d, &err) != CN_OK) {
         rc = cli_report(&err);
+        goto done;
+    }
+    cli_samples_note("--samples", count, offset, d->n, path);
+    if (d->is_float && cli_has(a, "cert")) {
+        cli_error("%s: --cert records 8-bit samples; this file holds float data, which a "
+                  "certificate cannot record yet", path);
+        rc = CLI_EXIT_USAGE;
         goto done;
     }
     if (d->dim != in) {
@@ -237,7 +296,11 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
     int uncertified = 0;
     int verified = 0, misclassified = 0, unknown = 0, attacked = 0, n_timed = 0;
     double t_all = cli__clock(CLOCK_MONOTONIC), c_all = cli__clock(CLOCK_PROCESS_CPUTIME_ID);
-    for (int i = 0; i < d->n; i++) {
+    /* Samples are decided one by one and reported as they are (text lines
+     * are flushed); SIGINT / SIGTERM end the loop after the sample at hand,
+     * and the summary, JSON and certificate then cover the samples done. */
+    int n_done = 0;
+    for (int i = 0; i < d->n && !*stop; i++, n_done++) {
         int label = d->labels[i], index = offset + i;
         if (label < 0 || label >= nout) {
             cli_error("sample %d: label %d is not an output of the network (%d outputs)", index,
@@ -260,19 +323,18 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
         for (int j = 0; j < nout; j++)
             margins[j] = NAN;
         cert_entry ce = {.index = index, .label = label,
-                         .pixels = d->pixels + (size_t)i * (size_t)in, .n_pixels = in};
-        if (pred != label) {
+                         .pixels = d->pixels ? d->pixels + (size_t)i * (size_t)in : NULL,
+                         .n_pixels = d->pixels ? in : 0};
+        bool mis = false;
+        if (pred != label &&
+            misclassified_exact(n, d, i, x0, eps, clo, chi, nout, label, doc, &ce, c0, &mis,
+                                &err) != CN_OK) {
+            rc = cli_report(&err);
+            goto done;
+        }
+        if (mis) {
             verdict = "misclassified";
             misclassified++;
-            if (doc) {
-                /* the sample itself is the counterexample, checked exactly */
-                cn_status s = cert_sample_cex(n, d, i, x0, eps, clo, chi, nout, label, doc, &ce,
-                                              cli__clock(CLOCK_PROCESS_CPUTIME_ID) - c0, &err);
-                if (s != CN_OK) {
-                    rc = cli_report(&err);
-                    goto done;
-                }
-            }
         } else {
             ds_input_q(d, i, x0);
             prop *p = NULL;
@@ -283,7 +345,15 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
             const prop_case *pc = prop_case_at(p, 0);
             double *lb = cn_calloc((size_t)vfy_case_n_atoms(pc) + 1, sizeof(double));
             bool out = false;
-            cn_status s = lb ? vfy_bounds_case(n, bc, o, p, 0, lb, &out, &err)
+            /* --norm 2: the case's box is the L-infinity ball, the hull of
+             * the L2 ball; the L2 ball around the double centre xd with
+             * radius eps + ||xd - x0||_1 (>= the L2 distance), rounded up,
+             * contains the exact L2 ball around x0 */
+            bnd_ball ball = {xd, 0.0};
+            if (l2)
+                ball.r = l2_radius(x0, xd, in, eps);
+            cn_status s = lb ? vfy_bounds_case_ball(n, bc, o, p, 0, l2 ? &ball : NULL, lb, &out,
+                                                    &err)
                              : cn_fail(&err, CN_ENOMEM, "out of memory");
             if (s == CN_OK) {
                 int r = 0;
@@ -298,7 +368,9 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
             }
             cn_free(lb);
             ce.time_s = cli__clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
-            if (s == CN_OK && !out)
+            if (s == CN_OK && !out && l2)
+                s = attack_l2(n, p, x0, eps, a, &verdict, &err);
+            else if (s == CN_OK && !out)
                 s = decide_sample(n, p, a, stop, &verdict, doc, &ce, &uncertified, &err);
             else
                 verdict = out ? "robust" : "unknown";
@@ -333,29 +405,38 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
         } else {
             printf("sample %d: label %d, predicted %d, %s\n", index, label, pred, verdict);
         }
+        fflush(stdout);
     }
+    bool interrupted = n_done < d->n;
+    if (interrupted)
+        cli_error("interrupted by signal %d after %d of %d samples; the summary covers those",
+                  (int)*stop, n_done, d->n);
     double wall = cli__clock(CLOCK_MONOTONIC) - t_all, cpu = cli__clock(CLOCK_PROCESS_CPUTIME_ID) - c_all;
     wf_sort(times, n_timed);
     double median = n_timed ? (n_timed % 2 ? times[n_timed / 2]
                                            : 0.5 * (times[n_timed / 2 - 1] + times[n_timed / 2]))
                             : 0.0;
-    rc = verified == d->n ? CLI_EXIT_OK : attacked ? CLI_EXIT_CEX : CLI_EXIT_UNKNOWN;
+    /* a misclassified sample is a counterexample to its robustness, as a
+     * not-robust one is (both confirmed exactly): exit 1 */
+    rc = verified == d->n ? CLI_EXIT_OK
+         : attacked + misclassified > 0 ? CLI_EXIT_CEX
+         : CLI_EXIT_UNKNOWN;
     if (json) {
         json_t *root = json_pack(
-            "{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:o}", "model", model,
-            "data", path, "eps", etext, "method", bnd_method_name(o->method), "verified",
-            verified, "total", d->n, "misclassified", misclassified, "not_robust", attacked,
-            "unknown", unknown, "time_s", wall,
-            "cpu_s", cpu, "median_cpu_ms", median, "results", rows);
+            "{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:i, s:i, s:f, s:f, s:f, s:o}", "model",
+            model, "data", path, "eps", etext, "method", bnd_method_name(o->method), "verified",
+            verified, "total", d->n, "done", n_done, "interrupted", interrupted, "misclassified",
+            misclassified, "not_robust", attacked, "unknown", unknown, "time_s", wall, "cpu_s",
+            cpu, "median_cpu_ms", median, "results", rows);
         rows = NULL;
         int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
             rc = e;
     } else {
-        printf("%d of %d verified (%d misclassified, %d not robust, %d unknown), method %s, "
+        printf("%d of %d verified (%d misclassified, %d not robust, %d unknown), method %s%s, "
                "%.3f s, median %.2f ms per correctly classified sample\n",
-               verified, d->n, misclassified, attacked, unknown, bnd_method_name(o->method), wall,
-               median);
+               verified, n_done, misclassified, attacked, unknown, bnd_method_name(o->method),
+               l2 ? " (L2 balls)" : "", wall, median);
     }
     if (doc) {
         fflush(stdout);

@@ -1,7 +1,9 @@
 /* plot.c — accuracy-versus-eps plots for `certnn compare`, drawn with cairo
  * (one drawing routine, rendered on an image surface for PNG and on an SVG
  * surface).  Certified accuracy is a solid line, accuracy under attack a
- * dashed line of the same colour; one colour per model. */
+ * dashed line of the same colour; one colour per model.  Partial results
+ * are marked in red: a line under the title and "PARTIAL: why" in the
+ * model's legend row. */
 #include "config.h"
 
 #include <math.h>
@@ -109,11 +111,22 @@ static void draw(cairo_t *cr, const wf_plot *p, double W, double H)
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     text_at(cr, p->title, W / 2, 18, 0.5, 0);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    bool partial = false;
+    for (int s = 0; s < p->n_series; s++)
+        partial = partial || p->series[s].partial;
+    if (partial) {               /* the mark: one red line under the title */
+        cairo_set_source_rgb(cr, WF_PLOT_PARTIAL_RGB);
+        cairo_set_font_size(cr, 13);
+        text_at(cr, "partial results: some models did not finish every sample (see legend)",
+                W / 2, 35, 0.5, 0);
+    }
 
     /* Curves: certified solid with filled markers, attacked dashed with open ones. */
     const double dash[] = {7, 5};
     for (int s = 0; s < p->n_series; s++) {
         const double *c = palette[(size_t)s % N_PALETTE];
+        if (!p->series[s].cert || !p->series[s].att)
+            continue;                  /* no sample finished: legend only */
         for (int kind = 0; kind < 2; kind++) {
             const double *y = kind ? p->series[s].att : p->series[s].cert;
             cairo_set_source_rgb(cr, c[0], c[1], c[2]);
@@ -165,6 +178,13 @@ static void draw(cairo_t *cr, const wf_plot *p, double W, double H)
         cairo_set_source_rgb(cr, 0, 0, 0);
         snprintf(t, sizeof t, "%s under PGD attack", p->series[s].name);
         text_at(cr, t, lx + 38, ly, 0, 0.5);
+        if (p->series[s].partial) {
+            cairo_text_extents(cr, t, &e);
+            lx += 38 + e.x_advance + 16;
+            snprintf(t, sizeof t, "PARTIAL: %s", p->series[s].partial);
+            cairo_set_source_rgb(cr, WF_PLOT_PARTIAL_RGB);
+            text_at(cr, t, lx, ly, 0, 0.5);
+        }
     }
 #undef PX
 #undef PY

@@ -335,12 +335,12 @@ bool wf_prober_opts(const cli_args *a, vfy_prober *pr)
         cli_error("--method: expected bounds or complete, got '%s'", method);
         return false;
     }
-    bnd_method bm;
-    if (!bnd_method_parse(bounds, &bm)) {
-        cli_error("--bounds: expected interval, deeppoly, crown or alpha, got '%s'", bounds);
+    if (!vfy_prober_set_bounds(pr, bounds)) {
+        cli_error("--bounds: expected a comma-separated list of up to %d different methods of "
+                  "interval, deeppoly, crown and alpha, got '%s'",
+                  VFY_PROBE_METHODS, bounds);
         return false;
     }
-    bnd_opts_init(&pr->bounds, bm);
     pr->complete = !strcmp(method, "complete");
     if (!cli_engine_opts(a, &pr->engine))
         return false;
@@ -489,6 +489,7 @@ void wf_results_free(wf_results *r)
     for (int i = 0; i < r->n; i++) {
         cn_free(r->v[i].onnx);
         cn_free(r->v[i].vnnlib);
+        cn_free(r->v[i].reason);
     }
     cn_free(r->v);
     wf_results_init(r);
@@ -496,6 +497,13 @@ void wf_results_free(wf_results *r)
 
 cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
                          const char *verdict, double time_s, long nodes, cn_err *err)
+{
+    return wf_results_add_reason(r, onnx, vnnlib, verdict, time_s, nodes, NULL, err);
+}
+
+cn_status wf_results_add_reason(wf_results *r, const char *onnx, const char *vnnlib,
+                                const char *verdict, double time_s, long nodes,
+                                const char *reason, cn_err *err)
 {
     if (r->n == r->cap) {
         int nc = r->cap ? 2 * r->cap : 64;
@@ -509,11 +517,16 @@ cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
     memset(w, 0, sizeof *w);
     w->onnx = cn_strdup(onnx);
     w->vnnlib = cn_strdup(vnnlib);
-    if (!w->onnx || !w->vnnlib) {
+    w->reason = reason && *reason ? cn_strdup(reason) : NULL;
+    if (!w->onnx || !w->vnnlib || (reason && *reason && !w->reason)) {
         cn_free(w->onnx);
         cn_free(w->vnnlib);
+        cn_free(w->reason);
         return cn_fail(err, CN_ENOMEM, "out of memory");
     }
+    for (char *c = w->reason; c && *c; c++) /* one CSV line */
+        if (*c == '\r' || *c == '\n' || *c == '\t')
+            *c = ' ';
     snprintf(w->verdict, sizeof w->verdict, "%s", verdict);
     w->time_s = time_s;
     w->nodes = nodes;
@@ -523,13 +536,21 @@ cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
 
 void wf_results_csv(const wf_results *r, wf_buf *b)
 {
-    wf_buf_printf(b, "onnx,vnnlib,verdict,time_s,nodes\n");
+    bool reasons = false; /* the sixth column only when some row has a reason */
+    for (int i = 0; i < r->n && !reasons; i++)
+        reasons = r->v[i].reason != NULL;
+    wf_buf_printf(b, "onnx,vnnlib,verdict,time_s,nodes%s\n", reasons ? ",reason" : "");
     for (int i = 0; i < r->n; i++) {
         const wf_row *w = &r->v[i];
         wf_buf_csv(b, w->onnx);
         wf_buf_put(b, ",", 1);
         wf_buf_csv(b, w->vnnlib);
-        wf_buf_printf(b, ",%s,%.3f,%ld\n", w->verdict, w->time_s, w->nodes);
+        wf_buf_printf(b, ",%s,%.3f,%ld", w->verdict, w->time_s, w->nodes);
+        if (reasons) {
+            wf_buf_put(b, ",", 1);
+            wf_buf_csv(b, w->reason ? w->reason : "");
+        }
+        wf_buf_put(b, "\n", 1);
     }
 }
 
@@ -551,16 +572,21 @@ cn_status wf_results_load(const char *path, wf_results *out, cn_err *err)
     wf_results r;
     wf_results_init(&r);
     char line[8192];
-    int line_no = 0;
+    int line_no = 0, reason_col = 5; /* without a header: the sixth column */
     cn_status st = CN_OK;
     while (fgets(line, sizeof line, f)) {
         line_no++;
-        char *fl[8];
-        int k = wf_csv_split(line, fl, 8);
+        char *fl[16];
+        int k = wf_csv_split(line, fl, 16);
         if (k == 1 && !*trim(fl[0]))
             continue;
-        if (line_no == 1 && !strcmp(trim(fl[0]), "onnx"))
+        if (line_no == 1 && !strcmp(trim(fl[0]), "onnx")) {
+            reason_col = -1;
+            for (int c = 0; c < k; c++)
+                if (!strcmp(trim(fl[c]), "reason"))
+                    reason_col = c;
             continue;
+        }
         char *end = NULL;
         double t = k >= 4 ? strtod(trim(fl[3]), &end) : NAN;
         if (k < 4 || !end || *end || !*trim(fl[2])) {
@@ -569,7 +595,9 @@ cn_status wf_results_load(const char *path, wf_results *out, cn_err *err)
             break;
         }
         long nodes = k >= 5 ? strtol(trim(fl[4]), NULL, 10) : 0;
-        st = wf_results_add(&r, trim(fl[0]), trim(fl[1]), trim(fl[2]), t, nodes, err);
+        const char *reason = reason_col >= 0 && reason_col < k ? trim(fl[reason_col]) : NULL;
+        st = wf_results_add_reason(&r, trim(fl[0]), trim(fl[1]), trim(fl[2]), t, nodes, reason,
+                                   err);
         if (st != CN_OK)
             break;
     }
@@ -584,30 +612,67 @@ cn_status wf_results_load(const char *path, wf_results *out, cn_err *err)
 
 static bool solved(const char *v) { return !strcmp(v, "sat") || !strcmp(v, "unsat"); }
 
+const wf_row *wf_results_find(const wf_results *r, const char *onnx, const char *vnnlib)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->v[i].onnx, onnx) && !strcmp(r->v[i].vnnlib, vnnlib))
+            return &r->v[i];
+    return NULL;
+}
+
+void wf_bench_check(const wf_row *c, const char *expected, const wf_baseline *bl, wf_check *out)
+{
+    memset(out, 0, sizeof *out);
+    out->limit_s = NAN;
+    wf_score(c->verdict, expected ? expected : "", &out->incorrect);
+    const wf_row *b = bl && bl->base ? wf_results_find(bl->base, c->onnx, c->vnnlib) : NULL;
+    out->base = b;
+    if (!b)
+        return;
+    bool same = !strcmp(b->verdict, c->verdict);
+    out->regressed = solved(b->verdict) && !same;
+    out->improved = !solved(b->verdict) && solved(c->verdict);
+    if (bl->max_slowdown > 0 && same && solved(c->verdict)) {
+        out->limit_s = bl->max_slowdown * b->time_s + bl->floor_s;
+        out->slower = c->time_s > out->limit_s;
+    }
+}
+
 int wf_baseline_compare(const wf_results *base, const wf_results *cur, wf_buf *report,
                         int *improved)
 {
     int reg = 0, imp = 0;
+    wf_baseline bl = {base, NULL, 0, 0};
     for (int i = 0; i < cur->n; i++) {
-        const wf_row *c = &cur->v[i], *b = NULL;
-        for (int j = 0; j < base->n && !b; j++)
-            if (!strcmp(base->v[j].onnx, c->onnx) && !strcmp(base->v[j].vnnlib, c->vnnlib))
-                b = &base->v[j];
-        if (!b)
-            continue;
-        if (solved(b->verdict) && strcmp(b->verdict, c->verdict) != 0) {
+        const wf_row *c = &cur->v[i];
+        wf_check k;
+        wf_bench_check(c, "", &bl, &k);
+        if (k.regressed) {
             reg++;
             if (report)
                 wf_buf_printf(report, "regression: %s %s: %s in the baseline, now %s\n", c->onnx,
-                              c->vnnlib, b->verdict, c->verdict);
-        } else if (!solved(b->verdict) && solved(c->verdict)) {
+                              c->vnnlib, k.base->verdict, c->verdict);
+        } else if (k.improved) {
             imp++;
             if (report)
                 wf_buf_printf(report, "improvement: %s %s: %s in the baseline, now %s\n",
-                              c->onnx, c->vnnlib, b->verdict, c->verdict);
+                              c->onnx, c->vnnlib, k.base->verdict, c->verdict);
         }
     }
     if (improved)
         *improved = imp;
     return reg;
+}
+
+cn_status wf_baseline_shares(const wf_results *base, const char *path, const wf_suite *s,
+                             const char *suite_file, cn_err *err)
+{
+    for (int i = 0; i < s->n; i++)
+        if (wf_results_find(base, s->v[i].onnx, s->v[i].vnnlib))
+            return CN_OK;
+    return cn_fail(err, CN_EINVAL,
+                   "%s: the baseline shares no instance (onnx,vnnlib) with %s: none of its %d "
+                   "instances is among the baseline's %d rows (a baseline of another suite or "
+                   "instances file?)",
+                   path, suite_file, s->n, base->n);
 }

@@ -14,10 +14,11 @@
  *   - The options of the robustness probes (vfy_prober, verifier.h) that
  *     radius and compare share (wf_prober_opts).
  *   - VNN-COMP suites: instances.csv / expected_results*.csv, results files,
- *     score, and the comparison with a baseline results file.
+ *     score, the comparison with a baseline results file (verdicts and
+ *     times), and a suite run's summary as text, JSON and JUnit XML.
  *
- * Nothing here prints except wf_progress (stderr) and the option errors of
- * wf_prober_opts (cli_error).
+ * Nothing here prints except wf_progress (stderr), the option errors of
+ * wf_prober_opts and the closing messages of wf_bench_exit (cli_error).
  */
 #ifndef CERTNN_WORKFLOW_H
 #define CERTNN_WORKFLOW_H
@@ -140,6 +141,7 @@ typedef struct {
     char verdict[16];         /* sat, unsat, timeout, unknown, error */
     double time_s;
     long nodes;
+    char *reason;             /* why error / unknown (one line), or NULL */
 } wf_row;
 
 typedef struct {
@@ -151,19 +153,58 @@ void wf_results_init(wf_results *r);
 void wf_results_free(wf_results *r);
 cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
                          const char *verdict, double time_s, long nodes, cn_err *err) CN_WUR;
+/* The same with a reason (may be NULL or ""); CR, LF and tabs in it become
+ * spaces, so that it stays one CSV line. */
+cn_status wf_results_add_reason(wf_results *r, const char *onnx, const char *vnnlib,
+                                const char *verdict, double time_s, long nodes,
+                                const char *reason, cn_err *err) CN_WUR;
 /* Results CSV: header "onnx,vnnlib,verdict,time_s,nodes", one row per
- * instance; written atomically. */
+ * instance, and a sixth column "reason" when some row has one (an error's
+ * message, an unknown's cause); written atomically. */
 void wf_results_csv(const wf_results *r, wf_buf *b);
 cn_status wf_results_write(const char *path, const wf_results *r, cn_err *err) CN_WUR;
-/* Reads such a file (header optional; extra columns ignored). */
+/* Reads such a file (header optional; with a header the reason is the column
+ * named "reason", without one the sixth; other extra columns ignored). */
 cn_status wf_results_load(const char *path, wf_results *r, cn_err *err) CN_WUR;
+/* The row of (onnx, vnnlib), or NULL. */
+const wf_row *wf_results_find(const wf_results *r, const char *onnx, const char *vnnlib);
+
+/* What a suite run is compared with: a baseline results file and, when
+ * max_slowdown > 0, a limit on the time of each instance solved alike in
+ * both: time_s <= max_slowdown * baseline time_s + floor_s. */
+typedef struct {
+    const wf_results *base;   /* NULL: no baseline */
+    const char *path;         /* its file, for messages */
+    double max_slowdown;      /* 0: times not compared */
+    double floor_s;           /* seconds added to the limit (timer noise, load) */
+} wf_baseline;
+
+/* One finished instance against its expected result and the baseline. */
+typedef struct {
+    const wf_row *base;       /* the baseline's row of the instance, or NULL */
+    bool incorrect;           /* sat where unsat is expected, or the reverse */
+    bool regressed;           /* solved (sat/unsat) in base, now not, or differently */
+    bool improved;            /* not solved in base, solved now */
+    bool slower;              /* solved alike in both, time above the limit */
+    double limit_s;           /* the time limit of `slower` (NAN when not compared) */
+} wf_check;
+
+/* Checks cur (expected: the suite's expected result, "" when none; bl may be
+ * NULL). */
+void wf_bench_check(const wf_row *cur, const char *expected, const wf_baseline *bl,
+                    wf_check *out /* OUT */);
 
 /* Compares cur with base, instance by instance (matched by onnx and vnnlib).
  * A regression: solved (sat/unsat) in base but not in cur, or solved in both
  * with different verdicts.  Appends one line per regression and per
- * improvement to report (may be NULL).  Returns the number of regressions. */
+ * improvement to report (may be NULL).  Returns the number of regressions.
+ * (Times are not compared: see wf_bench_summary.) */
 int wf_baseline_compare(const wf_results *base, const wf_results *cur, wf_buf *report,
                         int *improved /* OUT, may be NULL */);
+/* CN_EINVAL, naming path and suite_file, when base holds none of the suite's
+ * instances (a baseline of another suite or instances file). */
+cn_status wf_baseline_shares(const wf_results *base, const char *path, const wf_suite *s,
+                             const char *suite_file, cn_err *err) CN_WUR;
 
 /* ---- suite runs (workflow_bench.c): shared by certnn bench and certnn-mpi ---- */
 
@@ -187,13 +228,15 @@ void wf_net_cache_clear(wf_net_cache *c);
 
 /* Decides one suite instance (paths relative to dir) with vfy_verify under o,
  * its timeout replaced by in->timeout.  *verdict: "sat", "unsat", "timeout" or
- * "unknown"; *nodes: branch-and-bound nodes.  An error (unreadable file,
- * sizes that do not match, out of memory) is returned as such: a suite run
- * records the verdict "error". */
+ * "unknown"; *nodes: branch-and-bound nodes; reason[]: the engine's reason
+ * for unknown, else "".  An error (unreadable file, sizes that do not match,
+ * out of memory) is returned as such: a suite run records the verdict
+ * "error" with the error's message as its reason. */
+#define WF_REASON_MAX 512
 cn_status wf_bench_instance(const char *dir, const wf_instance *in, const vfy_opts *o,
                             volatile sig_atomic_t *stop, wf_net_cache *cache,
                             const char **verdict /* OUT */, long *nodes /* OUT */,
-                            cn_err *err) CN_WUR;
+                            char reason[/*WF_REASON_MAX*/] /* OUT */, cn_err *err) CN_WUR;
 
 /* Counts of a suite run, as `certnn bench` prints them. */
 typedef struct {
@@ -208,18 +251,62 @@ typedef struct {
 /* Adds the verdict of `in` that took dt seconds; true when it is incorrect. */
 bool wf_tally_add(wf_tally *t, const wf_instance *in, const char *verdict, double dt);
 
-/* The table header and one row per instance of `certnn bench`. */
-void wf_bench_header(wf_buf *b);
-void wf_bench_row(wf_buf *b, const wf_instance *in, const char *verdict, double dt, long nodes,
-                  bool incorrect);
+/* A suite run as its summaries describe it (borrowed throughout). */
+typedef struct {
+    const char *dir;          /* SUITE_DIR as given */
+    const char *instances;    /* the instances file name (relative to dir) */
+    const wf_suite *s;
+    const char *epath;        /* the expected results used, or NULL */
+    wf_baseline bl;           /* bl.base NULL: no baseline */
+    long started;             /* start, seconds since the epoch (JUnit timestamp) */
+} wf_bench_run;
 
-/* The closing lines of a suite run: counts (run of total instances), score,
- * time, the expected-results check (epath, or a note that there is none) and,
- * with base (base_path), the comparison of res with it.  Returns the number of
- * regressions against base (0 without one). */
-int wf_bench_summary(const wf_tally *t, int run, int total, const char *epath,
-                     const wf_results *base, const char *base_path, const wf_results *res,
-                     wf_buf *b);
+/* The comparison of a run with its baseline (zeros without one). */
+typedef struct {
+    int regressions;          /* verdict regressions (wf_check.regressed) */
+    int slower;               /* time regressions (wf_check.slower) */
+    int improved;
+} wf_base_counts;
+
+/* The table header and the row of one finished instance (`done` of `total`
+ * finished, this one included): onnx, vnnlib, verdict, expected, time_s,
+ * nodes, done/total, then INCORRECT / REGRESSION / SLOWER / ERROR marks. */
+void wf_bench_header(wf_buf *b);
+void wf_bench_row(wf_buf *b, const wf_bench_run *r, int done, int total, const wf_row *w);
+
+/* The closing lines of a suite run: counts (rows of res out of the suite's
+ * instances), score, time, the expected-results check (or a note that there
+ * is none) and, with a baseline, one line per regression, time regression
+ * and improvement and their counts (*bc). */
+void wf_bench_summary(const wf_bench_run *r, const wf_tally *t, const wf_results *res,
+                      wf_buf *b, wf_base_counts *bc /* OUT */);
+
+/* The run as JSON: suite, instances, expected_results, baseline,
+ * max_slowdown, slowdown_floor_s, interrupted, counts {...}, score, time_s,
+ * time_solved_s and results [{onnx, vnnlib, verdict, expected, time_s, nodes,
+ * reason, incorrect, regression, baseline_verdict, baseline_time_s}], null
+ * for what is absent.  NULL when out of memory. */
+json_t *wf_bench_json(const wf_bench_run *r, const wf_tally *t, const wf_results *res,
+                      bool interrupted);
+
+/* The run as JUnit XML: one <testsuite> (named after SUITE_DIR) with the
+ * run's properties, one <testcase> per finished instance (classname: the
+ * suite, name: "ONNX VNNLIB", time in seconds) holding <error> for the verdict
+ * error, <failure> for an incorrect verdict, a regression or a time
+ * regression, <skipped> for timeout and unknown; text XML-escaped. */
+void wf_bench_junit(const wf_bench_run *r, const wf_results *res, wf_buf *b);
+
+/* Text escaped for XML content and attribute values (& < > " ' and control
+ * characters as character references; characters XML 1.0 forbids as '?'). */
+void wf_buf_xml(wf_buf *b, const char *s);
+
+/* The end of a suite run: prints on stderr (cli_error) an interruption by
+ * signal sig (0: none), incorrect verdicts, regressions, time regressions and
+ * error verdicts, and returns the exit code: 128 + sig; else 1 on an
+ * incorrect verdict or a regression (of verdict or time); else 65 when some
+ * instance ended in error; else 0. */
+int wf_bench_exit(int sig, int run, int total, const char *out, const wf_tally *t,
+                  const wf_base_counts *bc);
 
 /* ---- plots (plot.c, cairo) --------------------------------------------------- */
 
@@ -227,7 +314,14 @@ typedef struct {
     const char *name;         /* legend label */
     const double *cert;       /* [n_x] certified accuracy in percent */
     const double *att;        /* [n_x] accuracy under attack in percent */
+    const char *partial;      /* NULL, or why the results are partial ("2 of 3 samples"):
+                               * drawn in red after the name in the legend, with a red
+                               * "partial results" line under the title; cert/att NULL:
+                               * no curve (no sample finished) */
 } wf_series;
+
+/* The colour of the partial-results marks (RGB in 0..1; exact in 8 bits). */
+#define WF_PLOT_PARTIAL_RGB 0.8, 0.0, 0.0
 
 typedef struct {
     const char *title;

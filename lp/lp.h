@@ -22,7 +22,7 @@
  * and also bound the z columns.  A split fixes a neuron active (z >= 0,
  * a = z) or inactive (z <= 0, a = 0).
  *
- * Rigorous bounds (DESIGN.md).  GLPK's objective is never used as a proof.
+ * Rigorous bounds (docs/DESIGN.md).  GLPK's objective is never used as a proof.
  * After the simplex, with row multipliers y (any values: GLPK's duals are
  * only a good guess), every feasible v satisfies
  *     c^T v  >=  sum_r min(y_r rl_r, y_r ru_r)  +  sum_j min_{v_j in [vl_j, vu_j]} (c - A^T y)_j v_j

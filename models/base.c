@@ -1,16 +1,19 @@
 /* base.c — cn_ base: errors, allocation with fault injection, file reading,
- * hashing, rounding scopes and exact rational conversions. */
+ * gzipped inputs, hashing, rounding scopes and exact rational conversions. */
 #include "config.h"
 
 #include <errno.h>
 #include <fenv.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include "models/models.h"
 
@@ -169,6 +172,143 @@ nomem:
     cn_free(buf);
     fclose(f);
     return cn_fail(err, CN_ENOMEM, "%s: out of memory reading file", path);
+}
+
+/* zlib allocates through cn_ so that its failures are counted and injected too. */
+static voidpf gz_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return cn_mallocarray(items, size);
+}
+
+static void gz_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    cn_free(p);
+}
+
+static bool gz_magic(const unsigned char *b, size_t n)
+{
+    return n >= 2 && b[0] == 0x1f && b[1] == 0x8b;
+}
+
+cn_status cn_gunzip_mem(const unsigned char *in, size_t n, const char *path, size_t max_bytes,
+                        unsigned char **data, size_t *len, cn_err *err)
+{
+    CN_REQUIRE(in && path && data && len && max_bytes > 0, "input, a name and outputs");
+    if (!gz_magic(in, n))
+        return cn_fail(err, CN_EPARSE, "%s: not gzip data (expected the gzip magic bytes 1f 8b "
+                                       "at byte 0)", path);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    zs.zalloc = gz_alloc;
+    zs.zfree = gz_free;
+    int zr = inflateInit2(&zs, 16 + MAX_WBITS);       /* gzip wrapper only */
+    if (zr != Z_OK)
+        return cn_fail(err, zr == Z_MEM_ERROR ? CN_ENOMEM : CN_EINTERNAL,
+                       "%s: cannot start gzip decompression (zlib error %d)", path, zr);
+    size_t cap = n < max_bytes / 4 ? 4 * n : max_bytes, have = 0, used = 0;
+    if (cap < 4096)
+        cap = max_bytes < 4096 ? max_bytes : 4096;
+    unsigned char *buf = cn_malloc(cap + 1);
+    cn_status s = CN_OK;
+    if (!buf) {
+        s = cn_fail(err, CN_ENOMEM, "%s: out of memory decompressing", path);
+        goto done;
+    }
+    for (;;) {
+        if (have == cap) {
+            if (cap == max_bytes) {
+                s = cn_fail(err, CN_ELIMIT, "%s: decompresses to more than %zu bytes (the limit "
+                                            "for a gzipped input)", path, max_bytes);
+                goto done;
+            }
+            size_t ncap = cap < max_bytes / 2 ? 2 * cap : max_bytes;
+            unsigned char *nb = cn_realloc(buf, ncap + 1);
+            if (!nb) {
+                s = cn_fail(err, CN_ENOMEM, "%s: out of memory decompressing", path);
+                goto done;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        /* zlib counts in uInt: feed both sides in chunks */
+        size_t in_chunk = n - used < UINT_MAX ? n - used : UINT_MAX;
+        size_t out_chunk = cap - have < UINT_MAX ? cap - have : UINT_MAX;
+        zs.next_in = (Bytef *)(uintptr_t)(in + used);
+        zs.avail_in = (uInt)in_chunk;
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)out_chunk;
+        zr = inflate(&zs, Z_NO_FLUSH);
+        used += in_chunk - zs.avail_in;
+        have += out_chunk - zs.avail_out;
+        if (zr == Z_STREAM_END) {
+            if (used == n)
+                break;
+            if (!gz_magic(in + used, n - used)) {
+                s = cn_fail(err, CN_EPARSE, "%s: corrupt gzip file: %zu bytes of something "
+                                            "else after the compressed data (at byte %zu)",
+                            path, n - used, used);
+                goto done;
+            }
+            zr = inflateReset(&zs);                      /* another gzip member follows */
+            if (zr != Z_OK) {
+                s = cn_fail(err, CN_EINTERNAL, "%s: zlib error %d", path, zr);
+                goto done;
+            }
+            continue;
+        }
+        if (zr == Z_OK)
+            continue;
+        if (zr == Z_BUF_ERROR && have == cap)
+            continue;                                   /* output full: grow */
+        if (zr == Z_BUF_ERROR) {
+            s = cn_fail(err, CN_EPARSE, "%s: corrupt gzip file: truncated (the compressed data "
+                                        "ends after %zu bytes without its end marker)", path, n);
+            goto done;
+        }
+        if (zr == Z_MEM_ERROR) {
+            s = cn_fail(err, CN_ENOMEM, "%s: out of memory decompressing", path);
+            goto done;
+        }
+        s = cn_fail(err, CN_EPARSE, "%s: corrupt gzip file at byte %zu: %s", path, used,
+                    zs.msg ? zs.msg : "invalid data");
+        goto done;
+    }
+    buf[have] = '\0';
+    *data = buf;
+    *len = have;
+    buf = NULL;
+done:
+    inflateEnd(&zs);
+    cn_free(buf);
+    return s;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+cn_status cn_read_input(const char *path, unsigned char **data, size_t *len, char sha256[65],
+                        cn_err *err)
+{
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    cn_status s = cn_read_file(path, &raw, &n, err);
+    if (s != CN_OK)
+        return s;
+    if (sha256)
+        cn_sha256_hex(raw, n, sha256);
+    if (!gz_magic(raw, n) && !ends_with(path, ".gz")) {
+        *data = raw;
+        *len = n;
+        return CN_OK;
+    }
+    s = cn_gunzip_mem(raw, n, path, CN_GZ_MAX_BYTES, data, len, err);
+    cn_free(raw);
+    return s;
 }
 
 void cn_sha256_hex(const unsigned char *data, size_t len, char hex[65])

@@ -15,7 +15,8 @@ models_libmodels_la_SOURCES = \
 	models/onnx_ops_affine.c models/onnx_ops_elem.c \
 	models/onnx_save.c models/nnet.c \
 	models/vnnlib_int.h models/vnnlib.c models/vnnlib_dnf.c models/vnnlib_cases.c \
-	models/prop.c models/dataset.c
+	models/prop.c models/dataset.c models/dataset_npy.c models/dataset_int.h \
+	models/normalise.c
 # Generated code gets its own convenience library so our warnings stay strict.
 noinst_LTLIBRARIES += models/libonnxpb.la
 nodist_models_libonnxpb_la_SOURCES = models/onnx.pb-c.c models/onnx.pb-c.h

@@ -87,10 +87,26 @@ long  cn_alloc_live(void);
  * A NUL byte is appended after the data (not counted in *len). */
 cn_status cn_read_file(const char *path, unsigned char **data, size_t *len, cn_err *err) CN_WUR;
 
+/* Reads a model or property file (cn_read_file) and, when it is gzipped (it
+ * begins with gzip's magic bytes 1f 8b, or its name ends in .gz: VNN-COMP
+ * ships .onnx.gz and .vnnlib.gz), its decompressed bytes: at most
+ * CN_GZ_MAX_BYTES (an ONNX file cannot be larger), else CN_ELIMIT; corrupt or
+ * truncated gzip data is CN_EPARSE naming the file.  sha256 (OUT, may be
+ * NULL): the hash of the file's bytes as stored (compressed, if so), the
+ * hash `sha256sum` prints and certificates bind. */
+#define CN_GZ_MAX_BYTES ((size_t)2 << 30)
+cn_status cn_read_input(const char *path, unsigned char **data, size_t *len, char sha256[65],
+                        cn_err *err) CN_WUR;
+/* Decompresses the gzip data in[n] (one or more members) into *data (cn_free;
+ * NUL appended, not counted in *len); path names it in messages.  More than
+ * max_bytes of output is CN_ELIMIT. */
+cn_status cn_gunzip_mem(const unsigned char *in, size_t n, const char *path, size_t max_bytes,
+                        unsigned char **data, size_t *len, cn_err *err) CN_WUR;
+
 /* SHA-256 of bytes, as 64 lowercase hex digits plus NUL. */
 void cn_sha256_hex(const unsigned char *data, size_t len, char hex[65]);
 
-/* Rounding-mode scope (DESIGN.md: set per thread, saved and restored around
+/* Rounding-mode scope (docs/DESIGN.md: set per thread, saved and restored around
  * each kernel; never parse or print inside).  Usage:
  *     int saved = cn_round_push(FE_UPWARD); ... cn_round_pop(saved); */
 int  cn_round_push(int mode);
@@ -119,7 +135,7 @@ bool cn_mpq_set_decimal(mpq_t q, const char *s, size_t len);
  *              dilation 1, group 1.
  *   NET_RELU   z' = max(z, 0)    elementwise; in == out.
  *
- * Exactness (DESIGN.md, soundness contract).  Every W and b entry is a double,
+ * Exactness (docs/DESIGN.md, soundness contract).  Every W and b entry is a double,
  * and the network *is* the rational function those doubles define.  A float32
  * weight converts to double exactly; an NNet decimal is rounded once to the
  * nearest double at load time.  Folding a constant normalisation (Sub, Div,
@@ -220,7 +236,8 @@ typedef struct {
 typedef struct net net;            /* opaque */
 
 /* Loads a network, choosing the format from the file's bytes/extension
- * (".nnet" text or ONNX protobuf).  Takes nothing; returns a new net. */
+ * (".nnet" text or ONNX protobuf; either gzipped, cn_read_input).  Takes
+ * nothing; returns a new net. */
 cn_status net_load(const char *path, net **out, cn_err *err) CN_WUR;
 cn_status net_load_onnx(const char *path, net **out, cn_err *err) CN_WUR;
 cn_status net_load_nnet(const char *path, net **out, cn_err *err) CN_WUR;
@@ -261,7 +278,8 @@ bool             net_has_enclosure(const net *n);
 typedef struct {
     net_format format;
     const char *path;              /* as given to net_load; "" when built */
-    char sha256[65];               /* of the file bytes; "" when built */
+    char sha256[65];               /* of the file bytes (as stored: a gzipped file's
+                                      compressed bytes); "" when built */
     int in_dims[8], n_in_dims;     /* declared input shape, e.g. [1,1,28,28] */
     int out_dims[8], n_out_dims;
     const char *in_name, *out_name;/* tensor names ("" if none) */
@@ -305,6 +323,20 @@ cn_status net_eval_exact_d(const net *n, const double *x, mpq_t *y, cn_err *err)
 /* NNet input normalisation: x_norm = (clamp(x_raw, min, max) - mean) / range,
  * in double (round-to-nearest).  Only for nets loaded from NNet. */
 void net_nnet_normalise(const net_nnet_norm *nn, const double *raw, double *norm);
+
+/* Input channels of n: C of a declared input shape [N, C, H, W] or [C, H, W]
+ * (when it divides the input size), of a net built in code its input shape's
+ * c, else 1. */
+int net_input_channels(const net *n);
+/* Puts the map x -> (x - mean_c) / std_c in front of n (normalise.c): input
+ * value k belongs to channel c = k / (in / C), channel-major.  mean, std:
+ * n_vals exact rationals each, n_vals 1 (every channel) or C; std > 0.  The
+ * map is an exact 1x1 NET_CONV layer whose doubles carry the enclosure of
+ * "Exactness" above where 1/std or mean/std is not a double.  CN_EINVAL
+ * (wrong count, std <= 0, out of double range), CN_ENOMEM; n unchanged on
+ * failure. */
+cn_status net_prepend_normalise(net *n, int n_vals, const mpq_t *mean, const mpq_t *std,
+                                cn_err *err) CN_WUR;
 
 /* ------------------------------------------------------------------------ */
 /* Properties                                                                */
@@ -411,22 +443,46 @@ cn_status prop_check_point_d(const prop *p, const net *n, const double *x, prop_
 /* Datasets                                                                  */
 /* ------------------------------------------------------------------------ */
 /*
- * Samples with integer pixel values 0..255 and a label; the network input is
- * pixel/255 (exactly: x = p/255 as a rational; ds_input_d gives the nearest
- * double).
+ * Samples and a label each, in one of two kinds:
+ *   8-bit data (ERAN CSV of integers 0..255, IDX, .npy of uint8): the network
+ *     input is pixel/255 (exactly: x = p/255 as a rational; ds_input_d gives
+ *     the nearest double);
+ *   float data (a CSV with decimal values, .npy of float32/float64): the
+ *     values are taken as given, exactly (ds_input_q: a decimal is read as
+ *     the rational it denotes, a float32/float64 as its exact value).
+ * A CSV is float data when some value is written with '.', 'e', 'E' or '-';
+ * a CSV of integers only is 8-bit data.
  */
 typedef struct {
     int n;                         /* samples */
     int dim;                       /* values per sample */
-    int rows, cols;                /* image shape when known (IDX), else dim x 1 */
-    uint8_t *pixels;               /* [n*dim] */
+    int rows, cols;                /* image shape when known (IDX, .npy), else dim x 1 */
+    uint8_t *pixels;               /* [n*dim] 8-bit data; NULL for float data */
     int *labels;                   /* [n] */
+    /* float data (is_float): values[n*dim] holds the nearest doubles (exact
+     * for .npy); decimal CSV text is kept for ds_input_q.  in_unit: every
+     * value of the selected samples lies in [0, 1] exactly (always true for
+     * 8-bit data).  Fields ending in _ are internal. */
+    bool is_float;
+    bool in_unit;
+    double *values;
+    char *text_;
+    size_t *field_;
 } ds_set;
 
-/* ERAN CSV (label, then dim pixels per line) or IDX images (+ labels_path,
- * gzipped or not).  offset/count select samples (count < 0: all). */
+/* ERAN CSV (label, then dim values per line; integers 0..255 or decimals),
+ * IDX images (+ labels_path, IDX labels), or NumPy .npy (format 1.0/2.0/3.0,
+ * little-endian float32/float64/uint8 in C order, shape (N, ...); +
+ * labels_path, a .npy of N integers); any of them gzipped or not.
+ * offset/count select samples (count < 0: all).  ds_load refuses float data
+ * with a selected value outside [0, 1] (CN_EPARSE naming the sample and
+ * value): every eps-ball is clipped to [0, 1], and a centre outside would
+ * make an empty, vacuously robust region; ds_load_any_range takes it (for
+ * evaluation only; in_unit says whether it is in [0, 1]). */
 cn_status ds_load(const char *path, const char *labels_path, int offset, int count,
                   ds_set **out, cn_err *err) CN_WUR;
+cn_status ds_load_any_range(const char *path, const char *labels_path, int offset, int count,
+                            ds_set **out, cn_err *err) CN_WUR;
 void ds_free(ds_set *d);                                  /* NULL is fine */
 void ds_input_d(const ds_set *d, int i, double *x /* [dim] */);
 void ds_input_q(const ds_set *d, int i, mpq_t *x /* [dim], initialised */);

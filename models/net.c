@@ -269,7 +269,8 @@ cn_status net__set_names(net *n, const char *path, const char *in_name,
 cn_status net_load(const char *path, net **out, cn_err *err)
 {
     size_t len = strlen(path);
-    if (len >= 5 && strcmp(path + len - 5, ".nnet") == 0)
+    if ((len >= 5 && strcmp(path + len - 5, ".nnet") == 0) ||
+        (len >= 8 && strcmp(path + len - 8, ".nnet.gz") == 0))
         return net_load_nnet(path, out, err);
     return net_load_onnx(path, out, err);
 }

@@ -411,10 +411,13 @@ cn_status net_load_nnet(const char *path, net **out, cn_err *err)
     CN_REQUIRE(path && out, "path and out");
     unsigned char *data;
     size_t len;
-    cn_status st = cn_read_file(path, &data, &len, err);
+    char sha[65];
+    cn_status st = cn_read_input(path, &data, &len, sha, err);
     if (st)
         return st;
     st = net_load_nnet_mem((const char *)data, len, path, out, err);
     cn_free(data);
+    if (st == CN_OK)              /* the file's hash, also when it was gzipped */
+        memcpy((*out)->sha256, sha, sizeof sha);
     return st;
 }

@@ -518,10 +518,13 @@ cn_status net_load_onnx(const char *path, net **out, cn_err *err)
     CN_REQUIRE(path && out, "path and output pointer");
     unsigned char *data;
     size_t len;
-    cn_status s = cn_read_file(path, &data, &len, err);
+    char sha[65];
+    cn_status s = cn_read_input(path, &data, &len, sha, err);
     if (s)
         return s;
     s = net_load_onnx_mem(data, len, path, out, err);
     cn_free(data);
+    if (s == CN_OK)               /* the file's hash, also when it was gzipped */
+        memcpy((*out)->sha256, sha, sizeof sha);
     return s;
 }

@@ -402,7 +402,7 @@ cn_status prop_parse_vnnlib(const char *path, prop **out, cn_err *err)
     CN_REQUIRE(path && out, "path and output");
     unsigned char *data = NULL;
     size_t len = 0;
-    cn_status st = cn_read_file(path, &data, &len, err);
+    cn_status st = cn_read_input(path, &data, &len, NULL, err);
     if (st != CN_OK)
         return st;
     st = prop_parse_vnnlib_mem((const char *)data, len, path, 0, out, err);

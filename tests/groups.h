@@ -7,5 +7,6 @@ int test_onnx_ops_group(void);      /* test_onnx_ops.c: hand-built models (test_
 int test_fold_models_group(void);   /* test_fold_models.c: models built in memory (test_fold) */
 int test_workflow_radius_group(void); /* test_workflow_radius.c: radius (test_workflow) */
 int test_engine_milp_group(void);   /* test_engine_milp.c: random instances vs MILP (test_engine) */
+int test_dataset_npy_group(void);   /* test_dataset_npy.c: .npy files (test_dataset) */
 
 #endif

@@ -11,7 +11,7 @@ check_LTLIBRARIES += tests/libtestfix.la
 tests_libtestfix_la_SOURCES = tests/testutil.h tests/groups.h \
 	tests/netgen.c tests/netgen.h tests/exact.c tests/exact.h tests/onnx_mb.c tests/onnx_mb.h \
 	tests/bnd_check.c tests/bnd_check.h tests/lpfix.c tests/lpfix.h tests/certfix.c tests/certfix.h \
-	tests/engfix.c tests/engfix.h tests/wffix.c tests/wffix.h
+	tests/engfix.c tests/engfix.h tests/wffix.c tests/wffix.h tests/dsfix.c tests/dsfix.h
 tests_libtestfix_la_CFLAGS = $(tests_cflags)
 
 check_PROGRAMS += tests/test_base tests/test_net
@@ -34,9 +34,10 @@ tests_test_onnx_LDADD = tests/libtestfix.la models/libmodels.la $(CN_TEST_LIBS)
 tests_test_nnet_SOURCES = tests/test_nnet.c tests/testutil.h
 tests_test_nnet_CFLAGS = $(tests_cflags)
 tests_test_nnet_LDADD = models/libmodels.la $(CN_TEST_LIBS)
-tests_test_dataset_SOURCES = tests/test_dataset.c tests/testutil.h
+tests_test_dataset_SOURCES = tests/test_dataset.c tests/test_dataset_npy.c tests/groups.h \
+	tests/testutil.h
 tests_test_dataset_CFLAGS = $(tests_cflags)
-tests_test_dataset_LDADD = models/libmodels.la $(CN_TEST_LIBS)
+tests_test_dataset_LDADD = tests/libtestfix.la models/libmodels.la $(ZLIB_LIBS) $(CN_TEST_LIBS)
 tests_test_vnnlib_SOURCES = tests/test_vnnlib.c tests/testutil.h
 tests_test_vnnlib_CFLAGS = $(tests_cflags)
 tests_test_vnnlib_LDADD = models/libmodels.la $(CN_TEST_LIBS)
@@ -59,6 +60,9 @@ TESTS += tests/test_fold
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
 dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh
 TESTS += tests/cli.sh tests/findings.sh
+# certnn bench and benchmarks/nightly as a nightly job runs them (JUnit, JSON, baselines).
+TESTS += tests/bench.sh
+dist_noinst_SCRIPTS += tests/bench.sh
 # certnn train and the shipped Fashion-MNIST models (models/zoo/fmnist_*.onnx).
 dist_noinst_SCRIPTS += tests/train.sh benchmarks/bench_defenses.sh
 TESTS += tests/train.sh
@@ -98,3 +102,8 @@ dist_noinst_DATA += tests/tap.sh tests/mpi_env.sh tests/mpi_lsan.supp
 
 # Data the tests read from the source tree (malformed-input corpus, bundled models).
 EXTRA_DIST += tests/data models/zoo benchmarks/README.md benchmarks/vnncomp
+
+# make install DESTDIR=... and a C program built against the installed libcertnn
+# through pkg-config; the man page, the bash completion, share/certnn, uninstall.
+TESTS += tests/install.sh
+dist_noinst_SCRIPTS += tests/install.sh

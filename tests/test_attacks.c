@@ -669,6 +669,88 @@ static void test_acasxu_sat_instance(void **state)
     free_run(&res, p, n);
 }
 
+/* ---- L2 balls (atk_opts.l2_x0, issue 26) ------------------------------------
+ * y0 = 0, y1 = x0 + x1 - T, label 0 (unsafe: y1 >= y0, i.e. x0 + x1 >= T) on
+ * the ball of radius 9/20 around (1/2, 1/2) in [0,1]^2.  Its box hull reaches
+ * x0 + x1 = 1.9 at a corner, the ball only 1 + 0.45 sqrt 2 = 1.6364: with
+ * T = 1.7 the box has counterexamples and the ball none (PGD in L2 must find
+ * nothing, while the box attack finds one); with T = 1.6 the ball has some,
+ * and every point found lies in the ball exactly. */
+static void test_pgd_l2(void **state)
+{
+    (void)state;
+    static const double Ts[2] = {1.7, 1.6};
+    for (int k = 0; k < 2; k++) {
+        double W[4] = {0, 0, 1, 1}, b[2] = {0, -Ts[k]};
+        net *n = dense2_net(2, W, b);
+        mpq_t x0[2], eps, lo, hi;
+        for (int i = 0; i < 2; i++) {
+            mpq_init(x0[i]);
+            mpq_set_ui(x0[i], 1, 2);
+        }
+        mpq_inits(eps, lo, hi, NULL);
+        mpq_set_ui(eps, 9, 20);
+        mpq_set_ui(hi, 1, 1);
+        prop *p = NULL;
+        cn_err err;
+        assert_int_equal(prop_eps_ball(2, x0, eps, lo, hi, 2, 0, &p, &err), CN_OK);
+        atk_result res;
+        atk_opts o = search_opts(&res, 256, 16, 60);
+        run_ok(n, p, &o, &res);            /* the box */
+        assert_true(res.found);
+        bool box_in_ball = atk_l2_inside(2, (const mpq_t *)res.x, (const mpq_t *)x0, eps);
+        atk_result_clear(&res);
+        o.l2_x0 = (const mpq_t *)x0;
+        o.l2_eps = (const mpq_t *)eps;
+        run_ok(n, p, &o, &res);            /* the ball */
+        printf("# pgd_l2: T = %g: box point in the ball %d; L2 search found %d (%ld exact "
+               "checks, %ld rejected)\n", Ts[k], box_in_ball, res.found, res.exact_checks,
+               res.exact_rejected);
+        if (k == 0) {
+            assert_false(box_in_ball);
+            assert_false(res.found);
+        } else {
+            assert_confirmed(p, n, &res);
+            assert_true(atk_l2_inside(2, (const mpq_t *)res.x, (const mpq_t *)x0, eps));
+        }
+        atk_result_clear(&res);
+        prop_free(p);
+        net_free(n);
+        for (int i = 0; i < 2; i++)
+            mpq_clear(x0[i]);
+        mpq_clears(eps, lo, hi, NULL);
+    }
+}
+
+/* atk_l2_inside at the sphere, exactly: x0 + eps (3/5, 4/5) is in, a point
+ * 1/10^30 further out is not. */
+static void test_l2_inside(void **state)
+{
+    (void)state;
+    mpq_t x0[2], x[2], eps, t;
+    for (int i = 0; i < 2; i++) {
+        mpq_init(x0[i]);
+        mpq_init(x[i]);
+    }
+    mpq_inits(eps, t, NULL);
+    mpq_set_ui(x0[0], 1, 3);
+    mpq_set_ui(x0[1], 2, 7);
+    mpq_set_ui(eps, 1, 10);
+    mpq_set_ui(t, 3, 50);                  /* 3/5 * 1/10 */
+    mpq_add(x[0], x0[0], t);
+    mpq_set_ui(t, 4, 50);
+    mpq_sub(x[1], x0[1], t);
+    assert_true(atk_l2_inside(2, (const mpq_t *)x, (const mpq_t *)x0, eps));
+    mpq_set_str(t, "1/1000000000000000000000000000000", 10);
+    mpq_add(x[0], x[0], t);
+    assert_false(atk_l2_inside(2, (const mpq_t *)x, (const mpq_t *)x0, eps));
+    for (int i = 0; i < 2; i++) {
+        mpq_clear(x0[i]);
+        mpq_clear(x[i]);
+    }
+    mpq_clears(eps, t, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +771,8 @@ int main(void)
         cmocka_unit_test(test_deepfool_linear),
         cmocka_unit_test(test_deepfool_relu),
         cmocka_unit_test(test_acasxu_sat_instance),
+        cmocka_unit_test(test_pgd_l2),
+        cmocka_unit_test(test_l2_inside),
     };
     return cmocka_run_group_tests_name("attacks", tests, NULL, NULL);
 }

@@ -399,6 +399,196 @@ static void test_encl_oom(void **state)
     net_free(n);
 }
 
+/* ---- --mean/--std: net_prepend_normalise (issue 26) ------------------------
+ * The normalisation layer in front of a net must enclose the exact map
+ * x -> (x - mean_c)/std_c (checked entry by entry in rationals), and every
+ * method's bounds on the normalised net must contain the exact outputs of
+ * the original net at (x - mean)/std, computed in rationals, at the box's
+ * vertices, its centre and random points. */
+static void test_normalise(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("normalise", 2026)};
+    cn_err err;
+    long checked = 0, enclosed = 0;
+    int multi = 0;
+    for (int trial = 0; trial < 12; trial++) {
+        net *n;
+        if (trial % 2) {
+            n = random_conv(&r, 1);
+        } else {
+            net_cfg g = {.depth = 2 + trial % 3, .width = 6, .n_in = 5, .n_out = 3, .wexp = 1};
+            n = random_dense(&r, &g);
+        }
+        tu_rng r2 = {(uint64_t)trial};
+        net *nz = NULL;
+        int C = net_input_channels(n), nin = net_in_size(n), no = net_out_size(n);
+        assert_true(C >= 1 && nin % C == 0);
+        multi += C > 1;
+        int nv = trial % 4 == 2 ? 1 : C;
+        bool exact_vals = trial % 4 == 3;
+        mpq_t *mean = qv(nv), *sd = qv(nv);
+        for (int c = 0; c < nv; c++) {
+            if (exact_vals) {          /* powers of two: no enclosure */
+                mpq_set_ui(mean[c], (unsigned long)(tu_next(&r2) % 4), 8);
+                mpq_set_ui(sd[c], 1, 1ul << (tu_next(&r2) % 3));
+            } else {                   /* CIFAR-like decimals */
+                mpq_set_ui(mean[c], 4000 + (unsigned long)(tu_next(&r2) % 1000), 10000);
+                mpq_set_ui(sd[c], 2000 + (unsigned long)(tu_next(&r2) % 1000), 10001);
+            }
+            mpq_canonicalize(mean[c]);
+            mpq_canonicalize(sd[c]);
+        }
+        /* a copy of n to normalise: rebuild from the same layers */
+        const net_layer *l0 = net_layer_at(n, 0);
+        nz = net_new(l0->in_shape);
+        for (int i = 0; i < net_n_layers(n); i++) {
+            const net_layer *l = net_layer_at(n, i);
+            net_layer *m = l->op == NET_DENSE ? net_add_dense(nz, l->out, &err)
+                           : l->op == NET_CONV
+                               ? net_add_conv(nz, l->out_shape.c, l->kh, l->kw, l->stride_h,
+                                              l->stride_w, l->pad_t, l->pad_l, l->pad_b,
+                                              l->pad_r, &err)
+                               : net_add_relu(nz, &err);
+            assert_non_null(m);
+            if (l->op == NET_DENSE)
+                memcpy(m->W, l->W, sizeof(double) * (size_t)l->in * (size_t)l->out);
+            if (l->op == NET_CONV)
+                memcpy(m->W, l->W, sizeof(double) * (size_t)net_conv_fan(l) * l->out_shape.c);
+            if (l->op != NET_RELU)
+                memcpy(m->b, l->b, sizeof(double) *
+                       (size_t)(l->op == NET_DENSE ? l->out : l->out_shape.c));
+        }
+        assert_int_equal(net_input_channels(nz), C);
+        long live = cn_alloc_live();
+        /* refusals leave the net alone */
+        if (C > 1) {
+            assert_int_equal(net_prepend_normalise(nz, 2 == C ? 3 : 2, mean, sd, &err),
+                             CN_EINVAL);
+            assert_non_null(strstr(err.msg, "channel"));
+        }
+        mpq_t neg;
+        mpq_init(neg);
+        mpq_set_si(neg, -1, 2);
+        assert_int_equal(net_prepend_normalise(nz, 1, mean, &neg, &err), CN_EINVAL);
+        assert_non_null(strstr(err.msg, "expected a positive number"));
+        mpq_clear(neg);
+        assert_int_equal(net_n_layers(nz), net_n_layers(n));
+        assert_int_equal(cn_alloc_live(), live);
+        assert_int_equal(net_prepend_normalise(nz, nv, mean, sd, &err), CN_OK);
+        assert_int_equal(net_n_layers(nz), net_n_layers(n) + 1);
+        assert_int_equal(net_in_size(nz), nin);
+        assert_int_equal(net_out_size(nz), no);
+        /* the layer encloses the exact map, entry by entry */
+        const net_layer *nl = net_layer_at(nz, 0);
+        assert_int_equal(nl->op, NET_CONV);
+        assert_true(nl->wabs == 0.0);
+        mpq_t w, b, t, u;
+        mpq_inits(w, b, t, u, NULL);
+        for (int c = 0; c < C; c++) {
+            int k = nv == 1 ? 0 : c;
+            for (int c2 = 0; c2 < C; c2++)
+                if (c2 != c)
+                    assert_true(nl->W[c * C + c2] == 0.0);
+            mpq_inv(w, sd[k]);
+            mpq_mul(b, mean[k], w);
+            mpq_neg(b, b);
+            mpq_set_d(t, nl->W[c * C + c]);
+            mpq_sub(t, w, t);
+            mpq_abs(t, t);
+            mpq_set_d(u, nl->W[c * C + c]);
+            mpq_abs(u, u);
+            mpq_t wr;
+            mpq_init(wr);
+            mpq_set_d(wr, nl->wrel);
+            mpq_mul(u, u, wr);
+            mpq_clear(wr);
+            assert_true(mpq_cmp(t, u) <= 0);
+            mpq_set_d(t, nl->b[c]);
+            mpq_sub(t, b, t);
+            mpq_abs(t, t);
+            mpq_set_d(u, nl->brad ? nl->brad[c] : 0.0);
+            assert_true(mpq_cmp(t, u) <= 0);
+        }
+        if (exact_vals)
+            assert_false(net_has_enclosure(nz));
+        enclosed += net_has_enclosure(nz);
+        /* bounds vs the exact original net at (x - mean)/std */
+        double *lo = malloc(sizeof(double) * (size_t)nin), *hi = malloc(sizeof(double) * (size_t)nin);
+        double *x0 = malloc(sizeof(double) * (size_t)nin), *x = malloc(sizeof(double) * (size_t)nin);
+        for (int j = 0; j < nin; j++) {
+            x0[j] = tu_unif(&r);
+            lo[j] = fmax(0.0, x0[j] - 0.03);
+            hi[j] = fmin(1.0, x0[j] + 0.03);
+        }
+        int m = no * (no - 1);
+        double *Cm = calloc((size_t)m * no, sizeof(double)), *d = calloc((size_t)m, sizeof(double));
+        assert_int_equal(margin_rows(&r, no, 0, 0, Cm, d), m);
+        bnd_ctx *bc = bnd_ctx_new(nz, &err);
+        assert_non_null(bc);
+        mpq_t *zq = qv(nin), *y = qv(no);
+        for (int k = 0; k < N_METHODS; k++) {
+            bnd_opts o;
+            bnd_opts_init(&o, methods[k]);
+            o.alpha_iters = 8;
+            double *lb = calloc((size_t)m, sizeof(double));
+            bnd_region rg = {lo, hi, NULL};
+            assert_int_equal(bnd_run(bc, &o, &rg, m, Cm, d, lb, NULL, &err), CN_OK);
+            const double *olo, *ohi;
+            bnd_layer_bounds(bc, net_n_layers(nz), &olo, &ohi);
+            int n_vert = box_vertices(nin, 6);
+            for (int p = -1; p < n_vert + 20; p++) {
+                box_point(&r, p, nin, 6, lo, hi, x0, x);
+                for (int j = 0; j < nin; j++) {
+                    int k2 = nv == 1 ? 0 : j / (nin / C);
+                    mpq_set_d(zq[j], x[j]);
+                    mpq_sub(zq[j], zq[j], mean[k2]);
+                    mpq_div(zq[j], zq[j], sd[k2]);
+                }
+                assert_int_equal(net_eval_exact(n, zq, y, &err), CN_OK);
+                for (int o2 = 0; o2 < no; o2++)
+                    if (!d_le_q(olo[o2], y[o2]) || !q_le_d(y[o2], ohi[o2]))
+                        fail_msg("trial %d, %s, point %d: output %d outside [%a, %a]", trial,
+                                 bnd_method_name(methods[k]), p, o2, olo[o2], ohi[o2]);
+                for (int rr = 0; rr < m; rr++) {
+                    mpq_set_ui(t, 0, 1);
+                    for (int o2 = 0; o2 < no; o2++) {
+                        mpq_set_d(u, Cm[rr * no + o2]);
+                        mpq_mul(u, u, y[o2]);
+                        mpq_add(t, t, u);
+                    }
+                    mpq_set_d(u, d[rr]);
+                    mpq_add(t, t, u);
+                    if (!d_le_q(lb[rr], t))
+                        fail_msg("trial %d, %s, point %d: row %d below its lower bound %a",
+                                 trial, bnd_method_name(methods[k]), p, rr, lb[rr]);
+                }
+                checked++;
+            }
+            free(lb);
+        }
+        qv_free(zq, nin);
+        qv_free(y, no);
+        mpq_clears(w, b, t, u, NULL);
+        bnd_ctx_free(bc);
+        free(lo);
+        free(hi);
+        free(x0);
+        free(x);
+        free(Cm);
+        free(d);
+        qv_free(mean, nv);
+        qv_free(sd, nv);
+        net_free(n);
+        net_free(nz);
+    }
+    printf("# normalise: %ld (point, method) pairs checked exactly; %ld of 12 nets with an "
+           "enclosure, %d with several channels\n", checked, enclosed, multi);
+    assert_true(multi >= 6);
+    assert_true(enclosed >= 6);
+    assert_true(checked > 12 * 4 * 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_encl_sound_dense),
         cmocka_unit_test(test_encl_sound_conv),
         cmocka_unit_test(test_encl_sound_splits),
+        cmocka_unit_test(test_normalise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,97 +9,11 @@
 #include <zlib.h>
 
 #include "models/models.h"
+#include "tests/dsfix.h"
+#include "tests/groups.h"
 #include "tests/testutil.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/certnn-dataset-XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-/* Writes bytes to a file, gzipped when gz. */
-static void write_file(const char *path, const void *data, size_t len, bool gz)
-{
-    if (gz) {
-        gzFile f = gzopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(gzwrite(f, data, (unsigned)len), (int)len);
-        assert_int_equal(gzclose(f), Z_OK);
-    } else {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(data, 1, len, f), len);
-        assert_int_equal(fclose(f), 0);
-    }
-}
-
-static ds_set *load_ok(const char *path, const char *labels, int offset, int count)
-{
-    ds_set *d = NULL;
-    cn_err err;
-    cn_err_clear(&err);
-    if (ds_load(path, labels, offset, count, &d, &err) != CN_OK)
-        fail_msg("%s", err.msg);
-    assert_non_null(d);
-    return d;
-}
-
-/* load_ok of a whole file, checked: n samples of rows x cols (dim rows * cols),
- * and the first ten labels. */
-static ds_set *load_expect(const char *path, const char *labels, int n, int rows, int cols,
-                           const int first[10])
-{
-    ds_set *d = load_ok(path, labels, 0, -1);
-    assert_int_equal(d->n, n);
-    assert_int_equal(d->dim, rows * cols);
-    assert_int_equal(d->rows, rows);
-    assert_int_equal(d->cols, cols);
-    for (int i = 0; i < 10; i++)
-        assert_int_equal(d->labels[i], first[i]);
-    return d;
-}
-
-/* Loads and expects failure with status st and a message containing want;
- * checks that nothing leaked and *out was left alone. */
-static void load_bad(const char *path, const char *labels, int offset, int count, cn_status st,
-                     const char *want)
-{
-    long live = cn_alloc_live();
-    ds_set *sentinel = (ds_set *)&live, *d = sentinel;
-    cn_err err;
-    cn_err_clear(&err);
-    cn_status got = ds_load(path, labels, offset, count, &d, &err);
-    printf("# %s\n", err.msg);
-    if (got != st)
-        fail_msg("status %d (%s), expected %d", got, err.msg, st);
-    if (!strstr(err.msg, want))
-        fail_msg("message '%s' lacks '%s'", err.msg, want);
-    assert_ptr_equal(d, sentinel);
-    assert_int_equal(cn_alloc_live(), live);
-}
 
 /* ------------------------------------------------------------------------ */
 /* ERAN CSV                                                                  */
@@ -184,10 +98,16 @@ static void test_csv_bad(void **state)
         {"negative_label.csv", "-1,0,0,0\n", "negative_label.csv:1: field 1: expected a label"},
         {"pixel_256.csv", "1,0,255,3\n2,4,256,6\n", "pixel_256.csv:2: field 3 (pixel 1): "
          "expected an integer 0..255, got '256'"},
-        {"pixel_neg.csv", "1,0,-1,3\n", "pixel_neg.csv:1: field 3 (pixel 1): expected an integer "
-         "0..255, got '-1'"},
-        {"pixel_float.csv", "1,0,1.5,3\n", "pixel_float.csv:1: field 3 (pixel 1): expected an "
-         "integer 0..255, got '1.5'"},
+        /* (a value with '-' or '.' makes a float CSV: see test_csv_float) */
+        {"float_bad.csv", "1,0,-1,x3\n", "float_bad.csv:1: field 4 (value 2): expected a "
+         "decimal number, got 'x3'"},
+        {"float_bad2.csv", "1,0.5,1e,3\n", "float_bad2.csv:1: field 3 (value 1): expected a "
+         "decimal number, got '1e'"},
+        {"float_range.csv", "1,0.5,1e400,3\n", "float_range.csv:1: field 3 (value 1): '1e400' "
+         "is outside the range of a double"},
+        {"float_label.csv", "1.0,0.5,0.25\n", "float_label.csv:1: field 1: expected a label"},
+        {"float_count.csv", "1,0.5,0.25\n2,0.5\n", "float_count.csv:2: expected 2 decimal "
+         "values (as on line 1), got 1"},
         {"wrong_count.csv", "1,0,0,0\n2,0,0,0\n3,0,0\n", "wrong_count.csv:3: expected 3 pixel "
          "values (as on line 1), got 2"},
         {"too_many.csv", "1,0,0,0\n\n2,0,0,0,0\n", "too_many.csv:3: expected 3 pixel values (as "
@@ -359,6 +279,8 @@ static void test_idx_bad(void **state)
              "labels) is truncated");
 }
 
+static unsigned char npy_buf[4096], npy_lab[512];
+
 /* Fail the k-th allocation for every k until loading succeeds. */
 static void test_oom(void **state)
 {
@@ -368,17 +290,30 @@ static void test_oom(void **state)
     write_file(img, fx_images, sizeof fx_images, true);
     write_file(lab, fx_labels, sizeof fx_labels, true);
     const char *csv = tu_shared("benchmarks/data/mnist_test.csv");
-    for (int which = 0; which < 2; which++) {
+    /* a float CSV and a .npy pair too */
+    char fcsv[512], npy[512], npl[512];
+    snprintf(fcsv, sizeof fcsv, "%s/oom-f.csv", tmp_dir());  /* (tmp_path's buffers rotate) */
+    snprintf(npy, sizeof npy, "%s/oom.npy", tmp_dir());
+    snprintf(npl, sizeof npl, "%s/oom-l.npy", tmp_dir());
+    const char *ft = "1,0.5,0.25\n2,1.0,0\n3,0.75,1e-1\n";
+    write_file(fcsv, ft, strlen(ft), false);
+    static const double fv[6] = {0, 0.5, 1, 0.25, 0.125, 1};
+    static const uint8_t lv[3] = {0, 1, 2};
+    write_file(npy, npy_buf, npy_build(npy_buf, 1, "<f8", "(3, 2)", fv, sizeof fv), false);
+    write_file(npl, npy_lab, npy_build(npy_lab, 2, "|u1", "(3,)", lv, sizeof lv), false);
+    for (int which = 0; which < 4; which++) {
         long live = cn_alloc_live(), k;
         for (k = 1; k < 1000; k++) {
             ds_set *sentinel = (ds_set *)&live, *d = sentinel;
             cn_err err;
             cn_alloc_fail_after(k);
-            cn_status st = which ? ds_load(csv, NULL, 3, 4, &d, &err)
-                                 : ds_load(img, lab, 1, 5, &d, &err);
+            cn_status st = which == 1   ? ds_load(csv, NULL, 3, 4, &d, &err)
+                           : which == 2 ? ds_load(fcsv, NULL, 1, 2, &d, &err)
+                           : which == 3 ? ds_load(npy, npl, 1, 2, &d, &err)
+                                        : ds_load(img, lab, 1, 5, &d, &err);
             cn_alloc_fail_after(0);
             if (st == CN_OK) {
-                assert_int_equal(d->n, which ? 4 : 5);
+                assert_int_equal(d->n, which == 1 ? 4 : which == 0 ? 5 : 2);
                 ds_free(d);
                 break;
             }
@@ -387,8 +322,8 @@ static void test_oom(void **state)
             assert_ptr_equal(d, sentinel);
             assert_int_equal(cn_alloc_live(), live);
         }
-        printf("# oom %s: succeeded once %ld allocations could succeed\n", which ? "csv" : "idx",
-               k);
+        printf("# oom %s: succeeded once %ld allocations could succeed\n",
+               which == 1 ? "csv" : which == 2 ? "float csv" : which == 3 ? "npy" : "idx", k);
         assert_true(k > 2 && k < 1000);
         assert_int_equal(cn_alloc_live(), live);
     }
@@ -494,6 +429,106 @@ static void test_fashion_mnist(void **state)
     assert_int_equal(cn_alloc_live(), live);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Float CSV                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void expect_q(const mpq_t q, const char *want)
+{
+    mpq_t w;
+    mpq_init(w);
+    assert_int_equal(mpq_set_str(w, want, 10), 0);
+    mpq_canonicalize(w);
+    if (!mpq_equal(q, w)) {
+        char *g = mpq_get_str(NULL, 10, q);
+        fail_msg("got %s, expected %s", g, want);
+    }
+    mpq_clear(w);
+}
+
+static void test_csv_float(void **state)
+{
+    (void)state;
+    long live = cn_alloc_live();
+    /* decimals read exactly; integers in a float CSV are taken as given (not /255) */
+    const char *text = "3, 0.1 ,1,2.5e-1\r\n\n7,-0.0,1.000,0\n9,1e-400,0.3,1E0";
+    for (int gz = 0; gz < 2; gz++) {
+        const char *p = tmp_path(gz ? "f.csv.gz" : "f.csv");
+        write_file(p, text, strlen(text), gz);
+        ds_set *d = load_ok(p, NULL, 0, -1);
+        assert_true(d->is_float);
+        assert_true(d->in_unit);
+        assert_null(d->pixels);
+        assert_int_equal(d->n, 3);
+        assert_int_equal(d->dim, 3);
+        assert_int_equal(d->labels[0], 3);
+        assert_int_equal(d->labels[2], 9);
+        mpq_t q[3];
+        double x[3];
+        for (int k = 0; k < 3; k++)
+            mpq_init(q[k]);
+        ds_input_q(d, 0, q);
+        expect_q(q[0], "1/10");
+        expect_q(q[1], "1");
+        expect_q(q[2], "1/4");
+        ds_input_d(d, 0, x);
+        assert_true(x[0] == 0.1 && x[1] == 1.0 && x[2] == 0.25);
+        ds_input_q(d, 2, q);
+        assert_true(mpq_sgn(q[0]) > 0);    /* 1e-400 is not zero, though its double is */
+        expect_q(q[1], "3/10");
+        ds_input_d(d, 2, x);
+        assert_true(x[0] == 0.0 && x[1] == 0.3 && x[2] == 1.0);
+        for (int k = 0; k < 3; k++)
+            mpq_clear(q[k]);
+        ds_free(d);
+        /* offset/count select from a float file too */
+        d = load_ok(p, NULL, 1, 1);
+        assert_int_equal(d->n, 1);
+        assert_int_equal(d->labels[0], 7);
+        ds_free(d);
+        d = load_ok(p, NULL, 2, 0);
+        assert_int_equal(d->n, 0);
+        ds_free(d);
+    }
+    /* in_unit is decided exactly, at the end points too */
+    static const struct {
+        const char *text;
+        bool unit;
+    } r[] = {{"1,0.5,-1e-400\n", false}, {"1,0.5,1.00000000000000000001\n", false},
+             {"1,0.5,-0\n", true},      {"1,1.0,0.0\n", true},
+             {"1,0.5,-0.25\n", false},  {"1,0.5,2.5\n", false}};
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        const char *p = tmp_path("unit.csv");
+        write_file(p, r[i].text, strlen(r[i].text), false);
+        ds_set *d = NULL;
+        cn_err err;
+        assert_int_equal(ds_load_any_range(p, NULL, 0, -1, &d, &err), CN_OK);
+        if (d->in_unit != r[i].unit)
+            fail_msg("'%s': in_unit %d, expected %d", r[i].text, d->in_unit, r[i].unit);
+        ds_free(d);
+        /* ds_load refuses it, naming the value */
+        if (!r[i].unit) {
+            const char *want = i == 0   ? "sample 0, value 1 is '-1e-400': float data must lie "
+                                          "in [0, 1]"
+                               : i == 1 ? "value 1 is '1.00000000000000000001'"
+                               : i == 4 ? "value 1 is '-0.25'"
+                                        : "value 1 is '2.5'";
+            load_bad(p, NULL, 0, -1, CN_EPARSE, want);
+        } else {
+            ds_free(load_ok(p, NULL, 0, -1));
+        }
+    }
+    /* an 8-bit CSV is still 8-bit */
+    const char *p = tmp_path("int.csv");
+    write_file(p, "1,0,255\n", 8, false);
+    ds_set *d = load_ok(p, NULL, 0, -1);
+    assert_false(d->is_float);
+    assert_true(d->in_unit);
+    assert_int_equal(d->pixels[1], 255);
+    ds_free(d);
+    assert_int_equal(cn_alloc_live(), live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +541,8 @@ int main(void)
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_inputs),
         cmocka_unit_test(test_fashion_mnist),
+        cmocka_unit_test(test_csv_float),
     };
-    return cmocka_run_group_tests_name("dataset", tests, setup, teardown);
+    return cmocka_run_group_tests_name("dataset", tests, ds_fix_setup, ds_fix_teardown) +
+           test_dataset_npy_group();
 }

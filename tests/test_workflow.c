@@ -382,6 +382,131 @@ static void test_results_and_baseline(void **state)
     wf_results_free(&cur);
 }
 
+/* Reasons in results files, time regressions, and the JUnit XML and JSON of
+ * a suite run from rows made up here (a timeout and an unknown, which a fast
+ * real suite does not produce on demand). */
+static void test_bench_reports(void **state)
+{
+    (void)state;
+    cn_err err;
+    const char *p = tpath("reason.csv");
+    /* a reason with a comma, a quote and a newline stays one CSV field on one line */
+    wf_results r;
+    wf_results_init(&r);
+    assert_int_equal(wf_results_add(&r, "a.onnx", "p", "unsat", 1.0, 4, &err), CN_OK);
+    assert_int_equal(wf_results_add_reason(&r, "b.onnx", "p", "error", 0, 0,
+                                           "b.onnx: bad, \"very\"\nbad", &err), CN_OK);
+    assert_int_equal(wf_results_write(p, &r, &err), CN_OK);
+    size_t len;
+    char *text = slurp(p, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "onnx,vnnlib,verdict,time_s,nodes,reason\n"));
+    assert_non_null(strstr(text, "\nb.onnx,p,error,0.000,0,\"b.onnx: bad, \"\"very\"\" bad\"\n"));
+    free(text);
+    wf_results back;
+    assert_int_equal(wf_results_load(p, &back, &err), CN_OK);
+    assert_int_equal(back.n, 2);
+    assert_null(back.v[0].reason);
+    assert_string_equal(back.v[1].reason, "b.onnx: bad, \"very\" bad");
+    wf_results_free(&back);
+    /* without a header the sixth column is the reason; a named column elsewhere too */
+    write_text(p, "a.onnx,p,unknown,2.5,7,node limit 10 reached\n");
+    assert_int_equal(wf_results_load(p, &back, &err), CN_OK);
+    assert_string_equal(back.v[0].reason, "node limit 10 reached");
+    wf_results_free(&back);
+    write_text(p, "onnx,vnnlib,verdict,time_s,nodes,host,reason\na.onnx,p,error,0,0,h1,gone\n");
+    assert_int_equal(wf_results_load(p, &back, &err), CN_OK);
+    assert_string_equal(back.v[0].reason, "gone");
+    wf_results_free(&back);
+    wf_results_free(&r);
+
+    /* the suite, its run and a baseline */
+    write_text(tpath("ri.csv"), "a.onnx,p1,60\na.onnx,p2,60\nb.onnx,p1,60\nb.onnx,p2,60\n"
+                                "c&<.onnx,p1,60\n");
+    wf_suite s;
+    assert_int_equal(wf_suite_load(tpath("ri.csv"), &s, &err), CN_OK);
+    snprintf(s.v[0].expected, sizeof s.v[0].expected, "sat");
+    wf_results base, cur;
+    wf_results_init(&base);
+    wf_results_init(&cur);
+    assert_int_equal(wf_results_add(&base, "a.onnx", "p1", "unsat", 1.0, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add(&base, "a.onnx", "p2", "unsat", 1.0, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add(&base, "b.onnx", "p1", "unsat", 1.0, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add(&base, "zzz.onnx", "p9", "sat", 1.0, 1, &err), CN_OK);
+    /* a.p1: unsat where sat is expected (incorrect); a.p2: 2.6 s > 2 x 1 + 0.5 (slower);
+     * b.p1: 2.4 s within the limit; b.p2: unknown; c&<: timeout */
+    assert_int_equal(wf_results_add(&cur, "a.onnx", "p1", "unsat", 1.0, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add(&cur, "a.onnx", "p2", "unsat", 2.6, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add(&cur, "b.onnx", "p1", "unsat", 2.4, 1, &err), CN_OK);
+    assert_int_equal(wf_results_add_reason(&cur, "b.onnx", "p2", "unknown", 3, 9,
+                                           "node limit 9 reached", &err), CN_OK);
+    assert_int_equal(wf_results_add(&cur, "c&<.onnx", "p1", "timeout", 60, 9, &err), CN_OK);
+    wf_bench_run br = {"/x/suite", "ri.csv", &s, NULL, {&base, "old.csv", 2, 0.5}, 0};
+    wf_check k;
+    wf_bench_check(&cur.v[1], "", &br.bl, &k);
+    assert_true(k.slower);
+    assert_false(k.regressed);
+    assert_double_near(k.limit_s, 2.5, 1e-12);
+    wf_bench_check(&cur.v[2], "", &br.bl, &k);
+    assert_false(k.slower);
+    wf_bench_check(&cur.v[0], "sat", &br.bl, &k);
+    assert_true(k.incorrect);
+    assert_false(k.slower);
+    /* the baseline shares a.onnx p1 with the suite, another one nothing */
+    assert_int_equal(wf_baseline_shares(&base, "old.csv", &s, "ri.csv", &err), CN_OK);
+    wf_results other;
+    wf_results_init(&other);
+    assert_int_equal(wf_results_add(&other, "zzz.onnx", "p9", "sat", 1.0, 1, &err), CN_OK);
+    assert_int_equal(wf_baseline_shares(&other, "other.csv", &s, "ri.csv", &err), CN_EINVAL);
+    assert_non_null(strstr(err.msg, "other.csv: the baseline shares no instance"));
+    wf_results_free(&other);
+    /* the summary, the JUnit XML and the JSON agree on the counts */
+    wf_tally t;
+    memset(&t, 0, sizeof t);
+    for (int i = 0; i < cur.n; i++)
+        wf_tally_add(&t, &s.v[i], cur.v[i].verdict, cur.v[i].time_s);
+    wf_buf b;
+    wf_buf_init(&b);
+    wf_base_counts bc;
+    wf_bench_summary(&br, &t, &cur, &b, &bc);
+    assert_int_equal(bc.regressions, 0);
+    assert_int_equal(bc.slower, 1);
+    assert_non_null(strstr(b.data, "slower: a.onnx p2: unsat in 2.600 s, 1.000 s in the baseline"));
+    wf_buf_clear(&b);
+    wf_bench_junit(&br, &cur, &b);
+    assert_non_null(strstr(b.data, "tests=\"5\" failures=\"2\" errors=\"0\" skipped=\"2\""));
+    assert_non_null(strstr(b.data, "<testsuite name=\"suite\""));
+    assert_non_null(strstr(b.data, "<failure type=\"incorrect\" message=\"unsat where the "
+                                   "expected result is sat\"/>"));
+    assert_non_null(strstr(b.data, "<failure type=\"slower\""));
+    assert_non_null(strstr(b.data, "<skipped message=\"unknown: node limit 9 reached\"/>"));
+    assert_non_null(strstr(b.data, "<skipped message=\"timeout\"/>"));
+    assert_non_null(strstr(b.data, "name=\"c&amp;&lt;.onnx p1\" time=\"60.000\""));
+    assert_null(strstr(b.data, "c&<"));
+    wf_buf_clear(&b);
+    wf_buf_xml(&b, "a\"'\t\x01>");
+    assert_string_equal(b.data, "a&quot;&apos;&#9;?&gt;");
+    wf_buf_clear(&b);
+    json_t *j = wf_bench_json(&br, &t, &cur, false);
+    assert_non_null(j);
+    json_t *c = json_object_get(j, "counts");
+    assert_int_equal(json_integer_value(json_object_get(c, "slower")), 1);
+    assert_int_equal(json_integer_value(json_object_get(c, "incorrect")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "score")), -80); /* -100 + 10 + 10 */
+    json_t *rows = json_object_get(j, "results");
+    assert_int_equal(json_array_size(rows), 5);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "regression")),
+                        "time");
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 2), "regression")));
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 4), "baseline_verdict")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 3), "reason")),
+                        "node limit 9 reached");
+    json_decref(j);
+    wf_results_free(&base);
+    wf_results_free(&cur);
+    wf_suite_free(&s);
+}
+
 /* ---- out of memory ------------------------------------------------------------------------------ */
 
 /* Each under the out-of-memory loop (oom_each, wffix.h). */
@@ -406,14 +531,16 @@ static cn_status oom_results(void *u, cn_err *err)
     wf_results_init(&r);
     cn_status st = CN_OK;
     for (int i = 0; i < 70 && st == CN_OK; i++) /* (past the first growth at 64 rows) */
-        st = wf_results_add(&r, i % 2 ? "n,1.onnx" : "n2.onnx", "p.vnnlib", "unsat", 0.5 * i, i,
-                            err);
+        st = wf_results_add_reason(&r, i % 2 ? "n,1.onnx" : "n2.onnx", "p.vnnlib",
+                                   i == 69 ? "error" : "unsat", 0.5 * i, i,
+                                   i == 69 ? "n,1.onnx: cannot open" : NULL, err);
     if (st == CN_OK)
         st = wf_results_write(tpath("oom_results.csv"), &r, err);
     if (st == CN_OK) {
         st = wf_results_load(tpath("oom_results.csv"), &back, err);
         if (st == CN_OK) {
-            if (back.n != 70 || strcmp(back.v[69].onnx, "n,1.onnx") != 0)
+            if (back.n != 70 || strcmp(back.v[69].onnx, "n,1.onnx") != 0 ||
+                !back.v[69].reason || strcmp(back.v[69].reason, "n,1.onnx: cannot open") != 0)
                 fail_msg("results read back wrong");
             wf_results_free(&back);
         }
@@ -449,7 +576,7 @@ static void test_plot_files(void **state)
     (void)state;
     double x[] = {0.005, 0.01, 0.02}, c1[] = {90, 70, 20}, a1[] = {95, 90, 80}, c2[] = {80, 50, 0},
            a2[] = {85, 75, 60};
-    wf_series s[] = {{"net-a", c1, a1}, {"net-b", c2, a2}};
+    wf_series s[] = {{"net-a", c1, a1, NULL}, {"net-b", c2, a2, NULL}};
     wf_plot p = {"title", "eps", "accuracy (%)", 3, x, 2, s};
     cn_err err;
     char png[400], svg[400];
@@ -489,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_suite_files),
         cmocka_unit_test(test_results_and_baseline),
+        cmocka_unit_test(test_bench_reports),
         cmocka_unit_test(test_plot_files),
         cmocka_unit_test(test_workflow_oom),
     };

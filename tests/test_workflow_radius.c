@@ -1,10 +1,16 @@
 /* test_workflow_radius.c — test_workflow's verifier part (verifier/: atoms as
  * rows, bounds only, probes, radius): atoms with coefficients that are not
- * doubles, and the radius search on a 1-D network whose radius is known in
- * closed form, also under the out-of-memory loop. */
+ * doubles, the radius search on a 1-D network whose radius is known in
+ * closed form, also under the out-of-memory loop, the radius against a
+ * brute-force grid on the zoo models, the bound-method lists of the probes,
+ * and the partial-results mark of compare's plot. */
 #include "config.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <unistd.h>
+
+#include <cairo.h>
 
 #include "tests/groups.h"
 #include "tests/wffix.h"
@@ -70,10 +76,10 @@ static void radius_of(toy_ctx *t, int pixel, int label, bool complete, bool deep
     mpq_set_ui(x0[0], (unsigned long)pixel, 255);
     mpq_canonicalize(x0[0]);
     vfy_radius_opts o;
+    vfy_radius_opts_init(&o);
     o.max_eps = "0.5";
     o.bits = vfy_radius_bits(0.5, 0.001);
     o.deepfool = deepfool;
-    atk_opts_init(&o.deepfool_opts);
     t->pr.complete = complete;
     assert_int_equal(vfy_radius(&t->pr, x0, label, &o, r, &err), CN_OK);
     mpq_clear(x0[0]);
@@ -217,6 +223,7 @@ static void test_radius_toy(void **state)
     radius_of(&t, 0, 0, false, true, &r);          /* x0 = 0: r* = 0.25, on the grid */
     check_bracket(&r, 0.25, step);
     assert_string_equal(r.certified, "0.2490234375"); /* 255/1024: the grid point below */
+    assert_string_equal(r.certified_by, "crown");
     assert_string_equal(r.attacked, "0.25");
     radius_of(&t, 51, 0, false, true, &r);         /* x0 = 0.2: r* = 0.05, off the grid */
     check_bracket(&r, 0.05, step);
@@ -240,6 +247,7 @@ static void test_radius_toy(void **state)
     assert_string_equal(r.certified, "0.5");
     radius_of(&t, 0, 1, false, true, &r);          /* wrong label: misclassified */
     assert_true(r.misclassified);
+    assert_string_equal(r.certified_by, "none");
     assert_int_equal(r.cert_k, -1);
     assert_double_near(r.attacked_d, 0, 0);
     toy_free(&t);
@@ -303,6 +311,377 @@ static void test_probe_oom(void **state)
     toy_free(&t);
 }
 
+
+/* ---- bound-method lists ---------------------------------------------------------------------- */
+
+static void test_prober_set_bounds(void **state)
+{
+    (void)state;
+    vfy_prober pr;
+    memset(&pr, 0, sizeof pr);
+    assert_true(vfy_prober_set_bounds(&pr, "deeppoly,alpha"));
+    assert_int_equal(pr.bounds.method, BND_DEEPPOLY);
+    assert_int_equal(pr.n_more, 1);
+    assert_int_equal(pr.more[0].method, BND_ALPHA);
+    assert_true(vfy_prober_set_bounds(&pr, "crown"));
+    assert_int_equal(pr.bounds.method, BND_CROWN);
+    assert_int_equal(pr.n_more, 0);
+    assert_true(vfy_prober_set_bounds(&pr, "interval,deeppoly,crown,alpha"));
+    assert_int_equal(pr.n_more, 3);
+    assert_true(vfy_prober_set_bounds(&pr, VFY_PROBE_DEFAULT_BOUNDS));
+    static const char *const bad[] = {"", ",", "crown,", ",crown", "crown,crown", "sideways",
+                                      "crown,,alpha", "interval,deeppoly,crown,alpha,interval"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pr.n_more = 7;   /* unchanged on a refusal */
+        assert_false(vfy_prober_set_bounds(&pr, bad[i]));
+        assert_int_equal(pr.n_more, 7);
+    }
+}
+
+/* The toy's ball [0, 0.2]: the first method that proves it is named, and a
+ * method that cannot (interval, on a ball that needs the relaxation) passes
+ * on to the next one. */
+static void test_probe_prove_by(void **state)
+{
+    (void)state;
+    toy_ctx t;
+    toy_init(&t);
+    cn_err err;
+    mpq_t x0[1], e;
+    mpq_init(x0[0]);
+    mpq_init(e);
+    mpq_set_ui(x0[0], 51, 255);   /* x0 = 0.2, r* = 0.05 */
+    mpq_canonicalize(x0[0]);
+    mpq_set_ui(e, 1, 25);         /* 0.04 */
+    vfy_probe_verdict v;
+    const char *by = "x";
+    assert_true(vfy_prober_set_bounds(&t.pr, "interval"));
+    assert_int_equal(vfy_probe_prove(&t.pr, x0, 0, e, false, &v, &by, &err), CN_OK);
+    printf("# interval on [0.16, 0.24]: %s\n", v == VFY_PROBE_ROBUST ? "proven" : "open");
+    if (v == VFY_PROBE_ROBUST) {
+        assert_string_equal(by, "interval");
+    } else {
+        assert_null(by);
+        assert_true(vfy_prober_set_bounds(&t.pr, "interval,crown"));
+        assert_int_equal(vfy_probe_prove(&t.pr, x0, 0, e, false, &v, &by, &err), CN_OK);
+        assert_int_equal(v, VFY_PROBE_ROBUST);
+        assert_string_equal(by, "crown");
+    }
+    mpq_set_ui(e, 1, 10);         /* 0.1 > r*: open for bounds, attacked for the engine */
+    assert_true(vfy_prober_set_bounds(&t.pr, "deeppoly,crown"));
+    assert_int_equal(vfy_probe_prove(&t.pr, x0, 0, e, false, &v, &by, &err), CN_OK);
+    assert_int_equal(v, VFY_PROBE_OPEN);
+    assert_null(by);
+    assert_int_equal(vfy_probe_prove(&t.pr, x0, 0, e, true, &v, &by, &err), CN_OK);
+    assert_int_equal(v, VFY_PROBE_ATTACKED);
+    assert_string_equal(by, "complete");
+    mpq_clear(x0[0]);
+    mpq_clear(e);
+    toy_free(&t);
+}
+
+/* ---- radius against a brute-force grid on the zoo models --------------------------------------- */
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+#define ZOO_BITS 6                  /* grid of 64 steps up to 0.25 */
+#define ZOO_SAMPLES 4               /* test images 0..3 (image 1: CROWN not monotone) */
+
+static ds_set *fashion(int count)
+{
+    const char *img = FASHION_DIR "/t10k-images-idx3-ubyte.gz";
+    const char *lab = FASHION_DIR "/t10k-labels-idx1-ubyte.gz";
+    if (access(img, R_OK) != 0 || access(lab, R_OK) != 0)
+        fail_msg("%s or %s is missing: install the Debian package dataset-fashion-mnist", img,
+                 lab);
+    cn_err err;
+    ds_set *d = NULL;
+    if (ds_load(img, lab, 0, count, &d, &err) != CN_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(d->n, count);
+    return d;
+}
+
+typedef struct {
+    vfy_prober pr;
+    net *n;
+    mpq_t *x0;
+    int in;
+} zoo_ctx;
+
+static void zoo_open(zoo_ctx *z, const char *path, const char *bounds)
+{
+    cn_err err;
+    memset(z, 0, sizeof *z);
+    if (net_load(path, &z->n, &err) != CN_OK)
+        fail_msg("%s", err.msg);
+    z->in = net_in_size(z->n);
+    z->pr.n = z->n;
+    z->pr.bc = bnd_ctx_new(z->n, &err);
+    assert_non_null(z->pr.bc);
+    assert_true(vfy_prober_set_bounds(&z->pr, bounds));
+    vfy_opts_init(&z->pr.engine);
+    atk_opts_init(&z->pr.pgd);
+    z->pr.pgd.time_limit = 1;     /* (a bound; 8 restarts of 50 steps end first) */
+    z->pr.pgd.max_restarts = 8;
+    z->pr.pgd.batch = 8;
+    z->pr.pgd.iters = 50;
+    z->x0 = malloc(sizeof(mpq_t) * (size_t)z->in);
+    assert_non_null(z->x0);
+    for (int k = 0; k < z->in; k++)
+        mpq_init(z->x0[k]);
+}
+
+static void zoo_close(zoo_ctx *z)
+{
+    for (int k = 0; k < z->in; k++)
+        mpq_clear(z->x0[k]);
+    free(z->x0);
+    bnd_ctx_free(z->pr.bc);
+    net_free(z->n);
+}
+
+/* eps_k = k * 0.25 / 2^bits */
+static void zoo_eps(mpq_t e, long k, int bits)
+{
+    mpq_set_si(e, k, 4);
+    mpq_div_2exp(e, e, (unsigned long)bits);
+}
+
+static void zoo_radius(zoo_ctx *z, int label, int bits, int scan, vfy_radius_result *r)
+{
+    cn_err err;
+    vfy_radius_opts o;
+    vfy_radius_opts_init(&o);
+    o.max_eps = "0.25";
+    o.bits = bits;
+    o.scan = scan;
+    if (vfy_radius(&z->pr, z->x0, label, &o, r, &err) != CN_OK)
+        fail_msg("vfy_radius: %s", err.msg);
+    assert_false(r->interrupted);
+}
+
+/* Which grid points PGD attacks, by brute force: attacked[k], and the
+ * smallest such k (-1: none).  The same for every bound method. */
+static long zoo_attacks(zoo_ctx *z, int label, char *attacked /*[N+1]*/)
+{
+    cn_err err;
+    long N = 1L << ZOO_BITS, min_att = -1;
+    mpq_t e;
+    mpq_init(e);
+    for (long k = 0; k <= N; k++) {
+        vfy_probe_verdict v;
+        zoo_eps(e, k, ZOO_BITS);
+        assert_int_equal(vfy_probe_attack(&z->pr, z->x0, label, e, &v, &err), CN_OK);
+        attacked[k] = k > 0 && v == VFY_PROBE_ATTACKED;
+        if (attacked[k] && min_att < 0)
+            min_att = k;
+    }
+    mpq_clear(e);
+    return min_att;
+}
+
+/* One sample and the prober's bound methods: every grid point certified by
+ * brute force (bounds only, the same methods); radius's certified is the
+ * largest point proven (by the same method), and its attacked radius lies
+ * above every proven point; min_att: the smallest grid point PGD attacks. */
+static void zoo_sample(zoo_ctx *z, const char *name, int i, int label, const char *bounds,
+                       long min_att)
+{
+    cn_err err;
+    long N = 1L << ZOO_BITS, maxk = 0;
+    vfy_radius_result r, r0;
+    zoo_radius(z, label, ZOO_BITS, 256, &r);
+    zoo_radius(z, label, ZOO_BITS, 0, &r0);   /* bisection only, as before */
+    assert_false(r.misclassified);
+    mpq_t e, a;
+    mpq_inits(e, a, NULL);
+    char proven[(1L << ZOO_BITS) + 1];
+    const char *by_max = "clean";
+    proven[0] = 1;                             /* x0 itself, checked exactly */
+    for (long k = 1; k <= N; k++) {
+        vfy_probe_verdict v;
+        const char *by = NULL;
+        zoo_eps(e, k, ZOO_BITS);
+        assert_int_equal(vfy_probe_prove(&z->pr, z->x0, label, e, false, &v, &by, &err), CN_OK);
+        proven[k] = v == VFY_PROBE_ROBUST;
+        if (proven[k]) {
+            maxk = k;
+            by_max = by;
+        }
+    }
+    printf("# %s sample %d (%s): brute force: largest proven k %ld, smallest attacked k %ld; "
+           "radius: certified %s = k %ld (%s), attacked %s (%s), bisection only k %ld\n",
+           name, i, bounds, maxk, min_att, r.certified, r.cert_k, r.certified_by, r.attacked,
+           r.attacked_by, r0.cert_k);
+    /* sound both ways: no proof at or above a confirmed attack */
+    if (min_att >= 0)
+        assert_true(maxk < min_att);
+    /* radius finds the largest proven grid point, proven by the same method */
+    assert_int_equal(r.cert_k, maxk);
+    assert_string_equal(r.certified_by, by_max);
+    /* attacked >= every proven point (strictly above: the proven ball holds no attack) */
+    if (r.attacked_found) {
+        assert_true(cn_mpq_set_decimal(a, r.attacked, strlen(r.attacked)));
+        for (long k = 0; k <= N; k++)
+            if (proven[k]) {
+                zoo_eps(e, k, ZOO_BITS);
+                assert_true(mpq_cmp(a, e) > 0);
+            }
+    }
+    /* the bisection alone never claims more than it proved */
+    assert_true(r0.cert_k >= 0 && r0.cert_k <= maxk && proven[r0.cert_k]);
+    /* a scan of 3 probes a round (stride > 1, several rounds): a proven
+     * point, no lower than the bisection's, and at most 3 probes for each
+     * factor 3 of the 65 grid points (4 rounds) */
+    vfy_radius_result r3;
+    zoo_radius(z, label, ZOO_BITS, 3, &r3);
+    assert_true(r3.cert_k >= r0.cert_k && r3.cert_k <= maxk && proven[r3.cert_k]);
+    assert_true(r3.probes_scan <= 3 * 4);
+    mpq_clears(e, a, NULL);
+}
+
+static void test_radius_zoo_brute_force(void **state)
+{
+    (void)state;
+    ds_set *d = fashion(ZOO_SAMPLES);
+    char zoo[4096];
+    snprintf(zoo, sizeof zoo, "%s", tu_src("models/zoo"));
+    DIR *dh = opendir(zoo);
+    if (!dh)
+        fail_msg("%s: cannot open the model zoo", zoo);
+    int models = 0, samples = 0;
+    struct dirent *de;
+    /* the default, CROWN (not monotone on fmnist_ibp), and, on one sample
+     * where alpha proves more than DeepPoly (its failed probes are slow), a
+     * list of two */
+    static const char *const methods[] = {VFY_PROBE_DEFAULT_BOUNDS, "crown", "deeppoly,alpha"};
+    cn_err err;
+    while ((de = readdir(dh))) {
+        size_t len = strlen(de->d_name);
+        if (len < 6 || strcmp(de->d_name + len - 5, ".onnx") != 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", zoo, de->d_name);
+        zoo_ctx z;
+        zoo_open(&z, path, methods[0]);
+        for (int i = 0; i < d->n; i++) {
+            int label = d->labels[i];
+            ds_input_q(d, i, z.x0);
+            bool correct = false;
+            assert_int_equal(vfy_probe_clean(&z.pr, z.x0, label, &correct, &err), CN_OK);
+            if (!correct) {
+                vfy_radius_result r;
+                zoo_radius(&z, label, ZOO_BITS, 256, &r);
+                assert_true(r.misclassified);
+                assert_int_equal(r.cert_k, -1);
+                continue;
+            }
+            char attacked[(1L << ZOO_BITS) + 1];
+            long min_att = zoo_attacks(&z, label, attacked);
+            bool two = i == 1 && strcmp(de->d_name, "fmnist_fgsm.onnx") == 0;
+            for (size_t m = 0; m < sizeof methods / sizeof methods[0] - !two; m++) {
+                assert_true(vfy_prober_set_bounds(&z.pr, methods[m]));
+                zoo_sample(&z, de->d_name, i, label, methods[m], min_att);
+            }
+            assert_true(vfy_prober_set_bounds(&z.pr, methods[0]));
+            samples++;
+        }
+        zoo_close(&z);
+        models++;
+    }
+    closedir(dh);
+    printf("# %d models, %d correctly classified samples\n", models, samples);
+    assert_true(models >= 4);
+    assert_true(samples >= 2 * models);
+    ds_free(d);
+}
+
+/* The case of the issue: on fmnist_ibp, test image 1, CROWN proves 0.25
+ * but not 0.11; the bisection alone stopped below 0.11, the scan reaches
+ * the largest proven grid point. */
+static void test_radius_not_monotone(void **state)
+{
+    (void)state;
+    ds_set *d = fashion(2);
+    zoo_ctx z;
+    zoo_open(&z, tu_src("models/zoo/fmnist_ibp.onnx"), "crown");
+    cn_err err;
+    int label = d->labels[1];
+    ds_input_q(d, 1, z.x0);
+    mpq_t e;
+    mpq_init(e);
+    vfy_probe_verdict v11, v25;
+    mpq_set_ui(e, 11, 100);
+    assert_int_equal(vfy_probe_prove(&z.pr, z.x0, label, e, false, &v11, NULL, &err), CN_OK);
+    mpq_set_ui(e, 1, 4);
+    assert_int_equal(vfy_probe_prove(&z.pr, z.x0, label, e, false, &v25, NULL, &err), CN_OK);
+    printf("# CROWN on image 1: eps 0.11 %s, eps 0.25 %s\n",
+           v11 == VFY_PROBE_ROBUST ? "proven" : "open", v25 == VFY_PROBE_ROBUST ? "proven" : "open");
+    assert_int_equal(v11, VFY_PROBE_OPEN);
+    assert_int_equal(v25, VFY_PROBE_ROBUST);
+    vfy_radius_result r, r0;
+    zoo_radius(&z, label, 8, 256, &r);
+    zoo_radius(&z, label, 8, 0, &r0);
+    printf("# radius: %s (%s, %d scan probes); bisection only: %s\n", r.certified,
+           r.certified_by, r.probes_scan, r0.certified);
+    assert_true(r0.certified_d < 0.11);           /* the old answer */
+    assert_int_equal(r.cert_k, 256);              /* eps_256 = 0.25 is proven */
+    assert_string_equal(r.certified, "0.25");
+    assert_string_equal(r.certified_by, "crown");
+    assert_true(r.probes_scan >= 1);
+    assert_true(r.certified_d < r.attacked_d);
+    mpq_clear(e);
+    zoo_close(&z);
+    ds_free(d);
+}
+
+/* ---- compare's plot: the partial-results mark ---------------------------------------------------- */
+
+/* Pixels of the PNG at path in the partial mark's exact colour. */
+static long mark_pixels(const char *path)
+{
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    cairo_surface_flush(s);
+    const double rgb[3] = {WF_PLOT_PARTIAL_RGB};
+    uint32_t want = ((uint32_t)lround(rgb[0] * 255) << 16) | ((uint32_t)lround(rgb[1] * 255) << 8) |
+                    (uint32_t)lround(rgb[2] * 255);
+    int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+    int stride = cairo_image_surface_get_stride(s);
+    const unsigned char *px = cairo_image_surface_get_data(s);
+    long count = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint32_t v;
+            memcpy(&v, px + (size_t)y * (size_t)stride + 4 * (size_t)x, 4);
+            count += (v & 0xffffff) == want;
+        }
+    cairo_surface_destroy(s);
+    return count;
+}
+
+static void test_plot_partial_mark(void **state)
+{
+    (void)state;
+    cn_err err;
+    double x[3] = {0, 0.01, 0.02}, c1[3] = {90, 60, 30}, a1[3] = {90, 70, 50};
+    wf_series s[2] = {{"net-a", c1, a1, NULL}, {"net-b", c1, a1, NULL}};
+    wf_plot p = {"title", "eps", "accuracy (%)", 3, x, 2, s};
+    assert_int_equal(wf_plot_write(&p, tpath("full.png"), NULL, 900, 620, &err), CN_OK);
+    s[1].partial = "2 of 3 samples, interrupted";
+    assert_int_equal(wf_plot_write(&p, tpath("part.png"), NULL, 900, 620, &err), CN_OK);
+    s[1].cert = s[1].att = NULL;   /* no sample finished: legend only */
+    assert_int_equal(wf_plot_write(&p, tpath("none.png"), tpath("none.svg"), 900, 620, &err),
+                     CN_OK);
+    long full = mark_pixels(tpath("full.png")), part = mark_pixels(tpath("part.png"));
+    long none = mark_pixels(tpath("none.png"));
+    printf("# pixels in the partial mark's colour: complete %ld, partial %ld, empty %ld\n", full,
+           part, none);
+    assert_int_equal(full, 0);
+    assert_true(part > 100);
+    assert_true(none > 100);
+}
+
 int test_workflow_radius_group(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +691,11 @@ int test_workflow_radius_group(void)
         cmocka_unit_test(test_radius_toy),
         cmocka_unit_test(test_radius_stop),
         cmocka_unit_test(test_probe_oom),
+        cmocka_unit_test(test_prober_set_bounds),
+        cmocka_unit_test(test_probe_prove_by),
+        cmocka_unit_test(test_radius_not_monotone),
+        cmocka_unit_test(test_radius_zoo_brute_force),
+        cmocka_unit_test(test_plot_partial_mark),
     };
     return cmocka_run_group_tests_name("workflow_radius", tests, scratch_setup, scratch_teardown);
 }

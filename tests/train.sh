@@ -21,7 +21,7 @@ A="--arch 784-32-10"
 
 # ---- refused arguments
 expect 64 "train without --out" "$C" train $TR $A
-has_text "$T/err" "--data FILE, --arch WIDTHS and --out MODEL.onnx are required" "message names the required options"
+has_text "$T/err" "train: missing --out MODEL.onnx (--data, --arch and --out are required" "message names the missing option"
 expect 64 "a malformed --arch" "$C" train $TR --arch 784-x-10 --out "$T/m.onnx"
 has_text "$T/err" "--arch '784-x-10': expected widths like 784-100-100-10" "message quotes the bad --arch"
 expect 64 "an --arch with commas" "$C" train $TR --arch 784,10 --out "$T/m.onnx"
@@ -44,8 +44,8 @@ has_text "$T/err" "--optimizer: expected adam or sgd, got 'rmsprop'" "message li
 expect 64 "the ramp ending before the warm-up" "$C" train $TR $A --defense ibp --warmup 0.5 --ramp-end 0.2 --out "$T/m.onnx"
 expect 66 "unreadable --data" "$C" train --data "$T/none.gz" --labels "$T/none-labels.gz" $A --out "$T/m.onnx"
 has_text "$T/err" "none.gz" "message names the data file"
-expect 66 "an --out in a missing directory" "$C" train $TR $A --out "$T/no/such/dir/m.onnx"
-has_text "$T/err" "--out $T/no/such/dir/m.onnx: cannot create" "message names --out"
+expect 73 "an --out in a missing directory" "$C" train $TR $A --out "$T/no/such/dir/m.onnx"
+has_text "$T/err" "--out: cannot write '$T/no/such/dir/m.onnx': folder '$T/no/such/dir' does not exist" "message names --out"
 check '[ ! -e "$T/m.onnx" ]' "no model written by a refused command"
 
 # ---- a small run

@@ -88,4 +88,62 @@ check '[ "$rows" -ge 1 ] && [ "$rows" -lt 186 ]' "the partial results file holds
 has "$T/kerr" "interrupted by signal 2" "the interruption is reported"
 ls "$T" | grep -q '\.tmp\.' && nok "no temporary file after the kill" || ok "no temporary file after the kill"
 
+# ---- radius: bounds that are not monotone in eps, several bound methods
+# (Fashion-MNIST test image 1 on the IBP model: CROWN proves 0.25 but not 0.11)
+FM=/usr/share/datasets/fashion-mnist
+FMD="--data $FM/t10k-images-idx3-ubyte.gz --labels $FM/t10k-labels-idx1-ubyte.gz"
+IBP="$S/models/zoo/fmnist_ibp.onnx"
+expect 0 "radius with CROWN on fmnist_ibp image 1" "$C" radius "$IBP" $FMD --offset 1 --samples 1 --bounds crown $FAST -q --csv "$T/r1.csv"
+has "$T/out" "^sample 1: label 2, certified 0\.25 \(crown\)" "radius reports 0.25, proven by CROWN above its first failure"
+check 'awk -F, "NR == 1 { ok = \$10 == \"certified_by\" && \$11 == \"probes_scan\" } NR == 2 { ok = ok && \$4 == \"0.25\" && \$10 == \"crown\" && \$11 >= 1 } END { exit !ok }" "$T/r1.csv"' \
+    "radius CSV: certified_by crown and the scan's probes"
+expect 0 "radius with the bisection alone (--scan 0)" "$C" radius "$IBP" $FMD --offset 1 --samples 1 --bounds crown --scan 0 $FAST -q --json
+check 'grep -q "\"certified_exact\": \"0\.10" "$T/out" && grep -q "\"probes_scan\": 0" "$T/out"' \
+    "without the scan radius stops below 0.11"
+expect 0 "radius with the default bounds" "$C" radius "$IBP" $FMD --offset 1 --samples 1 $FAST -q --json
+check 'grep -q "\"certified_exact\": \"0\.25\"" "$T/out" && grep -q "\"certified_by\": \"deeppoly\"" "$T/out" && grep -q "\"bounds\": \"deeppoly\"" "$T/out"' \
+    "radius --json: certified 0.25 by deeppoly, the default bounds named"
+expect 0 "radius with two bound methods" "$C" radius "$IBP" $FMD --offset 2 --samples 1 --tol 0.004 --bounds deeppoly,alpha $FAST -q --json
+has "$T/out" '"certified_by": "(deeppoly|alpha)"' "radius --json: the method that proved the certified radius"
+expect 64 "radius with a repeated bound method" "$C" radius "$IBP" $FMD --bounds crown,crown
+has "$T/err" "--bounds: expected a comma-separated list" "the bad --bounds list is named"
+expect 64 "radius with a negative --scan" "$C" radius "$IBP" $FMD --scan -1
+
+# ---- compare: model labels, partial results, duplicate eps
+expect 0 "compare with --name and a repeated eps" "$C" compare "$FF" "$M6" --data "$MN" --samples 2 --eps 0.01,0.005,0.010 --name small,six_100 $FAST --out "$T/cn" --json
+has "$T/err" "note: --eps: 0\.010 \(= 0\.01\) given more than once" "the repeated eps is noted"
+check '[ "$(wc -l <"$T/cn.csv")" -eq 5 ]' "compare CSV: header + 2 models x 2 distinct eps"
+has "$T/cn.md" '^\| small \| 0\.005 \| 2 \|.*\| complete \|$' "the table names the first model by --name"
+has "$T/cn.md" '^\| six_100 \| 0\.01 \|' "the table names the second model by --name"
+check '! grep -q "FFNNSmall\|mnist_6_100_nat |" "$T/cn.md"' "the file names are not the labels"
+has "$T/cn.json" '"eps_duplicates": \[' "compare JSON lists the dropped duplicates"
+has "$T/cn.json" '"0\.010 \(= 0\.01\)"' "compare JSON names the duplicate"
+check 'awk -F, "NR > 1 && \$11 != 0 { exit 1 }" "$T/cn.csv"' "compare CSV: no partial row"
+expect 64 "compare with too few names" "$C" compare "$FF" "$M6" --data "$MN" --eps 0.01 --name one --out "$T/x"
+has "$T/err" "--name: expected 2 comma-separated names \(one per model, in order\), got 1" "the name count is named"
+expect 64 "compare with an empty name" "$C" compare "$FF" "$M6" --data "$MN" --eps 0.01 --name one, --out "$T/x"
+# a model that fails (5 inputs, the samples have 784): its row is partial, the other one complete
+AX="$D/benchmarks/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx"
+expect 65 "compare with a model that does not fit the data" "$C" compare "$FF" "$AX" --data "$MN" --samples 2 --eps 0.01 $FAST --out "$T/ce" -q
+check '[ -s "$T/ce.md" ] && [ -s "$T/ce.png" ] && [ -s "$T/ce.json" ]' "the outputs are written all the same"
+check 'awk -F, "\$1 == \"FFNNSmall\" && \$11 == 0 { a++ } \$1 ~ /ACASXU/ && \$11 == 1 { b++ } END { exit !(a == 1 && b == 1) }" "$T/ce.csv"' \
+    "compare CSV: partial 1 for the failed model, 0 for the other"
+has "$T/ce.md" '^\| ACASXU_run2a_1_1_batch_2000 \| 0\.01 \| 0 \|.*\*\*partial\*\*: 0 of 2 samples, stopped by an error' "the table marks the failed model partial"
+has "$T/ce.md" 'error: .*network takes 5 inputs' "the table gives the model's error"
+has "$T/ce.json" '"partial": true' "compare JSON: partial"
+has "$T/ce.json" '"error": ".*takes 5 inputs' "compare JSON: the error"
+# interrupted during the first model: it is partial, the second one has no samples
+"$C" compare "$FF" "$M6" --data "$MN" --samples 100 --eps 0.02,0.03 --attack-time 0.5 --attack-restarts 16 --out "$T/ci" -q >"$T/cout" 2>"$T/cerr" &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+check '[ "$rc" -eq 130 ]' "compare interrupted by SIGINT exits 130 (got $rc)"
+has "$T/ci.json" '"interrupted": true' "compare JSON: interrupted"
+has "$T/ci.md" '^\| FFNNSmall \| 0\.02 \| [0-9]+ \|.*\*\*partial\*\*: [0-9]+ of 100 samples, interrupted' "the interrupted model is marked partial"
+has "$T/ci.md" '^\| mnist_6_100_nat \| 0\.02 \| 0 \|.*\*\*partial\*\*: 0 of 100 samples' "the model not reached is marked partial"
+check 'awk -F, "NR > 1 && \$11 != 1 { exit 1 }" "$T/ci.csv"' "compare CSV: every row partial"
+check 'png "$T/ci.png"' "the plot of the partial run is written"
+
 tap_end workflows

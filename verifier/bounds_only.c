@@ -19,6 +19,13 @@
 cn_status vfy_bounds_case(const net *n, bnd_ctx *bc, const bnd_opts *o, const prop *p, int ci,
                           double *lb, bool *ruled_out, cn_err *err)
 {
+    return vfy_bounds_case_ball(n, bc, o, p, ci, NULL, lb, ruled_out, err);
+}
+
+cn_status vfy_bounds_case_ball(const net *n, bnd_ctx *bc, const bnd_opts *o, const prop *p,
+                               int ci, const bnd_ball *ball, double *lb, bool *ruled_out,
+                               cn_err *err)
+{
     const prop_case *pc = prop_case_at(p, ci);
     int m = vfy_case_n_atoms(pc), n_out = net_out_size(n);
     size_t mm = (size_t)(m ? m : 1);
@@ -33,7 +40,7 @@ cn_status vfy_bounds_case(const net *n, bnd_ctx *bc, const bnd_opts *o, const pr
         for (int k = 0; k < m; k++)
             d[k] = isfinite(r_up[k]) ? -r_up[k] : 0.0;
         bnd_region rg = {pc->lo_d, pc->hi_d, NULL};
-        st = bnd_run(bc, o, &rg, m, C, d, lb, &res, err);
+        st = bnd_run_ball(bc, o, &rg, ball, m, C, d, lb, &res, err);
     }
     if (st == CN_OK && !res.infeasible) {
         bool corr = false;

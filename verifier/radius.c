@@ -1,6 +1,8 @@
 /* radius.c — the bracket [certified, attacked] of the L-infinity
- * robustness radius by bisection on an exact grid of radii (see verifier.h,
- * "Robustness radius"), and the exact decimals it reports. */
+ * robustness radius on an exact grid of radii (see verifier.h, "Robustness
+ * radius"): bisection for the first failure, then a bounded scan of the grid
+ * points above it, since bounds are not monotone in eps; and the exact
+ * decimals it reports. */
 #include "config.h"
 
 #include <math.h>
@@ -126,29 +128,53 @@ static void grid_eps(mpq_t out, const mpq_t max_eps, int bits, long k)
 
 static bool stopped(const vfy_prober *pr) { return pr->stop && *pr->stop; }
 
+/* Grid indices the bisection for the certified side saw refuted or left
+ * open (at most one per halving: <= 31), skipped by the scan. */
+typedef struct {
+    int n;
+    long k[32];
+} open_set;
+
+static bool is_open(const open_set *f, long k)
+{
+    for (int i = 0; i < f->n; i++)
+        if (f->k[i] == k)
+            return true;
+    return false;
+}
+
 /* Bisection on the grid for the boundary in (*lo, *hi]: *lo stays an index
  * where the probe says no (certification: not proven; attack: nothing
  * found), *hi one where it says yes; with first, eps_N is probed before
  * bisecting.  The smallest index where a probe confirmed a misclassified
- * point goes to *pgd_k (with who confirmed it, *pgd_by); eps is scratch. */
+ * point goes to *pgd_k (with who confirmed it, *pgd_by); on the
+ * certification side, who proved *lo goes to *lo_by and every index left
+ * open to *fails.  eps is scratch. */
 static cn_status bisect(const vfy_prober *pr, mpq_t *x0, int label, int bits, const mpq_t maxe,
                         bool attack, bool first, long *lo, long *hi, long *pgd_k,
-                        const char **pgd_by, mpq_t eps, vfy_radius_result *r, cn_err *err)
+                        const char **pgd_by, const char **lo_by, open_set *fails, mpq_t eps,
+                        vfy_radius_result *r, cn_err *err)
 {
     while ((first || *hi - *lo > 1) && !stopped(pr)) {
         long m = first ? 1L << bits : *lo + (*hi - *lo) / 2;
         grid_eps(eps, maxe, bits, m);
         vfy_probe_verdict v;
+        const char *by = NULL;
         cn_status s = attack ? vfy_probe_attack(pr, x0, label, eps, &v, err)
-                             : vfy_probe_certify(pr, x0, label, eps, &v, err);
+                             : vfy_probe_prove(pr, x0, label, eps, pr->complete, &v, &by, err);
         *(attack ? &r->probes_attack : &r->probes_certify) += 1;
         if (s != CN_OK)
             return s;
         bool found = v == VFY_PROBE_ATTACKED;
-        if (attack ? found : v != VFY_PROBE_ROBUST)
+        if (attack ? found : v != VFY_PROBE_ROBUST) {
             *hi = m;
-        else
+            if (!attack && fails->n < 32)
+                fails->k[fails->n++] = m;
+        } else {
             *lo = m;                   /* first: give up, no attack up to max eps */
+            if (!attack)
+                *lo_by = by;
+        }
         if (found && (*pgd_k < 0 || m < *pgd_k)) {
             *pgd_k = m;
             *pgd_by = attack ? "pgd" : "complete";
@@ -158,14 +184,85 @@ static cn_status bisect(const vfy_prober *pr, mpq_t *x0, int label, int bits, co
     return CN_OK;
 }
 
+/* One probe of the scan at grid index k: *proven, and who proved it. */
+static cn_status scan_probe(const vfy_prober *pr, mpq_t *x0, int label, int bits,
+                            const mpq_t maxe, long k, mpq_t eps, bool *proven, const char **by,
+                            vfy_radius_result *r, cn_err *err)
+{
+    grid_eps(eps, maxe, bits, k);
+    vfy_probe_verdict v;
+    cn_status s = vfy_probe_prove(pr, x0, label, eps, false, &v, by, err);
+    r->probes_scan++;
+    if (s == CN_OK)
+        *proven = v == VFY_PROBE_ROBUST;
+    return s;
+}
+
+/* Step (2) of verifier.h: the largest index in (*cert_k, top) the bound
+ * methods prove, from the top down, in rounds of at most `budget` probes on
+ * a stride; a round that proves an index on a stride > 1 leaves the gap
+ * above it to the next round. */
+static cn_status scan(const vfy_prober *pr, mpq_t *x0, int label, int bits, const mpq_t maxe,
+                      long top, int budget, const open_set *fails, long *cert_k,
+                      const char **cert_by, mpq_t eps, vfy_radius_result *r, cn_err *err)
+{
+    long lo = *cert_k, hi = top, best = -1;
+    const char *best_by = NULL;
+    while (budget > 0 && hi - lo > 1 && !stopped(pr)) {
+        long stride = (hi - lo - 1 + budget - 1) / budget, found = -1, above = hi;
+        const char *by = NULL;
+        for (long k = hi - 1; k > lo && found < 0 && !stopped(pr);) {
+            if (is_open(fails, k)) {   /* refuted by the bisection already */
+                k--;
+                continue;
+            }
+            bool proven = false;
+            cn_status s = scan_probe(pr, x0, label, bits, maxe, k, eps, &proven, &by, r, err);
+            if (s != CN_OK)
+                return s;
+            if (proven) {
+                found = k;
+            } else {
+                above = k;
+                k -= stride;
+            }
+        }
+        if (found < 0)
+            break;
+        best = found;
+        best_by = by;
+        if (stride == 1)
+            break;
+        lo = found;                    /* the gap between it and the index above */
+        hi = above;
+    }
+    if (best >= 0) {
+        *cert_k = best;
+        *cert_by = best_by;
+    }
+    return CN_OK;
+}
+
+void vfy_radius_opts_init(vfy_radius_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_eps = "0.25";
+    o->bits = 8;
+    o->deepfool = true;
+    atk_opts_init(&o->deepfool_opts);
+    o->scan = 256;
+}
+
 cn_status vfy_radius(const vfy_prober *pr, mpq_t *x0, int label, const vfy_radius_opts *o,
                      vfy_radius_result *res, cn_err *err)
 {
     CN_REQUIRE(o->bits >= 1 && o->bits <= 30, "grid of 2^1 .. 2^30 steps");
+    CN_REQUIRE(o->scan >= 0, "a scan budget >= 0");
     double t0 = now_s();
     vfy_radius_result r;
     memset(&r, 0, sizeof r);
     r.cert_k = -1;
+    r.certified_by = "none";
     r.attacked_by = "none";
     r.attacked_d = INFINITY;
     snprintf(r.certified, sizeof r.certified, "0");
@@ -190,6 +287,7 @@ cn_status vfy_radius(const vfy_prober *pr, mpq_t *x0, int label, const vfy_radiu
         goto finish;
     }
     r.cert_k = 0;                      /* the ball of radius 0 is x0, checked exactly */
+    r.certified_by = "clean";
     long att_k = N + 1;                /* smallest grid index known attackable */
     long pgd_k = -1;                   /* smallest grid index where a probe confirmed a point */
     const char *pgd_by = "pgd";
@@ -214,9 +312,11 @@ cn_status vfy_radius(const vfy_prober *pr, mpq_t *x0, int label, const vfy_radiu
         if (s != CN_OK)
             goto done;
     }
-    /* Certified: bisection for a proven grid point in (cert_k, att_k). */
+    /* (1) Certified: bisection for a proven grid point in (cert_k, att_k). */
     long lo = r.cert_k, hi = att_k;
-    s = bisect(pr, x0, label, o->bits, maxe, false, false, &lo, &hi, &pgd_k, &pgd_by, eps, &r, err);
+    open_set fails = {0, {0}};
+    s = bisect(pr, x0, label, o->bits, maxe, false, false, &lo, &hi, &pgd_k, &pgd_by,
+               &r.certified_by, &fails, eps, &r, err);
     if (s != CN_OK)
         goto done;
     r.cert_k = lo;
@@ -225,8 +325,17 @@ cn_status vfy_radius(const vfy_prober *pr, mpq_t *x0, int label, const vfy_radiu
     long alo = r.cert_k, ahi = att_k;
     if (pgd_k >= 0 && pgd_k < ahi)
         ahi = pgd_k;
-    s = bisect(pr, x0, label, o->bits, maxe, true, ahi > N, &alo, &ahi, &pgd_k, &pgd_by, eps, &r,
-               err);
+    const char *unused = NULL;
+    s = bisect(pr, x0, label, o->bits, maxe, true, ahi > N, &alo, &ahi, &pgd_k, &pgd_by, &unused,
+               &fails, eps, &r, err);
+    if (s != CN_OK)
+        goto done;
+    /* (2) The scan of the grid points below the smallest attacked one. */
+    long top = att_k;
+    if (pgd_k >= 0 && pgd_k < top)
+        top = pgd_k;
+    s = scan(pr, x0, label, o->bits, maxe, top, o->scan, &fails, &r.cert_k, &r.certified_by, eps,
+             &r, err);
     if (s != CN_OK)
         goto done;
     if (pgd_k >= 0) {
@@ -253,6 +362,15 @@ finish:
         if (!vfy_mpq_decimal(eps, r.certified, sizeof r.certified))
             snprintf(r.certified, sizeof r.certified, "%.17g", cn_mpq_get_d_down(eps));
         r.certified_d = mpq_get_d(eps);
+        /* A ball proven robust holds no misclassified point: a proof at or
+         * above a confirmed attack means something is unsound. */
+        if (r.attacked_found && mpq_cmp(eps, att) >= 0) {
+            s = cn_fail(err, CN_EINTERNAL,
+                        "radius: eps %s proven robust (%s) but a misclassified point was "
+                        "confirmed at eps %s (%s): unsound bounds or attack, result withheld",
+                        r.certified, r.certified_by, r.attacked, r.attacked_by);
+            goto done;
+        }
     }
     r.interrupted = stopped(pr);
     r.seconds = now_s() - t0;

@@ -330,6 +330,12 @@ cn_status vfy_case_rows(const prop_case *pc, int n_out, double *C /* OUT */,
 /* Case ci of p: lb [vfy_case_n_atoms(case)] OUT, *ruled_out. */
 cn_status vfy_bounds_case(const net *n, bnd_ctx *bc, const bnd_opts *o, const prop *p, int ci,
                           double *lb /* OUT */, bool *ruled_out /* OUT */, cn_err *err) CN_WUR;
+/* The same over the case's box cut to an L2 ball (bnd_run_ball; NULL: the
+ * box alone): the bounds hold over box ∩ ball, so the caller must have made
+ * box ∩ ball contain the region it speaks of. */
+cn_status vfy_bounds_case_ball(const net *n, bnd_ctx *bc, const bnd_opts *o, const prop *p,
+                               int ci, const bnd_ball *ball, double *lb /* OUT */,
+                               bool *ruled_out /* OUT */, cn_err *err) CN_WUR;
 
 /* Every case of p in turn, stopping at the first one not ruled out:
  * *proven when all are; *min_lb (may be NULL) the smallest lb of the cases
@@ -344,16 +350,38 @@ cn_status vfy_bounds_prop(const net *n, bnd_ctx *bc, const bnd_opts *o, const pr
  * around an exact sample x0 (mpq_t [n_in], borrowed) with the property
  * "every other output stays strictly below y_label".  Every answer is
  * sound: ROBUST only from a proof, ATTACKED only with a point confirmed by
- * prop_check_point in exact arithmetic. */
+ * prop_check_point in exact arithmetic.
+ *
+ * Several bound methods.  The certification probe tries pr->bounds, then
+ * pr->more[0 .. n_more-1] in turn on a ball the ones before leave open, so it
+ * proves what the best of them proves (no method dominates: CROWN's adaptive
+ * slopes depend on the intermediate bounds, and none of the methods is
+ * monotone in eps).  Which one proved is reported (vfy_probe_prove). */
+#define VFY_PROBE_METHODS 4
+/* The default list of `certnn radius` and `certnn compare`: DeepPoly, as
+ * cheap as CROWN and, on the zoo models, never proving less (58 against 54
+ * of 100 Fashion-MNIST images at eps 0.1 on fmnist_ibp).  "deeppoly,alpha"
+ * proves a little more (+0 to 2 of 100) at several times the cost of a
+ * failed probe (benchmarks/README.md, "Radius and compare"). */
+#define VFY_PROBE_DEFAULT_BOUNDS "deeppoly"
 typedef struct {
     const net *n;             /* borrowed */
     bnd_ctx *bc;              /* borrowed, for n */
-    bnd_opts bounds;          /* method of the certification probe */
+    bnd_opts bounds;          /* first bound method of the certification probe */
+    int n_more;               /* further methods, 0 .. VFY_PROBE_METHODS - 1 */
+    bnd_opts more[VFY_PROBE_METHODS - 1];
     bool complete;            /* then the complete engine on what the bounds leave open */
     vfy_opts engine;          /* its options (timeout per probe) */
     atk_opts pgd;             /* PGD probe: time limit / restarts per probe */
     volatile sig_atomic_t *stop;  /* may be NULL: polled, passed to the engine */
 } vfy_prober;
+
+/* pr->bounds, pr->more and pr->n_more from a comma-separated list of bound
+ * method names ("deeppoly,alpha"), each at its defaults (bnd_opts_init).
+ * False (pr unchanged) when the list is empty, names something that is not
+ * a method (bnd_method_parse), names a method twice or holds more than
+ * VFY_PROBE_METHODS. */
+bool vfy_prober_set_bounds(vfy_prober *pr, const char *list) CN_WUR;
 
 typedef enum {
     VFY_PROBE_OPEN = 0,       /* not decided */
@@ -364,8 +392,14 @@ typedef enum {
 /* Is x0 itself exactly classified as label (B(0))? */
 cn_status vfy_probe_clean(const vfy_prober *pr, mpq_t *x0, int label, bool *correct /* OUT */,
                           cn_err *err) CN_WUR;
-/* Certification of B(eps): vfy_bounds_prop, then the complete engine when
- * pr->complete (which may also find a counterexample). */
+/* Certification of B(eps): the bound methods in turn (vfy_bounds_prop),
+ * then, when complete, the engine (which may also find a counterexample).
+ * *by (may be NULL): who decided: bnd_method_name of the method that proved
+ * the ball, "complete", or NULL when open.  Static strings. */
+cn_status vfy_probe_prove(const vfy_prober *pr, mpq_t *x0, int label, const mpq_t eps,
+                          bool complete, vfy_probe_verdict *v /* OUT */,
+                          const char **by /* OUT, may be NULL */, cn_err *err) CN_WUR;
+/* vfy_probe_prove with complete = pr->complete. */
 cn_status vfy_probe_certify(const vfy_prober *pr, mpq_t *x0, int label, const mpq_t eps,
                             vfy_probe_verdict *v /* OUT */, cn_err *err) CN_WUR;
 /* PGD (atk_run with pr->pgd) on B(eps). */
@@ -379,30 +413,55 @@ cn_status vfy_probe_attack(const vfy_prober *pr, mpq_t *x0, int label, const mpq
  *
  * Grid.  eps_k = k * max_eps / 2^bits, k = 0 .. N = 2^bits, all exact
  * rationals with terminating decimal expansions (max_eps is a decimal).
- * Certified: the largest eps_k a probe proved robust (0 when x0 is exactly
- * correct; none when it is not).  Attacked: the smallest confirmed upper end:
- * DeepFool's L-infinity radius, rounded up to a 6-digit decimal (the
- * confirmed point lies in that ball), then the smallest eps_k at which PGD or
- * the complete engine confirmed a point, by bisection (PGD first tries eps_N
- * when nothing is known).  Every probe answer is sound, so
- * certified < r* <= attacked whatever the bisection visits. */
+ *
+ * Attacked: the smallest confirmed upper end: DeepFool's L-infinity radius,
+ * rounded up to a 6-digit decimal (the confirmed point lies in that ball),
+ * then the smallest eps_k at which PGD or the complete engine confirmed a
+ * point, by bisection (PGD first tries eps_N when nothing is known).
+ *
+ * Certified: the largest eps_k a probe proved robust (0, "clean", when x0 is
+ * exactly correct; none when it is not).  Bounds are not monotone in eps: a
+ * ball may be proven while a smaller one is not, so the bisection for the
+ * first failure (1) is followed by a scan (2):
+ *   (1) bisection on (0, A), A the smallest grid index known attacked (or
+ *       N + 1): c, the largest index it proved;
+ *   (2) the grid indices in (c, A) not already refuted by (1), from the top
+ *       down, with the bound methods only (never the complete engine): the
+ *       first one proven is the largest proven grid point.  In rounds of at
+ *       most `scan` probes: when the interval holds more indices, every
+ *       s-th one from the top (s = ceil(count / scan)), and the next round
+ *       scans the gap between the highest one proven and the one probed
+ *       above it; so at most scan probes per round and one round per factor
+ *       `scan` of grid points (one round when count <= scan).
+ * With count <= scan, `certified` is the largest grid point the bound
+ * methods prove below the attacked radius, whatever the shape of the
+ * bounds.  Every probe answer is sound, so certified < r* <= attacked; a
+ * proof at or above a confirmed attack would contradict it and is
+ * returned as CN_EINTERNAL, never as a result. */
 typedef struct {
     const char *max_eps;      /* decimal text, > 0 */
     int bits;                 /* grid of 2^bits steps, 1..30 */
     bool deepfool;            /* start from DeepFool's radius (default true) */
     atk_opts deepfool_opts;
+    int scan;                 /* probes of step (2), >= 0 (0: bisection only; default 256) */
 } vfy_radius_opts;
+
+/* max_eps "0.25", bits 8, deepfool on (atk_opts_init), scan 256. */
+void vfy_radius_opts_init(vfy_radius_opts *o);
 
 typedef struct {
     bool misclassified;       /* x0 itself is not exactly classified as label */
     long cert_k;              /* largest proven grid index, -1: none */
     char certified[64];       /* exact decimal of eps_{cert_k} ("0" when none) */
     double certified_d;       /* its nearest double (display) */
+    const char *certified_by; /* "clean" (eps 0), a bound method name, "complete";
+                               * "none" when misclassified */
     bool attacked_found;
     char attacked[64];        /* exact decimal of the attacked upper end, "" when none */
     double attacked_d;        /* nearest double (display), +inf when none */
     const char *attacked_by;  /* "clean", "deepfool", "pgd", "complete" or "none" */
-    int probes_certify, probes_attack;
+    int probes_certify, probes_attack;  /* (1) and the attack side */
+    int probes_scan;          /* (2) */
     bool interrupted;         /* the stop flag cut the search short */
     double seconds;
 } vfy_radius_result;

@@ -2,19 +2,23 @@
  * (workflow_bench.c decides each instance, counts and summarises) with the
  * instances spread over MPI ranks by the task farm (mpi_farm.h).  Task i is
  * instance i of the suite; every rank loads the suite itself, so a task has
- * no bytes.  A result is the verdict, seconds and nodes. */
+ * no bytes.  A result is the verdict, seconds, nodes and reason (an
+ * instance that cannot be run is the verdict error with its message, as in
+ * certnn bench). */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/mpi/mpi_cmd.h"
 #include "cli/workflow.h"
 
-/* Result bytes: verdict[16], double seconds, int64 nodes. */
+/* Result bytes: verdict[16], double seconds, int64 nodes, then the reason
+ * (without its NUL; may be empty). */
 #define RES_LEN (16 + 8 + 8)
 
 typedef struct {
@@ -33,23 +37,27 @@ static cn_status run_instance(void *user, long id, const unsigned char *task, si
     double t0 = wf_now();
     const char *v = "error";
     long nodes = 0;
-    cn_status st = wf_bench_instance(w->dir, in, &w->engine, stop, &w->cache, &v, &nodes, err);
-    if (st != CN_OK) {
-        cn_err e = *err;
-        return cn_fail(err, st, "%s, %s: %s", in->onnx, in->vnnlib,
-                       e.msg[0] ? e.msg : "error");
+    char reason[WF_REASON_MAX] = "";
+    cn_err e;
+    if (wf_bench_instance(w->dir, in, &w->engine, stop, &w->cache, &v, &nodes, reason, &e) !=
+        CN_OK) {
+        v = "error";
+        nodes = 0;
+        snprintf(reason, sizeof reason, "%s", e.msg[0] ? e.msg : "error");
     }
     double dt = wf_now() - t0;
     int64_t n64 = nodes;
-    unsigned char *b = malloc(RES_LEN);
+    size_t rl = strlen(reason);
+    unsigned char *b = malloc(RES_LEN + rl);
     if (!b)
         return cn_fail(err, CN_ENOMEM, "out of memory");
     memset(b, 0, 16);
     snprintf((char *)b, 16, "%s", v);
     memcpy(b + 16, &dt, 8);
     memcpy(b + 24, &n64, 8);
+    memcpy(b + RES_LEN, reason, rl);
     *res = b;
-    *res_len = RES_LEN;
+    *res_len = RES_LEN + rl;
     return CN_OK;
 }
 
@@ -63,12 +71,15 @@ static cn_status no_bytes(void *user, long id, unsigned char **buf, size_t *len,
 /* Rank 0: every instance's outcome, the file and the counts. */
 typedef struct {
     const wf_suite *s;
+    const wf_bench_run *br;
     const char *out;
     bool quiet;
+    FILE *lines;              /* the per-instance lines: stdout, stderr with --json */
     bool *have;               /* [n] */
     char (*verdict)[16];      /* [n] */
     double *secs;             /* [n] */
     long *nodes;              /* [n] */
+    char **reason;            /* [n] malloc'd or NULL */
     int n_have;
     wf_tally t;
     cn_status write_status;   /* first failure to write --out */
@@ -82,8 +93,9 @@ static cn_status rows(const coord *c, wf_results *r, cn_err *err)
     for (int i = 0; i < c->s->n; i++) {
         if (!c->have[i])
             continue;
-        cn_status st = wf_results_add(r, c->s->v[i].onnx, c->s->v[i].vnnlib, c->verdict[i],
-                                      c->secs[i], c->nodes[i], err);
+        cn_status st = wf_results_add_reason(r, c->s->v[i].onnx, c->s->v[i].vnnlib,
+                                             c->verdict[i], c->secs[i], c->nodes[i],
+                                             c->reason[i], err);
         if (st != CN_OK) {
             wf_results_free(r);
             return st;
@@ -110,19 +122,25 @@ static bool on_result(void *user, long id, int rank, bool ok, const unsigned cha
     char v[16] = "error";
     double dt = 0;
     int64_t nodes = 0;
-    if (ok && len == RES_LEN) {
+    const char *why = ok ? "malformed result" : error;
+    size_t why_len = strlen(why);
+    if (ok && len >= RES_LEN) {
         memcpy(v, res, 16);
         v[15] = '\0';
         memcpy(&dt, res + 16, 8);
         memcpy(&nodes, res + 24, 8);
-    } else {
-        cli_error("%s", ok ? "malformed result" : error);
+        why = (const char *)res + RES_LEN;
+        why_len = len - RES_LEN;
     }
+    if (!strcmp(v, "error"))
+        cli_error("%s, %s: %.*s", in->onnx, in->vnnlib, (int)why_len, why);
     c->have[id] = true;
     c->n_have++;
     memcpy(c->verdict[id], v, 16);
     c->secs[id] = dt;
     c->nodes[id] = (long)nodes;
+    free(c->reason[id]);
+    c->reason[id] = why_len ? strndup(why, why_len) : NULL; /* NULL when out of memory too */
     if (c->out) {
         cn_status st = write_out(c, &c->write_err);
         if (st != CN_OK) {
@@ -130,14 +148,16 @@ static bool on_result(void *user, long id, int rank, bool ok, const unsigned cha
             return true;
         }
     }
-    bool bad = wf_tally_add(&c->t, in, v, dt);
+    wf_tally_add(&c->t, in, v, dt);
     if (!c->quiet) {
         wf_buf b;
         wf_buf_init(&b);
-        wf_bench_row(&b, in, v, dt, (long)nodes, bad);
+        wf_row w = {in->onnx, in->vnnlib, "", dt, (long)nodes, c->reason[id]};
+        memcpy(w.verdict, v, 16);
+        wf_bench_row(&b, c->br, c->n_have, c->s->n, &w);
         if (b.data)
-            fputs(b.data, stdout);
-        fflush(stdout);
+            fputs(b.data, c->lines);
+        fflush(c->lines);
         wf_buf_clear(&b);
     }
     return false;
@@ -165,6 +185,7 @@ static int resume(coord *c, bool *skip, cn_err *err, cn_status *st)
             memcpy(c->verdict[i], old.v[k].verdict, 16);
             c->secs[i] = old.v[k].time_s;
             c->nodes[i] = old.v[k].nodes;
+            c->reason[i] = old.v[k].reason ? strdup(old.v[k].reason) : NULL;
             wf_tally_add(&c->t, in, c->verdict[i], c->secs[i]);
             kept++;
             break;
@@ -176,17 +197,24 @@ static int resume(coord *c, bool *skip, cn_err *err, cn_status *st)
 int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
 {
     const char *dir = a->pos[0], *out = cli_str(a, "out"), *base_path = cli_str(a, "baseline");
-    bool lead = x->rank == 0, quiet = cli_flag(a, "quiet");
+    const char *instances = cli_str(a, "instances"), *junit = cli_str(a, "junit");
+    bool lead = x->rank == 0, quiet = cli_flag(a, "quiet"), json = cli_flag(a, "json");
     if (cli_flag(a, "resume") && !out) {
         if (lead)
             cli_error("bench: --resume needs --out RESULTS.csv");
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_has(a, "max-slowdown") && !base_path) {
+        if (lead)
+            cli_error("bench: --max-slowdown compares times with a baseline: it needs "
+                      "--baseline OLD.csv");
         return CLI_EXIT_USAGE;
     }
     cn_err err;
     wf_suite s = {0, NULL};
     wf_results base;
     wf_results_init(&base);
-    char *epath = NULL;
+    char *epath = NULL, *ipath = NULL;
     int rc = CLI_EXIT_OK;
     coord c;
     memset(&c, 0, sizeof c);
@@ -195,24 +223,38 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
     memset(&w, 0, sizeof w);
     w.dir = dir;
     w.s = &s;
-    if (wf_suite_open(dir, cli_str(a, "instances"), cli_str(a, "expected"),
-                      cli_dbl(a, "timeout-scale"), cli_dbl(a, "max-timeout"), &s, &epath,
-                      &err) != CN_OK) {
+    if (wf_suite_open(dir, instances, cli_str(a, "expected"), cli_dbl(a, "timeout-scale"),
+                      cli_dbl(a, "max-timeout"), &s, &epath, &err) != CN_OK) {
         rc = lead ? cli_report(&err) : cli_exit_code(err.status);
         goto done;
     }
-    if (lead && base_path && wf_results_load(base_path, &base, &err) != CN_OK) {
+    ipath = wf_path_join(dir, instances);
+    if (!ipath) {
+        if (lead)
+            cli_error("out of memory");
+        rc = CLI_EXIT_OSERR;
+        goto done;
+    }
+    /* rank 0 alone reads the baseline (it may be on rank 0's disk only) */
+    if (lead && base_path && (wf_results_load(base_path, &base, &err) != CN_OK ||
+                              wf_baseline_shares(&base, base_path, &s, ipath, &err) != CN_OK)) {
         rc = cli_report(&err);
         goto done;
     }
+    wf_bench_run br = {dir, instances, &s, epath,
+                       {lead && base_path ? &base : NULL, base_path,
+                        cli_has(a, "max-slowdown") ? cli_dbl(a, "max-slowdown") : 0,
+                        cli_dbl(a, "slowdown-floor")},
+                       (long)time(NULL)};
     cli_engine_opts(a, &w.engine);    /* numbers only: cannot fail */
     int threads = cnmpi_threads(a, x);
     w.engine.threads = threads;
     size_t n = (size_t)(s.n ? s.n : 1);
-    c = (coord){&s, out, quiet, calloc(n, sizeof(bool)), calloc(n, 16), calloc(n, sizeof(double)),
-                calloc(n, sizeof(long)), 0, {0}, CN_OK, {0}};
+    c = (coord){&s, &br, out, quiet, json ? stderr : stdout, calloc(n, sizeof(bool)),
+                calloc(n, 16), calloc(n, sizeof(double)), calloc(n, sizeof(long)),
+                calloc(n, sizeof(char *)), 0, {0}, CN_OK, {0}};
     skip = calloc(n, sizeof(bool));
-    if (!c.have || !c.verdict || !c.secs || !c.nodes || !skip) {
+    if (!c.have || !c.verdict || !c.secs || !c.nodes || !c.reason || !skip) {
         cli_error("out of memory");
         rc = CLI_EXIT_OSERR;
         goto done;
@@ -240,8 +282,8 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
             wf_buf_init(&b);
             wf_bench_header(&b);
             if (b.data)
-                fputs(b.data, stdout);
-            fflush(stdout);
+                fputs(b.data, c.lines);
+            fflush(c.lines);
             wf_buf_clear(&b);
         }
     }
@@ -278,20 +320,34 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
         rc = cli_report(&err);
         goto done;
     }
+    int sig = fs.interrupted ? (int)*stop : 0;
     wf_buf b;
     wf_buf_init(&b);
-    if (!quiet)
+    if (!quiet && !json)
         wf_buf_printf(&b, "\n");
-    int reg = wf_bench_summary(&c.t, c.n_have, s.n, epath, base_path ? &base : NULL, base_path,
-                               &res, &b);
-    if (out)
-        wf_buf_printf(&b, "results written to %s\n", out);
-    if (b.data)
-        fputs(b.data, stdout);
-    wf_buf_clear(&b);
-    cnmpi_print_stats(&fs, threads, wall);
-    int sig = fs.interrupted ? (int)*stop : 0;
-    rc = cli_bench_exit(sig, c.n_have, s.n, out, c.t.incorrect, reg);
+    wf_base_counts bc;
+    wf_bench_summary(&br, &c.t, &res, &b, &bc);
+    if (json) {
+        wf_buf_clear(&b);
+        rc = cli_print_json(wf_bench_json(&br, &c.t, &res, sig != 0));
+    } else {
+        if (out)
+            wf_buf_printf(&b, "results written to %s\n", out);
+        if (junit)
+            wf_buf_printf(&b, "JUnit XML written to %s\n", junit);
+        if (b.data)
+            fputs(b.data, stdout);
+        wf_buf_clear(&b);
+        cnmpi_print_stats(&fs, threads, wall);
+    }
+    if (rc == CLI_EXIT_OK && junit) {
+        wf_bench_junit(&br, &res, &b);
+        if (wf_write_buf(junit, &b, &err) != CN_OK)
+            rc = cli_report(&err);
+        wf_buf_clear(&b);
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = wf_bench_exit(sig, c.n_have, s.n, out, &c.t, &bc);
     wf_results_free(&res);
 done:
     wf_net_cache_clear(&w.cache);
@@ -299,8 +355,12 @@ done:
     free(c.verdict);
     free(c.secs);
     free(c.nodes);
+    for (int i = 0; c.reason && i < s.n; i++)
+        free(c.reason[i]);
+    free(c.reason);
     free(skip);
     free(epath);
+    free(ipath);
     wf_results_free(&base);
     wf_suite_free(&s);
     return rc;
