@@ -41,13 +41,94 @@ int cli_exit_code(cn_status s)
     return CLI_EXIT_SOFTWARE;
 }
 
+char *cli_json_dumps(json_t *root)
+{
+    if (json_is_object(root) &&
+        json_object_set_new(root, "schema_version", json_integer(CLI_JSON_SCHEMA)) != 0)
+        return NULL;
+    return json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+}
+
+json_t *cli_json_exact(const mpq_t q)
+{
+    /* q = n / (2^a 5^b) is the decimal  n 2^(k-a) 5^(k-b) / 10^k,  k = max(a, b) */
+    mpz_t den, five, m, t;
+    mpz_inits(den, five, m, t, NULL);
+    mpz_set(den, mpq_denref(q));
+    mpz_set_ui(five, 5);
+    unsigned long a = mpz_scan1(den, 0);
+    mpz_tdiv_q_2exp(den, den, a);
+    unsigned long b = mpz_remove(den, den, five);
+    json_t *out = NULL;
+    if (mpz_cmp_ui(den, 1) == 0 && a <= CLI_EXACT_MAX_DIGITS && b <= CLI_EXACT_MAX_DIGITS) {
+        unsigned long k = a > b ? a : b;
+        mpz_abs(m, mpq_numref(q));
+        mpz_mul_2exp(m, m, k - a);
+        mpz_pow_ui(t, five, k - b);
+        mpz_mul(m, m, t);
+        char *dig = mpz_get_str(NULL, 10, m);
+        size_t len = dig ? strlen(dig) : 0, cap = len + k + 4;
+        char *txt = dig ? malloc(cap) : NULL;
+        if (txt) {
+            size_t w = 0;
+            if (mpq_sgn(q) < 0)
+                txt[w++] = '-';
+            if (len <= k) {            /* 0.000ddd */
+                txt[w++] = '0';
+                txt[w++] = '.';
+                for (size_t i = len; i < k; i++)
+                    txt[w++] = '0';
+                memcpy(txt + w, dig, len);
+                w += len;
+            } else {
+                memcpy(txt + w, dig, len - k);
+                w += len - k;
+                if (k > 0) {
+                    txt[w++] = '.';
+                    memcpy(txt + w, dig + len - k, k);
+                    w += k;
+                }
+            }
+            txt[w] = '\0';
+            out = json_string(txt);
+        }
+        free(txt);
+        free(dig); /* GMP's default allocator is malloc */
+    } else {
+        char *r = mpq_get_str(NULL, 10, q);
+        out = r ? json_string(r) : NULL;
+        free(r);
+    }
+    mpz_clears(den, five, m, t, NULL);
+    return out;
+}
+
+/* A JSON number, or null for a value outside the doubles. */
+static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+json_t *cli_json_cex(int n_in, mpq_t *x, const double *x_d, int n_out, const double *y_d,
+                     const prop_check *check)
+{
+    json_t *xs = json_array(), *xe = json_array(), *y = json_array(), *m = json_array();
+    for (int k = 0; k < n_in; k++) {
+        json_array_append_new(xs, real_or_null(x_d[k]));
+        json_array_append_new(xe, cli_json_exact(x[k]));
+    }
+    for (int k = 0; y_d && k < n_out; k++)
+        json_array_append_new(y, real_or_null(y_d[k]));
+    for (int k = 0; k < check->n_margin; k++)
+        json_array_append_new(m, cli_json_exact(check->margin[k]));
+    return json_pack("{s:o, s:o, s:o, s:i, s:i, s:o}", "x", xs, "x_exact", xe, "y", y, "case",
+                     check->case_idx, "disjunct", check->disj_idx, "exact_slacks", m);
+}
+
 int cli_print_json(json_t *root)
 {
     if (!root) {
         cli_error("out of memory building JSON");
         return CLI_EXIT_OSERR;
     }
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    char *s = cli_json_dumps(root);
     json_decref(root);
     if (!s) {
         cli_error("out of memory printing JSON");

@@ -151,8 +151,24 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a);
 /* Prints "certnn: MESSAGE" for a failed library call; returns its exit code. */
 int cli_report(const cn_err *err);
 int cli_exit_code(cn_status s);
+/* The JSON contract (docs/json.md): every document certnn writes carries
+ * "schema_version"; cli_json_dumps adds it to an object and renders it
+ * (indented; NULL when out of memory). */
+#define CLI_JSON_SCHEMA 1
+char *cli_json_dumps(json_t *root);
+/* An exact rational as JSON text: its exact decimal when the expansion
+ * terminates (denominator 2^a 5^b: every double, every decimal of a file)
+ * within CLI_EXACT_MAX_DIGITS fractional digits, else "p/q". */
+#define CLI_EXACT_MAX_DIGITS 1100
+json_t *cli_json_exact(const mpq_t q);
+/* A counterexample as every command writes it (docs/json.md): x (doubles,
+ * null beyond them), x_exact, y (doubles at x), case, disjunct and the
+ * exact slack of every atom of the violated disjunct (exact_slacks). */
+json_t *cli_json_cex(int n_in, mpq_t *x, const double *x_d, int n_out, const double *y_d,
+                     const prop_check *check);
 /* Prints root (takes ownership; NULL means it could not be built) as
- * indented JSON on stdout; returns 0 or the out-of-memory exit code. */
+ * indented JSON (cli_json_dumps) on stdout; returns 0 or the out-of-memory
+ * exit code. */
 int cli_print_json(json_t *root);
 /* Prints "certnn: ..." on stderr. */
 void cli_error(const char *fmt, ...) CN_PRINTF(1, 2);

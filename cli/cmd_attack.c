@@ -142,22 +142,20 @@ static int report_point(const net *n, mpq_t *x, const prop_check *c, bool json, 
     int m = min_margin(c);
     char *mtext = m >= 0 ? mpq_get_str(NULL, 10, c->margin[m]) : NULL;
     if (json) {
-        json_t *xs = json_array(), *xd = json_array(), *ys = json_array();
-        for (int i = 0; i < in; i++) {
-            char *t = mpq_text(x[i]);
-            json_array_append_new(xs, json_string(t ? t : "?"));
-            free(t);
-            json_array_append_new(xd, json_real(mpq_get_d(x[i])));
+        /* the counterexample as every command writes it (docs/json.md) */
+        double *xd = malloc(sizeof(double) * (size_t)(in + out)), *yd = xd ? xd + in : NULL;
+        if (!xd) {
+            cli_error("out of memory");
+            rc = CLI_EXIT_OSERR;
+            free(mtext);
+            goto done;
         }
+        for (int i = 0; i < in; i++)
+            xd[i] = mpq_get_d(x[i]);
         for (int j = 0; j < out; j++)
-            json_array_append_new(ys, json_real(mpq_get_d(y[j])));
-        json_object_set_new(obj, "case", json_integer(c->case_idx));
-        json_object_set_new(obj, "disjunct", json_integer(c->disj_idx));
-        json_object_set_new(obj, "margin", json_real(c->worst_margin_d));
-        json_object_set_new(obj, "margin_exact", json_string(mtext ? mtext : ""));
-        json_object_set_new(obj, "x", xs);
-        json_object_set_new(obj, "x_double", xd);
-        json_object_set_new(obj, "y", ys);
+            yd[j] = mpq_get_d(y[j]);
+        json_object_set_new(obj, "counterexample", cli_json_cex(in, x, xd, out, yd, c));
+        free(xd);
     } else {
         printf("; exact margin (smallest slack of the violated disjunct): %.17g = %s\n",
                c->worst_margin_d, mtext ? mtext : "?");
@@ -183,7 +181,7 @@ done:
 
 static void put_stats(json_t *obj, const atk_result *r)
 {
-    json_object_set_new(obj, "seconds", json_real(r->seconds));
+    json_object_set_new(obj, "time_s", json_real(r->seconds));
     json_object_set_new(obj, "restarts", json_integer(r->restarts));
     json_object_set_new(obj, "iterations", json_integer(r->iterations));
     json_object_set_new(obj, "exact_checks", json_integer(r->exact_checks));
@@ -221,9 +219,10 @@ static int attack_vnnlib(const char *model, const net *n, const char *path, run_
         json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I}", "verdict",
                                  r.found ? "sat" : "unknown", "model", model, "property", path,
                                  "method", cfg->method, "seed", (json_int_t)cfg->o.seed);
-        if (!r.found)
-            json_object_set_new(root, "reason",
-                                json_string(r.timed_out ? "timeout" : "restarts exhausted"));
+        json_object_set_new(root, "reason",
+                            r.found ? json_null()
+                                    : json_string(r.timed_out ? "timeout" : "restarts exhausted"));
+        json_object_set_new(root, "counterexample", json_null()); /* replaced when found */
         put_stats(root, &r);
         int e = r.found ? report_point(n, r.x, &r.check, true, root, true) : CLI_EXIT_OK;
         if (e != CLI_EXIT_OK) {
@@ -387,6 +386,7 @@ static int attack_sample(const net *n, const ds_set *d, int i, int index, const 
         } else {
             put_stats(obj, &r);
         }
+        json_object_set_new(obj, "counterexample", json_null()); /* replaced when found */
         if (found)
             rc = report_point(n, px, pc, true, obj, true);
     } else {

@@ -388,7 +388,7 @@ static int write_outputs(const char *prefix, model_row *m, int n_models, const e
             goto fail;
     }
     if (print_json) {
-        char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        char *s = cli_json_dumps(root);
         if (s)
             puts(s);
         free(s);

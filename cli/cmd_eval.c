@@ -170,7 +170,7 @@ static int run_data(const cli_args *a, const net *n)
                                  "samples", d->n, "correct", correct, "accuracy",
                                  d->n ? (double)correct / d->n : 0.0, "exact", exact,
                                  "predicted", pa, "labels", la);
-        char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+        char *s = root ? cli_json_dumps(root) : NULL;
         json_decref(root);
         if (s)
             puts(s);
@@ -475,7 +475,7 @@ static int run(const cli_args *a)
         if (root && p)
             json_object_set_new(root, "vnnlib",
                                 json_pack("{s:s, s:i}", "path", ppath, "violated", n_violated));
-        char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        char *s = cli_json_dumps(root);
         json_decref(root);
         if (s)
             puts(s);

@@ -244,7 +244,7 @@ static int run(const cli_args *a)
             json_object_set_new(root, "grid_bits", json_integer(ro.bits));
             json_object_set_new(root, "scan", json_integer(ro.scan));
         }
-        char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+        char *s = root ? cli_json_dumps(root) : NULL;
         json_decref(root);
         if (!s) {
             cli_error("out of memory printing JSON");

@@ -144,7 +144,7 @@ static int run(const cli_args *a)
         if (root && out)
             json_object_set_new(root, "written", json_pack("{s:s, s:b}", "path", out, "exact",
                                                            exact));
-        char *js = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+        char *js = root ? cli_json_dumps(root) : NULL;
         json_decref(root);
         if (!js) {
             cli_error("out of memory building JSON");

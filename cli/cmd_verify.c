@@ -277,10 +277,15 @@ static int verify_vnnlib(const char *model, const net *n, const cli_args *a, con
     const char *verdict = all ? "unsat" : "unknown";
     rc = all ? CLI_EXIT_OK : CLI_EXIT_UNKNOWN;
     if (json) {
-        int e = cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:o}", "verdict", verdict,
-                                     "model", model, "property", path, "method",
-                                     bnd_method_name(o->method), "time_s", wall, "cpu_s", cpu,
-                                     "cases", cases));
+        /* the keys of the complete engine's document too (docs/json.md), null
+         * where bound propagation alone has no such value */
+        int e = cli_print_json(json_pack(
+            "{s:s, s:s, s:s, s:s, s:f, s:f, s:n, s:n, s:n, s:n, s:s?, s:s?, s:n, s:n, s:n, s:o}",
+            "verdict", verdict, "model", model, "property", path, "method",
+            bnd_method_name(o->method), "time_s", wall, "cpu_s", cpu, "attack_s", "nodes",
+            "max_open", "depth", "found_by", all ? "bounds" : NULL, "reason",
+            all ? NULL : "the bounds do not rule out every case", "empty_cases", "lp_tail",
+            "counterexample", "cases", cases));
         cases = NULL;
         if (e != CLI_EXIT_OK)
             rc = e;
@@ -303,28 +308,10 @@ done:
 
 /* ---- --vnnlib, complete ---------------------------------------------------- */
 
-/* A JSON number, or null for a value outside the doubles (the exact point
- * is in "x_exact"). */
-static json_t *json_real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static json_t *cex_json(const vfy_result *r)
 {
-    json_t *x = json_array(), *xe = json_array(), *y = json_array(), *m = json_array();
-    for (int k = 0; k < r->n_in; k++) {
-        json_array_append_new(x, json_real_or_null(r->x_d[k]));
-        char *q = mpq_get_str(NULL, 10, r->x[k]);
-        json_array_append_new(xe, json_string(q));
-        free(q);
-    }
-    for (int k = 0; k < r->n_out; k++)
-        json_array_append_new(y, json_real_or_null(r->y_d[k]));
-    for (int k = 0; k < r->check.n_margin; k++) {
-        char *q = mpq_get_str(NULL, 10, r->check.margin[k]);
-        json_array_append_new(m, json_string(q));
-        free(q);
-    }
-    return json_pack("{s:o, s:o, s:o, s:i, s:i, s:o}", "x", x, "x_exact", xe, "y", y, "case",
-                     r->check.case_idx, "disjunct", r->check.disj_idx, "exact_slacks", m);
+    return cli_json_cex(r->n_in, r->x, r->x_d, r->n_out, r->y_d, &r->check);
 }
 
 static int verdict_exit(vfy_verdict v)
@@ -398,11 +385,18 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
     if (res_path && wf_write_vnncomp_result(res_path, r, &werr) != CN_OK)
         rc = cli_report(&werr);
     if (json) {
-        json_t *root = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:i, s:s, s:s}", "verdict",
-                                 vfy_verdict_name(r->verdict), "model", model, "property", path,
-                                 "time_s", r->seconds, "attack_s", r->attack_seconds, "nodes",
-                                 (json_int_t)r->nodes, "max_open", (json_int_t)r->max_open, "depth",
-                                 r->depth, "found_by", r->found_by, "reason", r->reason);
+        /* the same keys as --incomplete's document (docs/json.md); method:
+         * the bounds at branch-and-bound nodes */
+        vfy_opts vo;
+        (void)cli_engine_opts(a, &vo); /* parsed and range-checked already */
+        json_t *root = json_pack(
+            "{s:s, s:s, s:s, s:s, s:f, s:n, s:f, s:I, s:I, s:i, s:s?, s:s?, s:i, s:n, s:n, s:n}",
+            "verdict", vfy_verdict_name(r->verdict), "model", model, "property", path, "method",
+            bnd_method_name(vo.method), "time_s", r->seconds, "cpu_s", "attack_s",
+            r->attack_seconds, "nodes", (json_int_t)r->nodes, "max_open", (json_int_t)r->max_open,
+            "depth", r->depth, "found_by", r->found_by[0] ? r->found_by : NULL, "reason",
+            r->reason[0] ? r->reason : NULL, "empty_cases", r->empty_cases, "lp_tail",
+            "counterexample", "cases");
         if (root && r->lp_tail_tries > 0)
             json_object_set_new(root, "lp_tail",
                                 json_pack("{s:I, s:I, s:I}", "tries", (json_int_t)r->lp_tail_tries,
@@ -410,8 +404,6 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
                                           (json_int_t)r->lp_tail_lps));
         if (root && r->verdict == VFY_SAT)
             json_object_set_new(root, "counterexample", cex_json(r));
-        if (root)
-            json_object_set_new(root, "empty_cases", json_integer(r->empty_cases));
         int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
             rc = e;

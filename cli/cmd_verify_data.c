@@ -30,14 +30,31 @@ static int atom_other(const prop_lin *at, int label)
     return -1;
 }
 
+/* The counterexample an attack found, as JSON (y: the outputs at x_d in
+ * double; empty if they cannot be computed). */
+static json_t *atk_cex_json(const net *n, const atk_result *ar)
+{
+    int m = net_out_size(n);
+    double *y = malloc(sizeof(double) * (size_t)m);
+    cn_err e;
+    if (y && net_forward(n, 1, ar->x_d, y, &e) != CN_OK) {
+        free(y);
+        y = NULL;
+    }
+    json_t *j = cli_json_cex(ar->n_in, ar->x, ar->x_d, y ? m : 0, y, &ar->check);
+    free(y);
+    return j;
+}
+
 /* A sample the bounds did not prove: the complete engine (--complete) or a
  * short attack (--attack S) decides more; a counterexample is confirmed
  * exactly by both. */
 /* With a certificate (doc not NULL) the outcome is appended to it as entry e
  * (*uncertified counts robust verdicts whose proof cannot be written). */
+/* With cex not NULL, a counterexample found is also returned as JSON. */
 static cn_status decide_sample(const net *n, const prop *p, const cli_args *a,
                                volatile sig_atomic_t *stop, const char **verdict, cert_doc *doc,
-                               const cert_entry *e, int *uncertified, cn_err *err)
+                               const cert_entry *e, int *uncertified, json_t **cex, cn_err *err)
 {
     *verdict = "unknown";
     if (cli_flag(a, "complete")) {
@@ -52,6 +69,8 @@ static cn_status decide_sample(const net *n, const prop *p, const cli_args *a,
                        : r.verdict == VFY_SAT ? "not-robust"
                        : r.verdict == VFY_TIMEOUT ? "timeout"
                                                   : "unknown";
+        if (st == CN_OK && cex && r.verdict == VFY_SAT)
+            *cex = cli_json_cex(r.n_in, r.x, r.x_d, r.n_out, r.y_d, &r.check);
         if (st == CN_OK && doc) {
             bool certified;
             char why[512];
@@ -86,6 +105,8 @@ static cn_status decide_sample(const net *n, const prop *p, const cli_args *a,
     cn_status st = atk_run(n, p, &ao, &ar, err);
     if (st == CN_OK && ar.found)
         *verdict = "not-robust";
+    if (st == CN_OK && ar.found && cex)
+        *cex = atk_cex_json(n, &ar);
     if (st == CN_OK && doc) {
         cert_entry en = *e;
         en.verdict = *verdict;
@@ -105,9 +126,10 @@ static cn_status decide_sample(const net *n, const prop *p, const cli_args *a,
  * other way, or an enclosure): the sample goes through the bounds like any
  * other. */
 static cn_status misclassified_exact(const net *n, const ds_set *d, int i, mpq_t *x0,
-                                     const mpq_t eps, const mpq_t clo, const mpq_t chi, int nout,
-                                     int label, cert_doc *doc, const cert_entry *e, double c0,
-                                     bool *mis, cn_err *err)
+                                     const double *xd, const double *yd, const mpq_t eps,
+                                     const mpq_t clo, const mpq_t chi, int nout, int label,
+                                     cert_doc *doc, const cert_entry *e, double c0, bool *mis,
+                                     json_t **cex, cn_err *err)
 {
     prop *p = NULL;
     ds_input_q(d, i, x0);
@@ -117,6 +139,8 @@ static cn_status misclassified_exact(const net *n, const ds_set *d, int i, mpq_t
     if (s == CN_OK)
         s = prop_check_point(p, n, x0, &chk, err);
     *mis = s == CN_OK && chk.violated;
+    if (*mis && cex)
+        *cex = cli_json_cex(net_in_size(n), x0, xd, nout, yd, &chk);
     if (*mis && doc) {
         cert_entry en = *e;
         en.method = "sample";
@@ -133,7 +157,7 @@ static cn_status misclassified_exact(const net *n, const ds_set *d, int i, mpq_t
  * S seconds); a point found lies exactly in the ball and violates the
  * label (atk_run checks both exactly). */
 static cn_status attack_l2(const net *n, const prop *p, mpq_t *x0, const mpq_t eps,
-                           const cli_args *a, const char **verdict, cn_err *err)
+                           const cli_args *a, const char **verdict, json_t **cex, cn_err *err)
 {
     *verdict = "unknown";
     double t = cli_dbl(a, "attack");
@@ -150,6 +174,8 @@ static cn_status attack_l2(const net *n, const prop *p, mpq_t *x0, const mpq_t e
     cn_status st = atk_run(n, p, &ao, &ar, err);
     if (st == CN_OK && ar.found)
         *verdict = "not-robust";
+    if (st == CN_OK && ar.found && cex)
+        *cex = atk_cex_json(n, &ar);
     atk_result_clear(&ar);
     return st;
 }
@@ -205,7 +231,7 @@ static cn_status cert_sample_proof(const net *n, const prop *p, const cli_args *
     if (cli_flag(a, "complete")) {
         const char *v;
         int before = *uncertified;
-        s = decide_sample(n, p, a, stop, &v, doc, e, uncertified, err);
+        s = decide_sample(n, p, a, stop, &v, doc, e, uncertified, NULL, err);
         if (s == CN_OK && strcmp(v, "robust") != 0 && *uncertified == before)
             (*uncertified)++;
         return s;
@@ -245,6 +271,7 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
     bnd_ctx *bc = NULL;
     cert_doc *doc = NULL;
     json_t *rows = json ? json_array() : NULL;
+    json_t *cex = NULL;        /* a sample's counterexample (--json) */
     int rc = CLI_EXIT_OK;
     if (ds_load(path, cli_str(a, "labels"), offset, count, &d, &err) != CN_OK) {
         rc = cli_report(&err);
@@ -322,13 +349,16 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
         double minm = NAN;
         for (int j = 0; j < nout; j++)
             margins[j] = NAN;
+        json_decref(cex);       /* (NULL unless an error path left one) */
+        cex = NULL;             /* --json: the sample's counterexample, if one */
+        json_t **cexp = json ? &cex : NULL;
         cert_entry ce = {.index = index, .label = label,
                          .pixels = d->pixels ? d->pixels + (size_t)i * (size_t)in : NULL,
                          .n_pixels = d->pixels ? in : 0};
         bool mis = false;
         if (pred != label &&
-            misclassified_exact(n, d, i, x0, eps, clo, chi, nout, label, doc, &ce, c0, &mis,
-                                &err) != CN_OK) {
+            misclassified_exact(n, d, i, x0, xd, yd, eps, clo, chi, nout, label, doc, &ce, c0,
+                                &mis, cexp, &err) != CN_OK) {
             rc = cli_report(&err);
             goto done;
         }
@@ -369,9 +399,9 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
             cn_free(lb);
             ce.time_s = cli__clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
             if (s == CN_OK && !out && l2)
-                s = attack_l2(n, p, x0, eps, a, &verdict, &err);
+                s = attack_l2(n, p, x0, eps, a, &verdict, cexp, &err);
             else if (s == CN_OK && !out)
-                s = decide_sample(n, p, a, stop, &verdict, doc, &ce, &uncertified, &err);
+                s = decide_sample(n, p, a, stop, &verdict, doc, &ce, &uncertified, cexp, &err);
             else
                 verdict = out ? "robust" : "unknown";
             if (s == CN_OK && out && doc)
@@ -394,11 +424,12 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
             json_t *mj = json_array();
             for (int j = 0; j < nout; j++)
                 json_array_append_new(mj, num_or_null(margins[j]));
-            json_array_append_new(rows, json_pack("{s:i, s:i, s:i, s:s, s:o, s:o, s:f}", "index",
-                                                  index, "label", label, "predicted", pred,
-                                                  "verdict", verdict, "min_margin",
-                                                  num_or_null(minm), "margins", mj, "cpu_ms",
-                                                  ms));
+            json_array_append_new(rows, json_pack("{s:i, s:i, s:i, s:s, s:o, s:o, s:f, s:o?}",
+                                                  "index", index, "label", label, "predicted",
+                                                  pred, "verdict", verdict, "min_margin",
+                                                  num_or_null(minm), "margins", mj, "cpu_s",
+                                                  ms / 1e3, "counterexample", cex));
+            cex = NULL;
         } else if (!isnan(minm)) {
             printf("sample %d: label %d, %s, min margin lower bound %.9g (%.1f ms)\n", index,
                    label, verdict, minm, ms);
@@ -427,7 +458,7 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
             model, "data", path, "eps", etext, "method", bnd_method_name(o->method), "verified",
             verified, "total", d->n, "done", n_done, "interrupted", interrupted, "misclassified",
             misclassified, "not_robust", attacked, "unknown", unknown, "time_s", wall, "cpu_s",
-            cpu, "median_cpu_ms", median, "results", rows);
+            cpu, "median_cpu_s", median / 1e3, "results", rows);
         rows = NULL;
         int e = cli_print_json(root);
         if (e != CLI_EXIT_OK)
@@ -448,6 +479,7 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
             rc = w;
     }
 done:
+    json_decref(cex);
     cert_doc_free(doc);
     json_decref(rows);
     bnd_ctx_free(bc);

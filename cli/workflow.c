@@ -198,9 +198,9 @@ cn_status wf_write_buf(const char *path, const wf_buf *b, cn_err *err)
     return wf_write_atomic(path, b->data ? b->data : "", b->len, err);
 }
 
-cn_status wf_write_json(const char *path, const json_t *root, cn_err *err)
+cn_status wf_write_json(const char *path, json_t *root, cn_err *err)
 {
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)); /* jansson's malloc */
+    char *s = cli_json_dumps(root); /* jansson's malloc */
     if (!s)
         return cn_fail(err, CN_ENOMEM, "%s: out of memory printing JSON", path);
     size_t n = strlen(s);

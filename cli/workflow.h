@@ -63,7 +63,7 @@ cn_status wf_write_atomic(const char *path, const void *data, size_t len, cn_err
 /* CN_ENOMEM when b->failed. */
 cn_status wf_write_buf(const char *path, const wf_buf *b, cn_err *err) CN_WUR;
 /* JSON, indented, with a final newline.  Borrows root. */
-cn_status wf_write_json(const char *path, const json_t *root, cn_err *err) CN_WUR;
+cn_status wf_write_json(const char *path, json_t *root, cn_err *err) CN_WUR;
 
 /* The VNN-COMP result file of one verdict: "sat" / "unsat" / "timeout" /
  * "unknown" on the first line; for sat the counterexample as

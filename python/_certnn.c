@@ -340,22 +340,38 @@ static PyObject *cex_dict(const vfy_result *r)
     return NULL;
 }
 
-/* A vfy_result as the dict of `certnn verify --vnnlib P --json`. */
-static PyObject *result_dict(const vfy_result *r, PyObject *model, const char *property)
+static PyObject *str_or_none(const char *s)
+{
+    if (s && s[0])
+        return PyUnicode_FromString(s);
+    Py_RETURN_NONE;
+}
+
+/* A vfy_result as the dict of `certnn verify --vnnlib P --json` (docs/json.md;
+ * without its schema_version). */
+static PyObject *result_dict(const vfy_result *r, const vfy_opts *o, PyObject *model,
+                             const char *property)
 {
     PyObject *d = PyDict_New();
     if (!(d && put(d, "verdict", PyUnicode_FromString(vfy_verdict_name(r->verdict))) &&
           put(d, "model", Py_NewRef(model)) &&
           put(d, "property", PyUnicode_FromString(property)) &&
+          put(d, "method", PyUnicode_FromString(bnd_method_name(o->method))) &&
           put(d, "time_s", PyFloat_FromDouble(r->seconds)) &&
+          put(d, "cpu_s", Py_NewRef(Py_None)) &&
           put(d, "attack_s", PyFloat_FromDouble(r->attack_seconds)) &&
           put(d, "nodes", PyLong_FromLong(r->nodes)) &&
           put(d, "max_open", PyLong_FromLong(r->max_open)) &&
           put(d, "depth", PyLong_FromLong(r->depth)) &&
-          put(d, "found_by", PyUnicode_FromString(r->found_by)) &&
-          put(d, "reason", PyUnicode_FromString(r->reason)) &&
+          put(d, "found_by", str_or_none(r->found_by)) &&
+          put(d, "reason", str_or_none(r->reason)) &&
           put(d, "empty_cases", PyLong_FromLong(r->empty_cases)) &&
-          put(d, "counterexample", r->verdict == VFY_SAT ? cex_dict(r) : Py_NewRef(Py_None)))) {
+          put(d, "lp_tail", r->lp_tail_tries > 0
+                                ? Py_BuildValue("{s:l, s:l, s:l}", "tries", r->lp_tail_tries,
+                                                "closed", r->lp_tail_closed, "lps", r->lp_tail_lps)
+                                : Py_NewRef(Py_None)) &&
+          put(d, "counterexample", r->verdict == VFY_SAT ? cex_dict(r) : Py_NewRef(Py_None)) &&
+          put(d, "cases", Py_NewRef(Py_None)))) {
         Py_XDECREF(d);
         return NULL;
     }
@@ -392,7 +408,7 @@ static PyObject *net_verify_py(Net *self, PyObject *args, PyObject *kw)
     if (s == CN_OK)
         s = vfy_verify(self->n, p, &o, NULL, &r, &err);
     Py_END_ALLOW_THREADS
-    PyObject *out = s == CN_OK ? result_dict(&r, self->path, path) : raise_cn(s, &err);
+    PyObject *out = s == CN_OK ? result_dict(&r, &o, self->path, path) : raise_cn(s, &err);
     vfy_result_clear(&r);
     prop_free(p);
     return out;
@@ -526,7 +542,7 @@ static PyObject *net_verify_sample_py(Net *self, PyObject *args, PyObject *kw)
               put(d, "eps", PyFloat_FromDouble(eps)) &&
               put(d, "method", PyUnicode_FromString(bnd_method_name(bm))) &&
               put(d, "min_margin", chk.violated ? Py_NewRef(Py_None) : float_or_none(min_lb)) &&
-              put(d, "engine", by_engine ? result_dict(&r, self->path, prop_name(p))
+              put(d, "engine", by_engine ? result_dict(&r, &o, self->path, prop_name(p))
                                          : Py_NewRef(Py_None)))) {
             Py_CLEAR(d);
         }

@@ -45,7 +45,7 @@ for p in point01 tinybox hugeX; do
 done
 expect 1 "F3: point01 --json" "$C" verify "$TS/test_small.onnx" \
     --vnnlib "$F/F3_verify_sat_crash/point01.vnnlib" --json
-has "$T/out" '^ *"1/10"' "F3: --json carries the exact point 1/10 (x_exact)"
+has "$T/out" '^ *"0\.1"' "F3: --json carries the exact point 1/10 (x_exact, as the decimal 0.1)"
 
 # F5: a GLPK failure never kills certnn: no abort, and no unsat.
 run "$C" verify "$F/F5_glpk_abort/ovf.onnx" --vnnlib "$F/F5_glpk_abort/ovf_1e309.vnnlib" \

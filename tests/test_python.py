@@ -73,8 +73,9 @@ def test_verify_unsat_like_the_command_line():
     assert r["verdict"] == "unsat" == cli["verdict"]
     assert r["nodes"] == cli["nodes"] and r["depth"] == cli["depth"]
     assert r["counterexample"] is None
-    # the same names as --json (the counterexample is null / absent when unsat)
-    assert set(cli) - {"lp_tail"} <= set(r)
+    # the same names as --json (docs/json.md), null where absent
+    assert set(cli) - {"schema_version"} == set(r)
+    assert r["found_by"] == cli["found_by"] and r["reason"] is None
 
 
 def test_verify_sat_gives_an_exact_point_in_the_box():
@@ -83,6 +84,9 @@ def test_verify_sat_gives_an_exact_point_in_the_box():
     r = net.verify(prop, threads=1)
     assert r["verdict"] == "sat"
     cex = r["counterexample"]
+    cli = cli_json("verify", onnx, "--vnnlib", prop, "--threads", "1")
+    assert cex["x_exact"] == cli["counterexample"]["x_exact"]   # exact decimals, as the CLI
+    assert all(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", q) for q in cex["x_exact"])
     x = [Fraction(q) for q in cex["x_exact"]]
     lo, hi = box_of(prop, 5)
     assert all(l <= v <= h for l, v, h in zip(lo, x, hi))

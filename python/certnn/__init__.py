@@ -19,6 +19,8 @@ rounding, or the complete engine); a counterexample is reported only after it
 was checked in exact rational arithmetic.  Each float given is taken exactly.
 """
 
+from fractions import Fraction
+
 from . import _certnn
 
 Error = _certnn.Error
@@ -31,6 +33,34 @@ except ImportError:  # the package works without NumPy; arrays then come back as
     _np = None
 
 __all__ = ["load", "Net", "Error", "engine_options", "version"]
+
+
+def _exact(text):
+    """An exact rational "p/q" as its exact decimal when the expansion terminates
+    (as the command line writes x_exact, docs/json.md), else unchanged."""
+    f = Fraction(text)
+    d, a, b = f.denominator, 0, 0
+    while d % 2 == 0:
+        d, a = d // 2, a + 1
+    while d % 5 == 0:
+        d, b = d // 5, b + 1
+    if d != 1 or max(a, b) > 1100:
+        return text
+    k = max(a, b)
+    digits = str(abs(f.numerator) * 2 ** (k - a) * 5 ** (k - b)).rjust(k + 1, "0")
+    body = digits if k == 0 else digits[:-k] + "." + digits[-k:]
+    return ("-" if f < 0 else "") + body
+
+
+def _decimals(result):
+    """Exact values of a result dict (counterexample x_exact, exact_slacks) as decimals."""
+    if isinstance(result, dict):
+        for key, value in result.items():
+            if key in ("x_exact", "exact_slacks") and isinstance(value, list):
+                result[key] = [_exact(v) for v in value]
+            else:
+                _decimals(value)
+    return result
 
 
 def _flat(x):
@@ -71,7 +101,7 @@ class Net:
         ("sat", "unsat", "timeout", "unknown"), time_s, nodes, reason,
         counterexample (x, x_exact, y, case, disjunct, exact_slacks) or None.
         """
-        return self._net.verify(str(vnnlib), **options)
+        return _decimals(self._net.verify(str(vnnlib), **options))
 
     def verify_sample(self, x, label, eps, method="bounds", bounds="crown", norm="inf",
                       clip=(0.0, 1.0), **options):
@@ -86,15 +116,15 @@ class Net:
         if str(norm) not in ("inf", "Linf", "linf"):
             raise ValueError("norm: only the L-infinity ball (norm='inf') is supported")
         lo, hi = clip
-        return self._net.verify_sample(_flat(x), int(label), float(eps), method=method,
-                                       bounds=bounds, clip_lo=float(lo), clip_hi=float(hi),
-                                       **options)
+        return _decimals(self._net.verify_sample(_flat(x), int(label), float(eps), method=method,
+                                                 bounds=bounds, clip_lo=float(lo),
+                                                 clip_hi=float(hi), **options))
 
     def attack(self, vnnlib, method="pgd", time=10.0, restarts=2000, seed=1):
         """PGD or FGSM against a VNN-LIB property: verdict "sat" with x / x_exact
         (checked exactly) or "unknown"."""
-        return self._net.attack(str(vnnlib), method=method, time=float(time),
-                                restarts=int(restarts), seed=int(seed))
+        return _decimals(self._net.attack(str(vnnlib), method=method, time=float(time),
+                                          restarts=int(restarts), seed=int(seed)))
 
     def bounds(self, lo, hi, method="crown"):
         """Sound lower and upper bounds of every output over the box [lo, hi]."""
