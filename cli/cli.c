@@ -254,6 +254,12 @@ static bool set_value(const cli_opt *o, const char *text, cli_val *v)
  * must exist and take new files; the path must not be a folder. */
 static bool output_ok(const cli_opt *o, const char *path)
 {
+    if (strcmp(path, "-") == 0) {
+        if (o->min == CLI_OUT_STDOUT)
+            return true;
+        cli_error("--%s: '-' (standard output) is not supported here: give a file name", o->name);
+        return false;
+    }
     const char *slash = strrchr(path, '/');
     size_t dn = slash ? (size_t)(slash - path) : 0;
     char dir[4096];

@@ -36,8 +36,11 @@ enum {
  * write (a file, or the prefix of several beside each other): checked at
  * parse time, before any work, that its folder exists and can take a new
  * file (outputs are written through a temporary file renamed over the path)
- * and that the path is not a folder; otherwise exit CLI_EXIT_CANTCREAT. */
+ * and that the path is not a folder; otherwise exit CLI_EXIT_CANTCREAT.  A
+ * CLI_OUT row with min = CLI_OUT_STDOUT takes "-" for standard output (the
+ * others refuse it). */
 typedef enum { CLI_FLAG, CLI_STR, CLI_INT, CLI_DOUBLE, CLI_DEC, CLI_OUT } cli_kind;
+#define CLI_OUT_STDOUT 1
 
 typedef struct {
     const char *name;         /* long name, without "--" */

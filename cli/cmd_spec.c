@@ -14,8 +14,9 @@
 
 static const cli_opt opts[] = {
     CLI_OPT_JSON("print a JSON object instead of text"),
-    {"write", 'w', CLI_OUT, "OUT", NULL, 0, -1,
-     "write the property back as VNN-LIB (exact where the decimals terminate)"},
+    {"write", 'w', CLI_OUT, "OUT", NULL, CLI_OUT_STDOUT, 0,
+     "write the property back as VNN-LIB (exact where the decimals terminate); '-': on "
+     "stdout, the summary then on stderr"},
     {"model", 'm', CLI_STR, "MODEL", NULL, 0, -1,
      "check that the property's input/output counts match this network"},
     {"max-terms", 0, CLI_INT, "N", "100000", 1, 100000000,
@@ -70,6 +71,12 @@ static void summarise(const prop *p, const prop_case *c, case_sum *s)
 static int write_out(const prop *p, const char *path, bool *exact)
 {
     cn_err err;
+    if (strcmp(path, "-") == 0) {
+        cn_status st = prop_write_vnnlib(p, stdout, exact, &err);
+        if (fflush(stdout) != 0 && st == CN_OK)
+            st = cn_fail(&err, CN_EIO, "<stdout>: write error: %s", strerror(errno));
+        return st == CN_OK ? CLI_EXIT_OK : cli_report(&err);
+    }
     FILE *f = fopen(path, "w");
     if (!f) {
         cli_error("%s: cannot open for writing: %s", path, strerror(errno));
@@ -116,6 +123,13 @@ static int run(const cli_args *a)
     }
     bool exact = true;
     const char *out = cli_str(a, "write");
+    bool to_stdout = out && strcmp(out, "-") == 0;
+    if (to_stdout && cli_flag(a, "json")) {
+        cli_error("spec: --write - and --json both want stdout: give --write a file name");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    FILE *o = to_stdout ? stderr : stdout; /* the summary's stream */
     if (out && (rc = write_out(p, out, &exact)) != CLI_EXIT_OK)
         goto done;
 
@@ -138,12 +152,14 @@ static int run(const cli_args *a)
         json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "property", path, "sha256", sha,
                                  "inputs", prop_n_in(p), "outputs", prop_n_out(p), "n_cases", nc,
                                  "cases", cases);
-        if (root && model)
-            json_object_set_new(root, "model", json_pack("{s:s, s:b}", "path", model, "matches",
-                                                         1));
-        if (root && out)
-            json_object_set_new(root, "written", json_pack("{s:s, s:b}", "path", out, "exact",
-                                                           exact));
+        if (root)   /* null when not asked for (docs/json.md) */
+            json_object_set_new(root, "model",
+                                model ? json_pack("{s:s, s:b}", "path", model, "matches", 1)
+                                      : json_null());
+        if (root)
+            json_object_set_new(root, "written",
+                                out ? json_pack("{s:s, s:b}", "path", out, "exact", exact)
+                                    : json_null());
         char *js = root ? cli_json_dumps(root) : NULL;
         json_decref(root);
         if (!js) {
@@ -155,38 +171,38 @@ static int run(const cli_args *a)
         free(js);
         goto done;
     }
-    printf("property: %s\n", path);
-    printf("sha256:   %s\n", sha);
-    printf("inputs:   %d (X_0..X_%d)\n", prop_n_in(p), prop_n_in(p) - 1);
-    printf("outputs:  %d (Y_0..Y_%d)\n", prop_n_out(p), prop_n_out(p) - 1);
-    printf("cases:    %d%s\n", nc,
+    fprintf(o, "property: %s\n", path);
+    fprintf(o, "sha256:   %s\n", sha);
+    fprintf(o, "inputs:   %d (X_0..X_%d)\n", prop_n_in(p), prop_n_in(p) - 1);
+    fprintf(o, "outputs:  %d (Y_0..Y_%d)\n", prop_n_out(p), prop_n_out(p) - 1);
+    fprintf(o, "cases:    %d%s\n", nc,
            nc > 1 ? " (input regions, each with its own unsafe set)" : "");
     for (int i = 0; i < nc; i++) {
         const prop_case *c = prop_case_at(p, i);
         case_sum s;
         summarise(p, c, &s);
-        printf("case %d:\n", i);
-        printf("  box:      width %.6g .. %.6g, %d zero-width interval(s)\n", s.min_w, s.max_w,
+        fprintf(o, "case %d:\n", i);
+        fprintf(o, "  box:      width %.6g .. %.6g, %d zero-width interval(s)\n", s.min_w, s.max_w,
                s.zero_w);
         if (s.empty)
-            printf("  note:     %d interval(s) have lower > upper bound (first X_%d): this "
+            fprintf(o, "  note:     %d interval(s) have lower > upper bound (first X_%d): this "
                    "region is empty, no input lies in it\n",
                    s.empty, s.first_empty);
-        printf("  linear:   %d input constraint(s) besides the box\n", c->n_lin);
-        printf("  unsafe:   %d disjunct(s), %d atom(s)", c->n_disj, s.atoms);
+        fprintf(o, "  linear:   %d input constraint(s) besides the box\n", c->n_lin);
+        fprintf(o, "  unsafe:   %d disjunct(s), %d atom(s)", c->n_disj, s.atoms);
         if (c->n_disj)
-            printf(" (%d..%d per disjunct)", s.min_atoms, s.max_atoms);
-        putchar('\n');
+            fprintf(o, " (%d..%d per disjunct)", s.min_atoms, s.max_atoms);
+        fputc('\n', o);
         if (s.trivial)
-            printf("  note:     %d disjunct(s) have no output condition: every point of the "
+            fprintf(o, "  note:     %d disjunct(s) have no output condition: every point of the "
                    "region is a counterexample\n",
                    s.trivial);
     }
     if (model)
-        printf("model:    %s matches (%d inputs, %d outputs)\n", model, net_in_size(n),
+        fprintf(o, "model:    %s matches (%d inputs, %d outputs)\n", model, net_in_size(n),
                net_out_size(n));
     if (out)
-        printf("written:  %s (%s)\n", out,
+        fprintf(o, "written:  %s (%s)\n", out,
                exact ? "exact" : "some bounds rounded outward to 20 significant digits");
 done:
     net_free(n);

@@ -454,10 +454,12 @@ static void free_q(mpq_t *q, int n)
  * "timeout", "unknown"). */
 static PyObject *net_verify_sample_py(Net *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"x", "label", "eps", "method", "bounds", "clip_lo", "clip_hi", NULL};
+    static char *kwlist[] = {"x",       "label",   "eps",  "method", "bounds",
+                             "clip_lo", "clip_hi", "norm", NULL};
     PyObject *xo;
     int label;
     double eps, clip_lo = 0.0, clip_hi = 1.0;
+    int norm = 0;              /* 0: L-infinity; 2: L2 */
     const char *method = "bounds", *bname = "crown";
     /* the named arguments first; what is left are engine options */
     PyObject *rest = kw ? PyDict_Copy(kw) : PyDict_New();
@@ -472,8 +474,8 @@ static PyObject *net_verify_sample_py(Net *self, PyObject *args, PyObject *kw)
         }
     }
     vfy_opts o;
-    int ok = mine && PyArg_ParseTupleAndKeywords(args, mine, "Oid|ssdd", kwlist, &xo, &label, &eps,
-                                                 &method, &bname, &clip_lo, &clip_hi) &&
+    int ok = mine && PyArg_ParseTupleAndKeywords(args, mine, "Oid|ssddi", kwlist, &xo, &label, &eps,
+                                                 &method, &bname, &clip_lo, &clip_hi, &norm) &&
              engine_opts(&o, rest) == 0;
     Py_XDECREF(mine);
     Py_DECREF(rest);
@@ -487,6 +489,11 @@ static PyObject *net_verify_sample_py(Net *self, PyObject *args, PyObject *kw)
     if (!bnd_method_parse(bname, &bm))
         return PyErr_Format(PyExc_ValueError,
                             "bounds: expected interval, deeppoly, crown or alpha, got '%s'", bname);
+    if (norm != 0 && norm != 2)
+        return PyErr_Format(PyExc_ValueError, "norm: expected 'inf' or 2, got %d", norm);
+    if (norm == 2 && complete)
+        return PyErr_Format(PyExc_ValueError,
+                            "norm=2: only method='bounds' (the complete engine splits boxes)");
     if (!(eps >= 0 && isfinite(eps)))
         return PyErr_Format(PyExc_ValueError, "eps: expected a finite number >= 0, got %g", eps);
     if (!(clip_lo <= clip_hi))
@@ -518,6 +525,22 @@ static PyObject *net_verify_sample_py(Net *self, PyObject *args, PyObject *kw)
         s = prop_check_point(p, self->n, xq, &chk, &err);
     if (s == CN_OK && chk.violated) {
         verdict = "misclassified";
+    } else if (s == CN_OK && norm == 2) {
+        /* box ∩ {||x' - x||_2 <= eps}: x is the exact centre (its doubles) and
+         * eps a double, so the ball is exactly the one asked for */
+        bnd_ball ball = {x, eps};
+        const prop_case *pc = prop_case_at(p, 0);
+        double *lb = cn_calloc((size_t)vfy_case_n_atoms(pc) + 1, sizeof(double));
+        bc = bnd_ctx_new(self->n, &err);
+        s = !lb ? cn_fail(&err, CN_ENOMEM, "out of memory")
+            : bc ? vfy_bounds_case_ball(self->n, bc, &bo, p, 0, &ball, lb, &proven, &err)
+                 : err.status;
+        for (int k = 0; s == CN_OK && k < vfy_case_n_atoms(pc); k++)
+            if (isnan(min_lb) || lb[k] < min_lb)
+                min_lb = lb[k];
+        cn_free(lb);
+        if (s == CN_OK && proven)
+            verdict = "robust";
     } else if (s == CN_OK) {
         bc = bnd_ctx_new(self->n, &err);
         s = bc ? vfy_bounds_prop(self->n, bc, &bo, p, &proven, &min_lb, &err) : err.status;
@@ -541,6 +564,7 @@ static PyObject *net_verify_sample_py(Net *self, PyObject *args, PyObject *kw)
               put(d, "label", PyLong_FromLong(label)) &&
               put(d, "eps", PyFloat_FromDouble(eps)) &&
               put(d, "method", PyUnicode_FromString(bnd_method_name(bm))) &&
+              put(d, "norm", norm == 2 ? PyLong_FromLong(2) : PyUnicode_FromString("inf")) &&
               put(d, "min_margin", chk.violated ? Py_NewRef(Py_None) : float_or_none(min_lb)) &&
               put(d, "engine", by_engine ? result_dict(&r, &o, self->path, prop_name(p))
                                          : Py_NewRef(Py_None)))) {

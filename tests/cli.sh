@@ -433,4 +433,19 @@ expect 64 "--norm 2 with --cert" "$C" verify "$FF" --data "$MN" --eps 0.1 --norm
 expect 64 "--norm 1" "$C" verify "$FF" --data "$MN" --eps 0.1 --norm 1
 has_text "$T/err" "--norm: expected inf or 2, got '1'" "... names the choices"
 
+# '-' for standard output where a command writes a file: spec --write - puts the
+# VNN-LIB on stdout (the summary on stderr), the same text as --write FILE; an
+# output option without '-' support refuses it.
+P3Z="$S/models/zoo/acasxu_prop3.vnnlib"
+expect 0 "spec --write -" "$C" spec "$P3Z" --write -
+cp "$T/out" "$T/stdout.vnnlib"
+has_text "$T/err" "property: $P3Z" "spec --write -: the summary goes to stderr"
+"$C" spec "$P3Z" --write "$T/file.vnnlib" >/dev/null 2>&1
+check 'cmp -s "$T/stdout.vnnlib" "$T/file.vnnlib"' "spec --write - writes what --write FILE writes"
+expect 0 "the property written on stdout reads back" "$C" spec "$T/stdout.vnnlib"
+expect 64 "spec --write - with --json" "$C" spec "$P3Z" --write - --json
+has_text "$T/err" "both want stdout" "... says why"
+expect 73 "verify --cert - (a certificate needs a file)" "$C" verify "$ACAS" --vnnlib "$P3Z" --cert -
+has_text "$T/err" "--cert: '-' (standard output) is not supported here" "... says so"
+
 tap_end cli

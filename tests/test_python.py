@@ -108,6 +108,31 @@ def test_verify_sample_matches_verify_data():
     assert "robust" in mine
 
 
+def test_verify_sample_l2():
+    images, labels = fmnist_images(12)
+    net = certnn.load(os.path.join(ZOO, "fmnist_ibp.onnx"))
+    rng = np.random.default_rng(3)
+    more = 0
+    for img, lab in zip(images, labels):
+        linf = net.verify_sample(img, int(lab), 0.02)
+        l2 = net.verify_sample(img, int(lab), 0.02, norm=2)
+        assert l2["norm"] == 2 and linf["norm"] == "inf"
+        # the L2 ball lies in the L-infinity box of the same radius
+        assert linf["verdict"] != "robust" or l2["verdict"] == "robust"
+        wide = net.verify_sample(img, int(lab), 0.5, norm=2)
+        more += wide["verdict"] == "robust" and \
+            net.verify_sample(img, int(lab), 0.5)["verdict"] != "robust"
+        if wide["verdict"] == "robust":
+            x = img.ravel()
+            for _ in range(20):      # points on the sphere, cut to [0, 1]
+                d = rng.normal(size=x.size)
+                p = np.clip(x + 0.5 * d / np.linalg.norm(d), 0, 1)
+                assert np.argmax(net.forward(p)) == lab
+    assert more > 0
+    with pytest.raises(ValueError, match="norm=2"):
+        net.verify_sample(images[0], int(labels[0]), 0.1, norm=2, method="complete")
+
+
 def test_verify_sample_complete_decides_more():
     images, labels = fmnist_images(20)
     net = certnn.load(os.path.join(ZOO, "fmnist_plain.onnx"))
@@ -163,7 +188,7 @@ def test_errors_carry_the_message():
     with pytest.raises(ValueError, match="expected 5 values"):
         net.verify_sample([0.5] * 4, 0, 0.01)
     with pytest.raises(ValueError, match="norm"):
-        net.verify_sample([0.5] * 5, 0, 0.01, norm=2)
+        net.verify_sample([0.5] * 5, 0, 0.01, norm=1)
     fm = certnn.load(os.path.join(ZOO, "fmnist_ibp.onnx"))
     with pytest.raises(certnn.Error, match="inputs"):
         fm.verify(prop)

@@ -105,20 +105,26 @@ class Net:
 
     def verify_sample(self, x, label, eps, method="bounds", bounds="crown", norm="inf",
                       clip=(0.0, 1.0), **options):
-        """Is the L-infinity eps-ball around x, within clip, classified as label?
+        """Is the eps-ball around x (L-infinity, or L2 with norm=2), within clip,
+        classified as label?
 
         method="bounds": sound bound propagation ("robust" or "unknown");
         method="complete": the bounds, then the complete engine ("robust",
         "not-robust" with the engine's counterexample in result["engine"],
         "timeout", "unknown").  "misclassified": x itself, checked exactly,
         is not classified as label.  bounds: interval, deeppoly, crown, alpha.
+        norm=2: the L2 ball cut to clip, bounds only (the dual norm at the input).
         """
-        if str(norm) not in ("inf", "Linf", "linf"):
-            raise ValueError("norm: only the L-infinity ball (norm='inf') is supported")
+        if str(norm).lower() in ("inf", "linf"):
+            n = 0
+        elif str(norm).lower() in ("2", "l2"):
+            n = 2
+        else:
+            raise ValueError("norm: expected 'inf' or 2, got %r" % (norm,))
         lo, hi = clip
         return _decimals(self._net.verify_sample(_flat(x), int(label), float(eps), method=method,
                                                  bounds=bounds, clip_lo=float(lo),
-                                                 clip_hi=float(hi), **options))
+                                                 clip_hi=float(hi), norm=n, **options))
 
     def attack(self, vnnlib, method="pgd", time=10.0, restarts=2000, seed=1):
         """PGD or FGSM against a VNN-LIB property: verdict "sat" with x / x_exact
