@@ -471,6 +471,25 @@ static int parse_decimals(const char *opt, const char *s, mpq_t *q, int max)
     }
 }
 
+void cli_dec_q(const cli_args *a, const char *name, mpq_t q)
+{
+    const cli_val *v = &a->v[opt_index(a->cmd, name)];
+    CN_REQUIRE(a->cmd->opts[opt_index(a->cmd, name)].kind == CLI_DEC && v->set, "a given CLI_DEC");
+    bool ok = cn_mpq_set_decimal(q, v->s, strlen(v->s));
+    CN_REQUIRE(ok, "a CLI_DEC checked when parsed");
+}
+
+int cli_norm(const cli_args *a)
+{
+    const char *s = cli_str(a, "norm");
+    if (strcmp(s, "inf") == 0)
+        return 0;
+    if (strcmp(s, "2") == 0)
+        return 2;
+    cli_error("--norm: expected inf or 2, got '%s'", s);
+    return -1;
+}
+
 int cli_normalise(const cli_args *a, net *n)
 {
     const char *ms = cli_str(a, "mean"), *ss = cli_str(a, "std");

@@ -98,6 +98,9 @@ typedef struct {
  * every command that takes it). */
 #define CLI_EPS_MAX 1
 #define CLI_OPT_EPS(def, help) {"eps", 'e', CLI_DEC, "E", def, 0, CLI_EPS_MAX, help}
+/* --norm: the balls of --data, L-infinity ("inf", the default) or L2 ("2");
+ * cli_norm (below) gives 0 or 2, or -1 after a usage message. */
+#define CLI_OPT_NORM(help) {"norm", 0, CLI_STR, "P", "inf", 0, -1, help}
 /* --mean / --std: data whose normalisation the model file does not hold; the
  * network then sees (x - mean)/std per input channel (one value, or one per
  * channel of the declared input shape), while eps stays in the data's units.
@@ -192,6 +195,11 @@ cn_status cli_prop_load(const char *path, prop **out, cn_err *err) CN_WUR;
 int cli_stdin_once(const char *model, const char *prop_path, bool cert);
 /* --mean/--std: see CLI_OPT_MEAN above. */
 int cli_normalise(const cli_args *a, net *n);
+/* --norm: see CLI_OPT_NORM above. */
+int cli_norm(const cli_args *a);
+/* The exact value of a CLI_DEC option that was given (its range was checked
+ * when the options were read); q initialised by the caller. */
+void cli_dec_q(const cli_args *a, const char *name, mpq_t q);
 
 /* The subcommands. */
 extern const cli_cmd cli_cmd_info, cli_cmd_eval, cli_cmd_spec, cli_cmd_verify, cli_cmd_attack;

@@ -25,8 +25,7 @@ static const cli_opt opts[] = {
     CLI_OPT_OFFSET("first sample for --data"),
     CLI_OPT_MEAN,
     CLI_OPT_STD,
-    {"norm", 0, CLI_STR, "P", "inf", 0, -1,
-     "--data: the balls' norm, inf (L-infinity) or 2 (L2; pgd or deepfool)"},
+    CLI_OPT_NORM("--data: the balls' norm, inf (L-infinity) or 2 (L2; pgd or deepfool)"),
     {"method", 'm', CLI_STR, "M", "pgd", 0, -1, "pgd, fgsm (FGSM then RAND+FGSM) or deepfool"},
     {"timeout", 't', CLI_DOUBLE, "S", "10", 0, 1e7,
      "seconds per property or per sample (0: no limit; then --restarts bounds the search)"},
@@ -340,7 +339,7 @@ static int attack_sample(const net *n, const ds_set *d, int i, int index, const 
                 found = true;
                 pc = &c;
                 r.x = NULL;
-                /* exact point: the double x_linf */
+                /* exact point: the double point dx (DeepFool's L-inf or L2 one) */
                 px = malloc(sizeof(mpq_t) * (size_t)in);
                 if (!px) {
                     cli_error("out of memory");
@@ -429,11 +428,7 @@ static int attack_data(const char *model, const net *n, const cli_args *a, run_c
     }
     mpq_t eps;
     mpq_init(eps);
-    if (!cn_mpq_set_decimal(eps, etext, strlen(etext)) || mpq_sgn(eps) < 0) {
-        cli_error("--eps: expected a non-negative decimal number, got '%s'", etext);
-        mpq_clear(eps);
-        return CLI_EXIT_USAGE;
-    }
+    cli_dec_q(a, "eps", eps);
     cn_err err;
     ds_set *d = NULL;
     int count = cli_has(a, "samples") ? (int)cli_int(a, "samples") : -1;
@@ -525,12 +520,10 @@ static int run(const cli_args *a)
         cli_error("--method: expected pgd, fgsm or deepfool, got '%s'", cfg.method);
         return CLI_EXIT_USAGE;
     }
-    const char *ns = cli_str(a, "norm");
-    if (strcmp(ns, "inf") != 0 && strcmp(ns, "2") != 0) {
-        cli_error("--norm: expected inf or 2, got '%s'", ns);
+    int norm = cli_norm(a);
+    if (norm < 0)
         return CLI_EXIT_USAGE;
-    }
-    cfg.l2 = !strcmp(ns, "2");
+    cfg.l2 = norm == 2;
     if (cfg.l2 && (vnn || cfg.o.method == ATK_FGSM)) {
         cli_error("attack: --norm 2 goes with --data and --method pgd or deepfool");
         return CLI_EXIT_USAGE;

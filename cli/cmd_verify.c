@@ -47,8 +47,7 @@ static const cli_opt opts[] = {
     CLI_OPT_OFFSET("first sample for --data"),
     CLI_OPT_MEAN,
     CLI_OPT_STD,
-    {"norm", 0, CLI_STR, "P", "inf", 0, -1,
-     "--data: the balls' norm, inf (L-infinity) or 2 (L2: the bounds, then PGD in L2)"},
+    CLI_OPT_NORM("--data: the balls' norm, inf (L-infinity) or 2 (L2: the bounds, then PGD in L2)"),
     {"method", 'm', CLI_STR, "M", "crown", 0, -1, "interval, deeppoly, crown or alpha"},
     {"alpha-iters", 0, CLI_INT, "N", "30", 1, 100000, "gradient steps of the alpha method"},
     {"alpha-lr", 0, CLI_DOUBLE, "R", "0.3", 1e-6, 10, "Adam step size of the alpha method"},
@@ -459,12 +458,10 @@ static int run(const cli_args *a)
         cli_error("verify: --eps, --labels and --samples go with --data, not --vnnlib");
         return CLI_EXIT_USAGE;
     }
-    const char *ns = cli_str(a, "norm");
-    if (strcmp(ns, "inf") != 0 && strcmp(ns, "2") != 0) {
-        cli_error("--norm: expected inf or 2, got '%s'", ns);
+    int norm_p = cli_norm(a);
+    if (norm_p < 0)
         return CLI_EXIT_USAGE;
-    }
-    if (!strcmp(ns, "2") && (vnn || cli_flag(a, "complete") || cli_has(a, "cert"))) {
+    if (norm_p == 2 && (vnn || cli_flag(a, "complete") || cli_has(a, "cert"))) {
         cli_error("verify: --norm 2 goes with --data and the bounds alone: the complete engine "
                   "(--complete), --vnnlib properties and certificates (--cert) speak of boxes");
         return CLI_EXIT_USAGE;

@@ -245,7 +245,7 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
                      volatile sig_atomic_t *stop)
 {
     const char *path = cli_str(a, "data"), *etext = cli_str(a, "eps");
-    bool json = cli_flag(a, "json"), l2 = !strcmp(cli_str(a, "norm"), "2");
+    bool json = cli_flag(a, "json"), l2 = cli_norm(a) == 2; /* (checked by the caller) */
     if (!etext) {
         cli_error("verify: missing --eps E, the radius of the balls --data needs (see 'certnn "
                   "verify --help')");
@@ -253,11 +253,7 @@ int cli__verify_data(const char *model, const net *n, const cli_args *a, const b
     }
     mpq_t eps, clo, chi;
     mpq_init(eps);
-    if (!cn_mpq_set_decimal(eps, etext, strlen(etext)) || mpq_sgn(eps) < 0) {
-        cli_error("--eps: expected a non-negative decimal number, got '%s'", etext);
-        mpq_clear(eps);
-        return CLI_EXIT_USAGE;
-    }
+    cli_dec_q(a, "eps", eps);
     mpq_init(clo);
     mpq_init(chi);
     mpq_set_ui(chi, 1, 1);
