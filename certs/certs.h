@@ -201,12 +201,39 @@ typedef enum {
     CERT_SPLIT_RELU = 'r'
 } cert_kind;
 
+/* The parameters of the bound behind one refutation (section 1, "a
+ * refutation"): none (plain CROWN, the item is the integer d), or the
+ * kinds below.  Owned by the tree. */
+typedef enum {
+    CERT_PAR_NONE = 0,
+    CERT_PAR_AB,              /* ["ab", d, k, ALPHA, [[j, "BETA"], ...]] */
+    CERT_PAR_LP               /* ["lp", d, k, ...] (lp duals) */
+} cert_par_kind;
+
+#define CERT_ALPHA_DEN 128    /* a stored slope q means q / 128, 0 <= q <= 128 */
+
+typedef struct {
+    cert_par_kind kind;
+    int atom;                 /* index of the atom within the disjunct */
+    /* CERT_PAR_AB: slopes of every ReLU (global order), used where the
+     * checker finds the neuron unstable; multipliers of split constraints */
+    int n_alpha;              /* net_n_relus, or 0: the default slopes */
+    unsigned char *alpha;     /* [n_alpha] q (slope q / CERT_ALPHA_DEN) */
+    int n_beta;
+    int *beta_j;              /* [n_beta] ReLUs split on the node's root path */
+    double *beta;             /* [n_beta] multipliers >= 0 */
+    /* CERT_PAR_LP: see lp fields */
+    int n_dual;
+    double *dual;             /* [n_dual] */
+} cert_par;
+
 typedef struct {
     cert_kind kind;
     int dim;                  /* SPLIT_INPUT: input index; SPLIT_RELU: ReLU index */
     double at;                /* SPLIT_INPUT: split point */
     int n_refs;
     int *refs;                /* [n_refs] disjuncts refuted here (owned by the tree) */
+    cert_par *par;            /* [n_refs] or NULL (every refutation plain) */
 } cert_node;
 
 typedef struct {
@@ -220,6 +247,12 @@ void cert_tree_clear(cert_tree *t);
 /* Appends a node (copies refs).  CN_ENOMEM leaves t unchanged. */
 cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n_refs,
                          const int *refs, cn_err *err) CN_WUR;
+
+/* Attaches a copy of p to refutation q of node i (replacing what was there).
+ * CN_ENOMEM leaves t unchanged. */
+cn_status cert_tree_set_par(cert_tree *t, int i, int q, const cert_par *p, cn_err *err) CN_WUR;
+/* Frees what p owns and zeroes it. */
+void cert_par_clear(cert_par *p);
 
 /* ------------------------------------------------------------------------ */
 /* The checker's bounds (relax.c)                                            */

@@ -22,6 +22,15 @@ json_t *cert__tree_to_json(const cert_tree *t);
 cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char *why,
                                size_t why_len, cn_err *err);
 
+/* par.c: a parameterised refutation item [tag, d, k, ...] (certs.h, cert_par)
+ * and back.  cert__par_disj reads d from an item of any known tag (false if
+ * the item is not one).  cert__par_from_json: p->kind == CERT_PAR_NONE with
+ * why[] set when malformed; CN_ENOMEM otherwise the only error. */
+json_t *cert__par_to_json(int disj, const cert_par *p);
+bool cert__par_disj(const json_t *item, int *disj);
+cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t why_len,
+                              cn_err *err);
+
 /* doc.c: exact rationals as certificate strings (hex float when a double,
  * else "p/q"), and back (false unless the string is in that exact form). */
 json_t *cert__q_json(const mpq_t q);

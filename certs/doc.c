@@ -133,7 +133,9 @@ json_t *cert__tree_to_json(const cert_tree *t)
             json_t *r = json_array();
             ok = r && push(a, r);
             for (int q = 0; ok && q < nd->n_refs; q++)
-                ok = push(r, json_integer(nd->refs[q]));
+                ok = push(r, nd->par && nd->par[q].kind != CERT_PAR_NONE
+                                 ? cert__par_to_json(nd->refs[q], &nd->par[q])
+                                 : json_integer(nd->refs[q]));
         }
         if (!ok) {
             json_decref(nodes);
@@ -193,13 +195,31 @@ cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char
             goto out;
         }
         for (size_t q = 0; good && q < nr; q++)
-            good = small_int(json_array_get(r, q), &refs[q]);
+            good = small_int(json_array_get(r, q), &refs[q]) ||
+                   cert__par_disj(json_array_get(r, q), &refs[q]);
         if (!good) {
             snprintf(why, why_len, "node %zu: malformed '%c' node", i, k[0]);
             goto out;
         }
         if ((s = cert_tree_push(t, kind, dim, at, (int)nr, refs, err)) != CN_OK)
             goto out;
+        for (size_t q = 0; q < nr; q++) {
+            const json_t *item = json_array_get(r, q);
+            if (json_is_integer(item))
+                continue;
+            cert_par par;
+            char pw[160];
+            if ((s = cert__par_from_json(item, &par, pw, sizeof pw, err)) != CN_OK)
+                goto out;
+            if (par.kind == CERT_PAR_NONE) {
+                snprintf(why, why_len, "node %zu, refutation %zu: %s", i, q, pw);
+                goto out;
+            }
+            s = cert_tree_set_par(t, t->n_nodes - 1, (int)q, &par, err);
+            cert_par_clear(&par);
+            if (s != CN_OK)
+                goto out;
+        }
     }
     *ok = true;
 out:

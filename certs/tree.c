@@ -21,8 +21,13 @@ void cert_tree_clear(cert_tree *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < t->n_nodes; i++)
-        cn_free(t->nodes[i].refs);
+    for (int i = 0; i < t->n_nodes; i++) {
+        cert_node *nd = &t->nodes[i];
+        for (int q = 0; nd->par && q < nd->n_refs; q++)
+            cert_par_clear(&nd->par[q]);
+        cn_free(nd->par);
+        cn_free(nd->refs);
+    }
     cn_free(t->nodes);
     memset(t, 0, sizeof *t);
 }
@@ -46,7 +51,54 @@ cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n
             return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree");
         memcpy(r, refs, sizeof(int) * (size_t)n_refs);
     }
-    t->nodes[t->n_nodes++] = (cert_node){kind, dim, at, n_refs, r};
+    t->nodes[t->n_nodes++] = (cert_node){kind, dim, at, n_refs, r, NULL};
+    return CN_OK;
+}
+
+void cert_par_clear(cert_par *p)
+{
+    if (!p)
+        return;
+    cn_free(p->alpha);
+    cn_free(p->beta_j);
+    cn_free(p->beta);
+    cn_free(p->dual);
+    memset(p, 0, sizeof *p);
+}
+
+static void *dup_array(const void *src, int n, size_t sz, bool *ok)
+{
+    if (n <= 0 || !src)
+        return NULL;
+    void *d = cn_mallocarray((size_t)n, sz);
+    if (!d)
+        *ok = false;
+    else
+        memcpy(d, src, (size_t)n * sz);
+    return d;
+}
+
+cn_status cert_tree_set_par(cert_tree *t, int i, int q, const cert_par *p, cn_err *err)
+{
+    CN_REQUIRE(t && p && i >= 0 && i < t->n_nodes && q >= 0 && q < t->nodes[i].n_refs,
+               "a node's refutation");
+    cert_node *nd = &t->nodes[i];
+    bool ok = true;
+    cert_par c = *p;
+    c.alpha = dup_array(p->alpha, p->n_alpha, 1, &ok);
+    c.beta_j = dup_array(p->beta_j, p->n_beta, sizeof(int), &ok);
+    c.beta = dup_array(p->beta, p->n_beta, sizeof(double), &ok);
+    c.dual = dup_array(p->dual, p->n_dual, sizeof(double), &ok);
+    if (ok && !nd->par) {
+        nd->par = cn_calloc((size_t)nd->n_refs, sizeof(cert_par));
+        ok = nd->par != NULL;
+    }
+    if (!ok) {
+        cert_par_clear(&c);
+        return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree");
+    }
+    cert_par_clear(&nd->par[q]);
+    nd->par[q] = c;
     return CN_OK;
 }
 

@@ -1,0 +1,123 @@
+/* par.c — the JSON form of a refutation's bound parameters (certs.h,
+ * cert_par): an item of a node's refutation list is the integer d (plain
+ * CROWN) or
+ *   ["ab", d, k, ALPHA, [[j, "BETA"], ...]]
+ * ALPHA: "" (default slopes) or 2 lowercase hex digits per ReLU of the
+ * network (global order), each a q in 0..CERT_ALPHA_DEN (the slope is
+ * q / CERT_ALPHA_DEN, exact in binary); BETA: a hex float (cert_hexd) >= 0,
+ * the multiplier of the split of ReLU j on the node's root path.  Values
+ * are checked for range here only as far as the syntax goes; the checker
+ * (tree.c) refuses a slope above 1, a negative or non-finite multiplier
+ * and a j not split on the path. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "certs/certs_int.h"
+
+static bool push(json_t *a, json_t *v) { return v && json_array_append_new(a, v) == 0; }
+
+json_t *cert__par_to_json(int disj, const cert_par *p)
+{
+    json_t *a = json_array();
+    if (!a)
+        return NULL;
+    bool ok = true;
+    if (p->kind == CERT_PAR_AB) {
+        ok = push(a, json_string("ab")) && push(a, json_integer(disj)) &&
+             push(a, json_integer(p->atom));
+        char *hex = ok ? cn_mallocarray((size_t)p->n_alpha * 2 + 1, 1) : NULL;
+        ok = ok && hex;
+        if (ok) {
+            cert__hex(p->alpha, (size_t)p->n_alpha, hex);
+            ok = push(a, json_string(hex));
+        }
+        cn_free(hex);
+        json_t *bl = ok ? json_array() : NULL;
+        ok = ok && bl && push(a, bl);
+        for (int t = 0; ok && t < p->n_beta; t++) {
+            char buf[40];
+            cert_hexd(p->beta[t], buf);
+            json_t *e = json_array();
+            ok = e && push(bl, e) && push(e, json_integer(p->beta_j[t])) &&
+                 push(e, json_string(buf));
+        }
+    } else {
+        ok = false;
+    }
+    if (!ok) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+static bool int_at(const json_t *a, size_t i, int *out)
+{
+    const json_t *v = json_array_get(a, i);
+    if (!json_is_integer(v))
+        return false;
+    json_int_t x = json_integer_value(v);
+    if (x < 0 || x > 1000000000)
+        return false;
+    *out = (int)x;
+    return true;
+}
+
+bool cert__par_disj(const json_t *item, int *disj)
+{
+    if (!json_is_array(item) || json_array_size(item) < 3)
+        return false;
+    const char *tag = json_string_value(json_array_get(item, 0));
+    if (!tag || (strcmp(tag, "ab") != 0))
+        return false;
+    return int_at(item, 1, disj);
+}
+
+cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t why_len,
+                              cn_err *err)
+{
+    memset(p, 0, sizeof *p);
+    const char *tag = json_string_value(json_array_get(item, 0));
+    int d;
+    if (!tag || strcmp(tag, "ab") != 0 || json_array_size(item) != 5 || !int_at(item, 1, &d) ||
+        !int_at(item, 2, &p->atom)) {
+        snprintf(why, why_len, "expected [\"ab\", d, k, ALPHA, BETAS]");
+        return CN_OK;
+    }
+    const char *hex = json_string_value(json_array_get(item, 3));
+    const json_t *bl = json_array_get(item, 4);
+    size_t nh = hex ? strlen(hex) : 0;
+    if (!hex || nh % 2 != 0 || nh / 2 > 100000000 || !json_is_array(bl) ||
+        json_array_size(bl) > 100000000) {
+        snprintf(why, why_len, "\"ab\": ALPHA must be hex digits, BETAS a list");
+        return CN_OK;
+    }
+    p->n_alpha = (int)(nh / 2);
+    p->n_beta = (int)json_array_size(bl);
+    p->alpha = p->n_alpha ? cn_mallocarray((size_t)p->n_alpha, 1) : NULL;
+    p->beta_j = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(int)) : NULL;
+    p->beta = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(double)) : NULL;
+    if ((p->n_alpha && !p->alpha) || (p->n_beta && (!p->beta_j || !p->beta))) {
+        cert_par_clear(p);
+        return cn_fail(err, CN_ENOMEM, "out of memory reading a certificate's slopes");
+    }
+    bool ok = p->n_alpha == 0 || cert__unhex(hex, p->alpha, (size_t)p->n_alpha);
+    if (!ok)
+        snprintf(why, why_len, "\"ab\": ALPHA is not lowercase hex");
+    for (int t = 0; ok && t < p->n_beta; t++) {
+        const json_t *e = json_array_get(bl, (size_t)t);
+        ok = json_is_array(e) && json_array_size(e) == 2 && int_at(e, 0, &p->beta_j[t]) &&
+             json_is_string(json_array_get(e, 1)) &&
+             cert_parse_hexd(json_string_value(json_array_get(e, 1)), &p->beta[t]);
+        if (!ok)
+            snprintf(why, why_len, "\"ab\": multiplier %d is not [j, \"hex float\"]", t);
+    }
+    if (!ok) {
+        cert_par_clear(p);
+        return CN_OK;
+    }
+    p->kind = CERT_PAR_AB;
+    return CN_OK;
+}
