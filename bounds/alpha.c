@@ -21,7 +21,19 @@ static void alpha_release(bnd__alpha *al, int nl)
             cn_free(al->m2[i]);
         if (al->rec)
             cn_free(al->rec[i]);
+        if (al->b)
+            cn_free(al->b[i]);
+        if (al->gb)
+            cn_free(al->gb[i]);
+        if (al->bm1)
+            cn_free(al->bm1[i]);
+        if (al->bm2)
+            cn_free(al->bm2[i]);
     }
+    cn_free(al->b);
+    cn_free(al->gb);
+    cn_free(al->bm1);
+    cn_free(al->bm2);
     cn_free(al->a);
     cn_free(al->g);
     cn_free(al->m1);
@@ -47,9 +59,14 @@ cn_status bnd__alpha_ensure(bnd_ctx *c, int R, int s, cn_err *err)
     n.m1 = cn_calloc(nl, sizeof(double *));
     n.m2 = cn_calloc(nl, sizeof(double *));
     n.rec = cn_calloc(nl, sizeof(double *));
+    n.b = cn_calloc(nl, sizeof(double *));
+    n.gb = cn_calloc(nl, sizeof(double *));
+    n.bm1 = cn_calloc(nl, sizeof(double *));
+    n.bm2 = cn_calloc(nl, sizeof(double *));
     n.rec0 = cn_mallocarray(rr * (size_t)c->n_in, sizeof(double));
     n.lbt = cn_mallocarray(rr, sizeof(double));
-    bool ok = n.a && n.g && n.m1 && n.m2 && n.rec && n.rec0 && n.lbt;
+    bool ok = n.a && n.g && n.m1 && n.m2 && n.rec && n.rec0 && n.lbt && n.b && n.gb && n.bm1 &&
+              n.bm2;
     for (int i = 0; ok && i < c->nl; i++) {
         if (!c->L[i].relu)
             continue;
@@ -59,7 +76,12 @@ cn_status bnd__alpha_ensure(bnd_ctx *c, int R, int s, cn_err *err)
         n.m1[i] = cn_mallocarray(sz, sizeof(double));
         n.m2[i] = cn_mallocarray(sz, sizeof(double));
         n.rec[i] = cn_mallocarray(sz, sizeof(double));
-        ok = n.a[i] && n.g[i] && n.m1[i] && n.m2[i] && n.rec[i];
+        n.b[i] = cn_mallocarray(sz, sizeof(double));
+        n.gb[i] = cn_mallocarray(sz, sizeof(double));
+        n.bm1[i] = cn_mallocarray(sz, sizeof(double));
+        n.bm2[i] = cn_mallocarray(sz, sizeof(double));
+        ok = n.a[i] && n.g[i] && n.m1[i] && n.m2[i] && n.rec[i] && n.b[i] && n.gb[i] && n.bm1[i] &&
+             n.bm2[i];
     }
     if (!ok) {
         alpha_release(&n, c->nl);

@@ -188,24 +188,56 @@ static void affine_step(bnd_ctx *c, int a, int R, double *Lam, double *P)
  * over z_i itself; if the layer is fused with the affine layer below, nc
  * also gets that layer's bias and error terms (the product itself is left to
  * the caller). */
+/* The split multipliers of relu layer i for row r (bnd_run_param): the
+ * coefficient p_j over z_i of a split neuron becomes fl(p_j - beta s_j);
+ * returns the rounding term sum (2^-52 |p_j| + eta) mag_j, rounded up
+ * (the update is one rounded subtraction, s_j beta exact). */
+static double beta_row(const bnd_ctx *c, int i, const bnd__alpha *al, int r, double *p)
+{
+    const bnd__layer *l = &c->L[i];
+    const int n = l->in;
+    const double *bt = al->b[i] + (size_t)r * (size_t)n;
+    const signed char *sp = al->split + l->relu_off;
+    const double *mag = c->mag[i];
+    double e = 0.0, m = 0.0;
+    for (int j = 0; j < n; j++) {
+        if (!sp[j] || bt[j] == 0.0)
+            continue;
+        double v = p[j] - (sp[j] > 0 ? bt[j] : -bt[j]);
+        p[j] = v;
+        e += fabs(v) * mag[j];
+        m += mag[j];
+    }
+    e *= 0x1p-52;
+    e += m * BND_ETA;
+    return e;
+}
+
 static void relu_step(bnd_ctx *c, int i, int R, const double *Lam, double *P, bnd__alpha *al)
 {
     const bnd__layer *l = &c->L[i];
     const int n = l->in;
     const bnd__layer *a = l->fused ? &c->L[i - 1] : NULL;
     const double kk = a ? a->k : 0.0;
+    const bool beta = al && al->beta_on && al->b[i];
     for (int r = 0; r < R; r++) {
         const double *row = Lam + (size_t)r * (size_t)n;
         const double *sp = (al && al->a[i]) ? al->a[i] + (size_t)r * (size_t)n : l->al;
+        double *p = P + (size_t)r * (size_t)n;
         if (al && al->rec[i])
             memcpy(al->rec[i] + (size_t)r * (size_t)n, row, (size_t)n * sizeof(double));
         double t[4];
-        bnd__k_relu_row(n, row, sp, l->sn, l->cn, l->em, a ? a->b : NULL, a ? a->v : NULL,
-                        P + (size_t)r * (size_t)n, t);
+        bnd__k_relu_row(n, row, sp, l->sn, l->cn, l->em, a && !beta ? a->b : NULL,
+                        a && !beta ? a->v : NULL, p, t);
         double s = c->nc[r];
         s += t[0];
         s += t[1] * 0x1p-51;
         s += l->eta_unst;
+        if (beta) {
+            s += beta_row(c, i, al, r, p);
+            if (a) /* the fused layer's terms over the updated row */
+                bnd__k_affine_row(n, p, a->b, a->v, t + 2);
+        }
         c->ncr[r] = s;
         if (a) {
             s += t[2];
@@ -305,6 +337,8 @@ static void relu_adjoint(bnd_ctx *c, int i, bnd__alpha *al, const double *H, int
         for (int t = 0; t < cnt; t++) {
             int j = idx ? idx[t] : t;
             double hv = h[t];
+            if (al->beta_on && al->split[l->relu_off + j])
+                al->gb[i][(size_t)r * (size_t)n + j] -= al->split[l->relu_off + j] > 0 ? hv : -hv;
             switch (l->st[j]) {
             case BND_ST_INACTIVE: g[j] = 0.0; break;
             case BND_ST_ACTIVE: g[j] = hv; break;
@@ -331,8 +365,11 @@ void bnd__alpha_grad(bnd_ctx *c, bnd__alpha *al)
             g[j] = lam[j] >= 0.0 ? c->lo[0][j] : c->hi[0][j];
     }
     for (int i = 0; i < s; i++)
-        if (c->L[i].relu)
+        if (c->L[i].relu) {
             memset(al->g[i], 0, (size_t)R * (size_t)c->L[i].in * sizeof(double));
+            if (al->beta_on)
+                memset(al->gb[i], 0, (size_t)R * (size_t)c->L[i].in * sizeof(double));
+        }
     int i = 0; /* G: R x width(z_i) */
     while (i < s) {
         const bnd__layer *l = &c->L[i];

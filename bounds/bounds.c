@@ -66,6 +66,8 @@ void bnd_ctx_free(bnd_ctx *c)
         }
         bnd__alpha_free(c);
         bnd__red_free(c);
+        cn_free(c->tight_lb);
+        cn_free(c->claim_q);
     }
     for (int i = 0; i <= c->nl; i++) {
         if (c->lo)
@@ -333,6 +335,20 @@ static void finish_bounds(bnd_ctx *c, int i)
     }
 }
 
+/* The region's known bounds of z_i (bnd_region ref_lo/ref_hi), if any. */
+static void intersect_ref(bnd_ctx *c, const bnd_region *rg, int i)
+{
+    const double *rl = rg->ref_lo ? rg->ref_lo[i] : NULL;
+    const double *rh = rg->ref_hi ? rg->ref_hi[i] : NULL;
+    double *lo = c->lo[i], *hi = c->hi[i];
+    for (int j = 0; rl && j < zw(c, i); j++)
+        if (rl[j] > lo[j])
+            lo[j] = rl[j];
+    for (int j = 0; rh && j < zw(c, i); j++)
+        if (rh[j] < hi[j])
+            hi[j] = rh[j];
+}
+
 /* Splits on the input of relu layer i, then its relaxation. */
 static void prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *split,
                       bnd_result *res)
@@ -413,6 +429,46 @@ static void load_inter(bnd_ctx *c, const void *arg)
     }
 }
 
+/* bnd_run_tight's rows of z_{i+1}: optimise the slopes (the last
+ * iterate), round them to the 1/128 grid, bound again from exactly those;
+ * where that beats CROWN's bound (row_lb on entry) it is kept and claimed. */
+static void tight_rows(bnd_ctx *c, const bnd_opts *o, int i, int R)
+{
+    bnd__alpha *al = &c->al;
+    memcpy(c->tight_lb, c->row_lb, sizeof(double) * (size_t)R);
+    bnd__alpha_opt(c, i, R, o->alpha_iters, o->alpha_lr, load_inter, &i, c->row_lb, NULL);
+    for (int k = 0; k < i; k++) {
+        const bnd__layer *l = &c->L[k];
+        if (!l->relu)
+            continue;
+        for (size_t t = 0; t < (size_t)R * (size_t)l->in; t++)
+            al->a[k][t] = (double)lround(al->a[k][t] * 128.0) / 128.0;
+    }
+    load_inter(c, &i);
+    bnd__backsub(c, i, R, false, al, c->row_lb, NULL);
+    for (int r = 0; r < R; r++) {
+        /* a claim a little below the computed bound: the checker's own
+         * accounting of the same slopes may differ in the last bits */
+        double v = c->row_lb[r];
+        v -= 1e-9 * (1.0 + fabs(v));
+        if (!(v > c->tight_lb[r]) || !isfinite(v)) {
+            c->row_lb[r] = c->tight_lb[r];
+            continue;
+        }
+        c->row_lb[r] = v;
+        memset(c->claim_q, 0, (size_t)c->n_relus);
+        for (int k = 0; k < i; k++) {
+            const bnd__layer *l = &c->L[k];
+            if (!l->relu)
+                continue;
+            const double *a = al->a[k] + (size_t)r * (size_t)l->in;
+            for (int t = 0; t < l->in; t++)
+                c->claim_q[l->relu_off + t] = (unsigned char)lround(a[t] * 128.0);
+        }
+        c->claim(c->claim_user, i + 1, c->row_j[r], c->row_sgn[r], v, c->claim_q);
+    }
+}
+
 /* Linear bounds of z_{i+1} (affine layer i, i >= 1), intersected. */
 static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
 {
@@ -439,7 +495,9 @@ static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
         load_inter(c, &i);
         bnd__backsub(c, i, R, o->layer_concretise, NULL, c->row_lb, NULL);
     }
-    if (o->method == BND_ALPHA && o->alpha_intermediate)
+    if (o->method == BND_ALPHA && o->alpha_intermediate && c->claim)
+        tight_rows(c, o, i, R);
+    else if (o->method == BND_ALPHA && o->alpha_intermediate)
         bnd__alpha_opt(c, i, R, o->alpha_iters, o->alpha_lr, load_inter, &i, c->row_lb, NULL);
     for (int r = 0; r < R; r++) {
         int j = c->row_j[r];
@@ -573,6 +631,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
                 linear_layer(c, &oo, i);
         }
         if (i + 1 < c->nl && c->L[i + 1].relu) {
+            intersect_ref(c, rg, i + 1);
             prep_relu(c, i + 1, &oo, rg->split, &rs);
             bnd__red_add_cols(c, i + 1);
         } else
@@ -612,9 +671,30 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
         }
     }
     c->l2_c = NULL;
+    c->last_ok = linear && !c->infeasible && !c->blown;
+    c->last_split = rg->split;
     cn_round_pop(saved);
     rs.infeasible = c->infeasible;
     if (res)
         *res = rs;
     return CN_OK;
+}
+
+cn_status bnd_run_tight(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int m, const double *C,
+                        const double *d, double *lb, bnd_result *res, bnd_claim_fn claim,
+                        void *user, cn_err *err)
+{
+    CN_REQUIRE(c && o && o->method == BND_ALPHA && claim, "alpha options and a callback");
+    if (!c->tight_lb) {
+        c->tight_lb = cn_mallocarray((size_t)2 * (size_t)c->maxw + 1, sizeof(double));
+        c->claim_q = cn_mallocarray((size_t)c->n_relus + 1, 1);
+        if (!c->tight_lb || !c->claim_q)
+            return cn_fail(err, CN_ENOMEM, "bounds: out of memory for tightened bounds");
+    }
+    c->claim = claim;
+    c->claim_user = user;
+    cn_status st = bnd_run(c, o, r, m, C, d, lb, res, err);
+    c->claim = NULL;
+    c->claim_user = NULL;
+    return st;
 }

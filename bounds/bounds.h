@@ -134,6 +134,12 @@ bool bnd_method_parse(const char *s, bnd_method *m /* OUT */);
 typedef struct {
     const double *lo, *hi;
     const signed char *split;
+    /* Optional bounds known to hold on the region (e.g. proved over a
+     * region containing it): ref_lo[i] / ref_hi[i] [width of z_i] for the
+     * input z_i of a ReLU layer i (NULL entries, or NULL: none).  Each
+     * layer's computed bounds are intersected with them before the ReLU is
+     * relaxed. */
+    const double *const *ref_lo, *const *ref_hi;
 } bnd_region;
 
 /* An L2 ball for bnd_run_ball: c [n_in] finite doubles (borrowed), r >= 0
@@ -206,6 +212,57 @@ void bnd_layer_bounds(const bnd_ctx *c, int i, const double **lo, const double *
  * role (lb already accounts for its rounding); use it to rank input
  * dimensions, e.g. by |A_r[j]| (hi_j - lo_j), never to derive a bound. */
 void bnd_input_coef(const bnd_ctx *c, int row, const double **coef /* OUT */);
+
+/* ------------------------------------------------------------------------
+ * Bounds with parameters (alpha-CROWN slopes and beta-CROWN multipliers;
+ * Wang et al., "Beta-CROWN", NeurIPS 2021), for the query rows only.
+ *
+ * After a bnd_run with a linear method (the intermediate bounds and
+ * relaxations of that run are kept), the query rows' bound is recomputed
+ * with, per row r and ReLU j (global order, [m * n_relus] row-major):
+ *   alpha[r][j]  the lower slope of an unstable ReLU (clamped to [0, 1];
+ *                any value there gives a valid lower line), and
+ *   beta[r][j]   a multiplier >= 0 (negative or NaN taken as 0) of the
+ *                split constraint s z_j >= 0 of a ReLU split s = split[j]
+ *                of the last run's region: the row's coefficient over z_j
+ *                (ReLU j's input) gets -beta s, a term <= 0 on the
+ *                region, so the bound stays a lower bound (the Lagrangian
+ *                of the split).
+ * The floating-point accounting is bounds.h's: the update of a coefficient
+ * p = fl(lambda - beta s) adds (2^-52 |p| + eta) |z_j| to the constant.
+ * ------------------------------------------------------------------------ */
+
+/* With iters == 0: the bound with exactly the given values (after the
+ * clamps above).  With iters > 0: projected Adam (step lr_alpha, lr_beta)
+ * from the given values; the best iterate per row is kept, written back to
+ * alpha/beta, and its bound to lb.  Rows are also intersected with their
+ * interval bound (as bnd_run).  CN_EINVAL when the last bnd_run was not a
+ * linear method over a feasible region with finite bounds (nothing to
+ * recompute); CN_ENOMEM. */
+cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, double *alpha,
+                        double *beta, int iters, double lr_alpha, double lr_beta, double *lb,
+                        cn_err *err) CN_WUR;
+/* Tightening intermediate bounds with recorded slopes (bnd_run_tight): a
+ * claim  sgn * z_i[j] >= lb  on the region, where the bound is computed
+ * from the per-ReLU slopes q[n_relus] (slope q / 128, the grid of a
+ * certificate) of the ReLU layers below i by back-substitution of the row
+ * sgn * (W_{i-1}[j] z_{i-1} + b[j]) as bounds.h describes. */
+typedef void (*bnd_claim_fn)(void *user, int i, int j, int sgn, double lb,
+                             const unsigned char *q);
+
+/* bnd_run with method BND_ALPHA and optimised intermediate bounds, where
+ * each optimised intermediate row's slopes are rounded to the 1/128 grid
+ * and its bound recomputed from exactly those; a layer bound is the better
+ * of CROWN's and that one, and claim() is called for every bound the
+ * rounded slopes improved (in layer order).  o: BND_ALPHA options. */
+cn_status bnd_run_tight(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int m, const double *C,
+                        const double *d, double *lb, bnd_result *res, bnd_claim_fn claim,
+                        void *user, cn_err *err) CN_WUR;
+
+/* The last run's lower slopes (CROWN's for the unstable ReLUs, 1 for the
+ * active and 0 for the inactive ones) into alpha [n_relus]: a starting
+ * point for bnd_run_param, which also writes the stable ones so. */
+void bnd_default_slopes(const bnd_ctx *c, double *alpha);
 
 #ifdef __cplusplus
 }

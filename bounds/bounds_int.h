@@ -72,10 +72,22 @@ typedef struct {
     double **a, **g, **m1, **m2;
     double **rec, *rec0;
     double *lbt;                /* [R] bounds of the current iterate */
+    /* beta.c (bnd_run_param): split multipliers b[i] [R x in_i] of relu
+     * layer i, applied when beta_on to the split neurons (split, global
+     * order), with their gradient gb and Adam moments. */
+    bool beta_on;
+    const signed char *split;
+    double **b, **gb, **bm1, **bm2;
 } bnd__alpha;
 
 struct bnd_ctx {
     const net *n;
+    bool last_ok;               /* the last bnd_run was linear, feasible, finite */
+    bnd_claim_fn claim;         /* bnd_run_tight's callback during its run, or NULL */
+    void *claim_user;
+    unsigned char *claim_q;     /* [n_relus] */
+    double *tight_lb;           /* [2 maxw] CROWN's rows before optimisation */
+    const signed char *last_split; /* its region's splits (borrowed) or NULL */
     int nl, n_in, n_out, maxw, n_relus;
     const double *l2_c;         /* bnd_region's L2 ball during bnd_run, or NULL */
     double l2_r;

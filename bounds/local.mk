@@ -1,7 +1,7 @@
 # bounds/ — interval and linear-relaxation bound propagation (bnd_).
 noinst_LTLIBRARIES += bounds/libbounds.la
 bounds_libbounds_la_SOURCES = bounds/bounds.h bounds/bounds_int.h \
-	bounds/bounds.c bounds/backsub.c bounds/alpha.c bounds/kernel.c \
+	bounds/bounds.c bounds/backsub.c bounds/alpha.c bounds/beta.c bounds/kernel.c \
 	bounds/reduced.c bounds/kernel_body.h
 
 check_PROGRAMS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2
@@ -17,7 +17,13 @@ tests_test_bounds_encl_LDADD = $(tests_test_bounds_LDADD)
 tests_test_bounds_l2_SOURCES = tests/test_bounds_l2.c tests/testutil.h
 tests_test_bounds_l2_CFLAGS = $(tests_test_bounds_CFLAGS)
 tests_test_bounds_l2_LDADD = $(tests_test_bounds_LDADD)
-TESTS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2
+# bounds with parameters (alpha, beta), against exact points and MILP
+check_PROGRAMS += tests/test_bounds_param
+tests_test_bounds_param_SOURCES = tests/test_bounds_param.c tests/testutil.h
+tests_test_bounds_param_CFLAGS = $(tests_test_bounds_CFLAGS)
+tests_test_bounds_param_LDADD = tests/libtestfix.la lp/liblp.la bounds/libbounds.la \
+	models/libmodels.la $(GLPK_LIBS) $(OPENBLAS_LIBS) $(CMOCKA_LIBS) $(CN_BASE_LIBS)
+TESTS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2 tests/test_bounds_param
 
 # Benchmark: verified counts and timing per method (benchmarks/README.md).
 dist_noinst_SCRIPTS += benchmarks/bench_bounds.sh

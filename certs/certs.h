@@ -277,6 +277,15 @@ cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *h
 /* After a CERT_REGION_OK region: a lower bound of c . y (c: [n_out] doubles)
  * valid for every x of the region (-inf or NaN when none). */
 double cert_bounds_row(cert_bounds *b, const double *c);
+/* cert_bounds_row with the parameters p (kind CERT_PAR_AB) of a refutation:
+ * the lower slope of an unstable ReLU j with a row coefficient >= 0 is
+ * p->alpha[j] / CERT_ALPHA_DEN (n_alpha == 0: the default), and the row
+ * gets -beta s z_j at ReLU layer j's input for each multiplier (j split
+ * s = split[j] on the region).  The caller has checked every q <= 128,
+ * every beta finite and >= 0, every j split in `split` and no j twice
+ * (CN_REQUIRE otherwise). */
+double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
+                          const signed char *split);
 /* After a CERT_REGION_OK region: interval bounds of the outputs (borrowed). */
 void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi);
 

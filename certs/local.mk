@@ -21,4 +21,4 @@ tests_test_certs_hostile_LDADD = $(tests_test_certs_LDADD)
 # Command-line checks of keygen / verify --cert / check (needs ./certnn).
 dist_noinst_SCRIPTS += tests/certs.sh
 TESTS += tests/certs.sh
-EXTRA_DIST += benchmarks/bench_certs.sh
+EXTRA_DIST += benchmarks/bench_certs.sh tests/cert_tamper.py

@@ -52,6 +52,14 @@ struct cert_bounds {
     double **lo, **hi;        /* [nl+1][width of z_k] */
     double *lam, *plo, *nhi;  /* [maxw] row workspaces */
     bool ok;                  /* the last region was CERT_REGION_OK */
+    /* During cert_bounds_row_ab only (NULL otherwise): the slopes q of every
+     * ReLU (slope q / CERT_ALPHA_DEN) and the multipliers beta (dense over
+     * the ReLUs, 0 where none) of the split constraints in split. */
+    const unsigned char *aq;
+    const double *bd;
+    const signed char *bsplit;
+    double *bdense;           /* [n_relus] */
+    int n_relus;
 };
 
 static int width(const cert_bounds *b, int k) { return k == 0 ? b->n_in : b->L[k - 1].out; }
@@ -82,6 +90,7 @@ void cert_bounds_free(cert_bounds *b)
     cn_free(b->lam);
     cn_free(b->plo);
     cn_free(b->nhi);
+    cn_free(b->bdense);
     cn_free(b);
 }
 
@@ -171,6 +180,9 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
                 goto nomem;
         }
     }
+    b->n_relus = roff;
+    if (!(b->bdense = cn_calloc((size_t)(roff ? roff : 1), sizeof(double))))
+        goto nomem;
     for (int k = 0; k <= b->nl; k++) {
         b->lo[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
         b->hi[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
@@ -217,6 +229,37 @@ static double back_affine(cert_bounds *b, int k, double *lam)
     return c;
 }
 
+/* lam_j is replaced by p, a rounded-down value of the exact e: the
+ * constant's part of (e - p) z_j over z_j >= zl, given nh <= -e (both
+ * computed downward): d = -(p + nh) >= e - p >= 0, and min (e - p) z_j >=
+ * d min(zl, 0). */
+static double rounding_term(double p, double nh, double zl)
+{
+    double d = -(p + nh);
+    return zl < 0.0 ? d * zl : 0.0;
+}
+
+/* The split multipliers of ReLU layer k (cert_bounds_row_ab): the row gets
+ * -beta s z_j for each split s z_j >= 0 of the region (beta >= 0, so the
+ * term is <= 0 there and the bound stays a lower bound). */
+static double back_beta(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    double c = 0.0;
+    for (int j = 0; j < l->in; j++) {
+        double bt = b->bd[l->roff + j];
+        if (bt == 0.0)
+            continue;
+        double sb = b->bsplit[l->roff + j] > 0 ? bt : -bt; /* s beta: exact */
+        double v = lam[j];
+        double p = v + (-sb);               /* <= v - s beta */
+        c += rounding_term(p, (-v) + sb, zl[j]);
+        lam[j] = p;
+    }
+    return c;
+}
+
 /* lam over z_{k+1} = relu(z_k)  ->  lam over z_k; returns the constant. */
 static double back_relu(cert_bounds *b, int k, double *lam)
 {
@@ -229,18 +272,25 @@ static double back_relu(cert_bounds *b, int k, double *lam)
             continue;
         if (l->st[j] == ST_ZERO)
             lam[j] = 0.0;
-        else if (v >= 0.0)
+        else if (v >= 0.0 && b->aq) {
+            /* a stored slope q / CERT_ALPHA_DEN in [0, 1] (exact) */
+            double a = (double)b->aq[l->roff + j] / CERT_ALPHA_DEN;
+            double p = v * a;                   /* p_lo <= v a */
+            c += rounding_term(p, (-v) * a, zl[j]);
+            lam[j] = p;
+        } else if (v >= 0.0)
             lam[j] = v * l->alpha[j];          /* 0 or v: exact */
         else if (v < 0.0) {
             double p = v * l->ua[j];            /* p_lo <= v a */
-            double d = -(p + (-v) * l->ua[j]);  /* >= p_hi - p_lo */
             c += v * l->uc[j];
-            c += d * zl[j];                     /* zl < 0 for an unstable neuron */
+            c += rounding_term(p, (-v) * l->ua[j], zl[j]);
             lam[j] = p;
         } else {
             lam[j] = NAN;                       /* NaN stays NaN */
         }
     }
+    if (b->bd)
+        c += back_beta(b, k, lam);
     return c;
 }
 
@@ -444,6 +494,30 @@ double cert_bounds_row(cert_bounds *b, const double *c)
     if (isnan(lin))
         return ibp;                     /* each is a bound on its own */
     return lin > ibp ? lin : ibp;
+}
+
+double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
+                          const signed char *split)
+{
+    CN_REQUIRE(b && c && p && p->kind == CERT_PAR_AB && b->ok, "bounds of a region, parameters");
+    CN_REQUIRE(p->n_alpha == 0 || p->n_alpha == b->n_relus, "a slope per ReLU");
+    for (int t = 0; t < p->n_beta; t++) {
+        int j = p->beta_j[t];
+        CN_REQUIRE(j >= 0 && j < b->n_relus && split && split[j] && p->beta[t] >= 0.0 &&
+                       p->beta[t] < INFINITY,
+                   "multipliers of splits, finite and >= 0");
+        b->bdense[j] = p->beta[t];
+    }
+    b->aq = p->n_alpha ? p->alpha : NULL;
+    b->bd = p->n_beta ? b->bdense : NULL;
+    b->bsplit = split;
+    double lb = cert_bounds_row(b, c);
+    b->aq = NULL;
+    b->bd = NULL;
+    b->bsplit = NULL;
+    for (int t = 0; t < p->n_beta; t++)
+        b->bdense[p->beta_j[t]] = 0.0;
+    return lb;
 }
 
 void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi)

@@ -177,10 +177,12 @@ static bool atoms_build(const prop_case *pc, int n_out, case_atoms *ca)
     return ok;
 }
 
-/* Lower bound of a . y over the last region (NaN / -inf when unknown). */
-static double atom_lb(cert_bounds *b, const atom *at, int n_out)
+/* Lower bound of a . y over the last region (NaN / -inf when unknown), with
+ * the parameters par (NULL: the default slopes) on the region's splits. */
+static double atom_lb(cert_bounds *b, const atom *at, int n_out, const cert_par *par,
+                      const signed char *split)
 {
-    double lb = cert_bounds_row(b, at->ad);
+    double lb = par ? cert_bounds_row_ab(b, at->ad, par, split) : cert_bounds_row(b, at->ad);
     if (!at->residual)
         return lb;
     const double *ylo, *yhi;
@@ -292,6 +294,7 @@ typedef struct {
     cert_stats *st;
     bool oom;
     unsigned char *seen;      /* [n_disj] scratch, all 0 between nodes */
+    unsigned char *bseen;     /* [n_relus] scratch, all 0 between refutations */
     mpq_t tmp;
 } walk;
 
@@ -310,6 +313,47 @@ static bool bad(walk *w, int node, const char *fmt, ...)
     return false;
 }
 
+/* The parameters p of refutation (node i, disjunct d) are in range: the
+ * atom exists and is usable, every slope q <= CERT_ALPHA_DEN, one per
+ * ReLU, every multiplier finite, >= 0, of a ReLU split on the path and
+ * given once. */
+static bool par_ok(walk *w, int i, int d, const cert_par *p, const frame *fr)
+{
+    int n_relus = net_n_relus(cert__bounds_net(w->b));
+    if (p->kind != CERT_PAR_AB)
+        return bad(w, i, "disjunct %d: refutation of an unknown kind", d);
+    if (p->atom < 0 || p->atom >= w->ca.dstart[d + 1] - w->ca.dstart[d] ||
+        !w->ca.atoms[w->ca.dstart[d] + p->atom].usable)
+        return bad(w, i, "disjunct %d: atom %d is not a usable atom of the disjunct", d,
+                   p->atom);
+    if (p->n_alpha != 0 && p->n_alpha != n_relus)
+        return bad(w, i, "disjunct %d: %d slopes for %d ReLUs", d, p->n_alpha, n_relus);
+    for (int j = 0; j < p->n_alpha; j++)
+        if (p->alpha[j] > CERT_ALPHA_DEN)
+            return bad(w, i, "disjunct %d: slope of ReLU %d is %d/%d, above 1", d, j,
+                       p->alpha[j], CERT_ALPHA_DEN);
+    bool ok = true;
+    int t = 0;
+    for (; t < p->n_beta && ok; t++) {
+        int j = p->beta_j[t];
+        if (j < 0 || j >= n_relus || !fr->split[j]) {
+            ok = bad(w, i, "disjunct %d: multiplier for ReLU %d, which is not split on the "
+                           "path", d, j);
+            break;
+        }
+        if (!(p->beta[t] >= 0.0 && p->beta[t] < INFINITY))
+            ok = bad(w, i, "disjunct %d: multiplier %g of ReLU %d is not finite and >= 0", d,
+                     p->beta[t], j);
+        else if (w->bseen[j])
+            ok = bad(w, i, "disjunct %d: two multipliers for ReLU %d", d, j);
+        w->bseen[j] = 1;
+    }
+    for (int t2 = 0; t2 < t && t2 < p->n_beta; t2++)
+        if (p->beta_j[t2] >= 0 && p->beta_j[t2] < n_relus)
+            w->bseen[p->beta_j[t2]] = 0;
+    return ok;
+}
+
 /* Re-proves the refutations of node i over the region in fr. */
 static bool check_refs(walk *w, int i, frame *fr)
 {
@@ -322,7 +366,17 @@ static bool check_refs(walk *w, int i, frame *fr)
         int d = nd->refs[q];
         if (r == CERT_REGION_BLOWN)
             return bad(w, i, "disjunct %d not refuted: a bound overflowed", d);
-        if (r == CERT_REGION_OK) {
+        const cert_par *par = nd->par && nd->par[q].kind != CERT_PAR_NONE ? &nd->par[q] : NULL;
+        if (par && !par_ok(w, i, d, par, fr))
+            return false;
+        if (r == CERT_REGION_OK && par) {
+            const atom *at = &w->ca.atoms[w->ca.dstart[d] + par->atom];
+            double lb = atom_lb(w->b, at, w->n_out, par, fr->split);
+            if (!above(lb, *at->rhs, w->tmp))
+                return bad(w, i, "disjunct %d not refuted: with the stored slopes and "
+                                 "multipliers the lower bound is %.17g <= rhs %.17g (atom %d)",
+                           d, lb, mpq_get_d(*at->rhs), par->atom);
+        } else if (r == CERT_REGION_OK) {
             double best = -INFINITY;
             int best_k = -1;
             bool done = false;
@@ -330,7 +384,7 @@ static bool check_refs(walk *w, int i, frame *fr)
                 const atom *at = &w->ca.atoms[k];
                 if (!at->usable)
                     continue;
-                double lb = atom_lb(w->b, at, w->n_out);
+                double lb = atom_lb(w->b, at, w->n_out, NULL, NULL);
                 done = above(lb, *at->rhs, w->tmp);
                 if (best_k < 0 || lb > best) {
                     best = lb;
@@ -498,7 +552,8 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
     mpq_init(w.tmp);
     cn_status s = CN_OK;
     w.seen = cn_calloc((size_t)(w.pc->n_disj ? w.pc->n_disj : 1), 1);
-    if (!w.seen || !atoms_build(w.pc, w.n_out, &w.ca) || !frame_at(&F, 0)) {
+    w.bseen = cn_calloc((size_t)(F.n_relus ? F.n_relus : 1), 1);
+    if (!w.seen || !w.bseen || !atoms_build(w.pc, w.n_out, &w.ca) || !frame_at(&F, 0)) {
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory");
         goto done;
     }
@@ -510,6 +565,7 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
     *valid = ok;
 done:
     cn_free(w.seen);
+    cn_free(w.bseen);
     atoms_free(&w.ca);
     frames_free(&F);
     mpq_clear(w.tmp);

@@ -42,6 +42,20 @@ expect 0 "check ACAS 1_1 prop 3" "$C" check "$T/p3.cert" --pubkey "$T/k.pub" --v
 has "$T/out" '"valid": true' "--json says valid"
 has "$T/out" '"refutations": [1-9][0-9]+' "many refutations re-proved"
 
+# ---- optimised refutations (alpha, beta-CROWN): mnist_fc property 0, ReLU
+# splitting; then refutations changed out of range or so the bound fails
+MP0="$D/benchmarks/mnist_fc/vnnlib/prop_0_0.03.vnnlib"
+expect 0 "mnist_fc prop 0 --cert" "$C" verify "$MN" --vnnlib "$MP0" --timeout 120 -j 2 --cert "$T/ab.cert"
+has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f]+",\[\[' "slopes and split multipliers are recorded"
+expect 0 "check the optimised refutations" "$C" check "$T/ab.cert" --allow-unsigned --vnnlib "$MP0"
+for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not split on the path" \
+           beta_big:"with the stored slopes and multipliers"; do
+    kind=${how%%:*}
+    expect 0 "tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ab.cert" "$T/ab_$kind.cert"
+    expect 1 "... $kind refused" "$C" check "$T/ab_$kind.cert" --allow-unsigned
+    has "$T/out" "${how#*:}" "... naming why ($kind)"
+done
+
 # ---- failures of check
 expect 1 "unsigned check without --pubkey" "$C" check "$T/p3.cert"
 has "$T/out" "no trusted public key" "untrusted signature explained"

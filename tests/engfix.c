@@ -22,7 +22,7 @@ bnd_ctx *relu_box_bounds(const net *n, const double *lo, const double *hi,
     assert_non_null(bc);
     bnd_opts bo;
     bnd_opts_init(&bo, BND_INTERVAL);
-    bnd_region reg = {lo, hi, NULL};
+    bnd_region reg = {lo, hi, NULL, NULL, NULL};
     assert_int_equal(bnd_run(bc, &bo, &reg, 0, NULL, NULL, NULL, NULL, &err), CN_OK);
     assert_true(net_n_layers(n) <= ENG_MAX_LAYERS);
     for (int i = 0; i < ENG_MAX_LAYERS; i++)

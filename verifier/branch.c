@@ -90,7 +90,7 @@ static cn_status make_children(worker *w, node *nd, int dim, double mid, int neu
                              ? &w->tr[w->tr_best]
                              : NULL;
         cn_status st = t ? vfy__bound_node_cached(w, c, t, h, &closed)
-                         : vfy__bound_node(w, c, false, &closed);
+                         : vfy__bound_node(w, c, neuron >= 0, &closed);
         w->local_nodes++;
         if (st != CN_OK) {
             cn_free(c);

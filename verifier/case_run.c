@@ -15,6 +15,7 @@
 
 static void shared_clear(shared *S)
 {
+    vfy__ref_free(S);
     cn_free(S->C);
     cn_free(S->cerr);
     cn_free(S->r_up);
@@ -274,9 +275,11 @@ cn_status vfy__run_case(const net *n, const prop *p, const vfy_opts *o, int ci, 
         shared_clear(&S);
         return st;
     }
+    S.opt_on = S.relu_mode && o->opt_bounds && o->method != BND_INTERVAL;
     S.node_bytes = sizeof(node) + sizeof(uint64_t) * (size_t)S.words +
                    (S.own_box ? 4 * sizeof(double) * (size_t)S.n_in : 0) +
-                   (S.relu_mode ? (size_t)S.n_relus : 0);
+                   (S.relu_mode ? (size_t)S.n_relus : 0) +
+                   (S.opt_on ? 16 + 5 * (size_t)S.m * (size_t)S.n_relus : 0);
     S.node_bytes = (S.node_bytes + 15) & ~(size_t)15;
     S.mem_limit = (size_t)(o->max_mem_mb > 0 ? o->max_mem_mb : VFY__MEM_MB_DEFAULT) << 20;
 

@@ -14,14 +14,15 @@ static void trees_clear(int n, cert_tree *trees)
 
 /* Refutations per node: ref_start[i] .. ref_start[i+1] in order[]. */
 typedef struct {
-    int *start, *list;
+    int *start, *list, *par;  /* par: the parameters' index of list's entry, or -1 */
 } refs_index;
 
 static bool index_refs(const vfy_proof *pf, refs_index *ix)
 {
     ix->start = cn_calloc((size_t)pf->n_nodes + 1, sizeof(int));
     ix->list = cn_mallocarray((size_t)(pf->n_refs ? pf->n_refs : 1), sizeof(int));
-    if (!ix->start || !ix->list)
+    ix->par = cn_mallocarray((size_t)(pf->n_refs ? pf->n_refs : 1), sizeof(int));
+    if (!ix->start || !ix->list || !ix->par)
         return false;
     for (int k = 0; k < pf->n_refs; k++)
         ix->start[pf->refs[k].node + 1]++;
@@ -31,8 +32,10 @@ static bool index_refs(const vfy_proof *pf, refs_index *ix)
     if (!fill)
         return false;
     memcpy(fill, ix->start, sizeof(int) * ((size_t)pf->n_nodes + 1));
-    for (int k = 0; k < pf->n_refs; k++)
+    for (int k = 0; k < pf->n_refs; k++) {
+        ix->par[fill[pf->refs[k].node]] = pf->refs[k].par;
         ix->list[fill[pf->refs[k].node]++] = pf->refs[k].disj;
+    }
     cn_free(fill);
     return true;
 }
@@ -46,10 +49,11 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
         return cn_fail(err, CN_EINVAL, "the proof has leaves closed by the LP, which "
                                        "certificates cannot express yet");
     for (int k = 0; k < pf->n_refs; k++)
-        if (pf->refs[k].node < 0 || pf->refs[k].node >= pf->n_nodes)
+        if (pf->refs[k].node < 0 || pf->refs[k].node >= pf->n_nodes ||
+            pf->refs[k].par >= pf->n_pars)
             return cn_fail(err, CN_EINTERNAL, "proof log: refutation %d names node %d", k,
                            pf->refs[k].node);
-    refs_index ix = {NULL, NULL};
+    refs_index ix = {NULL, NULL, NULL};
     int *root = cn_mallocarray((size_t)(n_cases ? n_cases : 1), sizeof(int));
     int *stack = cn_mallocarray((size_t)(pf->n_nodes ? pf->n_nodes : 1), sizeof(int));
     cn_status s = CN_OK;
@@ -104,6 +108,10 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
             s = cert_tree_push(&trees[c], kind, split ? nd->dim : 0,
                                kind == CERT_SPLIT_INPUT ? nd->at : 0.0,
                                ix.start[i + 1] - ix.start[i], ix.list + ix.start[i], err);
+            for (int q = ix.start[i]; s == CN_OK && q < ix.start[i + 1]; q++)
+                if (ix.par[q] >= 0)
+                    s = cert_tree_set_par(&trees[c], trees[c].n_nodes - 1, q - ix.start[i],
+                                          &pf->pars[ix.par[q]], err);
             if (split && s == CN_OK) {
                 if (sp + 2 > pf->n_nodes || trees[c].n_nodes > pf->n_nodes) {
                     s = cn_fail(err, CN_EINTERNAL, "proof log: the tree has a cycle");
@@ -117,6 +125,7 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
 done:
     cn_free(ix.start);
     cn_free(ix.list);
+    cn_free(ix.par);
     cn_free(root);
     cn_free(stack);
     if (s != CN_OK)

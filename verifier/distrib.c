@@ -89,7 +89,7 @@ static bool get(rbuf *b, void *v, size_t n)
 static bool get_i32(rbuf *b, int32_t *v) { return get(b, v, sizeof *v); }
 
 static const char SUB_MAGIC[8] = "CNSUB01";
-static const char PROOF_MAGIC[8] = "CNPRF01";
+static const char PROOF_MAGIC[8] = "CNPRF02";
 
 /* ---- subproblems ----------------------------------------------------------- */
 
@@ -182,6 +182,21 @@ cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len, c
     for (int i = 0; i < p->n_refs; i++) {
         put_i32(&b, p->refs[i].node);
         put_i32(&b, p->refs[i].disj);
+        put_i32(&b, p->refs[i].par);
+    }
+    /* the refutations' parameters (CERT_PAR_AB) */
+    put_i32(&b, p->n_pars);
+    for (int i = 0; i < p->n_pars; i++) {
+        const cert_par *q = &p->pars[i];
+        put_i32(&b, q->atom);
+        put_i32(&b, q->n_alpha);
+        if (q->n_alpha)
+            put(&b, q->alpha, (size_t)q->n_alpha);
+        put_i32(&b, q->n_beta);
+        for (int t = 0; t < q->n_beta; t++) {
+            put_i32(&b, q->beta_j[t]);
+            put(&b, &q->beta[t], sizeof(double));
+        }
     }
     return wbuf_done(&b, buf, len, err);
 }
@@ -199,9 +214,9 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
     if (!get_i32(&b, &nn) || !get_i32(&b, &nr) || !get_i32(&b, &complete) || nn < 0 || nr < 0 ||
         complete < 0 || complete > 1)
         return cn_fail(err, CN_EPARSE, "proof message: bad header (%zu bytes)", len);
-    size_t node_bytes = 7 * sizeof(int32_t) + sizeof(double), ref_bytes = 2 * sizeof(int32_t);
-    if ((size_t)nn > (len - b.at) / node_bytes ||
-        (size_t)nn * node_bytes + (size_t)nr * ref_bytes != len - b.at)
+    size_t node_bytes = 7 * sizeof(int32_t) + sizeof(double), ref_bytes = 3 * sizeof(int32_t);
+    if ((size_t)nn > (len - b.at) / node_bytes || (size_t)nr > (len - b.at) / ref_bytes ||
+        (size_t)nn * node_bytes + (size_t)nr * ref_bytes + sizeof(int32_t) > len - b.at)
         return cn_fail(err, CN_EPARSE, "proof message: %zu bytes for %d nodes and %d refutations",
                        len - b.at, nn, nr);
     vfy_proof *p = cn_calloc(1, sizeof *p);
@@ -236,18 +251,65 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
         p->nodes[i] = (vfy_proof_node){v[0], v[1], v[2], (vfy_pn_kind)v[3], v[4], at,
                                        {v[5], v[6]}};
     }
+    int32_t np = 0;
     for (int i = 0; i < nr; i++) {
-        int32_t node = 0, disj = 0;
+        int32_t node = 0, disj = 0, par = -1;
         get_i32(&b, &node);
         get_i32(&b, &disj);
-        if (!in_range(node, 0, nn) || disj < 0) {
+        get_i32(&b, &par);
+        if (!in_range(node, 0, nn) || disj < 0 || par < -1) {
             vfy_proof_free(p);
             return cn_fail(err, CN_EPARSE, "proof message: refutation %d out of range", i);
         }
-        p->refs[i] = (vfy_refutation){node, disj};
+        p->refs[i] = (vfy_refutation){node, disj, par};
     }
     p->n_nodes = nn;
     p->n_refs = nr;
+    if (!get_i32(&b, &np) || np < 0 || (size_t)np > len - b.at ||
+        !(p->pars = cn_calloc((size_t)np + 1, sizeof(cert_par)))) {
+        vfy_proof_free(p);
+        return cn_fail(err, CN_EPARSE, "proof message: bad parameter count");
+    }
+    p->cap_pars = np + 1;
+    for (int i = 0; i < np; i++) {
+        cert_par *q = &p->pars[i];
+        int32_t atom, na, nb;
+        bool ok = get_i32(&b, &atom) && get_i32(&b, &na) && atom >= 0 && na >= 0 &&
+                  (size_t)na <= len - b.at;
+        q->kind = CERT_PAR_AB;
+        q->atom = atom;
+        if (ok && na > 0) {
+            ok = (q->alpha = cn_mallocarray((size_t)na, 1)) && get(&b, q->alpha, (size_t)na);
+            q->n_alpha = na;
+        }
+        ok = ok && get_i32(&b, &nb) && nb >= 0 && (size_t)nb <= len - b.at;
+        if (ok && nb > 0) {
+            q->beta_j = cn_mallocarray((size_t)nb, sizeof(int));
+            q->beta = cn_mallocarray((size_t)nb, sizeof(double));
+            q->n_beta = nb;
+            ok = q->beta_j && q->beta;
+            for (int t = 0; ok && t < nb; t++) {
+                int32_t j;
+                ok = get_i32(&b, &j) && get(&b, &q->beta[t], sizeof(double));
+                q->beta_j[t] = j;
+            }
+        }
+        p->n_pars = i + 1;
+        if (!ok) {
+            vfy_proof_free(p);
+            return cn_fail(err, CN_EPARSE, "proof message: parameters %d malformed", i);
+        }
+    }
+    for (int i = 0; i < nr; i++)
+        if (p->refs[i].par >= np) {
+            vfy_proof_free(p);
+            return cn_fail(err, CN_EPARSE, "proof message: refutation %d names parameters %d",
+                           i, p->refs[i].par);
+        }
+    if (b.at != len) {
+        vfy_proof_free(p);
+        return cn_fail(err, CN_EPARSE, "proof message: %zu bytes left over", len - b.at);
+    }
     *out = p;
     return CN_OK;
 }
@@ -277,6 +339,37 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
             return cn_fail(err, CN_EINVAL, "proof graft: subtree node %d is not its parent's "
                            "child", i);
     }
+    if (sub->n_pars > 0) { /* the subtree's parameters, appended (copied) */
+        size_t need = (size_t)top->n_pars + (size_t)sub->n_pars;
+        if (need > (size_t)top->cap_pars) {
+            cert_par *q = cn_reallocarray(top->pars, need, sizeof *q);
+            if (!q)
+                return cn_fail(err, CN_ENOMEM, "out of memory grafting a proof");
+            top->pars = q;
+            top->cap_pars = (int)need;
+        }
+        for (int i = 0; i < sub->n_pars; i++) {
+            const cert_par *f = &sub->pars[i];
+            cert_par c = *f;
+            c.alpha = f->n_alpha ? cn_mallocarray((size_t)f->n_alpha, 1) : NULL;
+            c.beta_j = f->n_beta ? cn_mallocarray((size_t)f->n_beta, sizeof(int)) : NULL;
+            c.beta = f->n_beta ? cn_mallocarray((size_t)f->n_beta, sizeof(double)) : NULL;
+            c.dual = NULL;
+            c.n_dual = 0;
+            if ((f->n_alpha && !c.alpha) || (f->n_beta && (!c.beta_j || !c.beta))) {
+                cert_par_clear(&c);
+                return cn_fail(err, CN_ENOMEM, "out of memory grafting a proof");
+            }
+            if (f->n_alpha)
+                memcpy(c.alpha, f->alpha, (size_t)f->n_alpha);
+            if (f->n_beta) {
+                memcpy(c.beta_j, f->beta_j, sizeof(int) * (size_t)f->n_beta);
+                memcpy(c.beta, f->beta, sizeof(double) * (size_t)f->n_beta);
+            }
+            top->pars[top->n_pars + i] = c;
+        }
+    }
+    int par_base = top->n_pars;
     int base = top->n_nodes;
     size_t nn = (size_t)top->n_nodes + (size_t)sub->n_nodes - 1;
     size_t nr = (size_t)top->n_refs + (size_t)sub->n_refs;
@@ -312,10 +405,13 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
         d->child[1] = MAP(s->child[1]);
     }
     for (int i = 0; i < sub->n_refs; i++)
-        top->refs[top->n_refs + i] = (vfy_refutation){MAP(sub->refs[i].node), sub->refs[i].disj};
+        top->refs[top->n_refs + i] =
+            (vfy_refutation){MAP(sub->refs[i].node), sub->refs[i].disj,
+                             sub->refs[i].par < 0 ? -1 : par_base + sub->refs[i].par};
 #undef MAP
     top->n_nodes = (int)nn;
     top->n_refs = (int)nr;
+    top->n_pars += sub->n_pars;
     if (!sub->complete)
         top->complete = false;
     return CN_OK;

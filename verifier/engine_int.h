@@ -117,6 +117,12 @@ typedef struct node {
     int n_unst;             /* input splitting: ReLUs the last bound of the box left unstable */
     int lp_skip;            /* the LP tail failed at an ancestor with this many (INT_MAX: none) */
     double score;
+    /* opt_on (shared): the node's optimised parameters per atom row k and
+     * ReLU j, [m * n_relus] each (in the node's allocation): slopes q/128 and
+     * multipliers; a child starts from its parent's.  has_par: set. */
+    unsigned char *pa;
+    float *pb;
+    bool has_par;
     double conc;            /* smallest float margin seen at a point of the node (<= 0
                                would be a counterexample): a priority for the search
                                of sat only, never part of a proof; +inf when none */
@@ -154,6 +160,11 @@ typedef struct {
     const prop_case *pc;
     int n_in, n_out, n_relus, n_layers;
     bool relu_mode, own_box;
+    bool opt_on;            /* relu_mode with opts.opt_bounds and a linear method */
+    /* opt_on: pre-activation bounds proved at the case's root (node_opt.c,
+     * vfy__root_tighten), [n_layers] arrays for the ReLU layers' inputs, NULL
+     * until then; written before the root's children exist */
+    double **ref_lo, **ref_hi;
     /* the case's atoms, as rows of C */
     int m;
     double *C;              /* [m * n_out] nearest doubles of the coefficients */
@@ -256,6 +267,13 @@ typedef struct {
     double t_begin, t_sample;   /* when the worker started; seconds spent sampling */
     double margin;          /* float margin of the last point try_point screened */
     bool sample_here;       /* the node being processed was taken as the lowest bound */
+    /* node_opt.c scratch (opt_on): rows' parameters [m * n_relus], rows
+     * [m * n_out], their bounds and atoms [m], one refutation's values */
+    double *oa, *ob, *oC, *olb;
+    int *ok;
+    unsigned char *qa;      /* [n_relus] */
+    int *bj;                /* [n_relus] */
+    double *bv;             /* [n_relus] */
 } worker;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -305,13 +323,31 @@ node *vfy__open_pick(shared *S, bool *sample_here);
 int vfy__log_node(shared *S, int parent, int side);
 void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at);
 void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after);
+void vfy__log_refuted_par(shared *S, int id, int d, const cert_par *p);
+void vfy__log_claim(shared *S, int layer, int neuron, int sgn, double lb, const unsigned char *q);
 
 /* ---- node_bound.c -------------------------------------------------------- */
 
 cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
                             const signed char *split, uint64_t *alive, bool alpha,
                             double *score, bool *closed);
-cn_status vfy__bound_node(worker *w, node *nd, bool alpha, bool *closed);
+cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed);
+
+/* ---- node_opt.c ---------------------------------------------------------- */
+
+/* After a plain bound of nd left it open (opt_on): the alive disjuncts'
+ * atoms bounded with optimised slopes and split multipliers (from the
+ * node's parameters), rounded to what a certificate stores and bounded again
+ * with exactly those; refutations are logged with them.  Updates alive,
+ * score, the node's parameters and *closed. */
+cn_status vfy__opt_node(worker *w, node *nd, bool *closed);
+/* At a case's root (opt_on): alpha-CROWN bounds of the ReLU layers' inputs
+ * with slopes on the certificate's grid (bnd_run_tight), kept in
+ * S->ref_lo/ref_hi for every node of the case and logged as claims. */
+cn_status vfy__root_tighten(worker *w, node *nd);
+void vfy__ref_free(shared *S);
+cn_status vfy__opt_worker_init(worker *w);
+void vfy__opt_worker_clear(worker *w);
 cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, bool *closed);
 void vfy__note_point(worker *w, node *nd);
 

@@ -22,7 +22,8 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
                               double *score, bool *closed)
 {
     shared *S = w->S;
-    bnd_region r = {lo, hi, split};
+    bnd_region r = {lo, hi, split, (const double *const *)S->ref_lo,
+                    (const double *const *)S->ref_hi};
     bnd_result res;
     cn_status st = bnd_run(w->bc, alpha ? &w->bo_alpha : &w->bo, &r, S->m, S->C, NULL, w->lb,
                            &res, &w->err);
@@ -157,15 +158,26 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
     return st;
 }
 
-/* vfy__bound_region on a node of the tree, recording what it refutes; then the
- * bound's minimising vertex is tried as a counterexample. */
-cn_status vfy__bound_node(worker *w, node *nd, bool alpha, bool *closed)
+/* vfy__bound_region on a node of the tree, recording what it refutes; with
+ * opt, what plain CROWN leaves open is bounded again with optimised
+ * parameters (node_opt.c); then the bound's minimising vertex is tried as a
+ * counterexample. */
+cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed)
 {
     shared *S = w->S;
     if (S->log)
         memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
     cn_status st =
-        vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, alpha, &nd->score, closed);
+        vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, false, &nd->score, closed);
+    if (st == CN_OK && !*closed && opt && S->opt_on) {
+        if (S->log) { /* the plain refutations, then optimise_node logs its own */
+            vfy__log_refuted(S, nd->pid, w->alive_before, nd->alive);
+            memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+        }
+        st = vfy__opt_node(w, nd, closed);
+        if (st == CN_OK && S->log)
+            memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    }
     return bound_node_finish(w, nd, st, closed);
 }
 

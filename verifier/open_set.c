@@ -39,8 +39,17 @@ node *vfy__node_new(shared *S, const node *parent)
         nd->lo = S->pc->lo_d;
         nd->hi = S->pc->hi_d;
     }
-    if (S->relu_mode)
+    if (S->relu_mode) {
         nd->split = (signed char *)p;
+        p += (size_t)S->n_relus;
+    }
+    if (S->opt_on) {
+        size_t k = (size_t)S->m * (size_t)S->n_relus;
+        p = (char *)(((uintptr_t)p + 15) & ~(uintptr_t)15);
+        nd->pb = (float *)p;
+        p += sizeof(float) * k;
+        nd->pa = (unsigned char *)p;
+    }
     if (parent) {
         memcpy(nd->alive, parent->alive, sizeof(uint64_t) * (size_t)S->words);
         if (S->own_box) {
@@ -50,6 +59,12 @@ node *vfy__node_new(shared *S, const node *parent)
         }
         if (S->relu_mode)
             memcpy(nd->split, parent->split, (size_t)S->n_relus);
+        if (S->opt_on && parent->has_par) {
+            size_t k = (size_t)S->m * (size_t)S->n_relus;
+            memcpy(nd->pa, parent->pa, k);
+            memcpy(nd->pb, parent->pb, sizeof(float) * k);
+            nd->has_par = true;
+        }
         nd->depth = parent->depth + 1;
         nd->lp_skip = parent->lp_skip;
     }

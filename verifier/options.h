@@ -49,6 +49,16 @@
 #define VFY_OPTION_alpha_root(O)                                                             \
     O(INT, bool, alpha_root, "alpha-root", 0, "B", 1, 0, 1, NULL,                             \
       "ReLU splitting: optimise slopes (alpha-CROWN) at the root")
+/* beta-CROWN per node (bounds.h, bnd_run_param): only where plain CROWN
+ * leaves the node open; certificates record the values of each refutation
+ * it makes (slopes on a 1/128 grid, multipliers as floats). */
+#define VFY_OPTION_opt_bounds(O)                                                             \
+    O(INT, bool, opt_bounds, "opt-bounds", 0, "B", 1, 0, 1, NULL,                             \
+      "ReLU splitting: optimise slopes and split multipliers (alpha, beta-CROWN) at the "     \
+      "nodes plain CROWN leaves open")
+#define VFY_OPTION_opt_iters(O)                                                              \
+    O(INT, int, opt_iters, "opt-iters", 0, "N", 20, 1, 1000, NULL,                            \
+      "--opt-bounds: gradient steps per node")
 #define VFY_OPTION_attack_s(O)                                                               \
     O(DBL, double, attack_s, "attack-time", 0, "S", -1, -1, 1e9, NULL,                        \
       "initial attack time (< 0: min(0.5, timeout/50); with input splitting also at most "    \
@@ -92,7 +102,8 @@
 #define VFY_OPTIONS(O)                                                                       \
     VFY_OPTION_timeout_s(O) VFY_OPTION_threads(O) VFY_OPTION_max_nodes(O)                    \
     VFY_OPTION_max_mem_mb(O) VFY_OPTION_split(O) VFY_OPTION_input_split_max_dims(O)          \
-    VFY_OPTION_method(O) VFY_OPTION_alpha_root(O) VFY_OPTION_attack_s(O)                     \
+    VFY_OPTION_method(O) VFY_OPTION_alpha_root(O) VFY_OPTION_opt_bounds(O)                   \
+    VFY_OPTION_opt_iters(O) VFY_OPTION_attack_s(O)                                           \
     VFY_OPTION_node_pgd_every(O) VFY_OPTION_branch_candidates(O) VFY_OPTION_input_branch(O)  \
     VFY_OPTION_lp_tail(O) VFY_OPTION_best_first_every(O) VFY_OPTION_node_samples(O)          \
     VFY_OPTION_attack_bursts(O) VFY_OPTION_seed(O) VFY_OPTION_record_proof(O)

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "verifier/engine_int.h"
 
@@ -15,6 +16,12 @@ void vfy_proof_free(vfy_proof *p)
         return;
     cn_free(p->nodes);
     cn_free(p->refs);
+    for (int i = 0; p->claims && i < p->n_claims; i++)
+        cn_free(p->claims[i].q);
+    cn_free(p->claims);
+    for (int i = 0; p->pars && i < p->n_pars; i++)
+        cert_par_clear(&p->pars[i]);
+    cn_free(p->pars);
     cn_free(p);
 }
 
@@ -59,6 +66,23 @@ void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at)
     pthread_mutex_unlock(&S->log_mu);
 }
 
+/* Room for one more refutation (log_mu held); false marks the log failed. */
+static bool ref_room(shared *S)
+{
+    vfy_proof *L = S->log;
+    if (L->n_refs < L->cap_refs)
+        return true;
+    int cap = L->cap_refs ? 2 * L->cap_refs : 256;
+    vfy_refutation *nr = cn_reallocarray(L->refs, (size_t)cap, sizeof *nr);
+    if (!nr) {
+        S->log_failed = true;
+        return false;
+    }
+    L->refs = nr;
+    L->cap_refs = cap;
+    return true;
+}
+
 /* Records the disjuncts alive in `before` but not in `after`. */
 void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after)
 {
@@ -70,17 +94,80 @@ void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t 
         bool was = (before[d >> 6] >> (d & 63)) & 1, is = (after[d >> 6] >> (d & 63)) & 1;
         if (!was || is)
             continue;
-        if (L->n_refs == L->cap_refs) {
-            int cap = L->cap_refs ? 2 * L->cap_refs : 256;
-            vfy_refutation *nr = cn_reallocarray(L->refs, (size_t)cap, sizeof *nr);
-            if (!nr) {
-                S->log_failed = true;
-                break;
-            }
-            L->refs = nr;
-            L->cap_refs = cap;
-        }
-        L->refs[L->n_refs++] = (vfy_refutation){id, d};
+        if (!ref_room(S))
+            break;
+        L->refs[L->n_refs++] = (vfy_refutation){id, d, -1};
     }
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+/* Records that disjunct d is refuted at node id by the bound with the
+ * parameters p (copied). */
+void vfy__log_refuted_par(shared *S, int id, int d, const cert_par *p)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    if (L->n_pars == L->cap_pars) {
+        int cap = L->cap_pars ? 2 * L->cap_pars : 64;
+        cert_par *np = cn_reallocarray(L->pars, (size_t)cap, sizeof *np);
+        if (!np) {
+            S->log_failed = true;
+            goto out;
+        }
+        L->pars = np;
+        L->cap_pars = cap;
+    }
+    if (!ref_room(S))
+        goto out;
+    cert_par c = *p;
+    c.alpha = p->n_alpha ? cn_mallocarray((size_t)p->n_alpha, 1) : NULL;
+    c.beta_j = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(int)) : NULL;
+    c.beta = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(double)) : NULL;
+    c.n_dual = 0;
+    c.dual = NULL;
+    if ((p->n_alpha && !c.alpha) || (p->n_beta && (!c.beta_j || !c.beta))) {
+        cert_par_clear(&c);
+        S->log_failed = true;
+        goto out;
+    }
+    if (p->n_alpha)
+        memcpy(c.alpha, p->alpha, (size_t)p->n_alpha);
+    if (p->n_beta) {
+        memcpy(c.beta_j, p->beta_j, sizeof(int) * (size_t)p->n_beta);
+        memcpy(c.beta, p->beta, sizeof(double) * (size_t)p->n_beta);
+    }
+    L->pars[L->n_pars] = c;
+    L->refs[L->n_refs++] = (vfy_refutation){id, d, L->n_pars++};
+out:
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+/* Records a root claim of the current case (copied). */
+void vfy__log_claim(shared *S, int layer, int neuron, int sgn, double lb, const unsigned char *q)
+{
+    if (!S->log)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    if (L->n_claims == L->cap_claims) {
+        int cap = L->cap_claims ? 2 * L->cap_claims : 64;
+        vfy_claim *nc = cn_reallocarray(L->claims, (size_t)cap, sizeof *nc);
+        if (!nc) {
+            S->log_failed = true;
+            goto out;
+        }
+        L->claims = nc;
+        L->cap_claims = cap;
+    }
+    unsigned char *c = cn_mallocarray((size_t)S->n_relus + 1, 1);
+    if (!c) {
+        S->log_failed = true;
+        goto out;
+    }
+    memcpy(c, q, (size_t)S->n_relus);
+    L->claims[L->n_claims++] = (vfy_claim){S->case_idx, layer, neuron, sgn, lb, c, S->n_relus};
+out:
     pthread_mutex_unlock(&S->log_mu);
 }

@@ -94,7 +94,9 @@ typedef enum { VFY_BRANCH_COEF = 0, VFY_BRANCH_TRIAL } vfy_branch;
  *     (pre-activation <= 0), side 1 = active (>= 0);
  *   - every node may refute disjuncts (vfy_refutation): plain CROWN bounds
  *     (bnd_run, BND_CROWN, adaptive slopes, splits as fixed phases) over the
- *     node's region show that some atom of the disjunct cannot hold;
+ *     node's region show that some atom of the disjunct cannot hold, or
+ *     the same bound with the recorded slopes and split multipliers
+ *     (opts.opt_bounds; bnd_run_param) does;
  *   - leaves: LEAF_BOUNDS (every disjunct alive at the leaf is refuted there,
  *     or the bounds found the splits infeasible), LEAF_EMPTY (the case box is
  *     empty), LEAF_LP (closed by the LP of lp/; not yet certifiable: the
@@ -122,13 +124,29 @@ typedef struct {
 
 typedef struct {
     int node, disj;           /* disjunct `disj` refuted over node's region */
+    int par;                  /* the bound's parameters: index into pars, or -1
+                                 (plain CROWN) */
 } vfy_refutation;
+
+/* A pre-activation bound proved over a case's root box (opts.opt_bounds):
+ * sgn * z_i[j] >= lb with the slopes q [n_relus] (q / 128) of the ReLUs
+ * below (bounds.h, bnd_run_tight); every node of the case uses it. */
+typedef struct {
+    int case_idx, layer, neuron, sgn;
+    double lb;
+    unsigned char *q;         /* [n_q] (owned) */
+    int n_q;
+} vfy_claim;
 
 typedef struct {
     int n_nodes, cap_nodes;
     vfy_proof_node *nodes;
+    int n_claims, cap_claims;
+    vfy_claim *claims;
     int n_refs, cap_refs;
     vfy_refutation *refs;
+    int n_pars, cap_pars;
+    cert_par *pars;           /* parameters of optimised refutations (owned) */
     bool complete;            /* every leaf is certifiable (no LEAF_LP) */
 } vfy_proof;
 

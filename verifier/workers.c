@@ -79,12 +79,17 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
     if (!nd->evaluated || S->relu_mode) {
         /* (evaluated ReLU-split children are bounded again: their
          * intermediate bounds are needed for branching) */
-        cn_status st = vfy__bound_node(w, nd, false, &closed);
+        cn_status st = CN_OK;
+        if (nd->depth == 0 && !nd->evaluated && S->opt_on && !S->o->sub && !S->log)
+            st = vfy__root_tighten(w, nd);
+        if (st == CN_OK)
+            st = vfy__bound_node(w, nd, !nd->evaluated, &closed);
         if (!nd->evaluated)
             w->local_nodes++;
         if (st != CN_OK)
             return st;
-        if (!closed && nd->depth == 0 && S->o->alpha_root && S->relu_mode && !S->log) {
+        if (!closed && nd->depth == 0 && S->o->alpha_root && S->relu_mode && !S->log &&
+            !S->ref_lo) {
             st = vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, true, &nd->score,
                                    &closed);
             if (st != CN_OK)
@@ -296,6 +301,7 @@ void vfy__worker_clear(worker *w)
     cn_free(w->lam);
     cn_free(w->tcy);
     cn_free(w->tcy_dn);
+    vfy__opt_worker_clear(w);
     for (int t = 0; t < 2; t++)
         for (int h = 0; h < 2; h++) {
             cn_free(w->tr[t].alive[h]);
@@ -348,5 +354,7 @@ cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
         !w->alive_tmp || !w->alive_before || !w->pre_lo || !w->pre_hi || !w->lsplit || !tr_ok ||
         !w->tsplit || !w->lam || !w->tcy || !w->tcy_dn)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
+    if (S->opt_on && vfy__opt_worker_init(w) != CN_OK)
+        return cn_fail(err, CN_ENOMEM, "out of memory for a worker's optimised bounds");
     return CN_OK;
 }

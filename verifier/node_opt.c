@@ -1,0 +1,227 @@
+/* node_opt.c — beta-CROWN at a ReLU-split node (opts.opt_bounds): the atoms
+ * of the disjuncts plain CROWN leaves alive are bounded with per-row lower
+ * slopes and split multipliers optimised by bnd_run_param, warm-started
+ * from the parent's values.  The values are then rounded to what a
+ * certificate stores (slopes q/128, multipliers as floats) and the bound is
+ * computed again from exactly those, so that a refutation the engine counts
+ * is one the checker recomputes (certs.h, CERT_PAR_AB). */
+#include "config.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <string.h>
+
+#include "verifier/engine_int.h"
+
+/* Adam steps, as alpha,beta-CROWN's defaults for branch and bound. */
+#define OPT_LR_ALPHA 0.1
+#define OPT_LR_BETA 0.05
+
+cn_status vfy__opt_worker_init(worker *w)
+{
+    const shared *S = w->S;
+    size_t k = (size_t)S->m * (size_t)S->n_relus + 1;
+    w->oa = cn_mallocarray(k, sizeof(double));
+    w->ob = cn_mallocarray(k, sizeof(double));
+    w->oC = cn_mallocarray((size_t)S->m * (size_t)S->n_out + 1, sizeof(double));
+    w->olb = cn_mallocarray((size_t)S->m + 1, sizeof(double));
+    w->ok = cn_mallocarray((size_t)S->m + 1, sizeof(int));
+    w->qa = cn_mallocarray((size_t)S->n_relus + 1, 1);
+    w->bj = cn_mallocarray((size_t)S->n_relus + 1, sizeof(int));
+    w->bv = cn_mallocarray((size_t)S->n_relus + 1, sizeof(double));
+    return w->oa && w->ob && w->oC && w->olb && w->ok && w->qa && w->bj && w->bv ? CN_OK
+                                                                                 : CN_ENOMEM;
+}
+
+void vfy__opt_worker_clear(worker *w)
+{
+    cn_free(w->oa);
+    cn_free(w->ob);
+    cn_free(w->oC);
+    cn_free(w->olb);
+    cn_free(w->ok);
+    cn_free(w->qa);
+    cn_free(w->bj);
+    cn_free(w->bv);
+}
+
+/* The rows of the alive disjuncts' atoms, with their starting values. */
+static int load_rows(worker *w, const node *nd)
+{
+    const shared *S = w->S;
+    const int nr = S->n_relus, no = S->n_out;
+    int R = 0;
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!vfy__alive_get(nd->alive, d))
+            continue;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++, R++) {
+            double *a = w->oa + (size_t)R * (size_t)nr, *b = w->ob + (size_t)R * (size_t)nr;
+            w->ok[R] = k;
+            memcpy(w->oC + (size_t)R * (size_t)no, S->C + (size_t)k * (size_t)no,
+                   sizeof(double) * (size_t)no);
+            if (nd->has_par) {
+                const unsigned char *pa = nd->pa + (size_t)k * (size_t)nr;
+                const float *pb = nd->pb + (size_t)k * (size_t)nr;
+                for (int j = 0; j < nr; j++) {
+                    a[j] = (double)pa[j] / CERT_ALPHA_DEN;
+                    b[j] = pb[j];
+                }
+            } else {
+                bnd_default_slopes(w->bc, a);
+                memset(b, 0, sizeof(double) * (size_t)nr);
+            }
+        }
+    }
+    return R;
+}
+
+/* The values a certificate stores: slopes on the 1/128 grid, multipliers
+ * as floats (0 below 1e-30 or off the splits); kept in the node too. */
+static void round_params(worker *w, node *nd, int R)
+{
+    const shared *S = w->S;
+    const int nr = S->n_relus;
+    for (int r = 0; r < R; r++) {
+        double *a = w->oa + (size_t)r * (size_t)nr, *b = w->ob + (size_t)r * (size_t)nr;
+        unsigned char *pa = nd->pa + (size_t)w->ok[r] * (size_t)nr;
+        float *pb = nd->pb + (size_t)w->ok[r] * (size_t)nr;
+        for (int j = 0; j < nr; j++) {
+            long q = lround(a[j] * CERT_ALPHA_DEN);
+            q = q < 0 ? 0 : q > CERT_ALPHA_DEN ? CERT_ALPHA_DEN : q;
+            pa[j] = (unsigned char)q;
+            a[j] = (double)q / CERT_ALPHA_DEN;
+            float f = nd->split[j] && b[j] > 1e-30 && b[j] < 1e30 ? (float)b[j] : 0.0f;
+            pb[j] = f;
+            b[j] = f;
+        }
+    }
+    nd->has_par = true;
+}
+
+/* Logs the refutation of disjunct d by row r (atom k). */
+static void log_row(worker *w, const node *nd, int d, int r)
+{
+    shared *S = w->S;
+    const int nr = S->n_relus;
+    const double *a = w->oa + (size_t)r * (size_t)nr, *b = w->ob + (size_t)r * (size_t)nr;
+    cert_par p = {.kind = CERT_PAR_AB, .atom = w->ok[r] - S->dstart[d], .n_alpha = nr,
+                  .alpha = w->qa};
+    for (int j = 0; j < nr; j++) {
+        w->qa[j] = (unsigned char)lround(a[j] * CERT_ALPHA_DEN);
+        if (b[j] > 0.0) {
+            w->bj[p.n_beta] = j;
+            w->bv[p.n_beta++] = b[j];
+        }
+    }
+    p.beta_j = w->bj;
+    p.beta = w->bv;
+    vfy__log_refuted_par(S, nd->pid, d, &p);
+}
+
+cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
+{
+    shared *S = w->S;
+    int R = load_rows(w, nd);
+    if (R == 0)
+        return CN_OK;
+    cn_status st = bnd_run_param(w->bc, R, w->oC, NULL, w->oa, w->ob, S->o->opt_iters,
+                                 OPT_LR_ALPHA, OPT_LR_BETA, w->olb, &w->err);
+    if (st != CN_OK)
+        return st == CN_EINVAL ? CN_OK : st; /* EINVAL: no linear bounds to start from */
+    round_params(w, nd, R);
+    st = bnd_run_param(w->bc, R, w->oC, NULL, w->oa, w->ob, 0, 0, 0, w->olb, &w->err);
+    if (st != CN_OK)
+        return st;
+    /* refute as vfy__bound_region does, with the rounded values' bounds
+     * (w->ymax holds that call's output magnitudes when corrections exist) */
+    double worst = INFINITY;
+    bool any = false;
+    int r = 0;
+    int saved = cn_round_push(FE_UPWARD);
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!vfy__alive_get(nd->alive, d))
+            continue;
+        double best = -INFINITY;
+        int hit = -1;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++, r++) {
+            double sub = S->r_up[k];
+            for (int j = 0; j < S->n_out; j++)
+                if (S->cerr[(size_t)k * S->n_out + j] != 0.0)
+                    sub += S->cerr[(size_t)k * S->n_out + j] * w->ymax[j];
+            double lb = w->olb[r];
+            if (lb > sub && hit < 0)
+                hit = r;
+            double lbk = lb > w->lb[k] ? lb : w->lb[k];
+            if (lbk - sub > best)
+                best = lbk - sub;
+        }
+        if (hit >= 0) {
+            cn_round_pop(saved);
+            log_row(w, nd, d, hit);
+            saved = cn_round_push(FE_UPWARD);
+            vfy__alive_clear(nd->alive, d);
+            continue;
+        }
+        any = true;
+        if (best < worst)
+            worst = best;
+    }
+    cn_round_pop(saved);
+    *closed = !any;
+    nd->score = any ? worst : INFINITY;
+    return CN_OK;
+}
+
+void vfy__ref_free(shared *S)
+{
+    for (int i = 0; i < S->n_layers; i++) {
+        if (S->ref_lo)
+            cn_free(S->ref_lo[i]);
+        if (S->ref_hi)
+            cn_free(S->ref_hi[i]);
+    }
+    cn_free(S->ref_lo);
+    cn_free(S->ref_hi);
+    S->ref_lo = S->ref_hi = NULL;
+}
+
+static void on_claim(void *user, int i, int j, int sgn, double lb, const unsigned char *q)
+{
+    shared *S = user;
+    if (sgn > 0)
+        S->ref_lo[i][j] = lb;
+    else
+        S->ref_hi[i][j] = -lb;
+    vfy__log_claim(S, i, j, sgn, lb, q);
+}
+
+cn_status vfy__root_tighten(worker *w, node *nd)
+{
+    shared *S = w->S;
+    if (S->ref_lo)
+        return CN_OK;
+    S->ref_lo = cn_calloc((size_t)S->n_layers, sizeof(double *));
+    S->ref_hi = cn_calloc((size_t)S->n_layers, sizeof(double *));
+    bool ok = S->ref_lo && S->ref_hi;
+    for (int i = 0; ok && i < S->n_layers; i++) {
+        const net_layer *l = net_layer_at(S->n, i);
+        if (l->op != NET_RELU)
+            continue;
+        S->ref_lo[i] = cn_mallocarray((size_t)l->in, sizeof(double));
+        S->ref_hi[i] = cn_mallocarray((size_t)l->in, sizeof(double));
+        ok = S->ref_lo[i] && S->ref_hi[i];
+        for (int j = 0; ok && j < l->in; j++) {
+            S->ref_lo[i][j] = -INFINITY;
+            S->ref_hi[i][j] = INFINITY;
+        }
+    }
+    if (!ok) {
+        vfy__ref_free(S);
+        return cn_fail(&w->err, CN_ENOMEM, "out of memory for a root's bounds");
+    }
+    bnd_opts o;
+    bnd_opts_init(&o, BND_ALPHA);
+    bnd_region r = {nd->lo, nd->hi, nd->split, NULL, NULL};
+    bnd_result res;
+    return bnd_run_tight(w->bc, &o, &r, 0, NULL, NULL, NULL, &res, on_claim, S, &w->err);
+}
