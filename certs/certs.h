@@ -59,7 +59,12 @@
  *   ["l", [d, ...]]             leaf
  *   ["e"]                       leaf at the root of a case whose box is empty
  * [d, ...] lists the disjuncts of the case refuted on that node's region
- * (omitted when empty).  The root region is the case's box enclosure
+ * (omitted when empty).  An item is the integer d (refuted by the bound
+ * below with its default slopes) or ["ab", d, k, ALPHA, BETAS] (refuted by
+ * atom k of disjunct d with the stored parameters, certs/par.c): ALPHA
+ * holds one slope q per ReLU (2 hex digits, slope q/128, q <= 128) and
+ * BETAS [[j, "hex float"], ...] the multipliers (>= 0) of splits of the
+ * node's root path.  The root region is the case's box enclosure
  * lo_d/hi_d (models.h) of the property as the checker parses it.
  *
  * ======================================================================
@@ -119,6 +124,15 @@
  *    relu(z) <= a z + c with a = u/(u-l) (any rounding) and
  *    c >= max(-a l, u - a u) (rounded up): the line lies above relu at l and
  *    at u, hence on [l, u] since relu is convex.
+ *  - ["ab", ...] refutations: the same back-substitution of atom k's row,
+ *    with two changes that keep it a lower bound for ANY stored values in
+ *    range: an unstable ReLU with a coefficient v >= 0 gets the stored
+ *    slope a = q/128 in [0, 1] (v relu(z) >= v a z), the product v a
+ *    rounded down with its error term as for the upper line below; and at
+ *    the input of each split ReLU j with a multiplier beta >= 0 the row
+ *    gets -beta s z_j, where s z_j >= 0 on the region (s = +1 active, -1
+ *    inactive), so the added term is <= 0 there (beta-CROWN's Lagrangian);
+ *    the subtraction is rounded down with its error term too.
  *  - Query a.y: a is split exactly as a_d + r (a_d doubles, r rationals);
  *    a_d.y is back-substituted, intersected with its interval bound, and
  *    r.y is bounded below over the output interval bounds.
