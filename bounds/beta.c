@@ -144,25 +144,6 @@ static void load_rows(bnd_ctx *c, const rows *f)
         c->nc[r] = f->d ? -f->d[r] : 0.0;
 }
 
-/* Interval lower bounds of the rows over the output bounds (bnd_run's). */
-static void ibp_lb(const bnd_ctx *c, const rows *f, double *out)
-{
-    const double *lo = c->lo[c->nl], *hi = c->hi[c->nl];
-    for (int r = 0; r < f->m; r++) {
-        const double *row = f->C + (size_t)r * (size_t)c->n_out;
-        double s = f->d ? -f->d[r] : 0.0, chk = 0.0;
-        for (int j = 0; j < c->n_out; j++) {
-            double w = row[j];
-            chk += fabs(w);
-            if (w > 0.0)
-                s += (-w) * lo[j];
-            else if (w < 0.0)
-                s += (-w) * hi[j];
-        }
-        out[r] = (chk < INFINITY && !isnan(s)) ? -s : -INFINITY;
-    }
-}
-
 cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, double *alpha,
                         double *beta, int iters, double lr_alpha, double lr_beta, double *lb,
                         cn_err *err)
@@ -191,7 +172,7 @@ cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, dou
     load_params(c, m, alpha, beta);
     rows f = {m, C, d};
     double *ib = c->row_lb;
-    ibp_lb(c, &f, ib);
+    bnd__ibp_rows(c, m, C, d, ib);
     for (int r = 0; r < m; r++)
         lb[r] = -INFINITY;
     for (int t = 0; t <= iters; t++) {

@@ -526,8 +526,7 @@ static void load_final(bnd_ctx *c, const void *arg)
         c->nc[r] = f->d ? -f->d[r] : 0.0;
 }
 
-/* Interval lower bound of C y + d over the output bounds. */
-static void ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, double *lb)
+void bnd__ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, double *lb)
 {
     const double *lo = c->lo[c->nl], *hi = c->hi[c->nl];
     for (int r = 0; r < m; r++) {
@@ -650,7 +649,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
                     c->hi[i][j] = INFINITY;
                 }
     } else if (m > 0) {
-        ibp_rows(c, m, C, d, c->row_lb);
+        bnd__ibp_rows(c, m, C, d, c->row_lb);
         if (!linear) {
             memcpy(lb, c->row_lb, (size_t)m * sizeof(double));
         } else {

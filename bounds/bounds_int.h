@@ -185,6 +185,9 @@ void bnd__k_red_rank1(int w, int R, const double *z, const double *p, double *G,
 void bnd__k_concretise_cols(int n, int R, const double *G, const double *lo, const double *hi,
                             double *s, double *chk);
 
+/* bounds.c: interval lower bounds lb[m] of the rows C y + d (d may be NULL)
+ * over the last run's output bounds. */
+void bnd__ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, double *lb);
 /* bounds.c: v of affine layer i, if not computed yet this call. */
 void bnd__ensure_v(bnd_ctx *c, int i);
 

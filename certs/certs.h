@@ -267,6 +267,8 @@ cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n
 cn_status cert_tree_set_par(cert_tree *t, int i, int q, const cert_par *p, cn_err *err) CN_WUR;
 /* Frees what p owns and zeroes it. */
 void cert_par_clear(cert_par *p);
+/* *dst = a deep copy of src (CN_ENOMEM leaves dst zeroed). */
+cn_status cert_par_copy(cert_par *dst, const cert_par *src, cn_err *err) CN_WUR;
 
 /* ------------------------------------------------------------------------ */
 /* The checker's bounds (relax.c)                                            */

@@ -78,22 +78,33 @@ static void *dup_array(const void *src, int n, size_t sz, bool *ok)
     return d;
 }
 
+cn_status cert_par_copy(cert_par *dst, const cert_par *src, cn_err *err)
+{
+    CN_REQUIRE(dst && src, "parameters to copy");
+    bool ok = true;
+    cert_par c = *src;
+    c.alpha = dup_array(src->alpha, src->n_alpha, 1, &ok);
+    c.beta_j = dup_array(src->beta_j, src->n_beta, sizeof(int), &ok);
+    c.beta = dup_array(src->beta, src->n_beta, sizeof(double), &ok);
+    c.dual = dup_array(src->dual, src->n_dual, sizeof(double), &ok);
+    if (!ok) {
+        cert_par_clear(&c);
+        memset(dst, 0, sizeof *dst);
+        return cn_fail(err, CN_ENOMEM, "out of memory copying a refutation's parameters");
+    }
+    *dst = c;
+    return CN_OK;
+}
+
 cn_status cert_tree_set_par(cert_tree *t, int i, int q, const cert_par *p, cn_err *err)
 {
     CN_REQUIRE(t && p && i >= 0 && i < t->n_nodes && q >= 0 && q < t->nodes[i].n_refs,
                "a node's refutation");
     cert_node *nd = &t->nodes[i];
-    bool ok = true;
-    cert_par c = *p;
-    c.alpha = dup_array(p->alpha, p->n_alpha, 1, &ok);
-    c.beta_j = dup_array(p->beta_j, p->n_beta, sizeof(int), &ok);
-    c.beta = dup_array(p->beta, p->n_beta, sizeof(double), &ok);
-    c.dual = dup_array(p->dual, p->n_dual, sizeof(double), &ok);
-    if (ok && !nd->par) {
-        nd->par = cn_calloc((size_t)nd->n_refs, sizeof(cert_par));
-        ok = nd->par != NULL;
-    }
-    if (!ok) {
+    cert_par c;
+    if (cert_par_copy(&c, p, err) != CN_OK)
+        return CN_ENOMEM;
+    if (!nd->par && !(nd->par = cn_calloc((size_t)nd->n_refs, sizeof(cert_par)))) {
         cert_par_clear(&c);
         return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree");
     }

@@ -349,24 +349,11 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
             top->cap_pars = (int)need;
         }
         for (int i = 0; i < sub->n_pars; i++) {
-            const cert_par *f = &sub->pars[i];
-            cert_par c = *f;
-            c.alpha = f->n_alpha ? cn_mallocarray((size_t)f->n_alpha, 1) : NULL;
-            c.beta_j = f->n_beta ? cn_mallocarray((size_t)f->n_beta, sizeof(int)) : NULL;
-            c.beta = f->n_beta ? cn_mallocarray((size_t)f->n_beta, sizeof(double)) : NULL;
-            c.dual = NULL;
-            c.n_dual = 0;
-            if ((f->n_alpha && !c.alpha) || (f->n_beta && (!c.beta_j || !c.beta))) {
-                cert_par_clear(&c);
-                return cn_fail(err, CN_ENOMEM, "out of memory grafting a proof");
+            if (cert_par_copy(&top->pars[top->n_pars + i], &sub->pars[i], err) != CN_OK) {
+                for (int k = 0; k < i; k++)
+                    cert_par_clear(&top->pars[top->n_pars + k]);
+                return CN_ENOMEM;
             }
-            if (f->n_alpha)
-                memcpy(c.alpha, f->alpha, (size_t)f->n_alpha);
-            if (f->n_beta) {
-                memcpy(c.beta_j, f->beta_j, sizeof(int) * (size_t)f->n_beta);
-                memcpy(c.beta, f->beta, sizeof(double) * (size_t)f->n_beta);
-            }
-            top->pars[top->n_pars + i] = c;
         }
     }
     int par_base = top->n_pars;

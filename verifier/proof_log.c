@@ -121,22 +121,10 @@ void vfy__log_refuted_par(shared *S, int id, int d, const cert_par *p)
     }
     if (!ref_room(S))
         goto out;
-    cert_par c = *p;
-    c.alpha = p->n_alpha ? cn_mallocarray((size_t)p->n_alpha, 1) : NULL;
-    c.beta_j = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(int)) : NULL;
-    c.beta = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(double)) : NULL;
-    c.n_dual = 0;
-    c.dual = NULL;
-    if ((p->n_alpha && !c.alpha) || (p->n_beta && (!c.beta_j || !c.beta))) {
-        cert_par_clear(&c);
+    cert_par c;
+    if (cert_par_copy(&c, p, NULL) != CN_OK) {
         S->log_failed = true;
         goto out;
-    }
-    if (p->n_alpha)
-        memcpy(c.alpha, p->alpha, (size_t)p->n_alpha);
-    if (p->n_beta) {
-        memcpy(c.beta_j, p->beta_j, sizeof(int) * (size_t)p->n_beta);
-        memcpy(c.beta, p->beta, sizeof(double) * (size_t)p->n_beta);
     }
     L->pars[L->n_pars] = c;
     L->refs[L->n_refs++] = (vfy_refutation){id, d, L->n_pars++};
