@@ -322,7 +322,16 @@ static bool check_refs(walk *w, int i, frame *fr)
         int d = nd->refs[q];
         if (r == CERT_REGION_BLOWN)
             return bad(w, i, "disjunct %d not refuted: a bound overflowed", d);
-        if (r == CERT_REGION_OK) {
+        if (r == CERT_REGION_OK && nd->par && nd->par[q].kind == CERT_PAR_LP) {
+            bool ok;
+            char m[300];
+            if (cert_lp_refutes(w->b, w->pc, d, &nd->par[q], &ok, m, sizeof m, NULL) != CN_OK) {
+                w->oom = true;
+                return false;
+            }
+            if (!ok)
+                return bad(w, i, "disjunct %d not refuted by its LP: %s", d, m);
+        } else if (r == CERT_REGION_OK) {
             double best = -INFINITY;
             int best_k = -1;
             bool done = false;

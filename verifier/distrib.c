@@ -89,7 +89,7 @@ static bool get(rbuf *b, void *v, size_t n)
 static bool get_i32(rbuf *b, int32_t *v) { return get(b, v, sizeof *v); }
 
 static const char SUB_MAGIC[8] = "CNSUB01";
-static const char PROOF_MAGIC[8] = "CNPRF01";
+static const char PROOF_MAGIC[8] = "CNPRF02";
 
 /* ---- subproblems ----------------------------------------------------------- */
 
@@ -168,6 +168,7 @@ cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len, c
     put_i32(&b, p->n_nodes);
     put_i32(&b, p->n_refs);
     put_i32(&b, p->complete ? 1 : 0);
+    put_i32(&b, (int32_t)p->n_duals);
     for (int i = 0; i < p->n_nodes; i++) {
         const vfy_proof_node *nd = &p->nodes[i];
         put_i32(&b, nd->parent);
@@ -182,7 +183,12 @@ cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len, c
     for (int i = 0; i < p->n_refs; i++) {
         put_i32(&b, p->refs[i].node);
         put_i32(&b, p->refs[i].disj);
+        put_i32(&b, p->refs[i].n_dual);
     }
+    /* the multipliers in refutation order (their offsets follow from it) */
+    for (int i = 0; i < p->n_refs; i++)
+        if (p->refs[i].n_dual > 0)
+            put(&b, p->duals + p->refs[i].dual, sizeof(double) * (size_t)p->refs[i].n_dual);
     return wbuf_done(&b, buf, len, err);
 }
 
@@ -193,15 +199,17 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
     CN_REQUIRE(buf && out, "a buffer and an output");
     rbuf b = {buf, len, 0};
     char magic[8];
-    int32_t nn, nr, complete;
+    int32_t nn, nr, complete, ndu;
     if (!get(&b, magic, sizeof magic) || memcmp(magic, PROOF_MAGIC, sizeof magic) != 0)
         return cn_fail(err, CN_EPARSE, "proof message: bad magic (expected %s)", PROOF_MAGIC);
-    if (!get_i32(&b, &nn) || !get_i32(&b, &nr) || !get_i32(&b, &complete) || nn < 0 || nr < 0 ||
-        complete < 0 || complete > 1)
+    if (!get_i32(&b, &nn) || !get_i32(&b, &nr) || !get_i32(&b, &complete) ||
+        !get_i32(&b, &ndu) || nn < 0 || nr < 0 || ndu < 0 || complete < 0 || complete > 1)
         return cn_fail(err, CN_EPARSE, "proof message: bad header (%zu bytes)", len);
-    size_t node_bytes = 7 * sizeof(int32_t) + sizeof(double), ref_bytes = 2 * sizeof(int32_t);
-    if ((size_t)nn > (len - b.at) / node_bytes ||
-        (size_t)nn * node_bytes + (size_t)nr * ref_bytes != len - b.at)
+    size_t node_bytes = 7 * sizeof(int32_t) + sizeof(double), ref_bytes = 3 * sizeof(int32_t);
+    if ((size_t)nn > (len - b.at) / node_bytes || (size_t)nr > (len - b.at) / ref_bytes ||
+        (size_t)ndu > (len - b.at) / sizeof(double) ||
+        (size_t)nn * node_bytes + (size_t)nr * ref_bytes + (size_t)ndu * sizeof(double) !=
+            len - b.at)
         return cn_fail(err, CN_EPARSE, "proof message: %zu bytes for %d nodes and %d refutations",
                        len - b.at, nn, nr);
     vfy_proof *p = cn_calloc(1, sizeof *p);
@@ -209,12 +217,14 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
         return cn_fail(err, CN_ENOMEM, "out of memory unpacking a proof");
     p->nodes = cn_mallocarray((size_t)nn + 1, sizeof *p->nodes);
     p->refs = cn_mallocarray((size_t)nr + 1, sizeof *p->refs);
-    if (!p->nodes || !p->refs) {
+    p->duals = cn_mallocarray((size_t)ndu + 1, sizeof *p->duals);
+    if (!p->nodes || !p->refs || !p->duals) {
         vfy_proof_free(p);
         return cn_fail(err, CN_ENOMEM, "out of memory unpacking a proof");
     }
     p->cap_nodes = nn + 1;
     p->cap_refs = nr + 1;
+    p->cap_duals = (long)ndu + 1;
     p->complete = complete == 1;
     for (int i = 0; i < nn; i++) {
         int32_t v[7] = {0};
@@ -236,16 +246,26 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
         p->nodes[i] = (vfy_proof_node){v[0], v[1], v[2], (vfy_pn_kind)v[3], v[4], at,
                                        {v[5], v[6]}};
     }
+    long off = 0;
     for (int i = 0; i < nr; i++) {
-        int32_t node = 0, disj = 0;
+        int32_t node = 0, disj = 0, nd = 0;
         get_i32(&b, &node);
         get_i32(&b, &disj);
-        if (!in_range(node, 0, nn) || disj < 0) {
+        get_i32(&b, &nd);
+        if (!in_range(node, 0, nn) || disj < 0 || nd < 0 || nd > (long)ndu - off) {
             vfy_proof_free(p);
             return cn_fail(err, CN_EPARSE, "proof message: refutation %d out of range", i);
         }
-        p->refs[i] = (vfy_refutation){node, disj};
+        p->refs[i] = (vfy_refutation){node, disj, nd, nd > 0 ? off : 0};
+        off += nd;
     }
+    if (off != ndu) {
+        vfy_proof_free(p);
+        return cn_fail(err, CN_EPARSE, "proof message: %d multipliers, the refutations use %ld",
+                       ndu, off);
+    }
+    get(&b, p->duals, sizeof(double) * (size_t)ndu);
+    p->n_duals = ndu;
     p->n_nodes = nn;
     p->n_refs = nr;
     *out = p;
@@ -287,6 +307,14 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
         top->nodes = q;
         top->cap_nodes = (int)nn;
     }
+    long ndu = top->n_duals + sub->n_duals;
+    if (ndu > top->cap_duals) {
+        double *q = cn_reallocarray(top->duals, (size_t)ndu + 1, sizeof *q);
+        if (!q)
+            return cn_fail(err, CN_ENOMEM, "out of memory grafting a proof");
+        top->duals = q;
+        top->cap_duals = ndu + 1;
+    }
     if (nr > (size_t)top->cap_refs) {
         vfy_refutation *q = cn_reallocarray(top->refs, nr + 1, sizeof *q);
         if (!q)
@@ -311,8 +339,14 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
         d->child[0] = MAP(s->child[0]);
         d->child[1] = MAP(s->child[1]);
     }
-    for (int i = 0; i < sub->n_refs; i++)
-        top->refs[top->n_refs + i] = (vfy_refutation){MAP(sub->refs[i].node), sub->refs[i].disj};
+    for (int i = 0; i < sub->n_refs; i++) {
+        const vfy_refutation *r = &sub->refs[i];
+        top->refs[top->n_refs + i] = (vfy_refutation){MAP(r->node), r->disj, r->n_dual,
+                                                      r->n_dual > 0 ? top->n_duals + r->dual : 0};
+    }
+    if (sub->n_duals > 0)
+        memcpy(top->duals + top->n_duals, sub->duals, sizeof(double) * (size_t)sub->n_duals);
+    top->n_duals = ndu;
 #undef MAP
     top->n_nodes = (int)nn;
     top->n_refs = (int)nr;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "verifier/engine_int.h"
 
@@ -15,6 +16,7 @@ void vfy_proof_free(vfy_proof *p)
         return;
     cn_free(p->nodes);
     cn_free(p->refs);
+    cn_free(p->duals);
     cn_free(p);
 }
 
@@ -54,8 +56,54 @@ void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at)
     S->log->nodes[id].kind = kind;
     S->log->nodes[id].dim = dim;
     S->log->nodes[id].at = at;
-    if (kind == VFY_PN_LEAF_LP)
-        S->log->complete = false;
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+/* Room for one more refutation (log_mu held); false marks the log failed. */
+static bool ref_room(shared *S)
+{
+    vfy_proof *L = S->log;
+    if (L->n_refs < L->cap_refs)
+        return true;
+    int cap = L->cap_refs ? 2 * L->cap_refs : 256;
+    vfy_refutation *nr = cn_reallocarray(L->refs, (size_t)cap, sizeof *nr);
+    if (!nr) {
+        S->log_failed = true;
+        return false;
+    }
+    L->refs = nr;
+    L->cap_refs = cap;
+    return true;
+}
+
+/* Records disjunct d refuted at node id by the LP with multipliers y [n]
+ * (n == 0: by the bounds). */
+void vfy__log_ref(shared *S, int id, int d, const double *y, int n)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    if (n > 0 && L->n_duals + n > L->cap_duals) {
+        long cap = L->cap_duals ? 2 * L->cap_duals : 4096;
+        while (cap < L->n_duals + n)
+            cap *= 2;
+        double *nd = cn_reallocarray(L->duals, (size_t)cap, sizeof *nd);
+        if (!nd) {
+            S->log_failed = true;
+            goto out;
+        }
+        L->duals = nd;
+        L->cap_duals = cap;
+    }
+    if (!ref_room(S))
+        goto out;
+    L->refs[L->n_refs++] = (vfy_refutation){id, d, n, n > 0 ? L->n_duals : 0};
+    if (n > 0) {
+        memcpy(L->duals + L->n_duals, y, sizeof(double) * (size_t)n);
+        L->n_duals += n;
+    }
+out:
     pthread_mutex_unlock(&S->log_mu);
 }
 
@@ -70,17 +118,9 @@ void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t 
         bool was = (before[d >> 6] >> (d & 63)) & 1, is = (after[d >> 6] >> (d & 63)) & 1;
         if (!was || is)
             continue;
-        if (L->n_refs == L->cap_refs) {
-            int cap = L->cap_refs ? 2 * L->cap_refs : 256;
-            vfy_refutation *nr = cn_reallocarray(L->refs, (size_t)cap, sizeof *nr);
-            if (!nr) {
-                S->log_failed = true;
-                break;
-            }
-            L->refs = nr;
-            L->cap_refs = cap;
-        }
-        L->refs[L->n_refs++] = (vfy_refutation){id, d};
+        if (!ref_room(S))
+            break;
+        L->refs[L->n_refs++] = (vfy_refutation){id, d, 0, 0};
     }
     pthread_mutex_unlock(&S->log_mu);
 }
