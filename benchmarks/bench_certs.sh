@@ -4,7 +4,8 @@
 # markdown table (verdict, verify time, certificate bytes, check time, check
 # result) and a summary.
 #
-# Usage: benchmarks/bench_certs.sh [-t TIMEOUT] [-j THREADS] [SUITE...]
+# Usage: benchmarks/bench_certs.sh [-t TIMEOUT] [-j THREADS] [-x 'VERIFY OPTIONS'] [SUITE...]
+#   -x: more options for `certnn verify` (e.g. '--lp-tail 6'), split at blanks.
 #   SUITE: acas (props 1-4 on networks 1_x and the prop 5-10 instances),
 #          acas-all, mnist (the 30 mnist_fc instances), test.  Default: acas mnist.
 # Environment: CERTNN (default ./certnn), CN_SHARED (default ../shared).
@@ -13,11 +14,13 @@ CERTNN=${CERTNN:-./certnn}
 D=${CN_SHARED:-../shared}/benchmarks
 TO=20
 J=0
-while getopts t:j: o; do
+X=
+while getopts t:j:x: o; do
     case $o in
     t) TO=$OPTARG ;;
     j) J=$OPTARG ;;
-    *) echo "usage: $0 [-t TIMEOUT] [-j THREADS] [acas|acas-all|mnist|test]..." >&2; exit 64 ;;
+    x) X=$OPTARG ;;
+    *) echo "usage: $0 [-t TIMEOUT] [-j THREADS] [-x 'OPTIONS'] [acas|acas-all|mnist|test]..." >&2; exit 64 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -42,9 +45,9 @@ list() {
     esac
 }
 
-echo "| instance | verdict | verify s | nodes | certificate | bytes | check s | check |"
-echo "|---|---|---:|---:|---|---:|---:|---|"
-n=0 solved=0 certified=0 valid=0 lp=0 bytes_total=0 vt=0 ct=0
+echo "| instance | verdict | verify s | nodes | certificate | bytes | LP items | check s | check |"
+echo "|---|---|---:|---:|---|---:|---:|---:|---|"
+n=0 solved=0 certified=0 valid=0 lp=0 lp_items=0 bytes_total=0 vt=0 ct=0
 for s in "$@"; do
     list "$s" >"$W/list" || exit 64
     while read -r dir onnx vnn; do
@@ -52,7 +55,8 @@ for s in "$@"; do
         name="$(basename "$onnx" .onnx | sed 's/ACASXU_run2a_//; s/_batch_2000//')/$(basename "$vnn" .vnnlib)"
         cert="$W/c$n.cert"
         t0=$(now)
-        "$CERTNN" verify "$D/$dir/$onnx" --vnnlib "$D/$dir/$vnn" --timeout "$TO" -j "$J" \
+        # shellcheck disable=SC2086 # X: options split at blanks
+        "$CERTNN" verify "$D/$dir/$onnx" --vnnlib "$D/$dir/$vnn" --timeout "$TO" -j "$J" $X \
             --cert "$cert" --sign "$W/key.key" >"$W/out" 2>"$W/err" </dev/null
         t1=$(now)
         verdict=$(head -1 "$W/out")
@@ -71,21 +75,25 @@ for s in "$@"; do
             else
                 res="INVALID: $(head -c 200 "$W/chk")"
             fi
+            lpi=$(grep -o '\["lp",' "$cert" | wc -l)
+            lp_items=$((lp_items + lpi))
             t1=$(now)
             cs=$(sub "$t1" "$t0")
             vt=$(echo "$vt $vs" | awk '{print $1 + $2}')
             ct=$(echo "$ct $cs" | awk '{print $1 + $2}')
-            echo "| $name | $verdict | $vs | ${nodes:--} | written | $b | $cs | $res |"
+            echo "| $name | $verdict | $vs | ${nodes:--} | written | $b | $lpi | $cs | $res |"
         else
             why=$(grep -o 'no certificate written: .*' "$W/err" | head -1 | cut -c 25-90)
             case $why in *LP*) lp=$((lp + 1)) ;; esac
-            echo "| $name | $verdict | $vs | ${nodes:--} | none ($why) | - | - | - |"
+            lpi=0
+            echo "| $name | $verdict | $vs | ${nodes:--} | none ($why) | - | - | - | - |"
         fi
         rm -f "$cert"
     done <"$W/list"
 done
 echo
 echo "instances $n, solved (sat/unsat) $solved, certificates written $certified, checked valid $valid,"
-echo "unsat without a certificate because of LP leaves $lp; certificate bytes $bytes_total in total;"
+echo "unsat without a certificate because of LP leaves $lp; LP refutations in certificates $lp_items;"
+echo "certificate bytes $bytes_total in total;"
 echo "over certified instances: verify $vt s, check $ct s."
 [ "$valid" -eq "$certified" ]

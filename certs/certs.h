@@ -59,12 +59,26 @@
  *   ["l", [d, ...]]             leaf
  *   ["e"]                       leaf at the root of a case whose box is empty
  * [d, ...] lists the disjuncts of the case refuted on that node's region
- * (omitted when empty).  An item is the integer d (refuted by the bound
- * below with its default slopes) or ["ab", d, k, ALPHA, BETAS] (refuted by
- * atom k of disjunct d with the stored parameters, certs/par.c): ALPHA
- * holds one slope q per ReLU (2 hex digits, slope q/128, q <= 128) and
- * BETAS [[j, "hex float"], ...] the multipliers (>= 0) of splits of the
- * node's root path.  The root region is the case's box enclosure
+ * (omitted when empty).  An item of that list is the integer d (the
+ * checker's own bound, section 3, with its default slopes), or d with the
+ * parameters of its bound:
+ *   ["ab", d, k, ALPHA, BETAS]   refuted by atom k of disjunct d with the
+ *                                stored slopes and split multipliers
+ *                                (par.c): ALPHA holds one slope q per ReLU
+ *                                (2 hex digits, slope q/128, q <= 128),
+ *                                BETAS [[j, "hex float"], ...] the
+ *                                multipliers (>= 0) of splits of the
+ *                                node's root path;
+ *   ["lp", d, "Y"]               multipliers of the node's LP (section 3,
+ *                                "LP refutations"): Y lists y_0, y_1, ...
+ *                                of the canonical LP of disjunct d,
+ *                                separated by ",", each a hex float
+ *                                (cert_hexd) or "" for 0; the count must
+ *                                be the LP's number of rows.
+ * A leaf refuted by an LP is an ordinary "l" leaf; the LP tail of input
+ * splitting (the LP over each activation pattern of a box's few unstable
+ * ReLUs) is a subtree of "r" splits below an input-split node whose leaves
+ * carry "lp" items.  The root region is the case's box enclosure
  * lo_d/hi_d (models.h) of the property as the checker parses it.
  *
  * ======================================================================
@@ -156,6 +170,46 @@
  * Rounding modes are set per call (cn_round_push/pop) and restored; nothing
  * is parsed or printed inside a rounding scope.
  *
+ * LP refutations (lpcheck.c).  An item ["lp", d, Y] claims that the LP
+ * below, rebuilt by the checker for the node's region from its OWN bounds
+ * (cert_bounds_region; nothing of the search's LP is trusted), has no
+ * point that meets disjunct d, with Y as the witness (Farkas' lemma).
+ * Variables: every entry of z_0 = x, z_1, ..., z_L (layer order), each in
+ * its box [lo_k, hi_k] of cert_bounds_region (z_0: the node's box; the input
+ * of a ReLU layer: after its splits; the output z_L too).  Rows, in this
+ * order, each "A_r v >= b_r" (multiplier y_r >= 0) or "A_r v = b_r" (y_r
+ * free):
+ *   for each layer k = 0 .. L-1:
+ *     affine (dense, or a convolution as its dense matrix), per output o:
+ *       (E_o)  z_{k+1}[o] - sum_j W_oj z_k[j] = b_o        (y free)
+ *              with an enclosure (models.h): the exact layer adds e_o,
+ *              |e_o| <= E_o over the box of z_k, so the row's constant
+ *              counts as b_o - |y| E_o;
+ *     ReLU, per neuron j, with [l, u] the bounds of z_k[j], a = z_{k+1}[j]:
+ *       (P_j)  a - z_k[j] >= 0                                (y >= 0)
+ *       (Q_j)  s z_k[j] - a >= -t                             (y >= 0)
+ *              u <= 0: s = t = 0;  l >= 0: s = 1, t = 0;  else s =
+ *              u/(u-l) (any rounding) and t >= max(-s l, u - s u) (rounded
+ *              up): relu lies above P and below Q on [l, u];
+ *   per linear input constraint q of the case (sum c_e x_{v_e} <= rhs):
+ *       (I_q)  -sum cd_e x_{v_e} >= -rhs - max_box(-sum res_e x_{v_e})
+ *              cd_e the double of c_e (mpq_get_d), res_e = c_e - cd_e;
+ *   per atom i of disjunct d (sum c_e y_{v_e} <= rhs, y = z_L):
+ *       (D_i)  the same form over z_L and its box.               (y >= 0)
+ * Y has exactly that many entries (cert_lp_rows), finite, >= 0 on every
+ * inequality.  For every point v of the region's network, sum_r y_r A_r v
+ * >= sum_r y_r b_r, so with the reduced costs rc = -A^T y
+ *     0  >=  y^T b + rc^T v  >=  y^T b + sum_j min_{v_j in box} rc_j v_j;
+ * the checker computes the right-hand side, A^T y as intervals in downward
+ * rounding (an upper bound as the negated lower bound of the negation),
+ * the double part of y^T b downward and its rational part (rhs of I and D)
+ * exactly, and accepts when it is > 0 (compared exactly): then no point of
+ * the region meets every atom of d.  Any Y gives a valid inequality, so
+ * the search's LP (its own intermediate bounds, its rounding) can only
+ * make a refutation fail, never make a wrong one pass.  A refutation of a
+ * single atom i as an objective is the case y_{D_i} = 1, the others 0; a
+ * Farkas ray of an empty LP has every y_D = 0.
+ *
  * ======================================================================
  * 4. HOSTILE INPUT: WHAT HAPPENS BEFORE ANYTHING IS RE-PROVED
  * ======================================================================
@@ -221,7 +275,7 @@ typedef enum {
 typedef enum {
     CERT_PAR_NONE = 0,
     CERT_PAR_AB,              /* ["ab", d, k, ALPHA, [[j, "BETA"], ...]] */
-    CERT_PAR_LP               /* ["lp", d, k, ...] (lp duals) */
+    CERT_PAR_LP               /* ["lp", d, "Y"]: the canonical LP's multipliers */
 } cert_par_kind;
 
 #define CERT_ALPHA_DEN 128    /* a stored slope q means q / 128, 0 <= q <= 128 */
@@ -236,7 +290,9 @@ typedef struct {
     int n_beta;
     int *beta_j;              /* [n_beta] ReLUs split on the node's root path */
     double *beta;             /* [n_beta] multipliers >= 0 */
-    /* CERT_PAR_LP: see lp fields */
+    /* CERT_PAR_LP (atom unused, 0): the multipliers y of the rows of the
+     * canonical LP of the node's region and the disjunct (section 3, "LP
+     * refutations"), in its row order */
     int n_dual;
     double *dual;             /* [n_dual] */
 } cert_par;
@@ -304,6 +360,25 @@ double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
                           const signed char *split);
 /* After a CERT_REGION_OK region: interval bounds of the outputs (borrowed). */
 void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi);
+/* After a CERT_REGION_OK region: the bounds of z_k, k = 0 .. net_n_layers
+ * (borrowed, valid until the next region); for a ReLU layer k those of its
+ * input after the splits.  The box of the canonical LP (section 3). */
+void cert_bounds_layer(const cert_bounds *b, int k, const double **lo, const double **hi);
+
+/* ------------------------------------------------------------------------ */
+/* LP refutations (lpcheck.c; section 3, "LP refutations")                   */
+/* ------------------------------------------------------------------------ */
+
+/* The number of rows of the canonical LP of disjunct d of case pc over the
+ * network n: the length of its multiplier vector. */
+int cert_lp_rows(const net *n, const prop_case *pc, int d);
+/* After a CERT_REGION_OK region of b: whether the multipliers p
+ * (CERT_PAR_LP) refute disjunct d of pc over that region.  *ok tells the
+ * outcome; when false, why[] says what failed (which row, or the bound
+ * reached).  Returns CN_OK when the check ran, CN_ENOMEM otherwise.  The
+ * search calls it too, to keep only refutations the checker accepts. */
+cn_status cert_lp_refutes(cert_bounds *b, const prop_case *pc, int d, const cert_par *p,
+                          bool *ok /* OUT */, char *why, size_t why_len, cn_err *err) CN_WUR;
 
 /* ------------------------------------------------------------------------ */
 /* Checking one proof tree                                                   */

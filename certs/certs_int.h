@@ -8,6 +8,11 @@
 
 /* relax.c: the network a bounds context was made for. */
 const net *cert__bounds_net(const cert_bounds *b);
+/* relax.c: affine layer k as the checker holds it (a convolution as its
+ * dense matrix): W [out*in] row-major, bias [out], and ne [out] with ne_o
+ * <= -E_o over the last region's bounds of z_k (NULL: the layer is exact). */
+void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const double **bias,
+                         const double **ne);
 
 /* doc.c: canonical bytes of a JSON value (section 2 of certs.h), NUL
  * terminated; NULL when out of memory.  Allocated by jansson: release with

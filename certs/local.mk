@@ -3,7 +3,7 @@
 # verifier/), so that the checker stays small and separate from the search.
 noinst_LTLIBRARIES += certs/libcerts.la
 certs_libcerts_la_SOURCES = certs/certs.h certs/certs_int.h \
-	certs/relax.c certs/tree.c certs/par.c certs/sign.c certs/doc.c certs/check.c
+	certs/relax.c certs/lpcheck.c certs/tree.c certs/par.c certs/sign.c certs/doc.c certs/check.c
 certs_libcerts_la_LIBADD = models/libmodels.la $(JANSSON_LIBS) $(SODIUM_LIBS) $(GMP_LIBS) \
 	$(LIBM_LIBS)
 
@@ -17,6 +17,13 @@ tests_test_certs_LDADD = tests/libtestfix.la certs/libcerts.la models/libmodels.
 tests_test_certs_hostile_SOURCES = tests/test_certs_hostile.c tests/testutil.h
 tests_test_certs_hostile_CFLAGS = $(tests_test_certs_CFLAGS)
 tests_test_certs_hostile_LDADD = $(tests_test_certs_LDADD)
+
+# LP refutations: the checker's test, and the engine's LP leaves through it
+check_PROGRAMS += tests/test_certs_lp
+TESTS += tests/test_certs_lp
+tests_test_certs_lp_SOURCES = tests/test_certs_lp.c tests/testutil.h
+tests_test_certs_lp_CFLAGS = $(tests_test_certs_CFLAGS)
+tests_test_certs_lp_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
 
 # Command-line checks of keygen / verify --cert / check (needs ./certnn).
 dist_noinst_SCRIPTS += tests/certs.sh

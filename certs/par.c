@@ -8,7 +8,13 @@
  * the multiplier of the split of ReLU j on the node's root path.  Values
  * are checked for range here only as far as the syntax goes; the checker
  * (tree.c) refuses a slope above 1, a negative or non-finite multiplier
- * and a j not split on the path. */
+ * and a j not split on the path.
+ *   ["lp", d, "Y"]
+ * Y: the multipliers of the canonical LP (certs.h section 3, "LP
+ * refutations"), separated by ",", each a hex float (cert_hexd) or the
+ * empty string for 0 (most are 0, and this keeps them one byte).  The
+ * checker (lpcheck.c) refuses a count other than the LP's rows, and a
+ * negative multiplier of an inequality. */
 #include "config.h"
 
 #include <stdio.h>
@@ -17,6 +23,61 @@
 #include "certs/certs_int.h"
 
 static bool push(json_t *a, json_t *v) { return v && json_array_append_new(a, v) == 0; }
+
+/* Y of an "lp" item (cn_free), or NULL without memory. */
+static char *lp_string(const cert_par *p)
+{
+    size_t cap = (size_t)p->n_dual * 26 + 1, len = 0;   /* "%a" of a double: <= 24 */
+    char *y = cn_mallocarray(cap, 1);
+    if (!y)
+        return NULL;
+    for (int r = 0; r < p->n_dual; r++) {
+        if (r > 0)
+            y[len++] = ',';
+        if (p->dual[r] != 0.0) {
+            char buf[40];
+            cert_hexd(p->dual[r], buf);
+            size_t n = strlen(buf);
+            memcpy(y + len, buf, n);
+            len += n;
+        }
+    }
+    y[len] = '\0';
+    return y;
+}
+
+/* Parses Y of an "lp" item into p (n_dual, dual); false when malformed,
+ * CN_ENOMEM in *st. */
+static bool lp_parse(const char *y, cert_par *p, cn_status *st, cn_err *err)
+{
+    size_t n = 1;
+    for (const char *c = y; *c; c++)
+        n += *c == ',';
+    if (n > 100000000)
+        return false;
+    p->dual = cn_mallocarray(n, sizeof(double));
+    if (!p->dual) {
+        *st = cn_fail(err, CN_ENOMEM, "out of memory reading a certificate's LP multipliers");
+        return false;
+    }
+    p->n_dual = (int)n;
+    const char *c = y;
+    for (size_t r = 0; r < n; r++) {
+        const char *e = strchr(c, ',');
+        size_t len = e ? (size_t)(e - c) : strlen(c);
+        char buf[40];
+        if (len >= sizeof buf)
+            return false;
+        memcpy(buf, c, len);
+        buf[len] = '\0';
+        if (len == 0)
+            p->dual[r] = 0.0;
+        else if (!cert_parse_hexd(buf, &p->dual[r]) || p->dual[r] == 0.0)
+            return false;                         /* one spelling per value: 0 is "" */
+        c = e ? e + 1 : c + len;
+    }
+    return true;
+}
 
 json_t *cert__par_to_json(int disj, const cert_par *p)
 {
@@ -43,6 +104,11 @@ json_t *cert__par_to_json(int disj, const cert_par *p)
             ok = e && push(bl, e) && push(e, json_integer(p->beta_j[t])) &&
                  push(e, json_string(buf));
         }
+    } else if (p->kind == CERT_PAR_LP) {
+        ok = push(a, json_string("lp")) && push(a, json_integer(disj));
+        char *y = ok ? lp_string(p) : NULL;
+        ok = ok && y && push(a, json_string(y));
+        cn_free(y);
     } else {
         ok = false;
     }
@@ -70,7 +136,7 @@ bool cert__par_disj(const json_t *item, int *disj)
     if (!json_is_array(item) || json_array_size(item) < 3)
         return false;
     const char *tag = json_string_value(json_array_get(item, 0));
-    if (!tag || (strcmp(tag, "ab") != 0))
+    if (!tag || (strcmp(tag, "ab") != 0 && strcmp(tag, "lp") != 0))
         return false;
     return int_at(item, 1, disj);
 }
@@ -81,6 +147,22 @@ cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t
     memset(p, 0, sizeof *p);
     const char *tag = json_string_value(json_array_get(item, 0));
     int d;
+    if (tag && strcmp(tag, "lp") == 0) {
+        const char *y = json_string_value(json_array_get(item, 2));
+        cn_status st = CN_OK;
+        if (json_array_size(item) != 3 || !int_at(item, 1, &d) || !y) {
+            snprintf(why, why_len, "expected [\"lp\", d, \"Y\"]");
+            return CN_OK;
+        }
+        if (!lp_parse(y, p, &st, err)) {
+            cert_par_clear(p);
+            if (st == CN_OK)
+                snprintf(why, why_len, "\"lp\": Y is not a list of hex floats separated by ','");
+            return st;
+        }
+        p->kind = CERT_PAR_LP;
+        return CN_OK;
+    }
     if (!tag || strcmp(tag, "ab") != 0 || json_array_size(item) != 5 || !int_at(item, 1, &d) ||
         !int_at(item, 2, &p->atom)) {
         snprintf(why, why_len, "expected [\"ab\", d, k, ALPHA, BETAS]");

@@ -528,3 +528,19 @@ void cert_bounds_output(const cert_bounds *b, const double **lo, const double **
 }
 
 const net *cert__bounds_net(const cert_bounds *b) { return b->n; }
+
+void cert_bounds_layer(const cert_bounds *b, int k, const double **lo, const double **hi)
+{
+    CN_REQUIRE(b && b->ok && k >= 0 && k <= b->nl, "bounds of a non-empty region");
+    *lo = b->lo[k];
+    *hi = b->hi[k];
+}
+
+void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const double **bias,
+                         const double **ne)
+{
+    CN_REQUIRE(k >= 0 && k < b->nl && !b->L[k].relu, "an affine layer");
+    *W = b->L[k].W;
+    *bias = b->L[k].b;
+    *ne = b->L[k].encl ? b->L[k].ne : NULL;
+}

@@ -377,7 +377,7 @@ static bool check_refs(walk *w, int i, frame *fr)
         int d = nd->refs[q];
         if (r == CERT_REGION_BLOWN)
             return bad(w, i, "disjunct %d not refuted: a bound overflowed", d);
-        const cert_par *par = nd->par && nd->par[q].kind != CERT_PAR_NONE ? &nd->par[q] : NULL;
+        const cert_par *par = nd->par && nd->par[q].kind == CERT_PAR_AB ? &nd->par[q] : NULL;
         if (par && !par_ok(w, i, d, par, fr))
             return false;
         if (r == CERT_REGION_OK && par) {
@@ -387,6 +387,15 @@ static bool check_refs(walk *w, int i, frame *fr)
                 return bad(w, i, "disjunct %d not refuted: with the stored slopes and "
                                  "multipliers the lower bound is %.17g <= rhs %.17g (atom %d)",
                            d, lb, mpq_get_d(*at->rhs), par->atom);
+        } else if (r == CERT_REGION_OK && nd->par && nd->par[q].kind == CERT_PAR_LP) {
+            bool ok;
+            char m[300];
+            if (cert_lp_refutes(w->b, w->pc, d, &nd->par[q], &ok, m, sizeof m, NULL) != CN_OK) {
+                w->oom = true;
+                return false;
+            }
+            if (!ok)
+                return bad(w, i, "disjunct %d not refuted by its LP: %s", d, m);
         } else if (r == CERT_REGION_OK) {
             double best = -INFINITY;
             int best_k = -1;

@@ -557,8 +557,9 @@ const cli_cmd cli_cmd_verify = {
         "MODEL or --vnnlib `-` reads that file from stdin (not both; not with --cert).\n"
         "--cert OUT writes a certificate (signed with --sign NAME.key) that 'certnn check'\n"
         "re-proves without this search: a counterexample, or the proof tree with every\n"
-        "refutation (sat/unsat; for --data one entry per sample).  An unsat verdict whose\n"
-        "proof cannot be certified yet (LP leaves) writes none and exits 2.",
+        "refutation, an LP leaf with its LP's multipliers (sat/unsat; for --data one\n"
+        "entry per sample).  An unsat verdict whose proof cannot be certified writes none\n"
+        "and exits 2.",
     .opts = opts,
     .min_pos = 1,
     .max_pos = 1,

@@ -144,6 +144,8 @@ double lp__bound_from_y(lp_ctx *c, const double *cy, double d)
             break;
     }
     cn_round_pop(saved);
+    c->y_ok = true;
+    c->y_farkas = false;
     return isnan(nt) ? -INFINITY : -nt;
 }
 
@@ -162,6 +164,20 @@ double lp__rigorous_bound(lp_ctx *c, const double *cy, double d)
  * y_i = -alpha_i for non-basic auxiliary variables.  Evaluated rigorously
  * with a zero objective (for y and -y), a positive value is a Farkas
  * certificate: the subproblem is empty.  Returns that value or -inf. */
+/* The Farkas value of the tableau row of k, negated for sign = -1. */
+static double farkas_try(lp_ctx *c, int k, int len, const int *ind, const double *val, int sign)
+{
+    int n_rows = c->n_rows_net + c->n_lin_rows;
+    for (int i = 1; i <= n_rows; i++)
+        c->y[i] = 0.0;
+    if (k <= n_rows)
+        c->y[k] = sign;
+    for (int t = 1; t <= len; t++)
+        if (ind[t] <= n_rows)
+            c->y[ind[t]] = -sign * val[t];
+    return lp__bound_from_y(c, c->zero_out, 0.0);
+}
+
 double lp__farkas_bound(lp_ctx *c)
 {
     glp_prob *P = c->P;
@@ -177,21 +193,58 @@ double lp__farkas_bound(lp_ctx *c)
     double *val = cn_mallocarray(n_buf, sizeof(double));
     double best = -INFINITY;
     if (ind && val && glp_bf_exists(P)) {
-        int len = glp_eval_tab_row(P, k, ind, val);
+        int len = glp_eval_tab_row(P, k, ind, val), best_sign = 0;
+        /* both signs; the better one last, so that c->y holds its
+         * multipliers (lp_canon_duals) */
         for (int sign = 1; sign >= -1; sign -= 2) {
-            for (int i = 1; i <= n_rows; i++)
-                c->y[i] = 0.0;
-            if (k <= n_rows)
-                c->y[k] = sign;
-            for (int t = 1; t <= len; t++)
-                if (ind[t] <= n_rows)
-                    c->y[ind[t]] = -sign * val[t];
-            double b = lp__bound_from_y(c, c->zero_out, 0.0);
-            if (b > best)
+            double b = farkas_try(c, k, len, ind, val, sign);
+            if (b > best) {
                 best = b;
+                best_sign = sign;
+            }
         }
+        if (best_sign == 1)
+            farkas_try(c, k, len, ind, val, 1);
+        c->y_farkas = best > 0.0;
     }
+    /* c->y is the ray's now: it stands behind the caller's bound only if
+     * the ray proved emptiness */
+    c->y_ok = best > 0.0;
     cn_free(ind);
     cn_free(val);
     return best;
+}
+
+int lp_canon_duals(const lp_ctx *c, double *y, bool *farkas)
+{
+    CN_REQUIRE(c && farkas, "a context and an output");
+    if (!c->y_ok || !c->P)
+        return -1;
+    int n = c->n_rows_net + c->n_lin_rows;
+    *farkas = c->y_farkas;
+    if (!y)
+        return n;
+    for (int i = 0; i < c->L; i++) {
+        const net_layer *l = net_layer_at(c->n, i);
+        int r0 = c->row_off[i];
+        if (l->op != NET_RELU) {
+            for (int o = 0; o < l->out; o++)
+                y[r0 + o] = c->y[r0 + o + 1];
+            continue;
+        }
+        for (int k = 0; k < l->in; k++) {
+            double y1 = c->y[r0 + 2 * k + 1], y2 = c->y[r0 + 2 * k + 2];
+            int z = c->col_off[i] + k;
+            double p = y1 > 0.0 ? y1 : 0.0, q = y1 < 0.0 ? -y1 : 0.0;
+            if (c->kind[z] == R2_TRIANGLE && y2 < 0.0)
+                q += -y2;                 /* any rounding: a multiplier is any value */
+            y[r0 + 2 * k] = p;
+            y[r0 + 2 * k + 1] = q;
+        }
+    }
+    for (int q = 0; q < c->n_lin_rows; q++) {
+        double v = c->y[c->n_rows_net + q + 1];
+        y[c->n_rows_net + q] = v < 0.0 ? -v : 0.0;
+    }
+    return n;
 }

@@ -124,6 +124,27 @@ cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m,
                         double *x_opt /* OUT, may be NULL */, cn_err *err) CN_WUR;
 double lp_conj_bound(lp_ctx *c, const double *cy /* [n_out] */);
 
+/* The multipliers behind the last rigorous bound of c (lp_lower_bound with
+ * the outcome LP_BOUND, or lp_conj_bound), as the multipliers of the rows of
+ * a certificate checker's canonical LP (certs/certs.h, section 3, "LP
+ * refutations"), whose rows are this LP's in the same order: per layer,
+ * an affine layer's equalities (y unchanged), then a ReLU neuron's pair
+ *     P: a - z >= 0      <- row R1 (a - z) when its multiplier is > 0,
+ *     Q: s z - a >= -t   <- R1 negated (a fixed active neuron, a = z) when
+ *                           its multiplier is < 0, plus the triangle row
+ *                           R2 (a - s z <= t) negated;
+ * a split row (z >= 0, z <= 0) has no counterpart: there the checker's box
+ * of z holds the split; then the linear input rows negated (>= 0 each).
+ * The canonical LP's rows of the disjunct's atoms are the caller's: the
+ * objective's weights (1 for the atom of lp_lower_bound, lambda for a
+ * conjunction), or 0 each when *farkas (the bound came from an empty
+ * LP's Farkas ray, not from the objective).  Any multipliers give a valid
+ * bound: a checker with other intermediate bounds gets a weaker, never a
+ * wrong, one.  y [lp_canon_rows] may be NULL.  Returns the number of rows,
+ * or -1 when the last call left no multipliers (a failure, an empty region
+ * found by the bounds alone, another call since). */
+int lp_canon_duals(const lp_ctx *c, double *y /* OUT, may be NULL */, bool *farkas /* OUT */);
+
 /* Exact MILP encoding (big-M from the given sound pre-activation bounds)
  * solved with GLPK's branch and cut, for small networks and as an oracle in
  * tests: the minimum of c^T y + d over the region, in floating point (NOT a

@@ -28,6 +28,8 @@ struct lp_ctx {
     int n_lin_rows;        /* currently present linear input rows */
     int n_conj;            /* conjunction rows after them (and column t), or 0 */
     bool conj_ok;          /* y holds the network multipliers of lp_conj_solve's optimum */
+    bool y_ok;             /* y holds the multipliers of the last rigorous bound */
+    bool y_farkas;         /* ... from a Farkas ray (lp_canon_duals) */
     int max_row_len;
     /* scratch */
     int *ind;              /* [1+max_row_len] */

@@ -190,6 +190,7 @@ cn_status lp_lower_bound(lp_ctx *c, const lp_region *r, const lp_opts *o, const 
 {
     CN_REQUIRE(c && r && cy && outcome && lb, "context, region, objective and outputs");
     c->fault[0] = '\0';
+    c->y_ok = false;
     cn_status st = lp__revive(c, err);
     if (st != CN_OK)
         return st;
@@ -214,6 +215,7 @@ cn_status lp_conj_solve(lp_ctx *c, const lp_region *r, const lp_opts *o, int m, 
     CN_REQUIRE(c && r && m > 0 && C && rr && lambda && t_opt, "context, region and rows");
     c->fault[0] = '\0';
     c->conj_ok = false;
+    c->y_ok = false;
     cn_status st = lp__revive(c, err);
     if (st != CN_OK)
         return st;

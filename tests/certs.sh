@@ -170,4 +170,17 @@ has "$T/out" 'more than the limit of 1048576 bytes \(nothing was read' "F8: ... 
 has "$T/out" '"parsed": false' "F8: ... nothing parsed"
 expect 64 "F8: --max-size 0 is a usage error" "$C" check "$T/big.cert" --max-size 0
 
+# ---- LP leaves: the LP tail of input splitting (ACAS Xu 1_1 property 5)
+P5="$D/benchmarks/acasxu/vnnlib/prop_5.vnnlib"
+expect 0 "ACAS 1_1 prop 5 --lp-tail 16 --cert --sign" "$C" verify "$ACAS" --vnnlib "$P5" --lp-tail 16 --threads 2 --timeout 120 --cert "$T/p5.cert" --sign "$T/k.key" --json -q
+has "$T/out" '"closed": [1-9]' "... the LP tail closed boxes"
+has "$T/p5.cert" '\["lp",[0-9]+,"' "... the certificate holds LP refutations"
+has "$T/p5.cert" '\["r",[0-9]+' "... and the tail's ReLU splits"
+expect 0 "check the LP-tail certificate" "$C" check "$T/p5.cert" --pubkey "$T/k.pub" --vnnlib "$P5"
+has "$T/out" "1 proven" "... its proof, LP leaves included, is re-proved"
+# a multiplier of an inequality made negative: refused, naming the node
+expect 0 "... a tampered multiplier" sh -c "sed 's/\(\[\"lp\",[0-9]*,\"\)\([^\"]*,\)0x/\1\2-0x/' '$T/p5.cert' >'$T/p5t.cert'"
+expect 1 "... is refused (checked without the signature)" sh -c "sed 's/^{\"signature\":{[^}]*},/{/' '$T/p5t.cert' >'$T/p5u.cert' && '$C' check '$T/p5u.cert' --allow-unsigned"
+has "$T/out" "node [0-9]*: disjunct [0-9]* not refuted by its LP" "... the failure names the node and the LP"
+
 tap_end certs

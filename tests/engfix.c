@@ -63,7 +63,7 @@ int check_proof(const vfy_proof *pf, const prop *p)
         leaves++;
         if (nd->kind == VFY_PN_LEAF_LP)
             lp_leaves++;
-        if (nd->kind != VFY_PN_LEAF_BOUNDS)
+        if (nd->kind == VFY_PN_LEAF_EMPTY)
             continue;
         int n_disj = prop_case_at(p, nd->case_idx)->n_disj;
         assert_true(n_disj <= 64);
@@ -76,8 +76,37 @@ int check_proof(const vfy_proof *pf, const prop *p)
     }
     free(mask);
     assert_int_equal(roots, prop_n_cases(p));
-    assert_true(pf->complete == (lp_leaves == 0)); /* LP leaves are not certifiable yet */
+    assert_true(pf->complete); /* LP leaves carry their multipliers */
+    (void)lp_leaves;
+    for (int r = 0; r < pf->n_refs; r++)
+        if (pf->refs[r].n_dual > 0)
+            assert_true(pf->refs[r].dual >= 0 &&
+                        pf->refs[r].dual + pf->refs[r].n_dual <= pf->n_duals);
     return leaves;
+}
+
+long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p)
+{
+    int nc = prop_n_cases(p);
+    cert_tree *trees = calloc((size_t)nc + 1, sizeof *trees);
+    assert_non_null(trees);
+    cn_err err;
+    if (vfy_cert_trees(pf, nc, trees, &err) != CN_OK)
+        fail_msg("proof to certificate trees: %s", err.msg);
+    long lp = 0;
+    for (int c = 0; c < nc; c++)
+        for (int i = 0; i < trees[c].n_nodes; i++)
+            for (int q = 0; trees[c].nodes[i].par && q < trees[c].nodes[i].n_refs; q++)
+                lp += trees[c].nodes[i].par[q].kind == CERT_PAR_LP;
+    bool valid = false;
+    char why[512];
+    assert_int_equal(vfy_cert_selfcheck(n, p, nc, trees, &valid, why, sizeof why, &err), CN_OK);
+    if (!valid)
+        fail_msg("the checker refuses the engine's proof: %s", why);
+    for (int c = 0; c < nc; c++)
+        cert_tree_clear(&trees[c]);
+    free(trees);
+    return lp;
 }
 
 /* Decides p as a distributed run would: a frontier of `target` open nodes,

@@ -25,6 +25,9 @@ vfy_opts engine_opts(int threads, double timeout_s);
 
 /* Structural check of a proof log against p; returns the number of leaves. */
 int check_proof(const vfy_proof *pf, const prop *p);
+/* The proof as certificate trees (vfy_cert_trees) must pass the checker
+ * (vfy_cert_selfcheck); returns the number of LP refutations in them. */
+long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p);
 /* Decides p through a frontier of `target` nodes, subproblems and grafted
  * proofs, as a distributed run would; returns the number of subproblems. */
 int distributed_verify(const net *n, const prop *p, const vfy_opts *o, int target,

@@ -12,17 +12,18 @@ static void trees_clear(int n, cert_tree *trees)
         cert_tree_clear(&trees[c]);
 }
 
-/* Refutations per node: ref_start[i] .. ref_start[i+1] in order[]. */
+/* Refutations per node: list[start[i] .. start[i+1]) are the indices in
+ * pf->refs of node i's refutations, disj[] their disjuncts. */
 typedef struct {
-    int *start, *list, *par;  /* par: the parameters' index of list's entry, or -1 */
+    int *start, *list, *disj;
 } refs_index;
 
 static bool index_refs(const vfy_proof *pf, refs_index *ix)
 {
     ix->start = cn_calloc((size_t)pf->n_nodes + 1, sizeof(int));
     ix->list = cn_mallocarray((size_t)(pf->n_refs ? pf->n_refs : 1), sizeof(int));
-    ix->par = cn_mallocarray((size_t)(pf->n_refs ? pf->n_refs : 1), sizeof(int));
-    if (!ix->start || !ix->list || !ix->par)
+    ix->disj = cn_mallocarray((size_t)(pf->n_refs ? pf->n_refs : 1), sizeof(int));
+    if (!ix->start || !ix->list || !ix->disj)
         return false;
     for (int k = 0; k < pf->n_refs; k++)
         ix->start[pf->refs[k].node + 1]++;
@@ -33,11 +34,30 @@ static bool index_refs(const vfy_proof *pf, refs_index *ix)
         return false;
     memcpy(fill, ix->start, sizeof(int) * ((size_t)pf->n_nodes + 1));
     for (int k = 0; k < pf->n_refs; k++) {
-        ix->par[fill[pf->refs[k].node]] = pf->refs[k].par;
-        ix->list[fill[pf->refs[k].node]++] = pf->refs[k].disj;
+        ix->disj[fill[pf->refs[k].node]] = pf->refs[k].disj;
+        ix->list[fill[pf->refs[k].node]++] = k;
     }
     cn_free(fill);
     return true;
+}
+
+/* The LP multipliers of node i's refutations onto tree node t->n_nodes - 1. */
+static cn_status set_lp_pars(const vfy_proof *pf, const refs_index *ix, int i, cert_tree *t,
+                             cn_err *err)
+{
+    for (int q = ix->start[i]; q < ix->start[i + 1]; q++) {
+        const vfy_refutation *r = &pf->refs[ix->list[q]];
+        if (r->n_dual <= 0)
+            continue;
+        if (r->dual < 0 || r->dual > pf->n_duals - r->n_dual)
+            return cn_fail(err, CN_EINTERNAL, "proof log: refutation %d's multipliers lie "
+                           "outside the log", ix->list[q]);
+        cert_par par = {.kind = CERT_PAR_LP, .n_dual = r->n_dual, .dual = pf->duals + r->dual};
+        cn_status s = cert_tree_set_par(t, t->n_nodes - 1, q - ix->start[i], &par, err);
+        if (s != CN_OK)
+            return s;
+    }
+    return CN_OK;
 }
 
 cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_err *err)
@@ -90,10 +110,7 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
             case VFY_PN_SPLIT_RELU: kind = CERT_SPLIT_RELU; break;
             case VFY_PN_LEAF_BOUNDS: kind = CERT_LEAF; break;
             case VFY_PN_LEAF_EMPTY: kind = CERT_EMPTY; break;
-            case VFY_PN_LEAF_LP:
-                s = cn_fail(err, CN_EINVAL, "case %d: a leaf closed by the LP cannot be "
-                                            "certified yet", c);
-                continue;
+            case VFY_PN_LEAF_LP: kind = CERT_LEAF; break;
             default:
                 s = cn_fail(err, CN_EINTERNAL, "proof log: node %d of case %d is unfinished", i,
                             c);
@@ -107,11 +124,13 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
             }
             s = cert_tree_push(&trees[c], kind, split ? nd->dim : 0,
                                kind == CERT_SPLIT_INPUT ? nd->at : 0.0,
-                               ix.start[i + 1] - ix.start[i], ix.list + ix.start[i], err);
+                               ix.start[i + 1] - ix.start[i], ix.disj + ix.start[i], err);
+            if (s == CN_OK)
+                s = set_lp_pars(pf, &ix, i, &trees[c], err);
             for (int q = ix.start[i]; s == CN_OK && q < ix.start[i + 1]; q++)
-                if (ix.par[q] >= 0)
+                if (pf->refs[ix.list[q]].par >= 0)
                     s = cert_tree_set_par(&trees[c], trees[c].n_nodes - 1, q - ix.start[i],
-                                          &pf->pars[ix.par[q]], err);
+                                          &pf->pars[pf->refs[ix.list[q]].par], err);
             if (split && s == CN_OK) {
                 if (sp + 2 > pf->n_nodes || trees[c].n_nodes > pf->n_nodes) {
                     s = cn_fail(err, CN_EINTERNAL, "proof log: the tree has a cycle");
@@ -125,7 +144,7 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
 done:
     cn_free(ix.start);
     cn_free(ix.list);
-    cn_free(ix.par);
+    cn_free(ix.disj);
     cn_free(root);
     cn_free(stack);
     if (s != CN_OK)

@@ -168,6 +168,7 @@ cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len, c
     put_i32(&b, p->n_nodes);
     put_i32(&b, p->n_refs);
     put_i32(&b, p->complete ? 1 : 0);
+    put_i32(&b, (int32_t)p->n_duals);
     for (int i = 0; i < p->n_nodes; i++) {
         const vfy_proof_node *nd = &p->nodes[i];
         put_i32(&b, nd->parent);
@@ -183,8 +184,13 @@ cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len, c
         put_i32(&b, p->refs[i].node);
         put_i32(&b, p->refs[i].disj);
         put_i32(&b, p->refs[i].par);
+        put_i32(&b, p->refs[i].n_dual);
     }
-    /* the refutations' parameters (CERT_PAR_AB) */
+    /* the multipliers in refutation order (their offsets follow from it) */
+    for (int i = 0; i < p->n_refs; i++)
+        if (p->refs[i].n_dual > 0)
+            put(&b, p->duals + p->refs[i].dual, sizeof(double) * (size_t)p->refs[i].n_dual);
+    /* the refutations' slopes and multipliers (CERT_PAR_AB) */
     put_i32(&b, p->n_pars);
     for (int i = 0; i < p->n_pars; i++) {
         const cert_par *q = &p->pars[i];
@@ -208,15 +214,18 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
     CN_REQUIRE(buf && out, "a buffer and an output");
     rbuf b = {buf, len, 0};
     char magic[8];
-    int32_t nn, nr, complete;
+    int32_t nn, nr, complete, ndu;
     if (!get(&b, magic, sizeof magic) || memcmp(magic, PROOF_MAGIC, sizeof magic) != 0)
         return cn_fail(err, CN_EPARSE, "proof message: bad magic (expected %s)", PROOF_MAGIC);
-    if (!get_i32(&b, &nn) || !get_i32(&b, &nr) || !get_i32(&b, &complete) || nn < 0 || nr < 0 ||
-        complete < 0 || complete > 1)
+    if (!get_i32(&b, &nn) || !get_i32(&b, &nr) || !get_i32(&b, &complete) ||
+        !get_i32(&b, &ndu) || nn < 0 || nr < 0 || ndu < 0 || complete < 0 || complete > 1)
         return cn_fail(err, CN_EPARSE, "proof message: bad header (%zu bytes)", len);
-    size_t node_bytes = 7 * sizeof(int32_t) + sizeof(double), ref_bytes = 3 * sizeof(int32_t);
+    size_t node_bytes = 7 * sizeof(int32_t) + sizeof(double), ref_bytes = 4 * sizeof(int32_t);
     if ((size_t)nn > (len - b.at) / node_bytes || (size_t)nr > (len - b.at) / ref_bytes ||
-        (size_t)nn * node_bytes + (size_t)nr * ref_bytes + sizeof(int32_t) > len - b.at)
+        (size_t)ndu > (len - b.at) / sizeof(double) ||
+        (size_t)nn * node_bytes + (size_t)nr * ref_bytes + (size_t)ndu * sizeof(double) +
+                sizeof(int32_t) >
+            len - b.at)
         return cn_fail(err, CN_EPARSE, "proof message: %zu bytes for %d nodes and %d refutations",
                        len - b.at, nn, nr);
     vfy_proof *p = cn_calloc(1, sizeof *p);
@@ -224,12 +233,14 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
         return cn_fail(err, CN_ENOMEM, "out of memory unpacking a proof");
     p->nodes = cn_mallocarray((size_t)nn + 1, sizeof *p->nodes);
     p->refs = cn_mallocarray((size_t)nr + 1, sizeof *p->refs);
-    if (!p->nodes || !p->refs) {
+    p->duals = cn_mallocarray((size_t)ndu + 1, sizeof *p->duals);
+    if (!p->nodes || !p->refs || !p->duals) {
         vfy_proof_free(p);
         return cn_fail(err, CN_ENOMEM, "out of memory unpacking a proof");
     }
     p->cap_nodes = nn + 1;
     p->cap_refs = nr + 1;
+    p->cap_duals = (long)ndu + 1;
     p->complete = complete == 1;
     for (int i = 0; i < nn; i++) {
         int32_t v[7] = {0};
@@ -252,17 +263,27 @@ cn_status vfy_proof_unpack(const unsigned char *buf, size_t len, vfy_proof **out
                                        {v[5], v[6]}};
     }
     int32_t np = 0;
+    long off = 0;
     for (int i = 0; i < nr; i++) {
-        int32_t node = 0, disj = 0, par = -1;
+        int32_t node = 0, disj = 0, par = -1, nd = 0;
         get_i32(&b, &node);
         get_i32(&b, &disj);
         get_i32(&b, &par);
-        if (!in_range(node, 0, nn) || disj < 0 || par < -1) {
+        get_i32(&b, &nd);
+        if (!in_range(node, 0, nn) || disj < 0 || par < -1 || nd < 0 || nd > (long)ndu - off) {
             vfy_proof_free(p);
             return cn_fail(err, CN_EPARSE, "proof message: refutation %d out of range", i);
         }
-        p->refs[i] = (vfy_refutation){node, disj, par};
+        p->refs[i] = (vfy_refutation){node, disj, par, nd, nd > 0 ? off : 0};
+        off += nd;
     }
+    if (off != ndu) {
+        vfy_proof_free(p);
+        return cn_fail(err, CN_EPARSE, "proof message: %d multipliers, the refutations use %ld",
+                       ndu, off);
+    }
+    get(&b, p->duals, sizeof(double) * (size_t)ndu);
+    p->n_duals = ndu;
     p->n_nodes = nn;
     p->n_refs = nr;
     if (!get_i32(&b, &np) || np < 0 || (size_t)np > len - b.at ||
@@ -367,6 +388,14 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
         top->nodes = q;
         top->cap_nodes = (int)nn;
     }
+    long ndu = top->n_duals + sub->n_duals;
+    if (ndu > top->cap_duals) {
+        double *q = cn_reallocarray(top->duals, (size_t)ndu + 1, sizeof *q);
+        if (!q)
+            return cn_fail(err, CN_ENOMEM, "out of memory grafting a proof");
+        top->duals = q;
+        top->cap_duals = ndu + 1;
+    }
     if (nr > (size_t)top->cap_refs) {
         vfy_refutation *q = cn_reallocarray(top->refs, nr + 1, sizeof *q);
         if (!q)
@@ -391,10 +420,15 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
         d->child[0] = MAP(s->child[0]);
         d->child[1] = MAP(s->child[1]);
     }
-    for (int i = 0; i < sub->n_refs; i++)
+    for (int i = 0; i < sub->n_refs; i++) {
+        const vfy_refutation *r = &sub->refs[i];
         top->refs[top->n_refs + i] =
-            (vfy_refutation){MAP(sub->refs[i].node), sub->refs[i].disj,
-                             sub->refs[i].par < 0 ? -1 : par_base + sub->refs[i].par};
+            (vfy_refutation){MAP(r->node), r->disj, r->par < 0 ? -1 : par_base + r->par,
+                             r->n_dual, r->n_dual > 0 ? top->n_duals + r->dual : 0};
+    }
+    if (sub->n_duals > 0)
+        memcpy(top->duals + top->n_duals, sub->duals, sizeof(double) * (size_t)sub->n_duals);
+    top->n_duals = ndu;
 #undef MAP
     top->n_nodes = (int)nn;
     top->n_refs = (int)nr;

@@ -230,6 +230,26 @@ typedef struct {
     double *cand[2];        /* [n_in] each */
 } trial;
 
+/* The LP tail's tree of activation patterns, kept for the proof log
+ * (node_lp_cert.c): node 0 is the input box, a node at depth k splits ReLU
+ * u[k] of the attempt; refutations hang in lists. */
+typedef struct {
+    int depth, child[2];    /* children -1 until visited */
+    int ref;                /* first refutation (tail_ref), -1 */
+} tail_node;
+typedef struct {
+    int disj, next;         /* next refutation of the node, -1 */
+    int n_y;                /* 0: the region is empty for the checker's bounds */
+    long y;                 /* first multiplier in tail_tree.y */
+} tail_ref;
+typedef struct {
+    tail_node *nd;
+    tail_ref *rf;
+    double *y;
+    int n_nd, cap_nd, n_rf, cap_rf;
+    long n_y, cap_y;
+} tail_tree;
+
 /* One per thread: its bounding, LP and gradient contexts and its scratch
  * arrays, touched by its own thread only (and by the case's driver before and
  * after the phases). */
@@ -274,6 +294,13 @@ typedef struct {
     unsigned char *qa;      /* [n_relus] */
     int *bj;                /* [n_relus] */
     double *bv;             /* [n_relus] */
+    /* LP refutations for the proof log (node_lp_cert.c) */
+    cert_bounds *cb;        /* the checker's bounds (lazily made) */
+    double *ybuf, *ybuf_f;  /* [ybuf_cap] multipliers, and rounded to float */
+    int ybuf_cap;
+    const double *ykeep;    /* after vfy__lpc_keep: the accepted multipliers */
+    int ykeep_n;
+    tail_tree tt;
 } worker;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -325,6 +352,7 @@ void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at);
 void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after);
 void vfy__log_refuted_par(shared *S, int id, int d, const cert_par *p);
 void vfy__log_claim(shared *S, int layer, int neuron, int sgn, double lb, const unsigned char *q);
+void vfy__log_ref(shared *S, int id, int d, const double *y, int n);
 
 /* ---- node_bound.c -------------------------------------------------------- */
 
@@ -370,6 +398,24 @@ cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *s
 
 cn_status vfy__node_lp(worker *w, node *nd, bool *closed);
 cn_status vfy__node_tail(worker *w, node *nd, bool *closed, bool *found);
+/* ---- node_lp_cert.c: LP refutations for the proof log -------------------- */
+/* The checker's bounds of the region (w->cb) into w->pre_lo / w->pre_hi for
+ * the LP, so that the LP is the checker's canonical LP (certs.h). */
+cn_status vfy__lpc_region(worker *w, const double *lo, const double *hi, const signed char *split,
+                          cert_region *cr);
+/* After an LP bound over that region whose objective weighted disjunct d's
+ * atoms by lam [atoms of d]: *ok when the checker accepts the multipliers
+ * (then w->ykeep, w->ykeep_n hold them). */
+cn_status vfy__lpc_keep(worker *w, int d, const double *lam, bool *ok);
+void vfy__tt_reset(worker *w);
+/* Child h of tail node tn (made when new): *child, or CN_ENOMEM. */
+cn_status vfy__tt_child(worker *w, int tn, int h, int *child);
+cn_status vfy__tt_ref(worker *w, int tn, int d, const double *y, int n);
+/* Writes the tail's tree into the log at node pid (u: the attempt's ReLUs);
+ * false when some leaf lacks a refutation of a disjunct of alive [words]
+ * on its path, or a node has one child (nothing written). */
+bool vfy__tt_commit(worker *w, int pid, const int *u, const uint64_t *alive);
+void vfy__tt_clear(tail_tree *t);
 
 /* ---- case_run.c ---------------------------------------------------------- */
 

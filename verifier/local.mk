@@ -7,8 +7,8 @@ verifier_libverifier_la_SOURCES = verifier/verifier.h verifier/engine.c verifier
 # The engine's options: the table and its defaults.
 verifier_libverifier_la_SOURCES += verifier/options.h verifier/options.c
 verifier_libverifier_la_SOURCES += verifier/engine_int.h verifier/case_run.c verifier/workers.c \
-	verifier/open_set.c verifier/node_bound.c verifier/node_opt.c verifier/node_cex.c verifier/branch.c verifier/node_lp.c \
-	verifier/proof_log.c
+	verifier/open_set.c verifier/node_bound.c verifier/node_opt.c verifier/node_cex.c \
+	verifier/branch.c verifier/node_lp.c verifier/node_lp_cert.c verifier/proof_log.c
 
 # The front ends' library work: atoms as rows, bounds only, robustness probes and radius.
 verifier_libverifier_la_SOURCES += verifier/rows.c verifier/bounds_only.c verifier/probe.c \

@@ -1,7 +1,11 @@
 /* node_lp.c — linear programming at nodes (lp/, rigorous from the duals):
  * vfy__node_lp at a ReLU-split node with every ReLU fixed, and the LP tail of
  * input splitting: a box with few unstable ReLUs is refuted by the LP over
- * each activation pattern, the ReLUs split depth first. */
+ * each activation pattern, the ReLUs split depth first.
+ * With the proof log (certificates) both take their intermediate bounds
+ * from the checker's bounds of the region and count a disjunct refuted only
+ * when the checker accepts the LP's multipliers (node_lp_cert.c); the
+ * tail's patterns then become ReLU splits in the log. */
 #include "config.h"
 
 #include <fenv.h>
@@ -31,6 +35,22 @@ cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
             w->lsplit[i] = nd->split + S->relu_off[i];
         }
     }
+    bool cert = S->log != NULL;
+    if (cert) {
+        cert_region cr;
+        cn_status st = vfy__lpc_region(w, nd->lo, nd->hi, nd->split, &cr);
+        if (st != CN_OK || cr == CERT_REGION_BLOWN)
+            return st; /* (blown: no LP the checker could follow; not closed) */
+        if (cr == CERT_REGION_EMPTY) {
+            /* the checker's bounds find no point: it accepts every refutation */
+            for (int d = 0; d < S->n_disj; d++)
+                if (vfy__alive_get(nd->alive, d))
+                    vfy__log_ref(S, nd->pid, d, NULL, 0);
+            memset(nd->alive, 0, sizeof(uint64_t) * (size_t)S->words);
+            *closed = true;
+            return CN_OK;
+        }
+    }
     lp_region r = {nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
     lp_opts lo;
     lp_opts_init(&lo);
@@ -45,8 +65,8 @@ cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
             for (int j = 0; j < S->n_out; j++)
                 if (S->cerr[(size_t)k * S->n_out + j] != 0)
                     exact = false;
-            if (!exact)
-                continue;
+            if (!exact && !cert)
+                continue; /* (the checker accounts for inexact atoms itself) */
             lp_outcome out;
             double lbv;
             cn_status st = lp_lower_bound(w->lpc, &r, &lo, S->C + (size_t)k * S->n_out, 0.0, &out,
@@ -57,9 +77,17 @@ cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
                 snprintf(fault, sizeof fault, "LP failed: %s", lp_fault(w->lpc));
                 continue; /* (w->x was not written) */
             }
-            if (out == LP_BOUND && lbv > S->r_up[k])
+            if (cert && out == LP_BOUND) {
+                for (int q = S->dstart[d]; q < S->dstart[d + 1]; q++)
+                    w->lam[q - S->dstart[d]] = q == k ? 1.0 : 0.0;
+                if ((st = vfy__lpc_keep(w, d, w->lam, &refuted)) != CN_OK)
+                    return st;
+                if (refuted)
+                    vfy__log_ref(S, nd->pid, d, w->ykeep, w->ykeep_n);
+            } else if (!cert && out == LP_BOUND && lbv > S->r_up[k]) {
                 refuted = true;
-            else if (vfy__try_point(w, w->x))
+            }
+            if (!refuted && vfy__try_point(w, w->x))
                 return CN_OK;
         }
         if (refuted)
@@ -103,7 +131,8 @@ static bool want_lp(worker *w, cn_status *st)
  * the conjunction a_k.y <= r_k (all k) is empty when the LP's bound of tcy.y
  * exceeds sum_k lam_k r_up_k plus that correction with |y_j| <= ymax_j.
  * x receives an LP minimiser (a candidate counterexample). */
-static cn_status tail_refute(worker *w, const lp_region *r, int d, bool *refuted, double *x)
+static cn_status tail_refute(worker *w, const lp_region *r, int d, int tn, bool *refuted,
+                             double *x)
 {
     shared *S = w->S;
     int k0 = S->dstart[d], md = S->dstart[d + 1] - k0, no = S->n_out;
@@ -169,7 +198,14 @@ static cn_status tail_refute(worker *w, const lp_region *r, int d, bool *refuted
     }
     cn_round_pop(saved);
     *refuted = lbv > rhs; /* false when rhs is NaN or infinite */
-    return CN_OK;
+    if (!w->S->log)
+        return CN_OK;
+    /* the proof log: the checker's test decides (lam: the atoms' weights,
+     * all 0 after an empty guess, when the bound is a Farkas ray's) */
+    cn_status st = vfy__lpc_keep(w, d, w->lam, refuted);
+    if (st == CN_OK && *refuted)
+        st = vfy__tt_ref(w, tn, d, w->ykeep, w->ykeep_n);
+    return st;
 }
 
 /* Depth first over the activation patterns of the unstable ReLUs u[depth..nu):
@@ -177,7 +213,7 @@ static cn_status tail_refute(worker *w, const lp_region *r, int d, bool *refuted
  * neuron fixed that the LP (then exact up to the conjunction's weights) does
  * not refute ends the attempt; LP minimisers are tried as counterexamples. */
 static cn_status tail_dfs(worker *w, const lp_region *r, int d, const int *u, int nu, int depth,
-                          bool *refuted, bool *found)
+                          int tn, bool *refuted, bool *found)
 {
     shared *S = w->S;
     *refuted = false;
@@ -185,19 +221,36 @@ static cn_status tail_dfs(worker *w, const lp_region *r, int d, const int *u, in
         return CN_OK; /* (out of budget: not refuted, input splitting goes on) */
     w->tail_budget--;
     w->local_nodes++;
-    w->tail_lps++;
-    cn_status st = tail_refute(w, r, d, refuted, w->x);
-    if (st != CN_OK || *refuted)
-        return st;
-    if (vfy__try_point(w, w->x)) {
-        *found = true;
-        return CN_OK;
+    bool lp = true;
+    cn_status st = CN_OK;
+    if (S->log) { /* the checker's bounds of the pattern are the LP's */
+        cert_region cr;
+        if ((st = vfy__lpc_region(w, r->in_lo, r->in_hi, w->tsplit, &cr)) != CN_OK)
+            return st;
+        if (cr == CERT_REGION_EMPTY) {
+            *refuted = true; /* the checker finds no point: a plain refutation */
+            return vfy__tt_ref(w, tn, d, NULL, 0);
+        }
+        lp = cr == CERT_REGION_OK;
+    }
+    if (lp) {
+        w->tail_lps++;
+        st = tail_refute(w, r, d, tn, refuted, w->x);
+        if (st != CN_OK || *refuted)
+            return st;
+        if (vfy__try_point(w, w->x)) {
+            *found = true;
+            return CN_OK;
+        }
     }
     if (depth == nu)
         return CN_OK;
     for (int h = 0; h < 2; h++) {
+        int child = -1;
+        if (S->log && (st = vfy__tt_child(w, tn, h, &child)) != CN_OK)
+            break;
         w->tsplit[u[depth]] = h ? 1 : -1;
-        st = tail_dfs(w, r, d, u, nu, depth + 1, refuted, found);
+        st = tail_dfs(w, r, d, u, nu, depth + 1, child, refuted, found);
         if (st != CN_OK || !*refuted || *found)
             break;
     }
@@ -254,15 +307,29 @@ cn_status vfy__node_tail(worker *w, node *nd, bool *closed, bool *found)
      * ReLUs; past that, bisecting the box is cheaper than the patterns */
     w->tail_budget = 2 * nu + 1;
     bool any = false;
+    int root = -1;
+    if (S->log) { /* the patterns' tree, for the log when it closes the box */
+        vfy__tt_reset(w);
+        if ((st = vfy__tt_child(w, -1, 0, &root)) != CN_OK)
+            return st;
+    }
     for (int d = 0; d < S->n_disj && !any; d++) {
         if (!vfy__alive_get(w->alive_tmp, d))
             continue;
         bool ref;
-        st = tail_dfs(w, &r, d, u, nu, 0, &ref, found);
+        st = tail_dfs(w, &r, d, u, nu, 0, root, &ref, found);
         if (st != CN_OK || *found)
             return st;
-        if (ref)
+        if (!ref)
+            any = true;
+        else if (!S->log)
             vfy__alive_clear(nd->alive, d);
+    }
+    /* with the log, all or nothing: a refutation below the box's ReLU splits
+     * does not hold for the input splits that follow when the tail fails */
+    if (S->log && !any) {
+        if (vfy__tt_commit(w, nd->pid, u, nd->alive))
+            memset(nd->alive, 0, sizeof(uint64_t) * (size_t)S->words);
         else
             any = true;
     }

@@ -74,12 +74,14 @@
       "input splitting: choose the dimension by the bound's coefficients (coef) or by "       \
       "bounding both halves of every dimension (trial)")
 /* Such leaves (lp_conj_solve, rigorous from the duals; at most 2K+1 LPs,
- * then bisection goes on) cannot be certified: ignored with record_proof.
- * Off by default: on ACAS Xu it did not pay. */
+ * then bisection goes on) are certified with record_proof as ReLU splits
+ * below the box with LP refutations (the multipliers of the checker's
+ * canonical LP, kept when the checker accepts them).  Off by default: on
+ * ACAS Xu it did not pay. */
 #define VFY_OPTION_lp_tail(O)                                                                \
     O(INT, int, lp_tail, "lp-tail", 0, "K", 0, 0, 16, NULL,                                   \
       "input splitting: a box with at most K unstable ReLUs is first tried with GLPK LPs over " \
-      "their phases (0: never; ignored with --cert, which cannot re-prove such leaves)")
+      "their phases (0: never)")
 #define VFY_OPTION_best_first_every(O)                                                       \
     O(INT, int, best_first_every, "best-first", 0, "K", -1, -1, 1e9, NULL,                    \
       "every K-th branch-and-bound node searched is the open node with the lowest bound "     \

@@ -22,6 +22,7 @@ void vfy_proof_free(vfy_proof *p)
     for (int i = 0; p->pars && i < p->n_pars; i++)
         cert_par_clear(&p->pars[i]);
     cn_free(p->pars);
+    cn_free(p->duals);
     cn_free(p);
 }
 
@@ -61,8 +62,6 @@ void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at)
     S->log->nodes[id].kind = kind;
     S->log->nodes[id].dim = dim;
     S->log->nodes[id].at = at;
-    if (kind == VFY_PN_LEAF_LP)
-        S->log->complete = false;
     pthread_mutex_unlock(&S->log_mu);
 }
 
@@ -83,6 +82,38 @@ static bool ref_room(shared *S)
     return true;
 }
 
+/* Records disjunct d refuted at node id by the LP with multipliers y [n]
+ * (n == 0: by the bounds). */
+void vfy__log_ref(shared *S, int id, int d, const double *y, int n)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    if (n > 0 && L->n_duals + n > L->cap_duals) {
+        long cap = L->cap_duals ? 2 * L->cap_duals : 4096;
+        while (cap < L->n_duals + n)
+            cap *= 2;
+        double *nd = cn_reallocarray(L->duals, (size_t)cap, sizeof *nd);
+        if (!nd) {
+            S->log_failed = true;
+            goto out;
+        }
+        L->duals = nd;
+        L->cap_duals = cap;
+    }
+    if (!ref_room(S))
+        goto out;
+    L->refs[L->n_refs++] = (vfy_refutation){id, d, -1, n, n > 0 ? L->n_duals : 0};
+    if (n > 0) {
+        memcpy(L->duals + L->n_duals, y, sizeof(double) * (size_t)n);
+        L->n_duals += n;
+    }
+out:
+    pthread_mutex_unlock(&S->log_mu);
+}
+
+
 /* Records the disjuncts alive in `before` but not in `after`. */
 void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after)
 {
@@ -96,7 +127,7 @@ void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t 
             continue;
         if (!ref_room(S))
             break;
-        L->refs[L->n_refs++] = (vfy_refutation){id, d, -1};
+        L->refs[L->n_refs++] = (vfy_refutation){id, d, -1, 0, 0};
     }
     pthread_mutex_unlock(&S->log_mu);
 }
@@ -127,7 +158,7 @@ void vfy__log_refuted_par(shared *S, int id, int d, const cert_par *p)
         goto out;
     }
     L->pars[L->n_pars] = c;
-    L->refs[L->n_refs++] = (vfy_refutation){id, d, L->n_pars++};
+    L->refs[L->n_refs++] = (vfy_refutation){id, d, L->n_pars++, 0, 0};
 out:
     pthread_mutex_unlock(&S->log_mu);
 }

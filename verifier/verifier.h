@@ -94,13 +94,18 @@ typedef enum { VFY_BRANCH_COEF = 0, VFY_BRANCH_TRIAL } vfy_branch;
  *     (pre-activation <= 0), side 1 = active (>= 0);
  *   - every node may refute disjuncts (vfy_refutation): plain CROWN bounds
  *     (bnd_run, BND_CROWN, adaptive slopes, splits as fixed phases) over the
- *     node's region show that some atom of the disjunct cannot hold, or
+ *     node's region show that some atom of the disjunct cannot hold; or
  *     the same bound with the recorded slopes and split multipliers
- *     (opts.opt_bounds; bnd_run_param) does;
+ *     (opts.opt_bounds; bnd_run_param; par >= 0); or, with n_dual > 0, the
+ *     LP over the region with the multipliers duals[dual .. dual + n_dual)
+ *     (the rows of the checker's canonical LP, certs/certs.h section 3,
+ *     "LP refutations"), which the engine kept only after cert_lp_refutes
+ *     accepted them;
  *   - leaves: LEAF_BOUNDS (every disjunct alive at the leaf is refuted there,
  *     or the bounds found the splits infeasible), LEAF_EMPTY (the case box is
- *     empty), LEAF_LP (closed by the LP of lp/; not yet certifiable: the
- *     proof is then marked incomplete).
+ *     empty), LEAF_LP (closed by LP refutations: the node LP of ReLU
+ *     splitting, or a leaf of the LP tail, whose ReLU splits below an input
+ *     box are SPLIT_RELU nodes of the log).
  * A checker re-derives each node's region from the root by the recorded
  * splits, recomputes bounds itself, and confirms every refutation. */
 typedef enum {
@@ -124,8 +129,9 @@ typedef struct {
 
 typedef struct {
     int node, disj;           /* disjunct `disj` refuted over node's region */
-    int par;                  /* the bound's parameters: index into pars, or -1
-                                 (plain CROWN) */
+    int par;                  /* the bound's parameters: index into pars, or -1 */
+    int n_dual;               /* 0: by the bounds; else by the LP with these multipliers */
+    long dual;                /* their first index in vfy_proof.duals */
 } vfy_refutation;
 
 /* A pre-activation bound proved over a case's root box (opts.opt_bounds):
@@ -147,7 +153,10 @@ typedef struct {
     vfy_refutation *refs;
     int n_pars, cap_pars;
     cert_par *pars;           /* parameters of optimised refutations (owned) */
-    bool complete;            /* every leaf is certifiable (no LEAF_LP) */
+    long n_duals, cap_duals;
+    double *duals;            /* the LP refutations' multipliers */
+    bool complete;            /* every leaf is certifiable (always, since LP leaves
+                                 carry their multipliers; kept for older logs) */
 } vfy_proof;
 
 void vfy_proof_free(vfy_proof *p);  /* NULL is fine */
@@ -277,9 +286,10 @@ cn_status vfy_verify(const net *n, const prop *p, const vfy_opts *o,
 /* The proof trees of an UNSAT result, one per case in case order:
  * trees[n_cases] are initialised here (release each with cert_tree_clear,
  * also on failure: they are then empty).  Each case's tree is the engine's
- * tree in preorder, with every node's refutations.  Returns CN_EINVAL and a
- * message when the proof cannot be certified: an LP leaf (not expressible
- * yet), an unfinished node, a missing root or child. */
+ * tree in preorder, with every node's refutations (an LP refutation with
+ * its multipliers, CERT_PAR_LP).  Returns CN_EINVAL and a message when the
+ * proof cannot be certified: an incomplete log, an unfinished node, a
+ * missing root or child. */
 cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees,
                          cn_err *err) CN_WUR;
 

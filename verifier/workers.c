@@ -134,14 +134,14 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         *resolved = true;
         return CN_OK;
     }
-    if (S->o->lp_tail > 0 && !S->log && nd->n_unst <= S->o->lp_tail &&
+    if (S->o->lp_tail > 0 && nd->n_unst <= S->o->lp_tail &&
         nd->n_unst < nd->lp_skip) {
         bool tfound;
         cn_status st = vfy__node_tail(w, nd, &closed, &tfound);
         if (st != CN_OK)
             return st;
         if (closed || tfound) {
-            *resolved = true; /* a leaf (unsat below needs no certificate: no log) */
+            *resolved = true; /* a leaf (with the log: the tail's subtree) */
             return CN_OK;
         }
         nd->lp_skip = nd->n_unst;
@@ -302,6 +302,10 @@ void vfy__worker_clear(worker *w)
     cn_free(w->tcy);
     cn_free(w->tcy_dn);
     vfy__opt_worker_clear(w);
+    cert_bounds_free(w->cb);
+    cn_free(w->ybuf);
+    cn_free(w->ybuf_f);
+    vfy__tt_clear(&w->tt);
     for (int t = 0; t < 2; t++)
         for (int h = 0; h < 2; h++) {
             cn_free(w->tr[t].alive[h]);
