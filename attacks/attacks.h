@@ -160,6 +160,8 @@ cn_status atk_run(const net *n, const prop *p, const atk_opts *o, atk_result *re
  * net_eval_exact (some j != label with y_j >= y_label, the same condition as
  * prop_eps_ball's unsafe set).  The radii are the exact norms of x - x0 of
  * the best confirmed points, rounded up: upper ends of the robustness radius.
+ * o->time_limit (> 0) ends the search between iterations: what was confirmed
+ * by then is the result.
  */
 typedef struct {
     bool found;            /* a confirmed point exists (else radii are +inf)     */

@@ -1,6 +1,7 @@
 /* deepfool.c — multi-class DeepFool (L2 and L-infinity steps, overshoot),
  * a bisection along the direction found, and exact confirmation of the
- * misclassification; radii are exact norms rounded up. */
+ * misclassification; radii are exact norms rounded up.  The time limit
+ * (atk_opts.time_limit) is checked between iterations. */
 #include "config.h"
 
 #include <fenv.h>
@@ -39,6 +40,7 @@ typedef struct {
     mpq_t *xq_tmp;                 /* [in] */
     mpq_t t1, t2, acc;
     long checks, iters;
+    double deadline;               /* atk__now() seconds; 0: none (atk_opts.time_limit) */
 } df;
 
 /* Exactly: some j != label has y_j >= y_label at x (for a network known
@@ -113,6 +115,8 @@ static bool deepfool_run(df *s, const atk_opts *o, bool linf)
     memcpy(s->x, s->x0d, (size_t)ni * sizeof(double));
     memset(s->r, 0, (size_t)ni * sizeof(double));
     for (int it = 0; it < o->df_iters; it++) {
+        if (s->deadline > 0 && atk__now() >= s->deadline)
+            return false; /* out of time: no point from this run */
         for (int k = 0; k < K; k++)
             memcpy(s->X + (size_t)k * ni, s->x, (size_t)ni * sizeof(double));
         atk_grad_forward(s->g, K, s->X, s->Y);
@@ -259,6 +263,7 @@ cn_status atk_deepfool(const net *n, mpq_t *x0, int label, double clip_lo, doubl
     s.x0 = x0;
     s.clip_lo = clip_lo;
     s.clip_hi = clip_hi;
+    s.deadline = o->time_limit > 0 ? atk__now() + o->time_limit : 0;
     size_t ni = (size_t)s.n_in, no = (size_t)s.n_out, K = (size_t)s.K;
     cn_status st = atk_grad_new(n, s.K, &s.g, err);
     if (st != CN_OK)
@@ -312,6 +317,8 @@ cn_status atk_deepfool(const net *n, mpq_t *x0, int label, double clip_lo, doubl
     }
     for (int v = 0; v < 2; v++) {
         bool linf = v == 1;
+        if (s.deadline > 0 && atk__now() >= s.deadline)
+            break;
         if (!deepfool_run(&s, o, linf))
             continue;
         bool ok;

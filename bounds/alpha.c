@@ -1,6 +1,7 @@
 /* alpha.c — alpha-CROWN: projected gradient ascent (Adam) on per-row lower
  * ReLU slopes.  Every iterate's bound is sound (any slope in [0,1] gives a
- * valid lower line), so the best bound seen per row is kept. */
+ * valid lower line), so the best bound seen per row is kept.  The caller's
+ * deadline or stop (bnd__halted) is polled before every iteration. */
 #include "config.h"
 
 #include <math.h>
@@ -118,8 +119,12 @@ void bnd__alpha_opt(bnd_ctx *c, int s, int R, int iters, double lr,
     const double b1 = 0.9, b2 = 0.999;
     double p1 = 1.0, p2 = 1.0;
     for (int t = 1; t <= iters; t++) {
+        if (bnd__halted(c))
+            break; /* stopped: bnd_run reports nothing */
         load(c, arg);
         bnd__backsub(c, s, R, false, al, al->lbt, NULL);
+        if (c->halted)
+            break; /* (the recorded rows are partial: no gradient step) */
         for (int r = 0; r < R; r++)
             if (al->lbt[r] > lb[r]) {
                 lb[r] = al->lbt[r];

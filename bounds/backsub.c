@@ -263,6 +263,13 @@ void bnd__backsub(bnd_ctx *c, int s, int R, bool concr, bnd__alpha *al, double *
             bnd__ensure_v(c, a);
     int i = s; /* cur: R rows over z_i */
     while (i > 0) {
+        if (bnd__halted(c)) { /* stopped: no bound (bnd_run reports none) */
+            for (int r = 0; r < R; r++)
+                lb[r] = -INFINITY;
+            if (coef)
+                memset(coef, 0, (size_t)R * (size_t)c->n_in * sizeof(double));
+            return;
+        }
         const bnd__layer *l = &c->L[i - 1];
         if (l->relu) {
             relu_step(c, i - 1, R, cur, nxt, al);

@@ -144,9 +144,9 @@ static void load_rows(bnd_ctx *c, const rows *f)
         c->nc[r] = f->d ? -f->d[r] : 0.0;
 }
 
-cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, double *alpha,
-                        double *beta, int iters, double lr_alpha, double lr_beta, double *lb,
-                        cn_err *err)
+cn_status bnd_run_param(bnd_ctx *c, const bnd_opts *o, int m, const double *C, const double *d,
+                        double *alpha, double *beta, int iters, double lr_alpha, double lr_beta,
+                        double *lb, cn_err *err)
 {
     CN_REQUIRE(c && m >= 0 && (m == 0 || (C && alpha && beta && lb)) && iters >= 0,
                "context, rows, parameters and output");
@@ -175,7 +175,14 @@ cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, dou
     bnd__ibp_rows(c, m, C, d, ib);
     for (int r = 0; r < m; r++)
         lb[r] = -INFINITY;
+    c->run_o = o;
+    c->halted = false;
     for (int t = 0; t <= iters; t++) {
+        if (bnd__halted(c)) { /* stopped: nothing is claimed */
+            for (int r = 0; r < m; r++)
+                lb[r] = -INFINITY;
+            break;
+        }
         load_rows(c, &f);
         bnd__backsub(c, c->nl, m, false, al, al->lbt, NULL);
         for (int r = 0; r < m; r++)
@@ -188,9 +195,10 @@ cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, dou
         bnd__alpha_grad(c, al);
         adam_step(c, m, t + 1, lr_alpha, lr_beta);
     }
-    for (int r = 0; r < m; r++)
+    for (int r = 0; r < m && !c->halted; r++)
         if (ib[r] > lb[r])
             lb[r] = ib[r];
+    c->run_o = NULL;
     al->beta_on = false;
     al->split = NULL;
     cn_round_pop(saved);

@@ -1,6 +1,7 @@
 /* bounds.c — the bounds context, interval propagation, ReLU relaxations and
  * the driver bnd_run (layer by layer: interval bounds, then linear bounds by
- * back-substitution, then the query rows). */
+ * back-substitution, then the query rows), and giving up when the caller's
+ * deadline or stop callback says so (bnd_opts). */
 #include "config.h"
 
 #include <fenv.h>
@@ -229,6 +230,31 @@ void bnd_input_coef(const bnd_ctx *c, int row, const double **coef)
 {
     CN_REQUIRE(c && coef && row >= 0, "context, row and output");
     *coef = row < c->coef_m ? c->coef + (size_t)row * (size_t)c->n_in : NULL;
+}
+
+bool bnd__halted(bnd_ctx *c)
+{
+    const bnd_opts *o = c->run_o;
+    if (c->halted || !o)
+        return c->halted;
+    if ((o->deadline > 0 && cn_now() > o->deadline) || (o->stop && o->stop(o->stop_arg)))
+        c->halted = true;
+    return c->halted;
+}
+
+/* A stopped run reports nothing (bnd_opts): lb -inf, every layer bound
+ * -inf / +inf, no input coefficients, not infeasible. */
+static void give_up(bnd_ctx *c, int m, double *lb)
+{
+    for (int r = 0; r < m; r++)
+        lb[r] = -INFINITY;
+    for (int i = 0; i <= c->nl; i++)
+        for (int j = 0; j < zw(c, i); j++) {
+            c->lo[i][j] = -INFINITY;
+            c->hi[i][j] = INFINITY;
+        }
+    c->coef_m = 0;
+    c->infeasible = false;
 }
 
 /* gamma_n = n u / (1 - n u) <= n u (1 + 2 n u) for n u <= 1/2, rounded up. */
@@ -597,6 +623,8 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
 
     bnd_result rs = {.infeasible = false, .unstable = 0, .n_relus = c->n_relus};
     int saved = cn_round_push(FE_UPWARD);
+    c->run_o = &oo;
+    c->halted = false;
     c->blown = false;
     c->infeasible = false;
     c->coef_m = 0;
@@ -611,7 +639,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     bnd__red_begin(c, linear && !oo.layer_concretise);
     if (c->L[0].relu)
         prep_relu(c, 0, &oo, rg->split, &rs);
-    for (int i = 0; i < c->nl && !c->infeasible && !c->blown; i++) {
+    for (int i = 0; i < c->nl && !c->infeasible && !c->blown && !bnd__halted(c); i++) {
         const bnd__layer *l = &c->L[i];
         if (l->relu) {
             const double *lo = c->lo[i], *hi = c->hi[i];
@@ -648,7 +676,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
                     c->lo[i][j] = -INFINITY;
                     c->hi[i][j] = INFINITY;
                 }
-    } else if (m > 0) {
+    } else if (m > 0 && !bnd__halted(c)) {
         bnd__ibp_rows(c, m, C, d, c->row_lb);
         if (!linear) {
             memcpy(lb, c->row_lb, (size_t)m * sizeof(double));
@@ -669,11 +697,15 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
                         lb[r] = c->row_lb[r];
         }
     }
+    if (c->halted)
+        give_up(c, m, lb);
     c->l2_c = NULL;
-    c->last_ok = linear && !c->infeasible && !c->blown;
+    c->last_ok = linear && !c->infeasible && !c->blown && !c->halted;
     c->last_split = rg->split;
+    c->run_o = NULL;
     cn_round_pop(saved);
     rs.infeasible = c->infeasible;
+    rs.stopped = c->halted;
     if (res)
         *res = rs;
     return CN_OK;

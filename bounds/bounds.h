@@ -120,6 +120,18 @@ typedef struct {
     bool layer_concretise;    /* concretise at every layer passed (default:
                                  true for DEEPPOLY, false otherwise) */
     bool intersect_ibp;       /* intersect with interval bounds (default true) */
+    /* Giving up (both optional; bnd_opts_init: none).  bnd_run polls them
+     * before every layer, between the steps of every back-substitution and
+     * between alpha iterations: once `deadline` (cn_now seconds, > 0) has
+     * passed or stop(stop_arg) returns true, the run stops and reports
+     * nothing: every lb is -inf, every layer bound (bnd_layer_bounds) is
+     * -inf / +inf, there are no input coefficients, the region is not
+     * called infeasible, and bnd_result.stopped is set.  A stopped run
+     * never returns a bound computed from part of a pass.  stop is called
+     * from bnd_run's thread in its FE_UPWARD scope: keep it a flag read. */
+    double deadline;
+    bool (*stop)(void *stop_arg);
+    void *stop_arg;
 } bnd_opts;
 
 /* Defaults for the method. */
@@ -167,6 +179,7 @@ typedef struct {
                                  every lb is +inf */
     int unstable;             /* unstable ReLUs (after splits) */
     int n_relus;
+    bool stopped;             /* bnd_opts' deadline or stop ended the run: no bounds */
 } bnd_result;
 
 typedef struct bnd_ctx bnd_ctx;
@@ -179,7 +192,8 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err);
 void bnd_ctx_free(bnd_ctx *c);                  /* NULL is fine */
 
 /* Computes (1) and (2).  C: [m x n_out] row-major, d: [m] (NULL = 0); m may
- * be 0.  lb: [m] OUT.  A row whose bound could not be established gets -inf.
+ * be 0.  lb: [m] OUT.  A row whose bound could not be established gets -inf
+ * (every row when the run was stopped: bnd_opts.deadline, stop).
  * Returns CN_ENOMEM (lb untouched) only if a buffer could not grow. */
 cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int m, const double *C,
                   const double *d, double *lb, bnd_result *res /* OUT, may be NULL */,
@@ -233,15 +247,16 @@ void bnd_input_coef(const bnd_ctx *c, int row, const double **coef /* OUT */);
  * ------------------------------------------------------------------------ */
 
 /* With iters == 0: the bound with exactly the given values (after the
- * clamps above).  With iters > 0: projected Adam (step lr_alpha, lr_beta)
+ * clamps above).  o (may be NULL): only its deadline and stop are used,
+ * polled between iterations; a stopped call reports every lb as -inf.  With iters > 0: projected Adam (step lr_alpha, lr_beta)
  * from the given values; the best iterate per row is kept, written back to
  * alpha/beta, and its bound to lb.  Rows are also intersected with their
  * interval bound (as bnd_run).  CN_EINVAL when the last bnd_run was not a
  * linear method over a feasible region with finite bounds (nothing to
  * recompute); CN_ENOMEM. */
-cn_status bnd_run_param(bnd_ctx *c, int m, const double *C, const double *d, double *alpha,
-                        double *beta, int iters, double lr_alpha, double lr_beta, double *lb,
-                        cn_err *err) CN_WUR;
+cn_status bnd_run_param(bnd_ctx *c, const bnd_opts *o, int m, const double *C, const double *d,
+                        double *alpha, double *beta, int iters, double lr_alpha, double lr_beta,
+                        double *lb, cn_err *err) CN_WUR;
 /* Tightening intermediate bounds with recorded slopes (bnd_run_tight): a
  * claim  sgn * z_i[j] >= lb  on the region, where the bound is computed
  * from the per-ReLU slopes q[n_relus] (slope q / 128, the grid of a

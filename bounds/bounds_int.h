@@ -93,6 +93,8 @@ struct bnd_ctx {
     double l2_r;
     bnd__layer *L;              /* [nl] */
     double **lo, **hi, **mag;   /* [nl+1][width of z_i] */
+    const bnd_opts *run_o;      /* the options of the run in progress (its deadline, stop) */
+    bool halted;                /* that run was stopped (bnd__halted) */
     bool blown;                 /* some intermediate bound is not finite */
     int blown_at;               /* first such z_i */
     bool infeasible;
@@ -188,6 +190,10 @@ void bnd__k_concretise_cols(int n, int R, const double *G, const double *lo, con
 /* bounds.c: interval lower bounds lb[m] of the rows C y + d (d may be NULL)
  * over the last run's output bounds. */
 void bnd__ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, double *lb);
+/* bounds.c: whether the run in progress must stop (its options' deadline
+ * has passed or their stop callback says so); once true, true until the
+ * run ends.  Callers abandon their work: bnd_run then reports nothing. */
+bool bnd__halted(bnd_ctx *c);
 /* bounds.c: v of affine layer i, if not computed yet this call. */
 void bnd__ensure_v(bnd_ctx *c, int i);
 

@@ -122,6 +122,13 @@ json_t *cli_json_cex(int n_in, mpq_t *x, const double *x_d, int n_out, const dou
                      check->case_idx, "disjunct", check->disj_idx, "exact_slacks", m);
 }
 
+json_t *cli_json_phases(const vfy_phase_times *ph)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:f}", "attack_s", ph->attack_s, "bounds_s",
+                     ph->bounds_s, "optimise_s", ph->optimise_s, "lp_s", ph->lp_s, "branch_s",
+                     ph->branch_s);
+}
+
 int cli_print_json(json_t *root)
 {
     if (!root) {

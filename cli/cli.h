@@ -172,6 +172,9 @@ json_t *cli_json_exact(const mpq_t q);
  * exact slack of every atom of the violated disjunct (exact_slacks). */
 json_t *cli_json_cex(int n_in, mpq_t *x, const double *x_d, int n_out, const double *y_d,
                      const prop_check *check);
+/* Where the engine's time went (vfy_phase_times), as every command writes
+ * it (docs/json.md): {attack_s, bounds_s, optimise_s, lp_s, branch_s}. */
+json_t *cli_json_phases(const vfy_phase_times *ph);
 /* Prints root (takes ownership; NULL means it could not be built) as
  * indented JSON (cli_json_dumps) on stdout; returns 0 or the out-of-memory
  * exit code. */

@@ -25,8 +25,9 @@ static const cli_opt opts[] = {
     CLI_ENGINE_OPT(threads),
     CLI_ENGINE_OPT(seed),
     {"out", 'o', CLI_OUT, "RESULTS.csv", NULL, 0, -1,
-     "results file (onnx,vnnlib,verdict,time_s,nodes[,reason]), rewritten atomically after "
-     "every instance"},
+     "results file (onnx,vnnlib,verdict,time_s,nodes[,reason], then where the time went: "
+     "attack_s, bounds_s, optimise_s, lp_s, branch_s, nodes_per_second), rewritten "
+     "atomically after every instance"},
     {"baseline", 'b', CLI_STR, "OLD.csv", NULL, 0, -1,
      "earlier results file: exit 1 on a regression (an instance solved there but not now, or "
      "a different verdict); exit 65 when it shares no instance with the suite"},
@@ -141,12 +142,15 @@ static int run(const cli_args *a)
         long nodes = 0;
         const char *v = "error";
         char reason[WF_REASON_MAX] = "";
-        if (wf_bench_instance(dir, in, &o, stop, &cache, &v, &nodes, reason, &err) != CN_OK) {
+        wf_timing tm = {false, {0, 0, 0, 0, 0}, 0};
+        if (wf_bench_instance(dir, in, &o, stop, &cache, &v, &nodes, reason, &tm, &err) !=
+            CN_OK) {
             wf_progress_clear(&prog);
             snprintf(reason, sizeof reason, "%s", err.msg[0] ? err.msg : "error");
             cli_error("%s, %s: %s", in->onnx, in->vnnlib, reason);
             v = "error";
             nodes = 0;
+            tm.known = false;
         }
         double dt = wf_now() - t0;
         if (*stop)
@@ -156,6 +160,7 @@ static int run(const cli_args *a)
             rc = cli_report(&err);
             goto done;
         }
+        wf_results_set_timing(&res, &tm);
         if (out && wf_results_write(out, &res, &err) != CN_OK) {
             wf_progress_clear(&prog);
             rc = cli_report(&err);
@@ -229,6 +234,10 @@ const cli_cmd cli_cmd_bench = {
         "error); its message is the row's reason.  --out is rewritten atomically after\n"
         "every instance, so a killed run leaves a valid partial file; it gains a sixth\n"
         "column `reason` (an error's message, an unknown's cause) when some row has one.\n"
+        "Where the time went follows (in the table, --out and --json): seconds of wall\n"
+        "time in attacks (PGD bursts, point tries), plain bounds, optimised bounds\n"
+        "(alpha), LPs (GLPK) and branching (the rest of the search), the workers' time\n"
+        "divided by their number, and nodes per second (none for an error).\n"
         "--baseline compares with an earlier results file (with or without the reason\n"
         "column): a regression is an instance solved (sat/unsat) there but not now, or\n"
         "differently.  --max-slowdown F adds time regressions: an instance with the same\n"
@@ -242,7 +251,8 @@ const cli_cmd cli_cmd_bench = {
         "--json: {suite, instances, expected_results, baseline, max_slowdown,\n"
         "slowdown_floor_s, interrupted, counts, score, time_s, time_solved_s, results:\n"
         "[{onnx, vnnlib, verdict, expected, time_s, nodes, reason, incorrect,\n"
-        "regression, baseline_verdict, baseline_time_s}]}, null for what is absent.\n"
+        "regression, baseline_verdict, baseline_time_s, phases: {attack_s, bounds_s,\n"
+        "optimise_s, lp_s, branch_s}, nodes_per_second}]}, null for what is absent.\n"
         "Exit 0 when everything agrees; 1 on an incorrect verdict, a regression or a time\n"
         "regression; otherwise 65 when an instance ended in error; 65 also when the\n"
         "baseline shares no instance with the suite (nothing is run); 128 + signal after\n"

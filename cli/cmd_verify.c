@@ -281,12 +281,13 @@ static int verify_vnnlib(const char *model, const net *n, const cli_args *a, con
         /* the keys of the complete engine's document too (docs/json.md), null
          * where bound propagation alone has no such value */
         int e = cli_print_json(json_pack(
-            "{s:s, s:s, s:s, s:s, s:f, s:f, s:n, s:n, s:n, s:n, s:s?, s:s?, s:n, s:n, s:n, s:o}",
+            "{s:s, s:s, s:s, s:s, s:f, s:f, s:n, s:n, s:n, s:n, s:s?, s:s?, s:n, s:n, s:n, s:o, "
+            "s:n, s:n}",
             "verdict", verdict, "model", model, "property", path, "method",
             bnd_method_name(o->method), "time_s", wall, "cpu_s", cpu, "attack_s", "nodes",
             "max_open", "depth", "found_by", all ? "bounds" : NULL, "reason",
             all ? NULL : "the bounds do not rule out every case", "empty_cases", "lp_tail",
-            "counterexample", "cases", cases));
+            "counterexample", "cases", cases, "phases", "nodes_per_second"));
         cases = NULL;
         if (e != CLI_EXIT_OK)
             rc = e;
@@ -391,13 +392,15 @@ int cli_verify_report(const cli_args *a, const char *model, const net *n, const 
         vfy_opts vo;
         (void)cli_engine_opts(a, &vo); /* parsed and range-checked already */
         json_t *root = json_pack(
-            "{s:s, s:s, s:s, s:s, s:f, s:n, s:f, s:I, s:I, s:i, s:s?, s:s?, s:i, s:n, s:n, s:n}",
+            "{s:s, s:s, s:s, s:s, s:f, s:n, s:f, s:I, s:I, s:i, s:s?, s:s?, s:i, s:n, s:n, s:n, "
+            "s:o, s:f}",
             "verdict", vfy_verdict_name(r->verdict), "model", model, "property", path, "method",
             bnd_method_name(vo.method), "time_s", r->seconds, "cpu_s", "attack_s",
             r->attack_seconds, "nodes", (json_int_t)r->nodes, "max_open", (json_int_t)r->max_open,
             "depth", r->depth, "found_by", r->found_by[0] ? r->found_by : NULL, "reason",
             r->reason[0] ? r->reason : NULL, "empty_cases", r->empty_cases, "lp_tail",
-            "counterexample", "cases");
+            "counterexample", "cases", "phases", cli_json_phases(&r->phases),
+            "nodes_per_second", r->nodes_per_s);
         if (root && r->lp_tail_tries > 0)
             json_object_set_new(root, "lp_tail",
                                 json_pack("{s:I, s:I, s:I}", "tries", (json_int_t)r->lp_tail_tries,

@@ -534,12 +534,31 @@ cn_status wf_results_add_reason(wf_results *r, const char *onnx, const char *vnn
     return CN_OK;
 }
 
+void wf_results_set_timing(wf_results *r, const wf_timing *t)
+{
+    CN_REQUIRE(r->n > 0, "a row to set");
+    r->v[r->n - 1].timing = *t;
+}
+
+/* The timing columns of one row (WF_TIMING_COLUMNS), each after a comma. */
+static void timing_csv(wf_buf *b, const wf_timing *t)
+{
+    if (!t->known) {
+        wf_buf_put(b, ",,,,,,", 6);
+        return;
+    }
+    const vfy_phase_times *p = &t->phases;
+    wf_buf_printf(b, ",%.3f,%.3f,%.3f,%.3f,%.3f,%.1f", p->attack_s, p->bounds_s, p->optimise_s,
+                  p->lp_s, p->branch_s, t->nodes_per_s);
+}
+
 void wf_results_csv(const wf_results *r, wf_buf *b)
 {
     bool reasons = false; /* the sixth column only when some row has a reason */
     for (int i = 0; i < r->n && !reasons; i++)
         reasons = r->v[i].reason != NULL;
-    wf_buf_printf(b, "onnx,vnnlib,verdict,time_s,nodes%s\n", reasons ? ",reason" : "");
+    wf_buf_printf(b, "onnx,vnnlib,verdict,time_s,nodes%s,%s\n", reasons ? ",reason" : "",
+                  WF_TIMING_COLUMNS);
     for (int i = 0; i < r->n; i++) {
         const wf_row *w = &r->v[i];
         wf_buf_csv(b, w->onnx);
@@ -550,8 +569,39 @@ void wf_results_csv(const wf_results *r, wf_buf *b)
             wf_buf_put(b, ",", 1);
             wf_buf_csv(b, w->reason ? w->reason : "");
         }
+        timing_csv(b, &w->timing);
         wf_buf_put(b, "\n", 1);
     }
+}
+
+/* The columns of WF_TIMING_COLUMNS in a header (col[6], -1 when absent). */
+static void timing_cols(char **fl, int k, int *col)
+{
+    static const char *const names[6] = {"attack_s", "bounds_s", "optimise_s",
+                                         "lp_s",     "branch_s", "nodes_per_second"};
+    for (int t = 0; t < 6; t++) {
+        col[t] = -1;
+        for (int c = 0; c < k; c++)
+            if (!strcmp(trim(fl[c]), names[t]))
+                col[t] = c;
+    }
+}
+
+/* A row's timing from its fields (known when every column holds a number). */
+static void timing_read(char **fl, int k, const int *col, wf_timing *t)
+{
+    double v[6];
+    memset(t, 0, sizeof *t);
+    for (int j = 0; j < 6; j++) {
+        char *end = NULL;
+        const char *f = col[j] >= 0 && col[j] < k ? trim(fl[col[j]]) : "";
+        v[j] = *f ? strtod(f, &end) : NAN;
+        if (!*f || !end || *end)
+            return;
+    }
+    t->known = true;
+    t->phases = (vfy_phase_times){v[0], v[1], v[2], v[3], v[4]};
+    t->nodes_per_s = v[5];
 }
 
 cn_status wf_results_write(const char *path, const wf_results *r, cn_err *err)
@@ -573,6 +623,7 @@ cn_status wf_results_load(const char *path, wf_results *out, cn_err *err)
     wf_results_init(&r);
     char line[8192];
     int line_no = 0, reason_col = 5; /* without a header: the sixth column */
+    int tcol[6] = {-1, -1, -1, -1, -1, -1}; /* the timing columns (with a header) */
     cn_status st = CN_OK;
     while (fgets(line, sizeof line, f)) {
         line_no++;
@@ -585,6 +636,7 @@ cn_status wf_results_load(const char *path, wf_results *out, cn_err *err)
             for (int c = 0; c < k; c++)
                 if (!strcmp(trim(fl[c]), "reason"))
                     reason_col = c;
+            timing_cols(fl, k, tcol);
             continue;
         }
         char *end = NULL;
@@ -600,6 +652,7 @@ cn_status wf_results_load(const char *path, wf_results *out, cn_err *err)
                                    err);
         if (st != CN_OK)
             break;
+        timing_read(fl, k, tcol, &r.v[r.n - 1].timing);
     }
     fclose(f);
     if (st != CN_OK) {

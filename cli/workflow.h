@@ -136,12 +136,21 @@ void wf_expected_name(const char *instances, char *buf, size_t size);
  * expected, 0 otherwise. */
 int wf_score(const char *verdict, const char *expected, bool *incorrect);
 
+/* Where an instance's time went: the engine's figures (vfy_result.phases,
+ * nodes_per_s). */
+typedef struct {
+    bool known;               /* false: an error, or a results file without them */
+    vfy_phase_times phases;
+    double nodes_per_s;
+} wf_timing;
+
 typedef struct {
     char *onnx, *vnnlib;
     char verdict[16];         /* sat, unsat, timeout, unknown, error */
     double time_s;
     long nodes;
     char *reason;             /* why error / unknown (one line), or NULL */
+    wf_timing timing;         /* (known false until wf_results_set_timing) */
 } wf_row;
 
 typedef struct {
@@ -158,13 +167,20 @@ cn_status wf_results_add(wf_results *r, const char *onnx, const char *vnnlib,
 cn_status wf_results_add_reason(wf_results *r, const char *onnx, const char *vnnlib,
                                 const char *verdict, double time_s, long nodes,
                                 const char *reason, cn_err *err) CN_WUR;
+/* The last row's timing (after wf_results_add*). */
+void wf_results_set_timing(wf_results *r, const wf_timing *t);
 /* Results CSV: header "onnx,vnnlib,verdict,time_s,nodes", one row per
  * instance, and a sixth column "reason" when some row has one (an error's
- * message, an unknown's cause); written atomically. */
+ * message, an unknown's cause); then always the timing (WF_TIMING_COLUMNS:
+ * seconds per phase and nodes per second of vfy_result, empty for a row
+ * without them); written atomically. */
+#define WF_TIMING_COLUMNS "attack_s,bounds_s,optimise_s,lp_s,branch_s,nodes_per_second"
 void wf_results_csv(const wf_results *r, wf_buf *b);
 cn_status wf_results_write(const char *path, const wf_results *r, cn_err *err) CN_WUR;
 /* Reads such a file (header optional; with a header the reason is the column
- * named "reason", without one the sixth; other extra columns ignored). */
+ * named "reason", without one the sixth; with a header naming every timing
+ * column, a row's timing is known where they hold numbers; other extra
+ * columns ignored). */
 cn_status wf_results_load(const char *path, wf_results *r, cn_err *err) CN_WUR;
 /* The row of (onnx, vnnlib), or NULL. */
 const wf_row *wf_results_find(const wf_results *r, const char *onnx, const char *vnnlib);
@@ -229,14 +245,16 @@ void wf_net_cache_clear(wf_net_cache *c);
 /* Decides one suite instance (paths relative to dir) with vfy_verify under o,
  * its timeout replaced by in->timeout.  *verdict: "sat", "unsat", "timeout" or
  * "unknown"; *nodes: branch-and-bound nodes; reason[]: the engine's reason
- * for unknown, else "".  An error (unreadable file, sizes that do not match,
- * out of memory) is returned as such: a suite run records the verdict
- * "error" with the error's message as its reason. */
+ * for unknown, else ""; *timing: where the engine's time went.  An error
+ * (unreadable file, sizes that do not match, out of memory) is returned as
+ * such: a suite run records the verdict "error" with the error's message as
+ * its reason. */
 #define WF_REASON_MAX 512
 cn_status wf_bench_instance(const char *dir, const wf_instance *in, const vfy_opts *o,
                             volatile sig_atomic_t *stop, wf_net_cache *cache,
                             const char **verdict /* OUT */, long *nodes /* OUT */,
-                            char reason[/*WF_REASON_MAX*/] /* OUT */, cn_err *err) CN_WUR;
+                            char reason[/*WF_REASON_MAX*/] /* OUT */,
+                            wf_timing *timing /* OUT */, cn_err *err) CN_WUR;
 
 /* Counts of a suite run, as `certnn bench` prints them. */
 typedef struct {
@@ -270,7 +288,9 @@ typedef struct {
 
 /* The table header and the row of one finished instance (`done` of `total`
  * finished, this one included): onnx, vnnlib, verdict, expected, time_s,
- * nodes, done/total, then INCORRECT / REGRESSION / SLOWER / ERROR marks. */
+ * nodes, done/total, the timing (seconds in attack, bounds, optimise, lp,
+ * branch, and nodes/s; "-" when not known), then INCORRECT / REGRESSION /
+ * SLOWER / ERROR marks. */
 void wf_bench_header(wf_buf *b);
 void wf_bench_row(wf_buf *b, const wf_bench_run *r, int done, int total, const wf_row *w);
 
@@ -284,8 +304,8 @@ void wf_bench_summary(const wf_bench_run *r, const wf_tally *t, const wf_results
 /* The run as JSON: suite, instances, expected_results, baseline,
  * max_slowdown, slowdown_floor_s, interrupted, counts {...}, score, time_s,
  * time_solved_s and results [{onnx, vnnlib, verdict, expected, time_s, nodes,
- * reason, incorrect, regression, baseline_verdict, baseline_time_s}], null
- * for what is absent.  NULL when out of memory. */
+ * reason, incorrect, regression, baseline_verdict, baseline_time_s, phases,
+ * nodes_per_second}], null for what is absent.  NULL when out of memory. */
 json_t *wf_bench_json(const wf_bench_run *r, const wf_tally *t, const wf_results *res,
                       bool interrupted);
 

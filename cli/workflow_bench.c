@@ -82,7 +82,8 @@ void wf_net_cache_clear(wf_net_cache *c)
 
 cn_status wf_bench_instance(const char *dir, const wf_instance *in, const vfy_opts *base,
                             volatile sig_atomic_t *stop, wf_net_cache *cache,
-                            const char **verdict, long *nodes, char reason[], cn_err *err)
+                            const char **verdict, long *nodes, char reason[], wf_timing *timing,
+                            cn_err *err)
 {
     char *mp = wf_path_join(dir, in->onnx), *pp = wf_path_join(dir, in->vnnlib);
     prop *p = NULL;
@@ -117,6 +118,7 @@ cn_status wf_bench_instance(const char *dir, const wf_instance *in, const vfy_op
         *verdict = vfy_verdict_name(r.verdict);
         *nodes = r.nodes;
         snprintf(reason, WF_REASON_MAX, "%s", r.verdict == VFY_UNKNOWN ? r.reason : "");
+        *timing = (wf_timing){true, r.phases, r.nodes_per_s};
     }
     vfy_result_clear(&r);
 done:
@@ -165,8 +167,21 @@ static const char *expected_of(const wf_bench_run *r, const wf_row *w)
 
 void wf_bench_header(wf_buf *b)
 {
-    wf_buf_printf(b, "%-40s %-28s %-8s %-8s %9s %10s %11s\n", "onnx", "vnnlib", "verdict",
-                  "expected", "time_s", "nodes", "done");
+    wf_buf_printf(b, "%-40s %-28s %-8s %-8s %9s %10s %11s %8s %8s %8s %8s %8s %9s\n", "onnx",
+                  "vnnlib", "verdict", "expected", "time_s", "nodes", "done", "attack_s",
+                  "bounds_s", "optim_s", "lp_s", "branch_s", "nodes/s");
+}
+
+/* The timing columns of a table row ("-" each when not known). */
+static void timing_cells(wf_buf *b, const wf_timing *t)
+{
+    if (!t->known) {
+        wf_buf_printf(b, " %8s %8s %8s %8s %8s %9s", "-", "-", "-", "-", "-", "-");
+        return;
+    }
+    const vfy_phase_times *p = &t->phases;
+    wf_buf_printf(b, " %8.2f %8.2f %8.2f %8.2f %8.2f %9.1f", p->attack_s, p->bounds_s,
+                  p->optimise_s, p->lp_s, p->branch_s, t->nodes_per_s);
 }
 
 void wf_bench_row(wf_buf *b, const wf_bench_run *r, int done, int total, const wf_row *w)
@@ -178,6 +193,7 @@ void wf_bench_row(wf_buf *b, const wf_bench_run *r, int done, int total, const w
     snprintf(cnt, sizeof cnt, "%d/%d", done, total);
     wf_buf_printf(b, "%-40s %-28s %-8s %-8s %9.3f %10ld %11s", w->onnx, w->vnnlib, w->verdict,
                   e[0] ? e : "-", w->time_s, w->nodes, cnt);
+    timing_cells(b, &w->timing);
     if (!strcmp(w->verdict, "error"))
         wf_buf_printf(b, "  ERROR");
     if (k.incorrect)
@@ -266,13 +282,16 @@ json_t *wf_bench_json(const wf_bench_run *r, const wf_tally *t, const wf_results
         bc.improved += k.improved && !k.regressed;
         bc.slower += k.slower && !k.regressed && !k.improved;
         const char *reg = k.regressed ? "verdict" : k.slower ? "time" : NULL;
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:f, s:I, s:o, s:b, s:o, s:o, s:o}", "onnx",
-                              w->onnx, "vnnlib", w->vnnlib, "verdict", w->verdict, "expected",
-                              str_or_null(e), "time_s", w->time_s, "nodes", (json_int_t)w->nodes,
-                              "reason", str_or_null(w->reason), "incorrect", k.incorrect,
-                              "regression", str_or_null(reg), "baseline_verdict",
-                              str_or_null(k.base ? k.base->verdict : NULL), "baseline_time_s",
-                              k.base ? json_real(k.base->time_s) : json_null());
+        const wf_timing *tm = &w->timing;
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:o, s:f, s:I, s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "onnx", w->onnx,
+            "vnnlib", w->vnnlib, "verdict", w->verdict, "expected", str_or_null(e), "time_s",
+            w->time_s, "nodes", (json_int_t)w->nodes, "reason", str_or_null(w->reason),
+            "incorrect", k.incorrect, "regression", str_or_null(reg), "baseline_verdict",
+            str_or_null(k.base ? k.base->verdict : NULL), "baseline_time_s",
+            k.base ? json_real(k.base->time_s) : json_null(), "phases",
+            tm->known ? cli_json_phases(&tm->phases) : json_null(), "nodes_per_second",
+            tm->known ? json_real(tm->nodes_per_s) : json_null());
         if (!o || json_array_append_new(rows, o) != 0) {
             json_decref(rows);
             return NULL;

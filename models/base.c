@@ -1,5 +1,6 @@
 /* base.c — cn_ base: errors, allocation with fault injection, file reading,
- * gzipped inputs, hashing, rounding scopes and exact rational conversions. */
+ * gzipped inputs, hashing, rounding scopes, the monotonic clock and exact
+ * rational conversions. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <zlib.h>
@@ -326,6 +328,13 @@ int cn_round_push(int mode)
 }
 
 void cn_round_pop(int saved) { fesetround(saved); }
+
+double cn_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 void cn_mpq_set_d(mpq_t q, double d)
 {

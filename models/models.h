@@ -106,6 +106,10 @@ cn_status cn_gunzip_mem(const unsigned char *in, size_t n, const char *path, siz
 /* SHA-256 of bytes, as 64 lowercase hex digits plus NUL. */
 void cn_sha256_hex(const unsigned char *data, size_t len, char hex[65]);
 
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC), for time limits and
+ * measured times: only differences mean anything.  Any rounding mode. */
+double cn_now(void);
+
 /* Rounding-mode scope (docs/DESIGN.md: set per thread, saved and restored around
  * each kernel; never parse or print inside).  Usage:
  *     int saved = cn_round_push(FE_UPWARD); ... cn_round_pop(saved); */

@@ -371,7 +371,12 @@ static PyObject *result_dict(const vfy_result *r, const vfy_opts *o, PyObject *m
                                                 "closed", r->lp_tail_closed, "lps", r->lp_tail_lps)
                                 : Py_NewRef(Py_None)) &&
           put(d, "counterexample", r->verdict == VFY_SAT ? cex_dict(r) : Py_NewRef(Py_None)) &&
-          put(d, "cases", Py_NewRef(Py_None)))) {
+          put(d, "cases", Py_NewRef(Py_None)) &&
+          put(d, "phases",
+              Py_BuildValue("{s:d, s:d, s:d, s:d, s:d}", "attack_s", r->phases.attack_s,
+                            "bounds_s", r->phases.bounds_s, "optimise_s", r->phases.optimise_s,
+                            "lp_s", r->phases.lp_s, "branch_s", r->phases.branch_s)) &&
+          put(d, "nodes_per_second", PyFloat_FromDouble(r->nodes_per_s)))) {
         Py_XDECREF(d);
         return NULL;
     }

@@ -135,7 +135,10 @@ expect 65 "bench with two instances that cannot be run exits 65" "$C" bench "$T/
     --out "$T/err.csv" --junit "$T/err.xml"
 has "$T/out" "^8 of 8 instances: solved 6 .* error 2, incorrect 0" "two error verdicts counted"
 has "$T/err" "2 instances ended in error" "stderr says why the run failed"
-has "$T/err.csv" "^onnx,vnnlib,verdict,time_s,nodes,reason$" "the results file gains a reason column"
+has "$T/err.csv" "^onnx,vnnlib,verdict,time_s,nodes,reason,attack_s,bounds_s,optimise_s,lp_s,branch_s,nodes_per_second$" \
+    "the results file gains a reason column (the timing columns after it)"
+has "$T/err.csv" "^missing.onnx,test_prop.vnnlib,error,[0-9.]+,0,.*,,,,,,$" \
+    "an error row has no timing"
 has "$T/err.csv" "^missing.onnx,test_prop.vnnlib,error,[0-9.]+,0,.*missing.onnx: cannot open" \
     "the missing model's row has verdict error and the reason"
 has "$T/err.csv" "^test_nano.onnx,test_prop.vnnlib,error,.*5 inputs and 5 outputs" \
@@ -186,8 +189,8 @@ check 'rows_counted "$T/err" 8' "--json: the per-instance lines go to stderr"
 expect 0 "bench with stdout and stderr to files" "$C" bench "$TS"
 check 'no_cr "$T/out" && no_cr "$T/err"' "no carriage return when not on a terminal"
 check 'rows_counted "$T/out" 5' "one line per finished instance, 1/5 to 5/5"
-has "$T/out" "^test_sat.onnx +test_prop.vnnlib +sat +sat +[0-9]+\.[0-9]{3} +[0-9]+ +4/5$" \
-    "a row: onnx, vnnlib, verdict, expected, time, nodes, done/total"
+has "$T/out" "^test_sat.onnx +test_prop.vnnlib +sat +sat +[0-9]+\.[0-9]{3} +[0-9]+ +4/5( +[0-9]+\.[0-9]{2}){5} +[0-9]+\.[0-9]$" \
+    "a row: onnx, vnnlib, verdict, expected, time, nodes, done/total, the timing"
 ls "$T" "$T/h1" "$T/h2" "$T/h3" | grep -q '\.tmp\.' && nok "no temporary files left" ||
     ok "no temporary files left"
 

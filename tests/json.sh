@@ -73,6 +73,27 @@ sys.exit(1 if bad else 0)
 PY
     then ok "$1: the documented keys and rules"; else nok "$1: $(head -3 "$T/why" | tr '\n' ' ')"; fi
 }
+# phases FILE WHAT: where the engine's time went (docs/json.md): in the document (verify)
+# or in every row that is not an error (bench), `phases` holds the five phase times, each
+# a number >= 0, summing to at most the time plus 0.1 s, and nodes_per_second a number >= 0
+phases() {
+    if python3 - "$1" >"$T/why" 2>&1 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+docs = [r for r in d["results"] if r["verdict"] != "error"] if "results" in d else [d]
+assert docs, "no document with phases"
+for r in docs:
+    ph = r["phases"]
+    assert set(ph) == {"attack_s", "bounds_s", "optimise_s", "lp_s", "branch_s"}, sorted(ph)
+    for k, v in ph.items():
+        assert isinstance(v, (int, float)) and v >= 0, (k, v)
+    assert sum(ph.values()) <= r["time_s"] + 0.1, (sum(ph.values()), r["time_s"])
+    n = r["nodes_per_second"]
+    assert isinstance(n, (int, float)) and n >= 0, n
+print("ok")
+PY
+    then ok "$2"; else nok "$2: $(tail -1 "$T/why")"; fi
+}
 # has_cex FILE PATH WHAT: the counterexample at PATH (python expression on d) is not null
 has_cex() {
     check "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if $2 else 1)' '$1'" "$3"
@@ -85,11 +106,15 @@ printf '0 0 0 0 0\n0.1 0.2 0.3 0.4 0.5\n' >"$T/in.txt"
 
 "$C" verify "$Z/acasxu_1_1.nnet" --vnnlib "$Z/acasxu_prop3.vnnlib" --json -j 2 >"$T/vc.json"
 doc "verify --vnnlib" "$T/vc.json"
+phases "$T/vc.json" "verify --vnnlib: phase times >= 0 that sum to at most time_s, nodes per second"
 "$C" verify "$Z/acasxu_1_1.nnet" --vnnlib "$Z/acasxu_prop3.vnnlib" --json --incomplete >"$T/vi.json"
 doc "verify --vnnlib" "$T/vi.json"
+has_cex "$T/vi.json" 'd["phases"] is None and d["nodes_per_second"] is None' \
+    "verify --incomplete: no engine, so phases and nodes_per_second are null"
 "$C" verify "$SAT_ONNX" --vnnlib "$SAT_PROP" --json >"$T/vs.json"
 doc "verify --vnnlib" "$T/vs.json"
 has_cex "$T/vs.json" 'd["counterexample"]' "verify --vnnlib sat: the counterexample is there"
+phases "$T/vs.json" "verify --vnnlib sat: phase times"
 "$C" attack "$SAT_ONNX" --vnnlib "$SAT_PROP" --json >"$T/as.json"
 doc "attack --vnnlib" "$T/as.json"
 has_cex "$T/as.json" 'd["counterexample"]' "attack --vnnlib: the counterexample is there"
@@ -101,6 +126,7 @@ has_cex "$T/au.json" 'd["counterexample"] is None and d["reason"]' "attack --vnn
 
 "$C" bench "$TS" --json -q >"$T/bench.json" 2>/dev/null
 doc "bench --json" "$T/bench.json"
+phases "$T/bench.json" "bench --json: every row's phase times >= 0 sum to at most its time_s"
 "$C" verify "$Z/acasxu_1_1.nnet" --vnnlib "$Z/acasxu_prop3.vnnlib" --cert "$T/p3.cert" -q >/dev/null
 "$C" check "$T/p3.cert" --allow-unsigned --json >"$T/check.json"
 doc "check --json" "$T/check.json"

@@ -43,7 +43,7 @@ check 'same "$T/ref.csv" "$T/np2.csv"' "2 ranks: every instance, verdicts as cer
 expect 0 "certnn-mpi bench, 3 ranks (oversubscribed)" $MPIRUN -np 3 "$CM" bench "$SU" $OPTS --out "$T/np3.csv"
 has "$T/out" "^mpi: 3 ranks" "3 ranks took part"
 check 'same "$T/ref.csv" "$T/np3.csv"' "3 ranks: every instance, verdicts as certnn bench"
-check '[ "$(head -1 "$T/np3.csv")" = "onnx,vnnlib,verdict,time_s,nodes" ] &&
+check '[ "$(head -1 "$T/np3.csv")" = "onnx,vnnlib,verdict,time_s,nodes,attack_s,bounds_s,optimise_s,lp_s,branch_s,nodes_per_second" ] &&
        [ "$(cut -d, -f1,2 "$T/np3.csv" | tail -n +2)" = "$(cut -d, -f1,2 "$SU/instances.csv")" ]' \
     "the results file is in the suite's order"
 

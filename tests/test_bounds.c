@@ -3,7 +3,8 @@
  * vertices) on adversarial random networks: wide weight ranges, deep stacks,
  * tiny and zero-width boxes, margins near zero, convolutions, splits.  Also:
  * DeepPoly inside interval bounds, CROWN/alpha at least as tight as interval,
- * hand-computed values, rounding mode restored, context reuse, OOM.  Nets
+ * hand-computed values, rounding mode restored, context reuse, OOM, runs
+ * stopped by their caller (nothing reported, never part of a pass).  Nets
  * with an enclosure (finding F1): test_bounds_encl.c. */
 #include "config.h"
 
@@ -670,6 +671,87 @@ static void test_input_coef(void **state)
     }
 }
 
+/* A stop callback that says "stop" from its at-th call on. */
+typedef struct {
+    int calls, at;
+} stop_after;
+
+static bool stop_at(void *arg)
+{
+    stop_after *s = arg;
+    return ++s->calls >= s->at;
+}
+
+/* Every layer bound of the last run is -inf / +inf and there are no input
+ * coefficients: what a stopped run reports. */
+static void assert_nothing_known(const bnd_ctx *c, const net *n, int m, const double *lb)
+{
+    for (int r = 0; r < m; r++)
+        assert_true(lb[r] == -INFINITY);
+    for (int i = 0; i <= net_n_layers(n); i++) {
+        const double *lo, *hi;
+        bnd_layer_bounds(c, i, &lo, &hi);
+        int w = i == 0 ? net_in_size(n) : net_layer_at(n, i - 1)->out;
+        for (int j = 0; j < w; j++)
+            assert_true(lo[j] == -INFINITY && hi[j] == INFINITY);
+    }
+    const double *A;
+    bnd_input_coef(c, 0, &A);
+    assert_null(A);
+}
+
+/* A run stopped by its caller (bnd_opts.stop, .deadline) reports nothing,
+ * never part of a pass: whenever it stops (the k-th poll, for every k
+ * until a run is not stopped), every lb is -inf, every layer bound unknown
+ * and the region not infeasible; a run that was not stopped gives exactly
+ * the bounds of a run without a stop.  A deadline past stops at once, one
+ * far ahead changes nothing. */
+static void test_stop(void **state)
+{
+    tu_rng r = {tu_seed("stop", 17)};
+    net *n = plain_dense(&r, 4, 12, 5, 3, 1);
+    cn_err err;
+    bnd_ctx *c = bnd_ctx_new(n, &err);
+    double lo[5], hi[5], x0[5];
+    random_box(&r, 5, 1, 0, lo, hi, x0);
+    double C[6] = {1, -1, 0, 0, 1, -1}, ref[2], lb[2];
+    bnd_region rg = {lo, hi, NULL};
+    for (int k = 0; k < 4; k++) {
+        bnd_opts o;
+        bnd_opts_init(&o, methods[k]);
+        o.alpha_iters = 5;
+        bnd_result res;
+        assert_int_equal(bnd_run(c, &o, &rg, 2, C, NULL, ref, &res, &err), CN_OK);
+        assert_false(res.stopped);
+        int at = 1;
+        for (; at < 100000; at++) {
+            stop_after s = {0, at};
+            o.stop = stop_at;
+            o.stop_arg = &s;
+            assert_int_equal(bnd_run(c, &o, &rg, 2, C, NULL, lb, &res, &err), CN_OK);
+            if (!res.stopped)
+                break;
+            assert_false(res.infeasible);
+            assert_nothing_known(c, n, 2, lb);
+        }
+        assert_true(at > 1 && at < 100000); /* polled, and finished once not stopped */
+        for (int q = 0; q < 2; q++)
+            assert_true(lb[q] == ref[q]);
+        o.stop = NULL;
+        o.deadline = cn_now() - 1.0;
+        assert_int_equal(bnd_run(c, &o, &rg, 2, C, NULL, lb, &res, &err), CN_OK);
+        assert_true(res.stopped);
+        assert_nothing_known(c, n, 2, lb);
+        o.deadline = cn_now() + 3600.0;
+        assert_int_equal(bnd_run(c, &o, &rg, 2, C, NULL, lb, &res, &err), CN_OK);
+        assert_false(res.stopped);
+        for (int q = 0; q < 2; q++)
+            assert_true(lb[q] == ref[q]);
+    }
+    bnd_ctx_free(c);
+    net_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -687,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_sound_splits),
         cmocka_unit_test(test_relu_product_rounding),
         cmocka_unit_test(test_input_coef),
+        cmocka_unit_test(test_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,7 @@ static void one(tu_rng *r, stats *st)
         al[k] = tu_unif(r) < 0.05 ? 1.5 - 3 * tu_unif(r) : tu_unif(r);
         be[k] = tu_unif(r) < 0.05 ? -1 : pow(10, -3 + 5 * tu_unif(r));
     }
-    assert_int_equal(bnd_run_param(c, m, C, d, al, be, 0, 0, 0, lb_rand, &err), CN_OK);
+    assert_int_equal(bnd_run_param(c, NULL, m, C, d, al, be, 0, 0, 0, lb_rand, &err), CN_OK);
     assert_int_equal(fegetround(), FE_TONEAREST);
     for (int k = 0; k < m * nr; k++) { /* written back: the values used */
         assert_true(al[k] >= 0 && al[k] <= 1);
@@ -97,10 +97,10 @@ static void one(tu_rng *r, stats *st)
         for (int j = 0; j < nr; j++)
             be[(size_t)q * (size_t)nr + j] = 0;
     }
-    assert_int_equal(bnd_run_param(c, m, C, d, al, be, 25, 0.3, 0.3, lb_opt, &err), CN_OK);
+    assert_int_equal(bnd_run_param(c, NULL, m, C, d, al, be, 25, 0.3, 0.3, lb_opt, &err), CN_OK);
     /* the recorded parameters give exactly the recorded bound */
     double lb_again[6];
-    assert_int_equal(bnd_run_param(c, m, C, d, al, be, 0, 0, 0, lb_again, &err), CN_OK);
+    assert_int_equal(bnd_run_param(c, NULL, m, C, d, al, be, 0, 0, 0, lb_again, &err), CN_OK);
     for (int q = 0; q < m; q++) {
         assert_true(lb_again[q] == lb_opt[q] || (isnan(lb_again[q]) && isnan(lb_opt[q])));
         if (isfinite(lb_crown[q]))
@@ -185,13 +185,13 @@ static void test_param_needs_run(void **state)
     net *n = random_dense(&r, &g);
     bnd_ctx *c = bnd_ctx_new(n, &err);
     double C[2] = {1, -1}, lb[1], al[8] = {0}, be[8] = {0};
-    assert_int_equal(bnd_run_param(c, 1, C, NULL, al, be, 0, 0, 0, lb, &err), CN_EINVAL);
+    assert_int_equal(bnd_run_param(c, NULL, 1, C, NULL, al, be, 0, 0, 0, lb, &err), CN_EINVAL);
     double lo[2] = {-1, -1}, hi[2] = {1, 1};
     bnd_region rg = {lo, hi, NULL, NULL, NULL};
     bnd_opts o;
     bnd_opts_init(&o, BND_INTERVAL);
     assert_int_equal(bnd_run(c, &o, &rg, 1, C, NULL, lb, NULL, &err), CN_OK);
-    assert_int_equal(bnd_run_param(c, 1, C, NULL, al, be, 0, 0, 0, lb, &err), CN_EINVAL);
+    assert_int_equal(bnd_run_param(c, NULL, 1, C, NULL, al, be, 0, 0, 0, lb, &err), CN_EINVAL);
     bnd_ctx_free(c);
     net_free(n);
 }

@@ -1,18 +1,20 @@
 /* test_engine.c — the complete engine on real and constructed instances:
  * proof logs of ACAS Xu runs, distributed proofs the certificate checker
  * accepts, the LP tail, search finding rare counterexamples, inexact
- * coefficients, size checks, out of memory and GLPK faults.  The
- * random-instances-vs-MILP soundness part is test_engine_milp.c (same
- * program).  CN_TEST_FILTER (comma-separated fnmatch patterns, e.g.
+ * coefficients, size checks, out of memory, GLPK faults and the time limit
+ * inside long bound passes.  The random-instances-vs-MILP soundness part is
+ * test_engine_milp.c (same program).  CN_TEST_FILTER (comma-separated fnmatch patterns, e.g.
  * "*_vs_milp,*_oom") runs only the tests it names, as the ThreadSanitizer
  * stage of CI runs them. */
 #include "config.h"
 
+#include <math.h>
 #include <pthread.h>
 
 #include "tests/engfix.h"
 #include "tests/groups.h"
 #include "tests/lpfix.h"
+#include "tests/netgen.h"
 
 /* Loads ACAS Xu network NET (e.g. "5_3") and property PROP (e.g. "prop_2"). */
 static void acas_load(const char *netname, const char *propname, net **n, prop **p)
@@ -477,6 +479,67 @@ static void test_glpk_fault_f5(void **state)
     net_free(n);
 }
 
+/* A wide dense network (784-512-512-512-512-10, float32 weights) whose root
+ * alpha-CROWN takes far longer than the limit below, and a property no point
+ * meets that its bounds cannot refute either: Y_0 <= t and Y_0 >= t + 1,
+ * t the output at the box's centre (both atoms within Y_0's range).  The
+ * time limit must hold all the same: the run ends with timeout within the
+ * limit plus a generous slack (here 2 s + 5 s; without deadlines inside the
+ * bound passes the root's alpha alone took 10 s on a 2-core machine).  Where the
+ * time went: the phases are >= 0, the alpha run's time is the optimised
+ * bounds', and they sum to at most the run's time. */
+static void test_deadline_inside_bounds(void **state)
+{
+    enum { N_IN = 784 };
+    tu_rng r = {tu_seed("deadline_inside_bounds", 24)};
+    const int sizes[] = {N_IN, 512, 512, 512, 512, 10};
+    net *n = dense_net(&r, sizes, 6, draw_f32, 0);
+    double x[N_IN], y[10];
+    for (int i = 0; i < N_IN; i++)
+        x[i] = tu_unif(&r);
+    cn_err err;
+    assert_int_equal(net_forward(n, 1, x, y, &err), CN_OK);
+    size_t cap = 128 * N_IN + 4096, len = 0; /* (declarations and bounds: < 100 a line) */
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < N_IN; i++)
+        len += (size_t)snprintf(text + len, cap - len, "(declare-const X_%d Real)\n", i);
+    for (int j = 0; j < 10; j++)
+        len += (size_t)snprintf(text + len, cap - len, "(declare-const Y_%d Real)\n", j);
+    for (int i = 0; i < N_IN; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "(assert (>= X_%d %.6f))\n(assert (<= X_%d %.6f))\n", i,
+                                x[i] - 0.05, i, x[i] + 0.05);
+    double t = floor(y[0]);
+    len += (size_t)snprintf(text + len, cap - len, "(assert (<= Y_0 %.1f))\n(assert (>= Y_0 %.1f))\n",
+                            t, t + 1);
+    assert_true(len < cap);
+    prop *p = NULL;
+    assert_int_equal(prop_parse_vnnlib_mem(text, len, "deadline.vnnlib", 0, &p, &err), CN_OK);
+    free(text);
+    const double limit = 2.0;
+    vfy_opts o = engine_opts(2, limit);
+    vfy_result res;
+    vfy_result_init(&res);
+    double t0 = cn_now();
+    assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+    double wall = cn_now() - t0;
+    const vfy_phase_times *ph = &res.phases;
+    printf("# deadline: %s in %.3f s (wall %.3f s), %ld nodes; attack %.3f, bounds %.3f, "
+           "optimise %.3f, lp %.3f, branch %.3f s\n", vfy_verdict_name(res.verdict), res.seconds,
+           wall, res.nodes, ph->attack_s, ph->bounds_s, ph->optimise_s, ph->lp_s, ph->branch_s);
+    assert_int_equal(res.verdict, VFY_TIMEOUT);
+    assert_true(wall <= limit + 5.0);
+    double sum = ph->attack_s + ph->bounds_s + ph->optimise_s + ph->lp_s + ph->branch_s;
+    assert_true(ph->attack_s >= 0 && ph->bounds_s >= 0 && ph->optimise_s >= 0 &&
+                ph->lp_s >= 0 && ph->branch_s >= 0);
+    assert_true(ph->optimise_s > 0); /* the root's alpha run began */
+    assert_true(sum <= res.seconds + 0.1);
+    vfy_result_clear(&res);
+    prop_free(p);
+    net_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_engine_rejects_wrong_sizes),
         cmocka_unit_test(test_engine_oom),
         cmocka_unit_test(test_glpk_fault_f5),
+        cmocka_unit_test(test_deadline_inside_bounds),
     };
     int failed = test_engine_milp_group();
     return failed + run_filtered_group("engine", tests, sizeof tests / sizeof tests[0]);

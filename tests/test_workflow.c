@@ -400,14 +400,28 @@ static void test_bench_reports(void **state)
     size_t len;
     char *text = slurp(p, &len);
     assert_non_null(text);
-    assert_non_null(strstr(text, "onnx,vnnlib,verdict,time_s,nodes,reason\n"));
-    assert_non_null(strstr(text, "\nb.onnx,p,error,0.000,0,\"b.onnx: bad, \"\"very\"\" bad\"\n"));
+    assert_non_null(strstr(text, "onnx,vnnlib,verdict,time_s,nodes,reason," WF_TIMING_COLUMNS "\n"));
+    assert_non_null(strstr(text, "\nb.onnx,p,error,0.000,0,\"b.onnx: bad, \"\"very\"\" bad\",,,,,,\n"));
     free(text);
     wf_results back;
     assert_int_equal(wf_results_load(p, &back, &err), CN_OK);
     assert_int_equal(back.n, 2);
     assert_null(back.v[0].reason);
     assert_string_equal(back.v[1].reason, "b.onnx: bad, \"very\" bad");
+    assert_false(back.v[0].timing.known);
+    wf_results_free(&back);
+    /* the timing columns: written after the reason, read back by their names */
+    wf_timing tm = {true, {0.25, 1.5, 0, 0.125, 0.5}, 1234.5};
+    wf_results_set_timing(&r, &tm);
+    assert_int_equal(wf_results_write(p, &r, &err), CN_OK);
+    text = slurp(p, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"b.onnx: bad, \"\"very\"\" bad\",0.250,1.500,0.000,0.125,0.500,1234.5\n"));
+    free(text);
+    assert_int_equal(wf_results_load(p, &back, &err), CN_OK);
+    assert_true(back.v[1].timing.known);
+    assert_true(back.v[1].timing.phases.bounds_s == 1.5 && back.v[1].timing.phases.lp_s == 0.125);
+    assert_true(back.v[1].timing.nodes_per_s == 1234.5);
     wf_results_free(&back);
     /* without a header the sixth column is the reason; a named column elsewhere too */
     write_text(p, "a.onnx,p,unknown,2.5,7,node limit 10 reached\n");

@@ -6,10 +6,12 @@ set -u
 . "${CN_SRCDIR:-.}/tests/tap.sh"
 # png FILE: the 8-byte PNG signature
 png() { [ "$(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
-# results_ok FILE: a results CSV whose every row has 5 fields, a known verdict and a time
+# results_ok FILE: a results CSV whose every row has 11 fields, a known verdict, a time
+# and the timing (five phase times and nodes per second)
 results_ok() {
-    awk -F, 'NR == 1 { if ($0 != "onnx,vnnlib,verdict,time_s,nodes") exit 1; next }
-             NF != 5 || $3 !~ /^(sat|unsat|timeout|unknown|error)$/ || $4 !~ /^[0-9.]+$/ { exit 1 }
+    awk -F, 'NR == 1 { if ($0 != "onnx,vnnlib,verdict,time_s,nodes,attack_s,bounds_s,optimise_s,lp_s,branch_s,nodes_per_second") exit 1; next }
+             NF != 11 || $3 !~ /^(sat|unsat|timeout|unknown|error)$/ || $4 !~ /^[0-9.]+$/ { exit 1 }
+             { for (i = 6; i <= 11; i++) if ($i !~ /^[0-9.]+$/) exit 1 }
              END { if (NR < 1) exit 1 }' "$1"
 }
 

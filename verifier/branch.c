@@ -1,7 +1,8 @@
 /* branch.c — the branching rules: which unstable ReLU (BaBSR-style
  * intercept score, the best of a few tried) or which input dimension
  * (trial bisections, the bound's coefficient ranking, the relatively widest)
- * a node is split on, and the two children, each bounded at once. */
+ * a node is split on, and the two children, each bounded at once.  A trial
+ * bound that was stopped (w->halted) ends the attempt with no split. */
 #include "config.h"
 
 #include <math.h>
@@ -100,7 +101,7 @@ static cn_status make_children(worker *w, node *nd, int dim, double mid, int neu
             cn_free(c);
             continue;
         }
-        c->evaluated = true;
+        c->evaluated = !w->halted; /* (a stopped bound: bounded again when taken) */
         kids[(*n_kids)++] = c;
     }
     order_kids(kids, *n_kids);
@@ -173,8 +174,8 @@ cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *
             memcpy(t->alive[h], nd->alive, sizeof(uint64_t) * (size_t)S->words);
             cn_status st = vfy__bound_region(w, lo, hi, nd->split, t->alive[h], false, &t->score[h],
                                         &t->closed[h]);
-            if (st != CN_OK)
-                return st;
+            if (st != CN_OK || w->halted)
+                return st; /* (stopped: not split; the caller gives the node back) */
             t->pref_dim[h][0] = w->pref_dim[0];
             t->pref_dim[h][1] = w->pref_dim[1];
             t->n_unst[h] = w->n_unst;
@@ -255,8 +256,8 @@ cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *s
             cn_status st = vfy__bound_region(w, nd->lo, nd->hi, nd->split, w->alive_tmp, false,
                                         &sc[h], &closed);
             nd->split[cand[q]] = 0;
-            if (st != CN_OK)
-                return st;
+            if (st != CN_OK || w->halted)
+                return st; /* (stopped: not split; the caller gives the node back) */
         }
         double v = fmin(sc[0], sc[1]);
         if (best < 0 || v > best_val) {

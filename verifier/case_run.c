@@ -1,7 +1,8 @@
 /* case_run.c — one case of the property (a conjunction of input bounds and
  * a disjunction of output conjunctions): its atoms as rows of C, the ReLU
  * numbering, subproblems in and out, then branch and bound in phases of
- * growing length with an attack burst between phases. */
+ * growing length with an attack burst between phases; the workers' time
+ * per phase of work (vfy_phase_times) added to the result. */
 #include "config.h"
 
 #include <float.h>
@@ -209,8 +210,20 @@ static cn_status attack_burst(shared *S, int phase, double seconds, vfy_result *
         pthread_mutex_unlock(&S->mu);
     }
     res->attack_seconds += ar.seconds;
+    res->phases.attack_s += ar.seconds;
     atk_result_clear(&ar);
     return st;
+}
+
+/* The workers' time per phase (summed over the T workers) as wall-clock
+ * time: each phase's share of the workers' time, over T (verifier.h). */
+static void add_phases(vfy_phase_times *ph, const double *phase_s, int T)
+{
+    ph->branch_s += phase_s[VFY__PH_BRANCH] / T;
+    ph->attack_s += phase_s[VFY__PH_ATTACK] / T;
+    ph->bounds_s += phase_s[VFY__PH_BOUNDS] / T;
+    ph->optimise_s += phase_s[VFY__PH_OPTIMISE] / T;
+    ph->lp_s += phase_s[VFY__PH_LP] / T;
 }
 
 /* Runs branch and bound on case ci.  *verdict: VFY_UNSAT, VFY_SAT (sat_q
@@ -376,6 +389,7 @@ cn_status vfy__run_case(const net *n, const prop *p, const vfy_opts *o, int ci, 
     }
     pthread_mutex_destroy(&S.mu);
     pthread_cond_destroy(&S.cv);
+    add_phases(&res->phases, S.phase_s, T);
     for (int t = 0; t < T; t++) {
         res->lp_tail_tries += ws[t].tail_tries;
         res->lp_tail_closed += ws[t].tail_closed;

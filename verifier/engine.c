@@ -103,6 +103,16 @@ static cn_status record_sat(const net *n, const prop *p, mpq_t *q, vfy_result *r
     return CN_OK;
 }
 
+/* a += b, phase by phase. */
+static void add_phase_times(vfy_phase_times *a, const vfy_phase_times *b)
+{
+    a->attack_s += b->attack_s;
+    a->bounds_s += b->bounds_s;
+    a->optimise_s += b->optimise_s;
+    a->lp_s += b->lp_s;
+    a->branch_s += b->branch_s;
+}
+
 /* Appends an open root for case ci to the frontier (and the proof log). */
 static cn_status frontier_add_root(const net *n, const prop *p, int ci, vfy_proof *proof,
                                    vfy_frontier *fr, cn_err *err)
@@ -196,6 +206,7 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
         atk_result_init(&ar);
         st = atk_run(n, p, &ao, &ar, err);
         res->attack_seconds = ar.seconds;
+        res->phases.attack_s = ar.seconds;
         if (st == CN_OK && ar.found) {
             for (int i = 0; i < in; i++)
                 mpq_set(sat_q[i], ar.x[i]); /* the attack's own exact point */
@@ -222,6 +233,8 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
         st = vfy__run_case(n, p, o, c, t0, deadline, res->nodes, stop, proof, target, fr, &part,
                            sat_q, err);
         res->nodes += part.nodes;
+        res->attack_seconds += part.attack_seconds;
+        add_phase_times(&res->phases, &part.phases);
         res->lp_tail_tries += part.lp_tail_tries;
         res->lp_tail_closed += part.lp_tail_closed;
         res->lp_tail_lps += part.lp_tail_lps;
@@ -264,6 +277,7 @@ done:
     else
         vfy_proof_free(proof);
     res->seconds = vfy__now() - t0;
+    res->nodes_per_s = res->seconds > 0 ? (double)res->nodes / res->seconds : 0.0;
     if (st != CN_OK) {
         vfy_result_clear(res);
         if (fr)

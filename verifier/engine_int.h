@@ -101,6 +101,23 @@ enum {
 /* the progress callback's interval (seconds) */
 #define VFY__PROGRESS_EVERY 0.25
 
+/* ---- where the time goes ------------------------------------------------- */
+
+/* The phases of vfy_phase_times (verifier.h).  Every moment of a worker's
+ * loop belongs to exactly one: its current phase, BRANCH unless a piece of
+ * work has switched to another (vfy__phase_to).  New work that is one of
+ * these phases switches to it around its call, e.g. a new optimised bound:
+ *     int was = vfy__phase_to(w, VFY__PH_OPTIMISE); ... vfy__phase_to(w, was);
+ * Nested switches are fine (a point tried during an LP counts as ATTACK). */
+typedef enum {
+    VFY__PH_BRANCH = 0,     /* picking, splitting, scoring candidates, bookkeeping, waiting */
+    VFY__PH_ATTACK,         /* node PGD, samples, point tries and their exact checks */
+    VFY__PH_BOUNDS,         /* plain bound passes (bnd_run without optimisation) */
+    VFY__PH_OPTIMISE,       /* optimised bounds (bnd_run with BND_ALPHA, ...) */
+    VFY__PH_LP,             /* GLPK: node LPs, the LP tail */
+    VFY__N_PHASES
+} vfy__phase;
+
 /* ---- nodes, the shared state, workers ----------------------------------- */
 
 typedef struct node {
@@ -216,6 +233,9 @@ typedef struct {
     bool frontier_hit;
     unsigned long pops;
     int bf_every;           /* opts.best_first_every resolved (automatic: by mode) */
+    /* where the time goes: seconds each phase kept a worker busy, summed over
+     * the workers (each adds its own under mu when it leaves its loop) */
+    double phase_s[VFY__N_PHASES];
 } shared;
 
 /* split_input's bounds of the two halves of one input dimension, kept for
@@ -301,15 +321,29 @@ typedef struct {
     const double *ykeep;    /* after vfy__lpc_keep: the accepted multipliers */
     int ykeep_n;
     tail_tree tt;
+    bool halted;            /* a bound pass was stopped (deadline, stop flag, the phase's
+                               end): it refuted nothing, and the node goes back */
+    /* where the time goes (vfy__phase_to): seconds per phase, the current
+     * phase and when it began */
+    double phase_s[VFY__N_PHASES];
+    int phase;
+    double phase_t;
 } worker;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static inline double vfy__now(void)
+static inline double vfy__now(void) { return cn_now(); }
+
+/* Makes p the worker's current phase, charging the time since the last
+ * switch to the phase it leaves; returns that phase (to switch back to). */
+static inline int vfy__phase_to(worker *w, int p)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    double t = vfy__now();
+    int was = w->phase;
+    w->phase_s[was] += t - w->phase_t;
+    w->phase_t = t;
+    w->phase = p;
+    return was;
 }
 
 static inline bool vfy__alive_get(const uint64_t *a, int d) { return (a[d >> 6] >> (d & 63)) & 1; }
@@ -319,6 +353,14 @@ static inline void vfy__alive_clear(uint64_t *a, int d) { a[d >> 6] &= ~(1ull <<
 static inline bool vfy__stopping(shared *S)
 {
     return atomic_load_explicit(&S->done, memory_order_acquire);
+}
+
+/* Whether work in progress should give up: the phase is over, the caller's
+ * stop flag is set or the deadline has passed (any thread). */
+static inline bool vfy__must_stop(shared *S)
+{
+    return vfy__stopping(S) || (S->stop && *S->stop) ||
+           (S->deadline > 0 && vfy__now() > S->deadline);
 }
 
 /* ---- workers.c: threads and termination --------------------------------- */

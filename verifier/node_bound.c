@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <fenv.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,7 +17,10 @@
 /* Bounds the region; updates alive (refuted disjuncts cleared) and returns
  * the node score (min over alive disjuncts of the best atom's lb - r; > 0 for
  * every alive disjunct means closed).  *closed tells whether nothing is left.
- * alpha selects the optimised slopes. */
+ * alpha selects the optimised slopes (time: VFY__PH_OPTIMISE, else
+ * VFY__PH_BOUNDS).  A pass stopped by the deadline or the phase's end
+ * (bnd_result.stopped) sets w->halted and refutes nothing: score -inf, the
+ * layer bounds unknown; the caller gives the node back. */
 cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
                               const signed char *split, uint64_t *alive, bool alpha,
                               double *score, bool *closed)
@@ -25,10 +29,21 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
     bnd_region r = {lo, hi, split, (const double *const *)S->ref_lo,
                     (const double *const *)S->ref_hi};
     bnd_result res;
-    cn_status st = bnd_run(w->bc, alpha ? &w->bo_alpha : &w->bo, &r, S->m, S->C, NULL, w->lb,
-                           &res, &w->err);
+    const bnd_opts *bo = alpha ? &w->bo_alpha : &w->bo;
+    int was = vfy__phase_to(w, bo->method == BND_ALPHA ? VFY__PH_OPTIMISE : VFY__PH_BOUNDS);
+    cn_status st = bnd_run(w->bc, bo, &r, S->m, S->C, NULL, w->lb, &res, &w->err);
+    vfy__phase_to(w, was);
     if (st != CN_OK)
         return st;
+    w->pref_dim[0] = w->pref_dim[1] = -1;
+    w->have_cand = false;
+    if (res.stopped) { /* no bound: nothing refuted, nothing known (w->halted) */
+        w->halted = true;
+        w->n_unst = INT_MAX;
+        *score = -INFINITY;
+        *closed = false;
+        return CN_OK;
+    }
     if (res.infeasible) {
         memset(alive, 0, sizeof(uint64_t) * (size_t)S->words);
         *score = INFINITY;
@@ -87,8 +102,6 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
     cn_round_pop(saved);
     /* Branching hint: the input dimension contributing most to the gap of
      * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
-    w->pref_dim[0] = w->pref_dim[1] = -1;
-    w->have_cand = false;
     if (any && S->own_box && worst_atom >= 0) {
         const double *A;
         bnd_input_coef(w->bc, worst_atom, &A);
@@ -141,7 +154,7 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
         if (*closed)
             vfy__log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
     }
-    if (st != CN_OK || *closed || !S->own_box)
+    if (st != CN_OK || *closed || !S->own_box || w->halted)
         return st;
     /* input splitting: the vertex and the centre, as counterexamples (a hit
      * ends the search with sat) and for the node's margin priority */

@@ -4,7 +4,8 @@
  * rational point clamped into the case's exact box (prop_check_point); a
  * confirmed point ends the search with sat.  The sources of points: bound
  * vertices and centres (node_bound.c), uniform samples of the box
- * (vfy__node_sample) and a short signed-gradient descent (vfy__node_pgd). */
+ * (vfy__node_sample) and a short signed-gradient descent (vfy__node_pgd).
+ * Their time is the attack phase's (engine_int.h, vfy__phase_to). */
 #include "config.h"
 
 #include <math.h>
@@ -91,9 +92,8 @@ static double point_margin(const shared *S, const double *y, bool *plausible)
     return margin;
 }
 
-/* Float screening then exact confirmation of a candidate point.  Returns
- * true when x is a confirmed counterexample (recorded in S). */
-bool vfy__try_point(worker *w, const double *x_in)
+/* vfy__try_point's work. */
+static bool try_point(worker *w, const double *x_in)
 {
     shared *S = w->S;
     /* in_lo/in_hi are doubles inside the exact box where there are any: the
@@ -116,10 +116,18 @@ bool vfy__try_point(worker *w, const double *x_in)
     return ok;
 }
 
-/* Input splitting, at nodes taken best first by their bound: a batch of
- * uniform samples of the box, the plausible ones tried exactly.  A search
- * only.  true on a confirmed counterexample. */
-bool vfy__node_sample(worker *w, node *nd)
+/* Float screening then exact confirmation of a candidate point.  Returns
+ * true when x is a confirmed counterexample (recorded in S). */
+bool vfy__try_point(worker *w, const double *x_in)
+{
+    int was = vfy__phase_to(w, VFY__PH_ATTACK);
+    bool found = try_point(w, x_in);
+    vfy__phase_to(w, was);
+    return found;
+}
+
+/* vfy__node_sample's work. */
+static bool node_sample(worker *w, node *nd)
 {
     shared *S = w->S;
     int nb = S->o->node_samples;
@@ -163,8 +171,19 @@ bool vfy__node_sample(worker *w, node *nd)
     return found;
 }
 
-/* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
-bool vfy__node_pgd(worker *w, const double *lo, const double *hi, const double *start,
+/* Input splitting, at nodes taken best first by their bound: a batch of
+ * uniform samples of the box, the plausible ones tried exactly.  A search
+ * only.  true on a confirmed counterexample. */
+bool vfy__node_sample(worker *w, node *nd)
+{
+    int was = vfy__phase_to(w, VFY__PH_ATTACK);
+    bool found = node_sample(w, nd);
+    vfy__phase_to(w, was);
+    return found;
+}
+
+/* vfy__node_pgd's work. */
+static bool node_pgd(worker *w, const double *lo, const double *hi, const double *start,
                      const uint64_t *alive)
 {
     shared *S = w->S;
@@ -208,4 +227,14 @@ bool vfy__node_pgd(worker *w, const double *lo, const double *hi, const double *
         }
     }
     return vfy__try_point(w, w->x);
+}
+
+/* A short PGD inside [lo, hi] on the node's worst alive disjunct. */
+bool vfy__node_pgd(worker *w, const double *lo, const double *hi, const double *start,
+                     const uint64_t *alive)
+{
+    int was = vfy__phase_to(w, VFY__PH_ATTACK);
+    bool found = node_pgd(w, lo, hi, start, alive);
+    vfy__phase_to(w, was);
+    return found;
 }

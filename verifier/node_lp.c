@@ -1,7 +1,8 @@
 /* node_lp.c — linear programming at nodes (lp/, rigorous from the duals):
  * vfy__node_lp at a ReLU-split node with every ReLU fixed, and the LP tail of
  * input splitting: a box with few unstable ReLUs is refuted by the LP over
- * each activation pattern, the ReLUs split depth first.
+ * each activation pattern, the ReLUs split depth first.  GLPK's time limit is
+ * what is left before the case's deadline.
  * With the proof log (certificates) both take their intermediate bounds
  * from the checker's bounds of the region and count a disjunct refuted only
  * when the checker accepts the LP's multipliers (node_lp_cert.c); the
@@ -9,16 +10,27 @@
 #include "config.h"
 
 #include <fenv.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "verifier/engine_int.h"
 
-/* All ReLUs fixed (or few left): the LP over the node's polytope, one atom
- * at a time, rigorous from its duals.  Refutes what it can; its minimiser is
- * tried as a counterexample.  Returns whether the node is closed. */
-cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
+/* GLPK's options: at most the time left before the case's deadline per
+ * solve (at least 1 ms), so that an LP ends about when the run must (its
+ * bound, from whatever multipliers GLPK had, stays rigorous). */
+static void lp_limits(const shared *S, lp_opts *lo)
+{
+    lp_opts_init(lo);
+    if (S->deadline > 0) {
+        double left = S->deadline - vfy__now();
+        lo->tm_lim_ms = left > 1e-3 ? (int)fmin(1e3 * left, INT_MAX) : 1;
+    }
+}
+
+/* vfy__node_lp's work. */
+static cn_status node_lp(worker *w, node *nd, bool *closed)
 {
     shared *S = w->S;
     *closed = false;
@@ -53,12 +65,20 @@ cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
     }
     lp_region r = {nd->lo, nd->hi, w->pre_lo, w->pre_hi, w->lsplit, S->pc->n_lin, S->pc->lin};
     lp_opts lo;
-    lp_opts_init(&lo);
+    lp_limits(S, &lo);
     bool any = false;
     char fault[sizeof S->reason] = ""; /* a GLPK fault (lp.h): the reason if not closed */
+    memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
     for (int d = 0; d < S->n_disj; d++) {
         if (!vfy__alive_get(nd->alive, d))
             continue;
+        if (vfy__must_stop(S)) { /* time is up: the node goes back as it came (w->halted;
+                                    its LP refutations are not in the proof log) */
+            memcpy(nd->alive, w->alive_tmp, sizeof(uint64_t) * (size_t)S->words);
+            w->halted = true;
+            any = true;
+            break;
+        }
         bool refuted = false;
         for (int k = S->dstart[d]; k < S->dstart[d + 1] && !refuted; k++) {
             bool exact = true;
@@ -96,9 +116,21 @@ cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
             any = true;
     }
     *closed = !any;
-    if (any && fault[0])
+    if (any && fault[0] && !w->halted)
         vfy__set_undecided(S, fault); /* (the caller's reason comes second) */
     return CN_OK;
+}
+
+/* All ReLUs fixed (or few left): the LP over the node's polytope, one atom
+ * at a time, rigorous from its duals.  Refutes what it can; its minimiser is
+ * tried as a counterexample.  Returns whether the node is closed.  Its time
+ * is the LP phase's. */
+cn_status vfy__node_lp(worker *w, node *nd, bool *closed)
+{
+    int was = vfy__phase_to(w, VFY__PH_LP);
+    cn_status st = node_lp(w, nd, closed);
+    vfy__phase_to(w, was);
+    return st;
 }
 
 /* ---- the LP tail (input splitting) ------------------------------------ */
@@ -137,7 +169,7 @@ static cn_status tail_refute(worker *w, const lp_region *r, int d, int tn, bool 
     shared *S = w->S;
     int k0 = S->dstart[d], md = S->dstart[d + 1] - k0, no = S->n_out;
     lp_opts lo;
-    lp_opts_init(&lo);
+    lp_limits(S, &lo);
     *refuted = false;
     bool conj = md > 1, empty = false;
     if (conj) {
@@ -217,8 +249,8 @@ static cn_status tail_dfs(worker *w, const lp_region *r, int d, const int *u, in
 {
     shared *S = w->S;
     *refuted = false;
-    if (vfy__stopping(S) || w->tail_budget <= 0)
-        return CN_OK; /* (out of budget: not refuted, input splitting goes on) */
+    if (vfy__must_stop(S) || w->tail_budget <= 0)
+        return CN_OK; /* (out of budget or time: not refuted, input splitting goes on) */
     w->tail_budget--;
     w->local_nodes++;
     bool lp = true;
@@ -258,12 +290,8 @@ static cn_status tail_dfs(worker *w, const lp_region *r, int d, const int *u, in
     return st;
 }
 
-/* Input splitting, a box with few unstable ReLUs (at most opts.lp_tail):
- * rather than bisecting the box until they are stable, the LP over the box
- * and each activation pattern, rigorous from its duals (lp.h), splitting
- * ReLUs depth first.  Refuted disjuncts leave nd->alive; *closed when none is
- * left.  Otherwise the node goes on with input splitting. */
-cn_status vfy__node_tail(worker *w, node *nd, bool *closed, bool *found)
+/* vfy__node_tail's work. */
+static cn_status node_tail(worker *w, node *nd, bool *closed, bool *found)
 {
     shared *S = w->S;
     *closed = *found = false;
@@ -274,7 +302,7 @@ cn_status vfy__node_tail(worker *w, node *nd, bool *closed, bool *found)
     bool cl;
     memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
     st = vfy__bound_region(w, nd->lo, nd->hi, NULL, w->alive_tmp, false, &sc, &cl);
-    if (st != CN_OK || cl)
+    if (st != CN_OK || cl || w->halted)
         return st; /* (cl: the same bound closed it before; it cannot) */
     int u[VFY__TAIL_MAX_UNSTABLE];
     double us[VFY__TAIL_MAX_UNSTABLE];
@@ -337,4 +365,18 @@ cn_status vfy__node_tail(worker *w, node *nd, bool *closed, bool *found)
     w->tail_tries++;
     w->tail_closed += *closed;
     return CN_OK;
+}
+
+/* Input splitting, a box with few unstable ReLUs (at most opts.lp_tail):
+ * rather than bisecting the box until they are stable, the LP over the box
+ * and each activation pattern, rigorous from its duals (lp.h), splitting
+ * ReLUs depth first.  Refuted disjuncts leave nd->alive; *closed when none is
+ * left.  Otherwise the node goes on with input splitting.  Its time is the
+ * LP phase's (the box's bound and the points tried count as theirs). */
+cn_status vfy__node_tail(worker *w, node *nd, bool *closed, bool *found)
+{
+    int was = vfy__phase_to(w, VFY__PH_LP);
+    cn_status st = node_tail(w, nd, closed, found);
+    vfy__phase_to(w, was);
+    return st;
 }

@@ -124,14 +124,17 @@ cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
     int R = load_rows(w, nd);
     if (R == 0)
         return CN_OK;
-    cn_status st = bnd_run_param(w->bc, R, w->oC, NULL, w->oa, w->ob, S->o->opt_iters,
+    int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
+    cn_status st = bnd_run_param(w->bc, &w->bo, R, w->oC, NULL, w->oa, w->ob, S->o->opt_iters,
                                  OPT_LR_ALPHA, OPT_LR_BETA, w->olb, &w->err);
-    if (st != CN_OK)
-        return st == CN_EINVAL ? CN_OK : st; /* EINVAL: no linear bounds to start from */
-    round_params(w, nd, R);
-    st = bnd_run_param(w->bc, R, w->oC, NULL, w->oa, w->ob, 0, 0, 0, w->olb, &w->err);
-    if (st != CN_OK)
-        return st;
+    if (st == CN_OK) {
+        round_params(w, nd, R);
+        st = bnd_run_param(w->bc, &w->bo, R, w->oC, NULL, w->oa, w->ob, 0, 0, 0, w->olb,
+                           &w->err);
+    }
+    vfy__phase_to(w, was);
+    if (st != CN_OK) /* EINVAL: no linear bounds to start from */
+        return st == CN_EINVAL ? CN_OK : st;
     /* refute as vfy__bound_region does, with the rounded values' bounds
      * (w->ymax holds that call's output magnitudes when corrections exist) */
     double worst = INFINITY;
@@ -219,9 +222,11 @@ cn_status vfy__root_tighten(worker *w, node *nd)
         vfy__ref_free(S);
         return cn_fail(&w->err, CN_ENOMEM, "out of memory for a root's bounds");
     }
-    bnd_opts o;
-    bnd_opts_init(&o, BND_ALPHA);
+    bnd_opts o = w->bo_alpha; /* the case's deadline and stop */
     bnd_region r = {nd->lo, nd->hi, nd->split, NULL, NULL};
     bnd_result res;
-    return bnd_run_tight(w->bc, &o, &r, 0, NULL, NULL, NULL, &res, on_claim, S, &w->err);
+    int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
+    cn_status st = bnd_run_tight(w->bc, &o, &r, 0, NULL, NULL, NULL, &res, on_claim, S, &w->err);
+    vfy__phase_to(w, was);
+    return st; /* (a stopped run: the claims made before the stop hold) */
 }

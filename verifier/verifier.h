@@ -182,6 +182,28 @@ typedef struct {
 void vfy_opts_init(vfy_opts *o);           /* every option at its default */
 const char *vfy_verdict_name(vfy_verdict v);   /* "sat", "unsat", "timeout", "unknown" */
 
+/* Where a run's time went, in seconds of wall-clock time.  The initial
+ * attack and the bursts between branch-and-bound phases run alone and count
+ * whole; the workers' time is counted per worker and divided by their
+ * number, so with T workers a phase's figure is the time the workers spent
+ * in it over T (the phases then sum to at most `seconds`: the rest is set-up
+ * and the last instant of the run).
+ *   attack_s    PGD / FGSM: the initial attack and the bursts, the short
+ *               PGD at nodes, random samples of nodes, and every point tried
+ *               as a counterexample (its forward pass and exact check),
+ *               wherever it was found (bound vertices, LP minimisers);
+ *   bounds_s    plain bound passes (bnd_run without optimised slopes), at
+ *               nodes and children and the trial bounds of branching;
+ *   optimise_s  optimised bounds (bnd_run with BND_ALPHA; future optimised
+ *               bounds add their time here);
+ *   lp_s        GLPK: the LPs of nodes with every ReLU fixed, the LP tail;
+ *   branch_s    the rest of the search: taking nodes from the open set (and
+ *               waiting for one), ranking branching candidates, making
+ *               children, bookkeeping. */
+typedef struct {
+    double attack_s, bounds_s, optimise_s, lp_s, branch_s;
+} vfy_phase_times;
+
 typedef struct {
     vfy_verdict verdict;
     /* SAT: the exactly confirmed counterexample (owned). */
@@ -200,6 +222,8 @@ typedef struct {
                                   refuted vacuously; UNSAT claims nothing about the net */
     int depth;                 /* deepest node */
     double seconds, attack_seconds;
+    vfy_phase_times phases;    /* where the time went (attack_s >= attack_seconds) */
+    double nodes_per_s;        /* nodes / seconds (0 when no time was measured) */
     const char *found_by;      /* "attack", "node" (SAT); "bounds", "bab" (UNSAT); "" */
     char reason[128];          /* why UNKNOWN / TIMEOUT */
     vfy_proof *proof;          /* UNSAT with record_proof: the proof log (owned), else NULL */

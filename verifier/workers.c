@@ -1,7 +1,10 @@
 /* workers.c — the worker threads of one case's branch and bound: each takes
  * an open node (open_set.c), processes it (bound, search for a
  * counterexample, close or split), returns its children and checks the
- * stop conditions.  Every stop goes through vfy__stop_search. */
+ * stop conditions.  Every stop goes through vfy__stop_search; a bound pass
+ * in progress stops with it (bound_stop), and its node goes back to the
+ * open set.  Each worker keeps its time per phase and adds it to the
+ * case's when it leaves its loop. */
 #include "config.h"
 
 #include <pthread.h>
@@ -65,16 +68,38 @@ void vfy__set_undecided(shared *S, const char *why)
     pthread_mutex_unlock(&S->mu);
 }
 
+/* The bound passes' stop callback (bnd_opts.stop): the phase is over (a
+ * counterexample, a limit, the phase's end) or the caller's stop flag is
+ * set.  (The deadline is bnd_opts.deadline, checked first.) */
+static bool bound_stop(void *arg)
+{
+    shared *S = arg;
+    return vfy__stopping(S) || (S->stop && *S->stop);
+}
+
+/* A bound pass stops at the case's deadline (0: none) or by bound_stop. */
+static void bound_limits(bnd_opts *b, shared *S)
+{
+    b->deadline = S->deadline;
+    b->stop = bound_stop;
+    b->stop_arg = S;
+}
+
 /* Processes one open node.  On CN_OK, *resolved tells that the node was
  * accounted for: closed (a leaf), split (children returned or closed at
- * once), or a verdict other than unsat was set.  Anything else would make a
- * region vanish from the search, so the caller treats it as an internal
- * error, never as progress towards unsat. */
-static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *resolved)
+ * once), given back (*back: a bound pass was stopped before the node was
+ * split; the caller returns it to the open set unchanged), or a verdict
+ * other than unsat was set.  Anything else would make a region vanish from
+ * the search, so the caller treats it as an internal error, never as
+ * progress towards unsat. */
+static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *resolved,
+                         bool *back)
 {
     shared *S = w->S;
     *n_kids = 0;
     *resolved = false;
+    *back = false;
+    w->halted = false;
     bool closed = false;
     if (!nd->evaluated || S->relu_mode) {
         /* (evaluated ReLU-split children are bounded again: their
@@ -88,12 +113,16 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
             w->local_nodes++;
         if (st != CN_OK)
             return st;
-        if (!closed && nd->depth == 0 && S->o->alpha_root && S->relu_mode && !S->log &&
-            !S->ref_lo) {
+        if (!closed && !w->halted && nd->depth == 0 && S->o->alpha_root && S->relu_mode &&
+            !S->log && !S->ref_lo) {
             st = vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, true, &nd->score,
                                    &closed);
             if (st != CN_OK)
                 return st;
+        }
+        if (w->halted) {
+            *resolved = *back = true;
+            return CN_OK;
         }
         if (closed) {
             *resolved = true;
@@ -122,12 +151,18 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         cn_status st = vfy__split_relu(w, nd, kids, n_kids, &stuck);
         if (st != CN_OK)
             return st;
+        if (w->halted && *n_kids == 0) { /* stopped while trying candidates: not split */
+            *resolved = *back = true;
+            return CN_OK;
+        }
         if (stuck) {
             st = vfy__node_lp(w, nd, &closed);
             if (st != CN_OK)
                 return st;
             if (closed)
                 vfy__log_set(S, nd->pid, VFY_PN_LEAF_LP, -1, 0);
+            else if (w->halted) /* the LPs stopped early: the node goes back */
+                *back = true;
             else
                 vfy__set_undecided(S, "a node with every ReLU fixed is not refuted by its LP");
         }
@@ -144,6 +179,10 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
             *resolved = true; /* a leaf (with the log: the tail's subtree) */
             return CN_OK;
         }
+        if (w->halted) { /* (its bound was stopped: it tried nothing) */
+            *resolved = *back = true;
+            return CN_OK;
+        }
         nd->lp_skip = nd->n_unst;
     }
     if (w->sample_here && vfy__node_sample(w, nd)) {
@@ -154,6 +193,10 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
     cn_status st = vfy__split_input(w, nd, kids, n_kids, &split);
     if (st != CN_OK)
         return st;
+    if (w->halted && *n_kids == 0) { /* stopped while trying dimensions: not split */
+        *resolved = *back = true;
+        return CN_OK;
+    }
     if (!split) /* neither closed nor split: it must not vanish */
         vfy__set_undecided(S, "input box too narrow to split in double precision");
     *resolved = true;
@@ -201,12 +244,19 @@ void *vfy__worker_main(void *arg)
 {
     worker *w = arg;
     shared *S = w->S;
+    w->phase = VFY__PH_BRANCH;
+    w->phase_t = vfy__now();
     for (;;) {
         pthread_mutex_lock(&S->mu);
         while (!vfy__stopping(S) && S->n_open == 0 && S->busy > 0)
             pthread_cond_wait(&S->cv, &S->mu);
         if (vfy__stopping(S) || S->n_open == 0) {
             vfy__stop_search(S, STOP_EXHAUSTED, NULL); /* (or an earlier reason, kept) */
+            vfy__phase_to(w, VFY__PH_BRANCH); /* this worker's time, into the case's */
+            for (int p = 0; p < VFY__N_PHASES; p++) {
+                S->phase_s[p] += w->phase_s[p];
+                w->phase_s[p] = 0.0;
+            }
             pthread_mutex_unlock(&S->mu);
             break;
         }
@@ -217,13 +267,18 @@ void *vfy__worker_main(void *arg)
         node *kids[2];
         int n_kids = 0;
         long before = w->local_nodes;
-        bool resolved;
-        cn_status st = process(w, nd, kids, &n_kids, &resolved);
+        bool resolved, back;
+        cn_status st = process(w, nd, kids, &n_kids, &resolved, &back);
         if (st == CN_OK && !resolved)
             st = cn_fail(&w->err, CN_EINTERNAL,
                          "a branch-and-bound node was neither closed nor split");
         int depth = nd->depth;
-        cn_free(nd);
+        if (st == CN_OK && back) { /* open again, to be bounded again */
+            nd->evaluated = false;
+            kids[n_kids++] = nd;
+        } else {
+            cn_free(nd);
+        }
 
         pthread_mutex_lock(&S->mu);
         if (depth > S->depth)
@@ -320,6 +375,8 @@ cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
     atk_rng_seed(&w->rng, S->o->seed * VFY__WORKER_SEED_MUL + (uint64_t)idx);
     bnd_opts_init(&w->bo, S->o->method);
     bnd_opts_init(&w->bo_alpha, BND_ALPHA);
+    bound_limits(&w->bo, S);
+    bound_limits(&w->bo_alpha, S);
     w->bc = bnd_ctx_new(S->n, err);
     if (!w->bc)
         return err->status;

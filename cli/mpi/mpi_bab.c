@@ -61,7 +61,8 @@ typedef struct {
 } solver;
 
 /* Result bytes: int32 verdict, depth, n_x; int64 nodes, max_open; double
- * seconds; found_by[16]; reason[128]; n_x times (double x_d, int32 len,
+ * seconds; the phase times (vfy_phase_times, five doubles); found_by[16];
+ * reason[128]; n_x times (double x_d, int32 len,
  * decimal "num/den" text of x); int64 proof length and the packed proof. */
 static cn_status pack_result(const vfy_result *r, unsigned char **buf, size_t *len, cn_err *err)
 {
@@ -79,6 +80,7 @@ static cn_status pack_result(const vfy_result *r, unsigned char **buf, size_t *l
     put(&b, &nodes, 8);
     put(&b, &max_open, 8);
     put(&b, &r->seconds, 8);
+    put(&b, &r->phases, sizeof r->phases);
     put(&b, by, sizeof by);
     put(&b, reason, sizeof reason);
     for (int k = 0; k < n_x; k++) {
@@ -163,6 +165,8 @@ typedef struct {
     int depth;
     double attack_s;          /* the frontier's attack */
     double sub_seconds;       /* summed over subproblems */
+    vfy_phase_times phases;   /* the frontier's */
+    vfy_phase_times sub_phases;  /* summed over subproblems */
     double sub_max;           /* the longest subproblem */
     size_t task_bytes, result_bytes;
     cn_status fail;           /* a failure that ends the run */
@@ -253,16 +257,22 @@ static bool on_result(void *user, long id, int rank, bool ok, const unsigned cha
     int32_t v, depth, n_x;
     int64_t nodes, max_open, pl;
     double secs;
+    vfy_phase_times ph;
     char by[16], reason[128];
     if (!get(&in, &v, 4) || !get(&in, &depth, 4) || !get(&in, &n_x, 4) || !get(&in, &nodes, 8) ||
-        !get(&in, &max_open, 8) || !get(&in, &secs, 8) || !get(&in, by, 16) ||
-        !get(&in, reason, 128)) {
+        !get(&in, &max_open, 8) || !get(&in, &secs, 8) || !get(&in, &ph, sizeof ph) ||
+        !get(&in, by, 16) || !get(&in, reason, 128)) {
         L->fail = cn_fail(&L->err, CN_EPARSE, "rank %d: malformed result", rank);
         return true;
     }
     by[15] = reason[127] = '\0';
     L->nodes += (long)nodes;
     L->sub_seconds += secs;
+    L->sub_phases.attack_s += ph.attack_s;
+    L->sub_phases.bounds_s += ph.bounds_s;
+    L->sub_phases.optimise_s += ph.optimise_s;
+    L->sub_phases.lp_s += ph.lp_s;
+    L->sub_phases.branch_s += ph.branch_s;
     L->sub_max = fmax(L->sub_max, secs);
     if (max_open > L->max_open)
         L->max_open = (long)max_open;
@@ -383,6 +393,19 @@ static int load(const cli_args *a, bool speak, net **n, prop **p)
     return -1;
 }
 
+/* Where the time went: the frontier's phases (rank 0 alone) plus the
+ * subproblems', which ran on `ranks` ranks side by side, over ranks. */
+static void sum_phases(vfy_phase_times *ph, const vfy_phase_times *front,
+                       const vfy_phase_times *subs, int ranks)
+{
+    double k = ranks > 0 ? 1.0 / ranks : 1.0;
+    ph->attack_s = front->attack_s + k * subs->attack_s;
+    ph->bounds_s = front->bounds_s + k * subs->bounds_s;
+    ph->optimise_s = front->optimise_s + k * subs->optimise_s;
+    ph->lp_s = front->lp_s + k * subs->lp_s;
+    ph->branch_s = front->branch_s + k * subs->branch_s;
+}
+
 /* Rank 0 after the farm: the verdict from the subproblems' outcomes. */
 static void conclude(lead *L, const farm_stats *fs, vfy_result *r)
 {
@@ -468,6 +491,7 @@ int cnmpi_verify(const cli_args *a, const cnmpi_ctx *x)
             L.max_open = r.max_open;
             L.depth = r.depth;
             L.attack_s = r.attack_seconds;
+            L.phases = r.phases;
             vfy_result_clear(&r);
             if (o.timeout_s > 0)
                 L.deadline = t0 + o.timeout_s;
@@ -513,8 +537,10 @@ int cnmpi_verify(const cli_args *a, const cnmpi_ctx *x)
         r.max_open = L.max_open;
         r.depth = L.depth;
         r.attack_seconds = L.attack_s;
+        sum_phases(&r.phases, &L.phases, &L.sub_phases, fs.ranks);
     }
     r.seconds = wf_now() - t0;
+    r.nodes_per_s = r.seconds > 0 ? (double)r.nodes / r.seconds : 0.0;
     if (!quiet)
         fprintf(stderr,
                 "certnn-mpi: %d rank%s x %d thread%s; frontier %.3f s, %d subproblems "

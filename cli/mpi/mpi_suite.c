@@ -2,11 +2,12 @@
  * (workflow_bench.c decides each instance, counts and summarises) with the
  * instances spread over MPI ranks by the task farm (mpi_farm.h).  Task i is
  * instance i of the suite; every rank loads the suite itself, so a task has
- * no bytes.  A result is the verdict, seconds, nodes and reason (an
+ * no bytes.  A result is the verdict, seconds, nodes, timing and reason (an
  * instance that cannot be run is the verdict error with its message, as in
  * certnn bench). */
 #include "config.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,11 @@
 #include "cli/mpi/mpi_cmd.h"
 #include "cli/workflow.h"
 
-/* Result bytes: verdict[16], double seconds, int64 nodes, then the reason
- * (without its NUL; may be empty). */
-#define RES_LEN (16 + 8 + 8)
+/* Result bytes: verdict[16], double seconds, int64 nodes, the timing (five
+ * phase times and nodes per second, doubles; NaN when not known), then the
+ * reason (without its NUL; may be empty). */
+#define RES_TIMING 32
+#define RES_LEN (RES_TIMING + 6 * 8)
 
 typedef struct {
     const char *dir;
@@ -38,13 +41,20 @@ static cn_status run_instance(void *user, long id, const unsigned char *task, si
     const char *v = "error";
     long nodes = 0;
     char reason[WF_REASON_MAX] = "";
+    wf_timing tm = {false, {0, 0, 0, 0, 0}, 0};
     cn_err e;
-    if (wf_bench_instance(w->dir, in, &w->engine, stop, &w->cache, &v, &nodes, reason, &e) !=
-        CN_OK) {
+    if (wf_bench_instance(w->dir, in, &w->engine, stop, &w->cache, &v, &nodes, reason, &tm,
+                          &e) != CN_OK) {
         v = "error";
         nodes = 0;
+        tm.known = false;
         snprintf(reason, sizeof reason, "%s", e.msg[0] ? e.msg : "error");
     }
+    const vfy_phase_times *p = &tm.phases;
+    double tv[6] = {p->attack_s, p->bounds_s, p->optimise_s, p->lp_s, p->branch_s,
+                    tm.nodes_per_s};
+    for (int k = 0; !tm.known && k < 6; k++)
+        tv[k] = NAN;
     double dt = wf_now() - t0;
     int64_t n64 = nodes;
     size_t rl = strlen(reason);
@@ -55,6 +65,7 @@ static cn_status run_instance(void *user, long id, const unsigned char *task, si
     snprintf((char *)b, 16, "%s", v);
     memcpy(b + 16, &dt, 8);
     memcpy(b + 24, &n64, 8);
+    memcpy(b + RES_TIMING, tv, sizeof tv);
     memcpy(b + RES_LEN, reason, rl);
     *res = b;
     *res_len = RES_LEN + rl;
@@ -80,6 +91,7 @@ typedef struct {
     double *secs;             /* [n] */
     long *nodes;              /* [n] */
     char **reason;            /* [n] malloc'd or NULL */
+    wf_timing *timing;        /* [n] */
     int n_have;
     wf_tally t;
     cn_status write_status;   /* first failure to write --out */
@@ -100,6 +112,7 @@ static cn_status rows(const coord *c, wf_results *r, cn_err *err)
             wf_results_free(r);
             return st;
         }
+        wf_results_set_timing(r, &c->timing[i]);
     }
     return CN_OK;
 }
@@ -132,6 +145,13 @@ static bool on_result(void *user, long id, int rank, bool ok, const unsigned cha
         why = (const char *)res + RES_LEN;
         why_len = len - RES_LEN;
     }
+    wf_timing tm = {false, {0, 0, 0, 0, 0}, 0};
+    if (ok && len >= RES_LEN) {
+        double tv[6];
+        memcpy(tv, res + RES_TIMING, sizeof tv);
+        tm = (wf_timing){!isnan(tv[0]), {tv[0], tv[1], tv[2], tv[3], tv[4]}, tv[5]};
+    }
+    c->timing[id] = tm;
     if (!strcmp(v, "error"))
         cli_error("%s, %s: %.*s", in->onnx, in->vnnlib, (int)why_len, why);
     c->have[id] = true;
@@ -152,7 +172,7 @@ static bool on_result(void *user, long id, int rank, bool ok, const unsigned cha
     if (!c->quiet) {
         wf_buf b;
         wf_buf_init(&b);
-        wf_row w = {in->onnx, in->vnnlib, "", dt, (long)nodes, c->reason[id]};
+        wf_row w = {in->onnx, in->vnnlib, "", dt, (long)nodes, c->reason[id], tm};
         memcpy(w.verdict, v, 16);
         wf_bench_row(&b, c->br, c->n_have, c->s->n, &w);
         if (b.data)
@@ -186,6 +206,7 @@ static int resume(coord *c, bool *skip, cn_err *err, cn_status *st)
             c->secs[i] = old.v[k].time_s;
             c->nodes[i] = old.v[k].nodes;
             c->reason[i] = old.v[k].reason ? strdup(old.v[k].reason) : NULL;
+            c->timing[i] = old.v[k].timing;
             wf_tally_add(&c->t, in, c->verdict[i], c->secs[i]);
             kept++;
             break;
@@ -252,9 +273,9 @@ int cnmpi_bench(const cli_args *a, const cnmpi_ctx *x)
     size_t n = (size_t)(s.n ? s.n : 1);
     c = (coord){&s, &br, out, quiet, json ? stderr : stdout, calloc(n, sizeof(bool)),
                 calloc(n, 16), calloc(n, sizeof(double)), calloc(n, sizeof(long)),
-                calloc(n, sizeof(char *)), 0, {0}, CN_OK, {0}};
+                calloc(n, sizeof(char *)), calloc(n, sizeof(wf_timing)), 0, {0}, CN_OK, {0}};
     skip = calloc(n, sizeof(bool));
-    if (!c.have || !c.verdict || !c.secs || !c.nodes || !c.reason || !skip) {
+    if (!c.have || !c.verdict || !c.secs || !c.nodes || !c.reason || !c.timing || !skip) {
         cli_error("out of memory");
         rc = CLI_EXIT_OSERR;
         goto done;
@@ -358,6 +379,7 @@ done:
     for (int i = 0; c.reason && i < s.n; i++)
         free(c.reason[i]);
     free(c.reason);
+    free(c.timing);
     free(skip);
     free(epath);
     free(ipath);
