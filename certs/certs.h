@@ -42,7 +42,15 @@
  *   "time_s":   verification wall time, decimal string
  *   sweep only: "index": sample index in the data file, "label": its label,
  *               "pixels": the sample's bytes (0..255) in lowercase hex
- *   unsat/robust: "proof": [ {"case": c, "nodes": [N, ...]} per case ]
+ *   unsat/robust: "proof": [ {"case": c, "nodes": [N, ...]} per case ]; a
+ *               case's object may also hold "bounds": [[i, j, s, "LB",
+ *               "Q"], ...], bounds proved over the case's root box that
+ *               every region of the case is intersected with: s * z_i[j]
+ *               >= LB (hex float; s is 1 or -1; z_i the input of ReLU
+ *               layer i, the output of the affine layer i-1), by
+ *               back-substitution of the row s (W_{i-1}[j] z_{i-1} + b[j])
+ *               with the slopes Q (2 hex digits per ReLU, q/128, as "ab"
+ *               items); listed by layer
  *   sat/not-robust: "counterexample": {"x": [V, ...] (one per input),
  *               "case": c, "disjunct": d, "margins": [Q, ...]}
  *     V: an exact rational: a C99 hex float "%a" ("0x1.8p-2") when it is a
@@ -125,6 +133,10 @@
  * Together: no x in B0 (hence in the case's region) has N(x) in any
  * disjunct, i.e. the case is unsat.
  *
+ *  (B) "bounds" claims are re-proved first, layer by layer, over the root
+ *      box: the row's bound with the stored slopes (as "ab" items) must be
+ *      >= the claimed LB; then every region of the case intersects z_i's
+ *      bounds with it (valid: every region lies in the root box).
  * LB (relax.c) is CROWN on region(v) = box + fixed ReLU phases:
  *  - z_0 = x in the box; interval bounds of every layer; for each affine
  *    layer i >= 1 that is not the output layer, linear bounds by
@@ -306,11 +318,28 @@ typedef struct {
     cert_par *par;            /* [n_refs] or NULL (every refutation plain) */
 } cert_node;
 
+/* A pre-activation bound proved over the case's root box (section 1,
+ * "bounds"): sgn * z_layer[neuron] >= lb, by back-substitution of that
+ * row with the slopes q (one per ReLU, slope q / CERT_ALPHA_DEN) of the
+ * ReLU layers below.  Every region of the case is intersected with it. */
+typedef struct {
+    int layer, neuron, sgn;
+    double lb;
+    int n_q;
+    unsigned char *q;         /* [n_q] (owned by the tree) */
+} cert_claim;
+
 typedef struct {
     int case_idx;
     int n_nodes, cap_nodes;
     cert_node *nodes;         /* [n_nodes] in preorder (see the format above) */
+    int n_claims, cap_claims;
+    cert_claim *claims;       /* in layer order */
 } cert_tree;
+
+/* Appends a copy of a claim (q [n_q]).  CN_ENOMEM leaves t unchanged. */
+cn_status cert_tree_add_claim(cert_tree *t, int layer, int neuron, int sgn, double lb, int n_q,
+                              const unsigned char *q, cn_err *err) CN_WUR;
 
 void cert_tree_init(cert_tree *t, int case_idx);
 void cert_tree_clear(cert_tree *t);
@@ -358,6 +387,16 @@ double cert_bounds_row(cert_bounds *b, const double *c);
  * (CN_REQUIRE otherwise). */
 double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
                           const signed char *split);
+/* Known bounds of the ReLU layers' inputs that cert_bounds_region
+ * intersects with (claims re-proved at a case's root): reset them all, or
+ * set sgn * z_layer[neuron] >= lb. */
+void cert_bounds_ref_reset(cert_bounds *b);
+void cert_bounds_ref_set(cert_bounds *b, int layer, int neuron, int sgn, double lb);
+/* After a CERT_REGION_OK region: a lower bound of sgn * z_layer[neuron]
+ * (layer: a ReLU layer whose previous layer is affine) by back-substitution
+ * with the slopes q [n_relus] (q <= CERT_ALPHA_DEN, checked by the caller);
+ * NaN when none. */
+double cert_bounds_claim(cert_bounds *b, int layer, int neuron, int sgn, const unsigned char *q);
 /* After a CERT_REGION_OK region: interval bounds of the outputs (borrowed). */
 void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi);
 /* After a CERT_REGION_OK region: the bounds of z_k, k = 0 .. net_n_layers

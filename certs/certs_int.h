@@ -36,6 +36,12 @@ bool cert__par_disj(const json_t *item, int *disj);
 cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t why_len,
                               cn_err *err);
 
+/* par.c: a tree's "bounds" claims as JSON ([[i, j, s, "LB", "Q"], ...]), and
+ * back into t (false with why[] when malformed; CN_ENOMEM the only error). */
+json_t *cert__claims_to_json(const cert_tree *t);
+cn_status cert__claims_from_json(const json_t *a, cert_tree *t, bool *ok, char *why,
+                                 size_t why_len, cn_err *err);
+
 /* doc.c: exact rationals as certificate strings (hex float when a double,
  * else "p/q"), and back (false unless the string is in that exact form). */
 json_t *cert__q_json(const mpq_t q);

@@ -236,11 +236,12 @@ static bool proof_shape(checker *c, const char *where, int n_cases, const json_t
         const json_t *tc = json_array_get(proof, (size_t)ci);
         const json_t *nodes = json_object_get(tc, "nodes");
         int idx;
-        if (!json_is_object(tc) || json_object_size(tc) != 2 ||
+        const json_t *bounds = json_object_get(tc, "bounds");
+        if (!json_is_object(tc) || json_object_size(tc) != (bounds ? 3u : 2u) ||
             !int_at(tc, "case", ci, ci, &idx) || !json_is_array(nodes) ||
-            json_array_size(nodes) == 0)
+            json_array_size(nodes) == 0 || (bounds && !json_is_array(bounds)))
             return fail(c, "%s.proof[%d]: expected {\"case\": %d, \"nodes\": [one or more "
-                           "nodes]}", where, ci, ci);
+                           "nodes]} and optionally \"bounds\": [...]", where, ci, ci);
         size_t nn = json_array_size(nodes);
         c->rep->n_nodes += (long)nn;
         if (c->rep->n_nodes > c->lim.max_nodes)
@@ -347,6 +348,14 @@ static bool check_proof(checker *c, const char *where, const prop *p, const json
         if (s == CN_OK && !ok) {
             cert_tree_clear(&t);
             return fail(c, "%s.proof[%d].nodes: %s", where, ci, why);
+        }
+        const json_t *bounds = json_object_get(tc, "bounds");
+        if (s == CN_OK && bounds) {
+            s = cert__claims_from_json(bounds, &t, &ok, why, sizeof why, c->err);
+            if (s == CN_OK && !ok) {
+                cert_tree_clear(&t);
+                return fail(c, "%s.proof[%d].bounds: %s", where, ci, why);
+            }
         }
         if (s == CN_OK)
             s = cert_check_tree(c->b, p, &t, &ok, why, sizeof why, &c->rep->stats, c->err);

@@ -368,6 +368,8 @@ cn_status cert_doc_add_proof(cert_doc *d, const cert_entry *e, int n_trees,
         json_t *tc = json_object();
         ok = tc && push(proof, tc) && put(tc, "case", json_integer(trees[c].case_idx)) &&
              put(tc, "nodes", cert__tree_to_json(&trees[c]));
+        if (ok && trees[c].n_claims > 0)
+            ok = put(tc, "bounds", cert__claims_to_json(&trees[c]));
     }
     json_decref(proof);
     if (!ok) {

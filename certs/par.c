@@ -203,3 +203,76 @@ cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t
     p->kind = CERT_PAR_AB;
     return CN_OK;
 }
+
+json_t *cert__claims_to_json(const cert_tree *t)
+{
+    json_t *a = json_array();
+    bool ok = a != NULL;
+    for (int k = 0; ok && k < t->n_claims; k++) {
+        const cert_claim *c = &t->claims[k];
+        char lb[40];
+        cert_hexd(c->lb, lb);
+        char *hex = cn_mallocarray((size_t)c->n_q * 2 + 1, 1);
+        json_t *e = json_array();
+        ok = hex && e && push(a, e) && push(e, json_integer(c->layer)) &&
+             push(e, json_integer(c->neuron)) && push(e, json_integer(c->sgn)) &&
+             push(e, json_string(lb));
+        if (ok) {
+            cert__hex(c->q, (size_t)c->n_q, hex);
+            ok = push(e, json_string(hex));
+        }
+        cn_free(hex);
+    }
+    if (!ok) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+cn_status cert__claims_from_json(const json_t *a, cert_tree *t, bool *ok, char *why,
+                                 size_t why_len, cn_err *err)
+{
+    *ok = false;
+    if (!json_is_array(a)) {
+        snprintf(why, why_len, "\"bounds\" is not a list");
+        return CN_OK;
+    }
+    unsigned char *q = NULL;
+    for (size_t k = 0; k < json_array_size(a); k++) {
+        const json_t *e = json_array_get(a, k);
+        int layer, neuron;
+        json_int_t sg = 0;
+        double lb;
+        const char *hex = json_string_value(json_array_get(e, 4));
+        const json_t *sv = json_array_get(e, 2);
+        size_t nh = hex ? strlen(hex) : 0;
+        bool good = json_is_array(e) && json_array_size(e) == 5 && int_at(e, 0, &layer) &&
+                    int_at(e, 1, &neuron) && json_is_integer(sv) &&
+                    ((sg = json_integer_value(sv)) == 1 || sg == -1) &&
+                    json_is_string(json_array_get(e, 3)) &&
+                    cert_parse_hexd(json_string_value(json_array_get(e, 3)), &lb) && hex &&
+                    nh % 2 == 0 && nh / 2 < 100000000;
+        if (good) {
+            cn_free(q);
+            q = cn_mallocarray(nh / 2 + 1, 1);
+            if (!q)
+                return cn_fail(err, CN_ENOMEM, "out of memory reading a certificate's bounds");
+            good = cert__unhex(hex, q, nh / 2);
+        }
+        if (!good) {
+            cn_free(q);
+            snprintf(why, why_len, "bound %zu: expected [layer, neuron, 1 or -1, \"hex float\", "
+                                   "\"slopes in hex\"]", k);
+            return CN_OK;
+        }
+        cn_status s = cert_tree_add_claim(t, layer, neuron, (int)sg, lb, (int)(nh / 2), q, err);
+        if (s != CN_OK) {
+            cn_free(q);
+            return s;
+        }
+    }
+    cn_free(q);
+    *ok = true;
+    return CN_OK;
+}

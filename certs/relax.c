@@ -60,6 +60,7 @@ struct cert_bounds {
     const signed char *bsplit;
     double *bdense;           /* [n_relus] */
     int n_relus;
+    double **rlo, **rhi;      /* [nl] known bounds of ReLU layers' inputs (or NULL) */
 };
 
 static int width(const cert_bounds *b, int k) { return k == 0 ? b->n_in : b->L[k - 1].out; }
@@ -91,6 +92,14 @@ void cert_bounds_free(cert_bounds *b)
     cn_free(b->plo);
     cn_free(b->nhi);
     cn_free(b->bdense);
+    for (int k = 0; k < b->nl; k++) {
+        if (b->rlo)
+            cn_free(b->rlo[k]);
+        if (b->rhi)
+            cn_free(b->rhi[k]);
+    }
+    cn_free(b->rlo);
+    cn_free(b->rhi);
     cn_free(b);
 }
 
@@ -183,6 +192,18 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
     b->n_relus = roff;
     if (!(b->bdense = cn_calloc((size_t)(roff ? roff : 1), sizeof(double))))
         goto nomem;
+    b->rlo = cn_calloc((size_t)b->nl, sizeof(double *));
+    b->rhi = cn_calloc((size_t)b->nl, sizeof(double *));
+    if (!b->rlo || !b->rhi)
+        goto nomem;
+    for (int k = 0; k < b->nl; k++)
+        if (b->L[k].relu) {
+            b->rlo[k] = cn_mallocarray((size_t)b->L[k].in, sizeof(double));
+            b->rhi[k] = cn_mallocarray((size_t)b->L[k].in, sizeof(double));
+            if (!b->rlo[k] || !b->rhi[k])
+                goto nomem;
+        }
+    cert_bounds_ref_reset(b);
     for (int k = 0; k <= b->nl; k++) {
         b->lo[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
         b->hi[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
@@ -402,6 +423,12 @@ static cert_region prep_relu(cert_bounds *b, int k, const signed char *split)
     layer *l = &b->L[k];
     double *lo = b->lo[k], *hi = b->hi[k];
     bool blown = false, empty = false;
+    for (int j = 0; j < l->in; j++) { /* re-proved claims (cert_bounds_ref_set) */
+        if (b->rlo[k][j] > lo[j])
+            lo[j] = b->rlo[k][j];
+        if (b->rhi[k][j] < hi[j])
+            hi[j] = b->rhi[k][j];
+    }
     for (int j = 0; j < l->in; j++) {
         signed char s = split ? split[l->roff + j] : 0;
         if (s > 0 && lo[j] < 0.0)
@@ -518,6 +545,47 @@ double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
     for (int t = 0; t < p->n_beta; t++)
         b->bdense[p->beta_j[t]] = 0.0;
     return lb;
+}
+
+void cert_bounds_ref_reset(cert_bounds *b)
+{
+    for (int k = 0; k < b->nl; k++)
+        for (int j = 0; b->rlo[k] && j < b->L[k].in; j++) {
+            b->rlo[k][j] = -INFINITY;
+            b->rhi[k][j] = INFINITY;
+        }
+}
+
+void cert_bounds_ref_set(cert_bounds *b, int li, int neuron, int sgn, double lb)
+{
+    CN_REQUIRE(b && li >= 0 && li < b->nl && b->L[li].relu && neuron >= 0 &&
+                   neuron < b->L[li].in && (sgn == 1 || sgn == -1),
+               "a ReLU layer's neuron");
+    if (sgn > 0 && lb > b->rlo[li][neuron])
+        b->rlo[li][neuron] = lb;
+    if (sgn < 0 && -lb < b->rhi[li][neuron])
+        b->rhi[li][neuron] = -lb;
+}
+
+double cert_bounds_claim(cert_bounds *b, int li, int neuron, int sgn, const unsigned char *q)
+{
+    CN_REQUIRE(b && b->ok && li >= 1 && li < b->nl && b->L[li].relu &&
+                   !b->L[li - 1].relu && neuron >= 0 && neuron < b->L[li].in &&
+                   (sgn == 1 || sgn == -1) && q,
+               "a ReLU layer after an affine one, and slopes");
+    const layer *l = &b->L[li - 1];
+    int saved = cn_round_push(FE_DOWNWARD);
+    const double *w = l->W + (size_t)neuron * (size_t)l->in;
+    for (int j = 0; j < l->in; j++)
+        b->lam[j] = sgn * w[j];
+    double c0 = sgn * l->b[neuron];
+    if (l->encl)
+        c0 += l->ne[neuron];            /* +-e_o >= -E_o */
+    b->aq = q;
+    double v = backsub(b, li - 1, b->lam, c0);
+    b->aq = NULL;
+    cn_round_pop(saved);
+    return v;
 }
 
 void cert_bounds_output(const cert_bounds *b, const double **lo, const double **hi)

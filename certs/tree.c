@@ -29,6 +29,9 @@ void cert_tree_clear(cert_tree *t)
         cn_free(nd->refs);
     }
     cn_free(t->nodes);
+    for (int i = 0; i < t->n_claims; i++)
+        cn_free(t->claims[i].q);
+    cn_free(t->claims);
     memset(t, 0, sizeof *t);
 }
 
@@ -52,6 +55,27 @@ cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n
         memcpy(r, refs, sizeof(int) * (size_t)n_refs);
     }
     t->nodes[t->n_nodes++] = (cert_node){kind, dim, at, n_refs, r, NULL};
+    return CN_OK;
+}
+
+cn_status cert_tree_add_claim(cert_tree *t, int layer, int neuron, int sgn, double lb, int n_q,
+                              const unsigned char *q, cn_err *err)
+{
+    CN_REQUIRE(t && n_q >= 0 && (n_q == 0 || q), "a tree and slopes");
+    if (t->n_claims == t->cap_claims) {
+        int cap = t->cap_claims ? 2 * t->cap_claims : 64;
+        cert_claim *nc = cn_reallocarray(t->claims, (size_t)cap, sizeof *nc);
+        if (!nc)
+            return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree's bounds");
+        t->claims = nc;
+        t->cap_claims = cap;
+    }
+    unsigned char *c = cn_mallocarray((size_t)n_q + 1, 1);
+    if (!c)
+        return cn_fail(err, CN_ENOMEM, "out of memory for a proof tree's bounds");
+    if (n_q)
+        memcpy(c, q, (size_t)n_q);
+    t->claims[t->n_claims++] = (cert_claim){layer, neuron, sgn, lb, n_q, c};
     return CN_OK;
 }
 
@@ -494,6 +518,51 @@ static bool check_node(walk *w, frames *F, int i, int depth)
     return true;
 }
 
+/* (B) of section 3: the tree's "bounds" claims, re-proved in layer order
+ * over the root box (each layer's region computed once, with the claims of
+ * the layers below already in force), then in force for every region of
+ * the case (cert_bounds_ref_set; reset by cert_check_tree). */
+static bool check_claims(walk *w, const frame *root)
+{
+    const cert_tree *t = w->t;
+    const net *n = cert__bounds_net(w->b);
+    int nl = net_n_layers(n), nr = net_n_relus(n), at = -1;
+    cert_region r = CERT_REGION_OK;
+    for (int k = 0; k < t->n_claims; k++) {
+        const cert_claim *c = &t->claims[k];
+        if (c->layer < 1 || c->layer >= nl || net_layer_at(n, c->layer)->op != NET_RELU ||
+            net_layer_at(n, c->layer - 1)->op == NET_RELU || c->neuron < 0 ||
+            c->neuron >= net_layer_at(n, c->layer)->in || (c->sgn != 1 && c->sgn != -1) ||
+            !isfinite(c->lb))
+            return bad(w, -1, "bound %d: not a finite bound of a ReLU layer's input after an "
+                              "affine layer (layer %d, neuron %d, sign %d)", k, c->layer,
+                       c->neuron, c->sgn);
+        if (c->n_q != nr)
+            return bad(w, -1, "bound %d: %d slopes for %d ReLUs", k, c->n_q, nr);
+        for (int j = 0; j < nr; j++)
+            if (c->q[j] > CERT_ALPHA_DEN)
+                return bad(w, -1, "bound %d: slope of ReLU %d is %d/%d, above 1", k, j, c->q[j],
+                           CERT_ALPHA_DEN);
+        if (c->layer < at)
+            return bad(w, -1, "bound %d: the bounds are not listed by layer", k);
+        if (c->layer != at) {
+            r = cert_bounds_region(w->b, root->lo, root->hi, NULL);
+            w->st->bounded++;
+            at = c->layer;
+        }
+        if (r != CERT_REGION_OK)
+            return bad(w, -1, "bound %d: the root box's own bounds %s", k,
+                       r == CERT_REGION_EMPTY ? "are empty" : "overflowed");
+        double v = cert_bounds_claim(w->b, c->layer, c->neuron, c->sgn, c->q);
+        if (!(v >= c->lb))
+            return bad(w, -1, "bound %d (%s of ReLU layer %d's input %d): recomputed %.17g, "
+                              "below the claimed %.17g", k, c->sgn > 0 ? "lower" : "upper",
+                       c->layer, c->neuron, c->sgn * v, c->sgn * c->lb);
+        cert_bounds_ref_set(w->b, c->layer, c->neuron, c->sgn, c->lb);
+    }
+    return true;
+}
+
 static bool walk_tree(walk *w, frames *F)
 {
     const cert_tree *t = w->t;
@@ -517,6 +586,8 @@ static bool walk_tree(walk *w, frames *F)
     }
     memset(root->split, 0, (size_t)F->n_relus);
     memset(root->cov, 0, (size_t)F->n_disj);
+    if (!check_claims(w, root))
+        return false;
     root->next = 0;
     int i = 0, d = 0;
     for (;;) {
@@ -577,7 +648,9 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory");
         goto done;
     }
+    cert_bounds_ref_reset(b);
     bool ok = walk_tree(&w, &F);
+    cert_bounds_ref_reset(b);
     if (w.oom) {
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory for a proof tree's regions");
         goto done;

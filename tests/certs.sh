@@ -47,9 +47,11 @@ has "$T/out" '"refutations": [1-9][0-9]+' "many refutations re-proved"
 MP0="$D/benchmarks/mnist_fc/vnnlib/prop_0_0.03.vnnlib"
 expect 0 "mnist_fc prop 0 --cert" "$C" verify "$MN" --vnnlib "$MP0" --timeout 120 -j 2 --cert "$T/ab.cert"
 has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f]+",\[\[' "slopes and split multipliers are recorded"
+has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"' "the root's tightened bounds are recorded"
 expect 0 "check the optimised refutations" "$C" check "$T/ab.cert" --allow-unsigned --vnnlib "$MP0"
 for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not split on the path" \
-           beta_big:"with the stored slopes and multipliers"; do
+           beta_big:"with the stored slopes and multipliers" bound_high:"below the claimed" \
+           bound_slope:"bound 0: slope of ReLU 0 is 129/128"; do
     kind=${how%%:*}
     expect 0 "tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ab.cert" "$T/ab_$kind.cert"
     expect 1 "... $kind refused" "$C" check "$T/ab_$kind.cert" --allow-unsigned

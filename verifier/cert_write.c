@@ -93,6 +93,14 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
             root[nd->case_idx] = i;
         }
     }
+    for (int k = 0; k < pf->n_claims && s == CN_OK; k++) {
+        const vfy_claim *cl = &pf->claims[k];
+        if (cl->case_idx < 0 || cl->case_idx >= n_cases)
+            s = cn_fail(err, CN_EINTERNAL, "proof log: a bound of case %d", cl->case_idx);
+        else
+            s = cert_tree_add_claim(&trees[cl->case_idx], cl->layer, cl->neuron, cl->sgn, cl->lb,
+                                    cl->n_q, cl->q, err);
+    }
     for (int c = 0; c < n_cases && s == CN_OK; c++) {
         if (root[c] < 0) {
             s = cn_fail(err, CN_EINTERNAL, "proof log: case %d has no root", c);

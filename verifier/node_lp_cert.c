@@ -24,6 +24,7 @@
  * becomes SPLIT_RELU nodes under the box's log node, and LEAF_LP leaves. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "verifier/engine_int.h"
@@ -54,6 +55,15 @@ cn_status vfy__lpc_region(worker *w, const double *lo, const double *hi, const s
         if (!w->ybuf || !w->ybuf_f)
             return cn_fail(&w->err, CN_ENOMEM, "out of memory for LP multipliers");
     }
+    /* the root's claims, as the checker holds them (vfy__root_tighten) */
+    cert_bounds_ref_reset(w->cb);
+    for (int i = 0; S->ref_lo && i < S->n_layers; i++)
+        for (int j = 0; S->ref_lo[i] && j < net_layer_at(S->n, i)->in; j++) {
+            if (S->ref_lo[i][j] > -INFINITY)
+                cert_bounds_ref_set(w->cb, i, j, 1, S->ref_lo[i][j]);
+            if (S->ref_hi[i][j] < INFINITY)
+                cert_bounds_ref_set(w->cb, i, j, -1, -S->ref_hi[i][j]);
+        }
     *cr = cert_bounds_region(w->cb, lo, hi, split);
     if (*cr != CERT_REGION_OK)
         return CN_OK;

@@ -105,7 +105,8 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         /* (evaluated ReLU-split children are bounded again: their
          * intermediate bounds are needed for branching) */
         cn_status st = CN_OK;
-        if (nd->depth == 0 && !nd->evaluated && S->opt_on && !S->o->sub && !S->log)
+        if (nd->depth == 0 && !nd->evaluated && S->opt_on && !S->o->sub &&
+            S->frontier_target <= 0)
             st = vfy__root_tighten(w, nd);
         if (st == CN_OK)
             st = vfy__bound_node(w, nd, !nd->evaluated, &closed);
