@@ -4,7 +4,7 @@
  *
  *   bench_complete SUITE_DIR [--instances FILE] [--expected FILE]
  *                  [--timeout-scale S] [--max-timeout T] [--threads N]
- *                  [--filter SUBSTRING] [--lp-tail K] [--csv OUT]
+ *                  [--filter SUBSTRING] [--lp-tail K] [--opt-bounds B] [--csv OUT]
  *
  * Exit status 1 when any verdict contradicts the expected result.
  */
@@ -71,13 +71,13 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: bench_complete SUITE_DIR [--instances FILE] [--expected FILE] "
                         "[--timeout-scale S] [--max-timeout T] [--threads N] [--filter S] [--lp-tail K] "
-                        "[--csv OUT]\n");
+                        "[--opt-bounds B] [--csv OUT]\n");
         return 64;
     }
     const char *dir = argv[1], *inst_name = "instances.csv", *exp_name = "expected_results.csv";
     const char *filter = NULL, *csv = NULL;
     double scale = 1.0, max_t = 0;
-    int threads = 0, alpha_root = 1, branch = 0, lp_tail = -1;
+    int threads = 0, alpha_root = 1, branch = 0, lp_tail = -1, opt_bounds = -1;
     double attack = -1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--instances"))
@@ -98,6 +98,8 @@ int main(int argc, char **argv)
             alpha_root = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--lp-tail"))
             lp_tail = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--opt-bounds"))
+            opt_bounds = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--attack"))
             attack = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--csv"))
@@ -161,6 +163,8 @@ int main(int argc, char **argv)
             o.alpha_root = alpha_root;
             if (lp_tail >= 0)
                 o.lp_tail = lp_tail;
+            if (opt_bounds >= 0)
+                o.opt_bounds = opt_bounds != 0;
             o.attack_s = attack;
             if (vfy_verify(n, p, &o, NULL, &res, &err) == CN_OK)
                 verdict = vfy_verdict_name(res.verdict);

@@ -85,7 +85,7 @@ int check_proof(const vfy_proof *pf, const prop *p)
     return leaves;
 }
 
-long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p)
+long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p, long *ab)
 {
     int nc = prop_n_cases(p);
     cert_tree *trees = calloc((size_t)nc + 1, sizeof *trees);
@@ -98,6 +98,12 @@ long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p)
         for (int i = 0; i < trees[c].n_nodes; i++)
             for (int q = 0; trees[c].nodes[i].par && q < trees[c].nodes[i].n_refs; q++)
                 lp += trees[c].nodes[i].par[q].kind == CERT_PAR_LP;
+    for (int c = 0; ab && c < nc; c++) {
+        *ab += trees[c].n_claims;
+        for (int i = 0; i < trees[c].n_nodes; i++)
+            for (int q = 0; trees[c].nodes[i].par && q < trees[c].nodes[i].n_refs; q++)
+                *ab += trees[c].nodes[i].par[q].kind == CERT_PAR_AB;
+    }
     bool valid = false;
     char why[512];
     assert_int_equal(vfy_cert_selfcheck(n, p, nc, trees, &valid, why, sizeof why, &err), CN_OK);

@@ -27,7 +27,10 @@ vfy_opts engine_opts(int threads, double timeout_s);
 int check_proof(const vfy_proof *pf, const prop *p);
 /* The proof as certificate trees (vfy_cert_trees) must pass the checker
  * (vfy_cert_selfcheck); returns the number of LP refutations in them. */
-long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p);
+/* The proof as certificate trees must be accepted by the checker.  Returns
+ * the number of LP refutations; *ab (if not NULL) gets the number of
+ * refutations with slopes and multipliers plus the root bounds. */
+long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p, long *ab);
 /* Decides p through a frontier of `target` nodes, subproblems and grafted
  * proofs, as a distributed run would; returns the number of subproblems. */
 int distributed_verify(const net *n, const prop *p, const vfy_opts *o, int target,

@@ -178,7 +178,7 @@ static void test_acas_lp_tail(void **state)
                     nodes[tail] = res.nodes;
                 if (log && res.verdict == VFY_UNSAT) {
                     check_proof(res.proof, p);
-                    long lp = check_proof_cert(res.proof, n, p);
+                    long lp = check_proof_cert(res.proof, n, p, NULL);
                     assert_true(tail ? lp > 0 : lp == 0);
                 }
                 printf("# ACAS %s %s, lp_tail %d%s: %s, %ld nodes, tail closed %ld of %ld\n",
