@@ -3,6 +3,7 @@
  * attacks.h).  Double precision, round-to-nearest: search only. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -14,6 +15,7 @@ struct atk_grad {
     int max_batch;
     int width;                     /* net_max_width */
     unsigned char **mask;          /* [n_layers]; ReLU layers: [max_batch*out] */
+    double **dact;                 /* [n_layers]; sigmoid/tanh layers: f'(z) [max_batch*out] */
     net_conv_map *cmap;            /* [n_layers]; conv layers: their taps */
     double *a, *b;                 /* [max_batch*width] ping-pong buffers */
     int cached;                    /* batch of the last forward, 0 if none */
@@ -23,6 +25,10 @@ void atk_grad_free(atk_grad *g)
 {
     if (!g)
         return;
+    if (g->dact)
+        for (int i = 0; i < net_n_layers(g->n); i++)
+            cn_free(g->dact[i]);
+    cn_free(g->dact);
     if (g->mask)
         for (int i = 0; i < net_n_layers(g->n); i++)
             cn_free(g->mask[i]);
@@ -50,12 +56,18 @@ cn_status atk_grad_new(const net *n, int max_batch, atk_grad **out, cn_err *err)
     g->cmap = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->cmap);
     g->a = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
     g->b = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
-    if (!g->mask || !g->cmap || !g->a || !g->b)
+    g->dact = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->dact);
+    if (!g->mask || !g->dact || !g->cmap || !g->a || !g->b)
         goto fail;
     for (int i = 0; i < L; i++) {
         const net_layer *l = net_layer_at(n, i);
         if (l->op == NET_CONV && net_conv_map_init(&g->cmap[i], l, NULL) != CN_OK)
             goto fail;
+        if (net_op_smooth(l->op)) {
+            g->dact[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, sizeof(double));
+            if (!g->dact[i])
+                goto fail;
+        }
         if (l->op != NET_RELU)
             continue;
         g->mask[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, 1);
@@ -110,6 +122,18 @@ void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
             }
             break;
         }
+        case NET_SIGMOID:
+        case NET_TANH: {
+            /* f and f' in double (an attack's guide, not a proof) */
+            double *d = g->dact[i];
+            bool sg = l->op == NET_SIGMOID;
+            for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++) {
+                double f = sg ? 1.0 / (1.0 + exp(-a[k])) : tanh(a[k]);
+                b[k] = f;
+                d[k] = sg ? f * (1.0 - f) : 1.0 - f * f;
+            }
+            break;
+        }
         }
         double *t = a;
         a = b;
@@ -142,6 +166,13 @@ void atk_grad_backward(atk_grad *g, int batch, const double *c, double *gx)
             const unsigned char *m = g->mask[i];
             for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
                 b[k] = m[k] ? a[k] : 0.0;
+            break;
+        }
+        case NET_SIGMOID:
+        case NET_TANH: {
+            const double *d = g->dact[i];
+            for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
+                b[k] = d[k] * a[k];
             break;
         }
         }

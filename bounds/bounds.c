@@ -46,6 +46,7 @@ void bnd_ctx_free(bnd_ctx *c)
 {
     if (!c)
         return;
+    bnd__act_free(c->act);
     if (c->L) {
         for (int i = 0; i < c->nl; i++) {
             bnd__layer *l = &c->L[i];
@@ -157,12 +158,15 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
     if (!c->L || !c->lo || !c->hi || !c->mag)
         goto nomem;
     int roff = 0;
+    bool smooth = net_n_smooth(n) > 0;
     for (int i = 0; i < c->nl; i++) {
         const net_layer *nl = net_layer_at(n, i);
         bnd__layer *l = &c->L[i];
         l->in = nl->in;
         l->out = nl->out;
         size_t in = (size_t)l->in;
+        if (smooth && net_op_act(nl->op))
+            continue;                   /* act.c keeps its own relaxations */
         if (nl->op == NET_RELU) {
             l->relu = true;
             l->relu_off = roff;
@@ -208,7 +212,9 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
     }
     if (bnd__ensure_rows(c, 2 * c->maxw, err) != CN_OK)
         goto fail;
-    c->red_ok = bnd__red_eligible(c);
+    if (smooth && !(c->act = bnd__act_new(c)))
+        goto nomem;
+    c->red_ok = !smooth && bnd__red_eligible(c);
     if (c->red_ok && bnd__red_alloc(c) != CN_OK)
         goto nomem;
     return c;
@@ -604,6 +610,8 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
         if (d && !isfinite(d[r]))
             return cn_fail(err, CN_EINVAL, "bounds: query row %d: constant is not finite", r);
     }
+    if (c->act)                         /* sigmoid/tanh layers: act.c (box only) */
+        return bnd__act_run(c, o, rg, m, C, d, lb, res, err);
     bool linear = o->method != BND_INTERVAL;
     bool alpha = o->method == BND_ALPHA;
     if (bnd__ensure_rows(c, m, err) != CN_OK)

@@ -88,6 +88,13 @@
  * The caller's rounding mode is restored before every bnd_ function returns.
  * ------------------------------------------------------------------------
  *
+ * Networks with sigmoid / tanh layers (net_n_smooth > 0) are bounded by
+ * act.c, whose top-of-file comment states its relaxation and accounting:
+ * every affine and activation step there runs in FE_DOWNWARD with the
+ * interval-product accounting of the checker (no BLAS), every linear
+ * method concretises at each layer passed, bnd_run_ball uses the box only,
+ * and bnd_run_param refuses them (CN_EINVAL).
+ *
  * Library code never prints.  A bnd_ctx is not thread-safe: use one per
  * thread (each thread sets its own rounding mode).
  */

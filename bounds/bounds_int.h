@@ -80,8 +80,12 @@ typedef struct {
     double **b, **gb, **bm1, **bm2;
 } bnd__alpha;
 
+/* act.c: bounds for networks with sigmoid/tanh layers. */
+typedef struct bnd__act bnd__act;
+
 struct bnd_ctx {
     const net *n;
+    bnd__act *act;              /* networks with smooth layers (act.c), else NULL */
     bool last_ok;               /* the last bnd_run was linear, feasible, finite */
     bnd_claim_fn claim;         /* bnd_run_tight's callback during its run, or NULL */
     void *claim_user;
@@ -246,5 +250,14 @@ void bnd__alpha_free(bnd_ctx *c);
 void bnd__alpha_opt(bnd_ctx *c, int s, int R, int iters, double lr,
                     void (*load)(bnd_ctx *c, const void *arg), const void *arg, double *lb,
                     double *coef);
+
+/* act.c — networks with sigmoid/tanh layers (net_n_smooth > 0): the whole
+ * of bnd_run (interval and linear bounds, the query rows).  bnd__act_new
+ * after the layers of c are set up (NULL: out of memory). */
+bnd__act *bnd__act_new(const bnd_ctx *c);
+void bnd__act_free(bnd__act *a);
+cn_status bnd__act_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int m,
+                       const double *C, const double *d, double *lb, bnd_result *res,
+                       cn_err *err);
 
 #endif

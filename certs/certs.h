@@ -159,6 +159,20 @@
  *    gets -beta s z_j, where s z_j >= 0 on the region (s = +1 active, -1
  *    inactive), so the added term is <= 0 there (beta-CROWN's Lagrangian);
  *    the subtraction is rounded down with its error term too.
+ *  - sigmoid / tanh layers (relax_act.c): interval bounds [f(l), f(u)]
+ *    and, per neuron, a lower and an upper line valid on [l, u] for the
+ *    real function (tangents and chords; MPFR end-point values in
+ *    directed rounding, a rigorous slack for the approximate tangent
+ *    slope, the convexity argument stated there); back-substitution steps
+ *    through them as through an unstable ReLU (lower line where the
+ *    coefficient is >= 0, upper line otherwise, the product's rounding
+ *    term as below).  For such networks every back-substitution also
+ *    concretises at each layer it passes and keeps the best (each is a
+ *    lower bound), and LP refutations are not accepted.
+ *  - sat / not-robust with sigmoid / tanh layers: the outputs at x are
+ *    enclosed with MPFR (models.h, net_eval_enclose_prec) at increasing
+ *    precision until prop_check_point decides; only a decided violation
+ *    is accepted.
  *  - Query a.y: a is split exactly as a_d + r (a_d doubles, r rationals);
  *    a_d.y is back-substituted, intersected with its interval bound, and
  *    r.y is bounded below over the output interval bounds.

@@ -8,6 +8,11 @@
 
 /* relax.c: the network a bounds context was made for. */
 const net *cert__bounds_net(const cert_bounds *b);
+/* relax_act.c: for a sigmoid/tanh layer (op) with input bounds lo, hi [n]
+ * (finite), an enclosure olo, ohi of its outputs and lines with
+ * lw z + lc <= f(z) <= uw z + uc on [lo, hi].  Call in FE_DOWNWARD. */
+void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, double *olo,
+                        double *ohi, double *lw, double *lc, double *uw, double *uc);
 /* relax.c: affine layer k as the checker holds it (a convolution as its
  * dense matrix): W [out*in] row-major, bias [out], and ne [out] with ne_o
  * <= -E_o over the last region's bounds of z_k (NULL: the layer is exact). */

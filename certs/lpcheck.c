@@ -240,6 +240,10 @@ cn_status cert_lp_refutes(cert_bounds *b, const prop_case *pc, int d, const cert
         snprintf(why, why_len, "not an LP refutation");
         return CN_OK;
     }
+    if (net_n_smooth(n) > 0) {
+        snprintf(why, why_len, "LP refutations are not defined for sigmoid/tanh layers");
+        return CN_OK;
+    }
     if (p->n_dual != rows || (rows > 0 && !p->dual)) {
         snprintf(why, why_len, "%d multipliers, the LP of disjunct %d has %d rows", p->n_dual, d,
                  rows);

@@ -31,13 +31,16 @@ enum { ST_ZERO = 0, ST_ID = 1, ST_UNSTABLE = 2 };
 
 typedef struct {
     bool relu;
+    bool smooth;              /* sigmoid/tanh (relax_act.c): lines lw z + lc <= f <= ua z + uc */
+    net_op op;
     int in, out;
     const double *W, *b;      /* affine: [out*in] row-major, [out] */
     double *W_own, *b_own;    /* a convolution's dense unrolling */
     int roff;                 /* relu: global index of its first neuron */
     signed char *st;          /* relu: [in] ST_* */
     double *alpha;            /* relu: [in] lower slope (0 or 1) */
-    double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable) */
+    double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable); smooth too */
+    double *lw, *lc;          /* smooth: [in] lower line lw z + lc */
     bool encl;                /* affine with a nonzero enclosure radius */
     double wrel, wabs;
     const double *brad;       /* [out] or NULL (the net's, or brad_own) */
@@ -47,6 +50,8 @@ typedef struct {
 
 struct cert_bounds {
     const net *n;
+    bool smooth;              /* the network has sigmoid/tanh layers: backsub also
+                                 concretises at every layer it passes */
     int nl, n_in, n_out, maxw;
     layer *L;                 /* [nl] */
     double **lo, **hi;        /* [nl+1][width of z_k] */
@@ -76,6 +81,8 @@ void cert_bounds_free(cert_bounds *b)
         cn_free(b->L[k].alpha);
         cn_free(b->L[k].ua);
         cn_free(b->L[k].uc);
+        cn_free(b->L[k].lw);
+        cn_free(b->L[k].lc);
         cn_free(b->L[k].brad_own);
         cn_free(b->L[k].ne);
     }
@@ -143,6 +150,7 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
     if (!b)
         goto nomem;
     b->n = n;
+    b->smooth = net_n_smooth(n) > 0;
     b->nl = net_n_layers(n);
     b->n_in = net_in_size(n);
     b->n_out = net_out_size(n);
@@ -166,7 +174,17 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
         layer *l = &b->L[k];
         l->in = nl->in;
         l->out = nl->out;
-        if (nl->op == NET_RELU) {
+        l->op = nl->op;
+        if (net_op_smooth(nl->op)) {
+            size_t w = (size_t)l->in;
+            l->smooth = true;
+            l->ua = cn_mallocarray(w, sizeof(double));
+            l->uc = cn_mallocarray(w, sizeof(double));
+            l->lw = cn_mallocarray(w, sizeof(double));
+            l->lc = cn_mallocarray(w, sizeof(double));
+            if (!l->ua || !l->uc || !l->lw || !l->lc)
+                goto nomem;
+        } else if (nl->op == NET_RELU) {
             size_t w = (size_t)l->in;
             l->relu = true;
             l->roff = roff;
@@ -315,6 +333,30 @@ static double back_relu(cert_bounds *b, int k, double *lam)
     return c;
 }
 
+/* lam over z_{k+1} = f(z_k), f sigmoid or tanh  ->  lam over z_k, with the
+ * lower line where lam_j >= 0 and the upper line where lam_j < 0. */
+static double back_smooth(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    double c = 0.0;
+    for (int j = 0; j < l->in; j++) {
+        double v = lam[j];
+        if (v == 0.0)
+            continue;
+        if (!(v == v)) {
+            lam[j] = NAN;
+            continue;
+        }
+        double a = v >= 0.0 ? l->lw[j] : l->ua[j], k0 = v >= 0.0 ? l->lc[j] : l->uc[j];
+        double p = v * a;                       /* p_lo <= v a */
+        c += v * k0;
+        c += rounding_term(p, (-v) * a, zl[j]);
+        lam[j] = p;
+    }
+    return c;
+}
+
 /* min over the input box of lam . x, plus c. */
 static double concretise(const cert_bounds *b, const double *lam, double c)
 {
@@ -329,15 +371,28 @@ static double concretise(const cert_bounds *b, const double *lam, double c)
  * only kept for real numbers. */
 static double backsub(cert_bounds *b, int s, double *lam, double c)
 {
+    double best = -INFINITY;
     for (int k = s - 1; k >= 0; k--) {
-        c += b->L[k].relu ? back_relu(b, k, lam) : back_affine(b, k, lam);
+        c += b->L[k].relu     ? back_relu(b, k, lam)
+             : b->L[k].smooth ? back_smooth(b, k, lam)
+                              : back_affine(b, k, lam);
         double sum = c;                 /* finite iff c and every lam[j] are */
         for (int j = 0; j < width(b, k); j++)
             sum += 0.0 * lam[j];
         if (!isfinite(sum))
             return NAN;
+        if (b->smooth && k >= 1) {
+            /* sigmoid/tanh networks: also "target >= lam . z_k + c" over
+             * z_k's own bounds (DeepPoly), each a lower bound; the best */
+            double v = c;
+            for (int j = 0; j < width(b, k); j++)
+                v += lam[j] >= 0.0 ? lam[j] * b->lo[k][j] : lam[j] * b->hi[k][j];
+            if (v > best)
+                best = v;
+        }
     }
-    return concretise(b, lam, c);
+    double v = concretise(b, lam, c);
+    return v > best || v != v ? v : best;
 }
 
 /* ---- forward pass ----------------------------------------------------- */
@@ -493,6 +548,10 @@ cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *h
                 b->lo[k + 1][j] = b->lo[k][j] > 0.0 ? b->lo[k][j] : 0.0;
                 b->hi[k + 1][j] = b->hi[k][j] > 0.0 ? b->hi[k][j] : 0.0;
             }
+        } else if (b->L[k].smooth) {
+            layer *l = &b->L[k];
+            cert__smooth_relax(l->op, l->in, b->lo[k], b->hi[k], b->lo[k + 1], b->hi[k + 1],
+                               l->lw, l->lc, l->ua, l->uc);
         } else {
             ibp_affine(b, k);
             if (k >= 1 && k + 1 < b->nl)
@@ -607,7 +666,7 @@ void cert_bounds_layer(const cert_bounds *b, int k, const double **lo, const dou
 void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const double **bias,
                          const double **ne)
 {
-    CN_REQUIRE(k >= 0 && k < b->nl && !b->L[k].relu, "an affine layer");
+    CN_REQUIRE(k >= 0 && k < b->nl && !b->L[k].relu && !b->L[k].smooth, "an affine layer");
     *W = b->L[k].W;
     *bias = b->L[k].b;
     *ne = b->L[k].encl ? b->L[k].ne : NULL;

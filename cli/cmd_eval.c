@@ -115,6 +115,13 @@ static int run_data(const cli_args *a, const net *n)
         return CLI_EXIT_DATA;
     }
     bool exact = cli_flag(a, "exact"), js = cli_flag(a, "json");
+    if (exact && net_n_smooth(n) > 0 && !net_has_enclosure(n)) {
+        cli_error("%s: sigmoid/tanh outputs are known only within an MPFR enclosure, so an "
+                  "exact accuracy cannot be given (drop --exact, or use --input for the "
+                  "enclosure of each output)", a->pos[0]);
+        ds_free(d);
+        return CLI_EXIT_DATA;
+    }
     if (exact && net_has_enclosure(n)) {
         cli_error("%s: folding a normalisation rounded some weights, so the file's exact outputs "
                   "are known only within an enclosure and an exact accuracy cannot be given "
@@ -319,7 +326,8 @@ static int run(const cli_args *a)
     }
     bool exact = cli_flag(a, "exact"), js = cli_flag(a, "json");
     /* a network known within an enclosure: --exact gives [yq, yh] per output */
-    bool encl = exact && net_has_enclosure(n);
+    bool encl = exact && (net_has_enclosure(n) || net_n_smooth(n) > 0);
+    /* (sigmoid/tanh layers: MPFR at NET_EVAL_PREC0 bits, eval_mpfr.c) */
     int in = net_in_size(n), out = net_out_size(n), rc = CLI_EXIT_OK;
     mpq_t *xq = malloc(sizeof(mpq_t) * (size_t)in), *yq = malloc(sizeof(mpq_t) * (size_t)out);
     mpq_t *yh = malloc(sizeof(mpq_t) * (size_t)out);

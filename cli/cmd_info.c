@@ -19,6 +19,8 @@ static const char *op_name(net_op op)
     case NET_DENSE: return "dense";
     case NET_CONV: return "conv";
     case NET_RELU: return "relu";
+    case NET_SIGMOID: return "sigmoid";
+    case NET_TANH: return "tanh";
     }
     return "?";
 }
@@ -141,7 +143,7 @@ static void print_text(const net *n, const net_info *in)
     printf("layers:   %d\n", net_n_layers(n));
     for (int i = 0; i < net_n_layers(n); i++) {
         const net_layer *l = net_layer_at(n, i);
-        printf("  %3d  %-5s %6d -> %-6d", i, op_name(l->op), l->in, l->out);
+        printf("  %3d  %-7s %6d -> %-6d", i, op_name(l->op), l->in, l->out);
         if (l->op == NET_CONV)
             printf("  (%d,%d,%d) -> (%d,%d,%d) kernel %dx%d stride %d,%d pads %d,%d,%d,%d",
                    l->in_shape.c, l->in_shape.h, l->in_shape.w, l->out_shape.c, l->out_shape.h,

@@ -26,7 +26,9 @@ static int row_len(const net_layer *l)
     switch (l->op) {
     case NET_DENSE: return 1 + l->in;
     case NET_CONV: return 1 + net_conv_fan(l);
-    case NET_RELU: return 2;
+    case NET_RELU:
+    case NET_SIGMOID:
+    case NET_TANH: return 2;
     }
     return 2;
 }
@@ -204,6 +206,10 @@ nomem:
 lp_ctx *lp_ctx_new(const net *n, cn_err *err)
 {
     CN_REQUIRE(n, "a network");
+    if (net_n_smooth(n) > 0) {
+        cn_fail(err, CN_EUNSUPPORTED, "LP: sigmoid/tanh layers have no LP encoding");
+        return NULL;
+    }
     jmp_buf jb;
     int round = fegetround();
     if (setjmp(jb)) {

@@ -78,6 +78,14 @@ cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_er
             for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
                 b[k] = a[k] > 0.0 ? a[k] : 0.0;
             break;
+        case NET_SIGMOID:
+            for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
+                b[k] = 1.0 / (1.0 + exp(-a[k]));
+            break;
+        case NET_TANH:
+            for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
+                b[k] = tanh(a[k]);
+            break;
         }
         double *t = a;
         a = b;
@@ -269,10 +277,10 @@ static void relu_q(qeval *q, const net_layer *l)
 
 /* Runs the layers from x.  Writes ylo = m - r and yhi = m + r, or ylo = m
  * when yhi is NULL (only for a network without enclosure). */
-static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *err)
+static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, long prec, cn_err *err)
 {
     size_t w = (size_t)net_max_width(n);
-    bool radii = net_has_enclosure(n);
+    bool radii = net_has_enclosure(n) || net_n_smooth(n) > 0;
     qeval q;
     if (!qeval_init(&q, w, radii)) {
         qeval_clear(&q, w);
@@ -285,6 +293,9 @@ static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *
         const net_layer *l = &n->layers[i];
         if (l->op == NET_RELU) {
             relu_q(&q, l);
+        } else if (net_op_smooth(l->op)) {
+            q.on = true;                 /* r is all 0 until the first radius */
+            net__smooth_q(l->op, prec, l->out, q.m, q.r, q.m2, q.r2);
         } else if (l->op == NET_DENSE) {
             affine_q(&q, l, NULL);
         } else {
@@ -321,18 +332,31 @@ static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *
 cn_status net_eval_exact(const net *n, mpq_t *x, mpq_t *y, cn_err *err)
 {
     CN_REQUIRE(n && x && y, "network and vectors");
+    if (net_n_smooth(n) > 0)
+        return cn_fail(err, CN_EUNSUPPORTED,
+                       "%s: sigmoid/tanh layers have no exact rational value; the outputs "
+                       "are known within an enclosure (use net_eval_enclose)",
+                       n->path && *n->path ? n->path : "network");
     if (net_has_enclosure(n))
         return cn_fail(err, CN_EUNSUPPORTED,
                        "%s: folding a normalisation rounded some weights, so the file's exact "
                        "outputs are known only within an enclosure (use net_eval_enclose)",
                        n->path && *n->path ? n->path : "network");
-    return eval_q(n, x, y, NULL, err);
+    return eval_q(n, x, y, NULL, NET_EVAL_PREC0, err);
 }
 
 cn_status net_eval_enclose(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *err)
 {
     CN_REQUIRE(n && x && ylo && yhi, "network and vectors");
-    return eval_q(n, x, ylo, yhi, err);
+    return eval_q(n, x, ylo, yhi, NET_EVAL_PREC0, err);
+}
+
+cn_status net_eval_enclose_prec(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, long prec,
+                                cn_err *err)
+{
+    CN_REQUIRE(n && x && ylo && yhi && prec >= 2 && prec <= 1 << 20,
+               "network, vectors and a precision");
+    return eval_q(n, x, ylo, yhi, prec, err);
 }
 
 cn_status net_eval_exact_d(const net *n, const double *x, mpq_t *y, cn_err *err)

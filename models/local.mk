@@ -10,7 +10,7 @@ CLEANFILES += models/onnx.pb-c.c models/onnx.pb-c.h
 
 models_libmodels_la_SOURCES = \
 	models/models.h models/models_int.h \
-	models/base.c models/net.c models/conv.c models/eval.c \
+	models/base.c models/net.c models/conv.c models/eval.c models/eval_mpfr.c \
 	models/onnx_int.h models/onnx_load.c models/onnx_fold.c models/onnx_ops.c \
 	models/onnx_ops_affine.c models/onnx_ops_elem.c \
 	models/onnx_save.c models/nnet.c \
@@ -21,7 +21,7 @@ models_libmodels_la_SOURCES = \
 noinst_LTLIBRARIES += models/libonnxpb.la
 nodist_models_libonnxpb_la_SOURCES = models/onnx.pb-c.c models/onnx.pb-c.h
 models_libonnxpb_la_CFLAGS = -std=c11
-models_libmodels_la_LIBADD = models/libonnxpb.la $(GMP_LIBS) $(SODIUM_LIBS) $(PROTOBUF_C_LIBS) \
+models_libmodels_la_LIBADD = models/libonnxpb.la $(MPFR_LIBS) $(GMP_LIBS) $(SODIUM_LIBS) $(PROTOBUF_C_LIBS) \
 	$(OPENBLAS_LIBS) $(ZLIB_LIBS) $(LIBM_LIBS)
 # Objects that include the generated header must wait for it, also when a
 # single target is built (make tests/fuzz/fuzz_onnx).

@@ -153,7 +153,17 @@ bool cn_mpq_set_decimal(mpq_t q, const char *s, size_t len);
  * intervals (net_eval_enclose).
  */
 
-typedef enum { NET_DENSE = 1, NET_CONV = 2, NET_RELU = 3 } net_op;
+typedef enum { NET_DENSE = 1, NET_CONV = 2, NET_RELU = 3,
+               NET_SIGMOID = 5, NET_TANH = 6 } net_op;
+
+/* NET_SIGMOID  z' = 1 / (1 + exp(-z)),  NET_TANH  z' = tanh(z): elementwise,
+ * in == out, "smooth" activations.  They are not rational: the exact
+ * evaluator encloses them (eval_mpfr.c), so a network with one is, like a
+ * network with an enclosure, known at a point only within rational
+ * intervals that shrink as the precision grows (net_eval_enclose_prec). */
+static inline bool net_op_smooth(net_op op) { return op == NET_SIGMOID || op == NET_TANH; }
+/* Any elementwise activation (ReLU, sigmoid, tanh): in == out, no weights. */
+static inline bool net_op_act(net_op op) { return op == NET_RELU || net_op_smooth(op); }
 
 typedef struct {
     int c, h, w;                   /* a vector of n values is (n,1,1) */
@@ -266,6 +276,8 @@ net_layer *net_add_dense(net *n, int out, cn_err *err);
 net_layer *net_add_conv(net *n, int cout, int kh, int kw, int stride_h, int stride_w,
                         int pad_t, int pad_l, int pad_b, int pad_r, cn_err *err);
 net_layer *net_add_relu(net *n, cn_err *err);
+/* Appends an elementwise activation op (NET_RELU, NET_SIGMOID, NET_TANH). */
+net_layer *net_add_act(net *n, net_op op, cn_err *err);
 void net_free(net *n);                               /* NULL is fine */
 
 /* Accessors (borrowed pointers, valid while n lives). */
@@ -274,6 +286,7 @@ const net_layer *net_layer_at(const net *n, int i);
 int              net_in_size(const net *n);
 int              net_out_size(const net *n);
 int              net_n_relus(const net *n);          /* ReLU neurons */
+int              net_n_smooth(const net *n);         /* sigmoid/tanh layers */
 int              net_max_width(const net *n);        /* max over all layer in/out */
 /* True when some layer carries an enclosure (folding rounded): the network
  * is then known only within (E), and exact evaluation gives intervals. */
@@ -321,6 +334,16 @@ cn_status net_eval_exact(const net *n, mpq_t *x, mpq_t *y, cn_err *err) CN_WUR;
  * ylo and yhi both equal net_eval_exact's result.  ylo, yhi: [out]
  * (initialised mpq_t). */
 cn_status net_eval_enclose(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, cn_err *err) CN_WUR;
+/* net_eval_enclose where sigmoid/tanh layers (net_n_smooth) are enclosed with
+ * MPFR at prec bits (eval_mpfr.c): each activation maps [lo, hi] to
+ * [f(lo) rounded down, f(hi) rounded up] (both are increasing), so
+ * ylo <= N(x) <= yhi rigorously; a larger prec gives a narrower enclosure.
+ * net_eval_enclose uses NET_EVAL_PREC0.  net_eval_exact refuses a network
+ * with smooth layers (CN_EUNSUPPORTED). */
+#define NET_EVAL_PREC0 64
+#define NET_EVAL_PREC_MAX 4096
+cn_status net_eval_enclose_prec(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, long prec,
+                                cn_err *err) CN_WUR;
 /* Convenience: x given as doubles (each converted exactly). */
 cn_status net_eval_exact_d(const net *n, const double *x, mpq_t *y, cn_err *err) CN_WUR;
 
@@ -432,6 +455,15 @@ typedef struct {
     int n_margin;
     mpq_t *margin;
     double worst_margin_d;         /* min slack, rounded to nearest (display) */
+    /* The question "is x a counterexample" was answered: violated, or every
+     * disjunct of every case holding x fails for every output of the
+     * enclosure.  Always true for a network that is exactly rational
+     * without enclosure.  With sigmoid/tanh layers prop_check_point raises
+     * the MPFR precision (NET_EVAL_PREC0 doubling up to NET_EVAL_PREC_MAX)
+     * until decided; undecided (a tie, or a slack below the last
+     * precision) means "not shown violated". */
+    bool decided;
+    long prec;                     /* MPFR bits of the last evaluation (0: rational) */
 } prop_check;
 
 void prop_check_init(prop_check *c);

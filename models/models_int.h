@@ -26,6 +26,13 @@ cn_status net__set_names(net *n, const char *path, const char *in_name,
 /* Shape of the next layer's input (the last layer's output, or the input). */
 net_shape net__tail_shape(const net *n);
 
+/* eval_mpfr.c: smooth activation op over [lo, hi] enclosed in [flo, fhi]
+ * with MPFR at prec bits (flo/fhi may alias lo/hi); and the same for n
+ * midpoint-radius values (m, r) into (m2, r2). */
+void net__smooth_point(net_op op, long prec, const mpq_t lo, const mpq_t hi, mpq_t flo,
+                       mpq_t fhi);
+void net__smooth_q(net_op op, long prec, int n, mpq_t *m, mpq_t *r, mpq_t *m2, mpq_t *r2);
+
 
 /* ---- properties (prop.c, vnnlib.c) — added by the properties work ---- */
 struct prop {

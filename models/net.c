@@ -136,11 +136,16 @@ net_layer *net_add_conv(net *n, int cout, int kh, int kw, int stride_h, int stri
 
 net_layer *net_add_relu(net *n, cn_err *err)
 {
-    CN_REQUIRE(n, "a network");
+    return net_add_act(n, NET_RELU, err);
+}
+
+net_layer *net_add_act(net *n, net_op op, cn_err *err)
+{
+    CN_REQUIRE(n && net_op_act(op), "a network and an activation");
     net_layer *l = push_layer(n, err);
     if (!l)
         return NULL;
-    l->op = NET_RELU;
+    l->op = op;
     l->out_shape = l->in_shape;
     l->out = l->in;
     n->n_layers++;
@@ -177,6 +182,15 @@ int net_n_relus(const net *n)
     return r;
 }
 
+int net_n_smooth(const net *n)
+{
+    int r = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        if (net_op_smooth(n->layers[i].op))
+            r++;
+    return r;
+}
+
 int net_max_width(const net *n)
 {
     int m = net_in_size(n);
@@ -192,7 +206,9 @@ static long layer_params(const net_layer *l)
     case NET_DENSE: return (long)l->in * l->out + l->out;
     case NET_CONV:
         return (long)l->out_shape.c * l->in_shape.c * l->kh * l->kw + l->out_shape.c;
-    case NET_RELU: return 0;
+    case NET_RELU:
+    case NET_SIGMOID:
+    case NET_TANH: return 0;
     }
     return 0;
 }

@@ -420,7 +420,7 @@ static cn_status retag_tail(ld *L, net_shape s)
     }
     for (int i = n->n_layers - 1; i >= 0; i--) {
         net_layer *l = &n->layers[i];
-        if (l->op == NET_RELU) {
+        if (net_op_act(l->op)) {
             l->in_shape = l->out_shape = s;
             continue;
         }

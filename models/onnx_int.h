@@ -190,6 +190,7 @@ cn_status net__onnx_op_batchnorm(ld *L);
 /* Add / Sub / Mul / Div with one constant operand. */
 cn_status net__onnx_op_arith(ld *L, const char *op, size_t xi);
 cn_status net__onnx_op_relu(ld *L);
+cn_status net__onnx_op_act(ld *L, net_op op);
 cn_status net__onnx_op_flatten(ld *L);
 cn_status net__onnx_op_reshape(ld *L);
 cn_status net__onnx_op_dropout(ld *L);

@@ -2,7 +2,7 @@
  * broadcasting a constant onto the chain tensor, and the dispatch of a node
  * to its operator's reader (net__onnx_read_node): onnx_ops_affine.c
  * (MatMul, Gemm, Conv, BatchNormalization) and onnx_ops_elem.c (Add / Sub /
- * Mul / Div, Relu, Flatten, Reshape, Dropout, Constant).  An affine
+ * Mul / Div, Relu, Sigmoid, Tanh, Flatten, Reshape, Dropout, Constant).  An affine
  * operator starts a pending layer and elementwise constants are collected in
  * the exact map L->e; onnx_fold.c folds them (see onnx_int.h for the state).
  */
@@ -165,7 +165,7 @@ cn_status net__onnx_bcast(ld *L, const cst *k, const int64_t *td, int tnd, size_
 static bool is_activation(const char *op)
 {
     static const char *const acts[] = {
-        "Sigmoid", "Tanh", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Softplus",
+        "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Softplus",
         "Softsign", "HardSigmoid", "HardSwish", "ThresholdedRelu", "Softmax", "LogSoftmax",
         "Gelu", "Mish", "Clip", "Erf", "Exp", "Log", "Sin", "Cos", "Abs", "Sign", "Max",
         "Min", "Pow", "Sqrt", "Reciprocal", NULL};
@@ -243,6 +243,10 @@ cn_status net__onnx_read_node(ld *L)
     cn_status s;
     if (strcmp(op, "Relu") == 0)
         s = net__onnx_op_relu(L);
+    else if (strcmp(op, "Sigmoid") == 0)
+        s = net__onnx_op_act(L, NET_SIGMOID);
+    else if (strcmp(op, "Tanh") == 0)
+        s = net__onnx_op_act(L, NET_TANH);
     else if (strcmp(op, "MatMul") == 0)
         s = net__onnx_op_matmul(L, xi);
     else if (strcmp(op, "Gemm") == 0)
@@ -267,12 +271,12 @@ cn_status net__onnx_read_node(ld *L)
                     : net__onnx_fail(L, CN_EUNSUPPORTED, "the input must be the data");
     else if (is_activation(op))
         return net__onnx_fail(L, CN_EUNSUPPORTED,
-                              "unsupported activation; certnn verifies ReLU networks only");
+                              "unsupported activation; certnn verifies Relu, Sigmoid and Tanh");
     else
         return net__onnx_fail(
             L, CN_EUNSUPPORTED,
             "unsupported operator; supported: MatMul, Gemm, Conv, Add, Sub, Mul, Div, "
-            "BatchNormalization, Relu, Flatten, Reshape, Identity, Dropout, Constant");
+            "BatchNormalization, Relu, Sigmoid, Tanh, Flatten, Reshape, Identity, Dropout, Constant");
     if (s)
         return s;
     L->cur = nd->output[0];

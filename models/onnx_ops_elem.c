@@ -1,6 +1,6 @@
 /* onnx_ops_elem.c — readers of the elementwise and shape ONNX operators:
  * Add / Sub / Mul / Div with a constant (collected in the exact map L->e),
- * Relu, Flatten, Reshape, Dropout (inference: identity) and Constant. */
+ * Relu, Sigmoid, Tanh, Flatten, Reshape, Dropout (inference: identity) and Constant. */
 #include "config.h"
 
 #include <math.h>
@@ -84,6 +84,12 @@ cn_status net__onnx_op_arith(ld *L, const char *op, size_t xi)
 
 cn_status net__onnx_op_relu(ld *L)
 {
+    return net__onnx_op_act(L, NET_RELU);
+}
+
+/* Relu, Sigmoid, Tanh: no attributes (opset 6+), one elementwise layer. */
+cn_status net__onnx_op_act(ld *L, net_op op)
+{
     cn_status s;
     cn_err e2;
     if ((s = net__onnx_attrs_known(L, net__onnx_no_attrs)) || (s = net__onnx_flush(L)) ||
@@ -91,8 +97,8 @@ cn_status net__onnx_op_relu(ld *L)
         return s;
     net_shape sh = net__tail_shape(L->n);
     if (sh.c * sh.h * sh.w != net__onnx_cur_size(L))
-        return net__onnx_fail(L, CN_EINTERNAL, "ReLU size bookkeeping");
-    if (!net_add_relu(L->n, &e2))
+        return net__onnx_fail(L, CN_EINTERNAL, "activation size bookkeeping");
+    if (!net_add_act(L->n, op, &e2))
         return net__onnx_fail(L, e2.status, "%s", e2.msg);
     return CN_OK;
 }

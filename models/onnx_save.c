@@ -3,7 +3,7 @@
  * Layer by layer:  NET_DENSE -> [Flatten(axis=1)] Gemm(x, W [out,in], b, transB=1)
  *                  NET_CONV  -> [Reshape to [1,c,h,w]] Conv(x, W, b) with explicit
  *                               pads/strides, dilations 1, group 1
- *                  NET_RELU  -> Relu
+ *                  NET_RELU  -> Relu (NET_SIGMOID -> Sigmoid, NET_TANH -> Tanh)
  * The input is declared [1,c,h,w] when the input shape is image-like (h or w
  * > 1), [1,n] otherwise.  Tensors go in raw_data, little-endian: float32 when
  * every weight and bias of the net is exactly a float32, float64 otherwise
@@ -335,7 +335,10 @@ static bool build(sv *S, const net *n, Onnx__GraphProto *g)
             memcpy(dims, d, sizeof d);
             nd = 4;
         } else {
-            if (!node(S, "Relu", ar_name(a, "Relu_", i), cur, NULL, NULL, out))
+            const char *opn = l->op == NET_SIGMOID ? "Sigmoid" : l->op == NET_TANH ? "Tanh" : "Relu";
+            char pre[16];
+            snprintf(pre, sizeof pre, "%s_", opn);
+            if (!node(S, opn, ar_name(a, pre, i), cur, NULL, NULL, out))
                 return false;
         }
         cur = out;

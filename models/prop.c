@@ -603,14 +603,24 @@ static void out_vec_free(mpq_t *v, int n)
     cn_free(v);
 }
 
-cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *res, cn_err *err)
+/* Whether disjunct cj fails for every output of the enclosure: some atom's
+ * best-case slack rhs - min_{y in [lo, hi]} lhs(y) is < 0. */
+static bool refuted_all(const prop_conj *cj, mpq_t *lo, mpq_t *hi, mpq_t s, mpq_t t)
 {
-    CN_REQUIRE(p && n && x && res, "property, network, point and result");
-    if (net_in_size(n) != p->n_in || net_out_size(n) != p->n_out)
-        return cn_fail(err, CN_EINVAL,
-                       "%s: the property has %d inputs and %d outputs, the network %d and %d",
-                       p->name, p->n_in, p->n_out, net_in_size(n), net_out_size(n));
+    for (int k = 0; k < cj->n; k++) {
+        slack_worst(s, &cj->atoms[k], hi, lo, t);     /* swapped: best case */
+        if (mpq_sgn(s) < 0)
+            return true;
+    }
+    return false;
+}
+
+/* prop_check_point with the smooth layers enclosed at prec bits. */
+static cn_status check_at(const prop *p, const net *n, mpq_t *x, long prec, prop_check *res,
+                          cn_err *err)
+{
     cn_status st = CN_OK;
+    bool decided = true;
     mpq_t *ylo = NULL, *yhi = NULL, *margin = NULL;
     int n_margin = 0;
     mpq_t s, t, m, best;
@@ -629,7 +639,7 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
                 st = cn_fail(err, CN_ENOMEM, "%s: out of memory checking a point", p->name);
                 goto done;
             }
-            if ((st = net_eval_enclose(n, x, ylo, yhi, err)) != CN_OK)
+            if ((st = net_eval_enclose_prec(n, x, ylo, yhi, prec, err)) != CN_OK)
                 goto done;
         }
         bool first = case_idx < 0;
@@ -641,6 +651,8 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
                 disj_idx = d;
                 break;
             }
+            if (decided && !refuted_all(&c->disj[d], ylo, yhi, s, t))
+                decided = false;
             /* not violated: remember the closest disjunct of the first case */
             if (first && (!have_best || mpq_cmp(m, best) > 0)) {
                 have_best = true;
@@ -679,6 +691,8 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
     res->n_margin = n_margin;
     res->margin = margin;
     res->worst_margin_d = worst;
+    res->decided = violated || decided;
+    res->prec = net_n_smooth(n) > 0 ? prec : 0;
     margin = NULL;
 done:
     out_vec_free(ylo, p->n_out);
@@ -690,6 +704,25 @@ done:
     }
     mpq_clears(s, t, m, best, NULL);
     return st;
+}
+
+/* For a network with sigmoid/tanh layers the enclosure is recomputed at
+ * NET_EVAL_PREC0, 4x, 16x, ... bits (at most NET_EVAL_PREC_MAX) until the
+ * answer is decided (prop_check.decided).  The sequence is fixed, so the
+ * search and the checker compute the same margins for the same point. */
+cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *res, cn_err *err)
+{
+    CN_REQUIRE(p && n && x && res, "property, network, point and result");
+    if (net_in_size(n) != p->n_in || net_out_size(n) != p->n_out)
+        return cn_fail(err, CN_EINVAL,
+                       "%s: the property has %d inputs and %d outputs, the network %d and %d",
+                       p->name, p->n_in, p->n_out, net_in_size(n), net_out_size(n));
+    bool smooth = net_n_smooth(n) > 0;
+    for (long prec = NET_EVAL_PREC0;; prec *= 4) {
+        cn_status st = check_at(p, n, x, prec, res, err);
+        if (st != CN_OK || !smooth || res->decided || prec * 4 > NET_EVAL_PREC_MAX)
+            return st;
+    }
 }
 
 cn_status prop_check_point_d(const prop *p, const net *n, const double *x, prop_check *res,

@@ -58,8 +58,8 @@ tests_test_fold_LDADD = tests/libtestfix.la models/libmodels.la $(MPFR_LIBS) $(C
 TESTS += tests/test_fold
 
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
-dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh
-TESTS += tests/cli.sh tests/findings.sh tests/json.sh
+dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh
+TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh
 # certnn bench and benchmarks/nightly as a nightly job runs them (JUnit, JSON, baselines).
 TESTS += tests/bench.sh
 dist_noinst_SCRIPTS += tests/bench.sh
@@ -107,3 +107,11 @@ EXTRA_DIST += tests/data models/zoo benchmarks/README.md benchmarks/vnncomp
 # through pkg-config; the man page, the bash completion, share/certnn, uninstall.
 TESTS += tests/install.sh
 dist_noinst_SCRIPTS += tests/install.sh
+
+# Sigmoid / tanh networks: exact enclosure, bounds and the checker's bounds.
+check_PROGRAMS += tests/test_act
+TESTS += tests/test_act
+tests_test_act_SOURCES = tests/test_act.c tests/testutil.h
+tests_test_act_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
+tests_test_act_LDADD = certs/libcerts.la bounds/libbounds.la models/libmodels.la $(MPFR_LIBS) \
+	$(OPENBLAS_LIBS) $(CMOCKA_LIBS) $(CN_BASE_LIBS)

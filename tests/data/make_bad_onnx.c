@@ -89,8 +89,8 @@ int main(int argc, char **argv)
     write_model("unsupported_op", m);
 
     m = fresh();
-    m->graph->node[2]->op_type = "Sigmoid";
-    write_model("sigmoid", m);
+    m->graph->node[2]->op_type = "Softplus";              /* an activation certnn lacks */
+    write_model("softplus", m);
 
     m = fresh();
     m->graph->node[1]->input[1] = "X_0";                     /* Add(M0, X_0) */
