@@ -15,6 +15,9 @@ struct atk_grad {
     int width;                     /* net_max_width */
     unsigned char **mask;          /* [n_layers]; ReLU layers: [max_batch*out] */
     net_conv_map *cmap;            /* [n_layers]; conv layers: their taps */
+    int **arg;                     /* [n_layers]; max pool layers: [max_batch*out]
+                                      the input index each output took (the
+                                      subgradient of max at the first argmax) */
     double *a, *b;                 /* [max_batch*width] ping-pong buffers */
     int cached;                    /* batch of the last forward, 0 if none */
 };
@@ -29,6 +32,9 @@ void atk_grad_free(atk_grad *g)
     if (g->cmap)
         for (int i = 0; i < net_n_layers(g->n); i++)
             net_conv_map_clear(&g->cmap[i]);
+    for (int i = 0; g->arg && i < net_n_layers(g->n); i++)
+        cn_free(g->arg[i]);
+    cn_free(g->arg);
     cn_free(g->mask);
     cn_free(g->cmap);
     cn_free(g->a);
@@ -48,13 +54,17 @@ cn_status atk_grad_new(const net *n, int max_batch, atk_grad **out, cn_err *err)
     int L = net_n_layers(n);
     g->mask = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->mask);
     g->cmap = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->cmap);
+    g->arg = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->arg);
     g->a = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
     g->b = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
-    if (!g->mask || !g->cmap || !g->a || !g->b)
+    if (!g->mask || !g->cmap || !g->arg || !g->a || !g->b)
         goto fail;
     for (int i = 0; i < L; i++) {
         const net_layer *l = net_layer_at(n, i);
         if (l->op == NET_CONV && net_conv_map_init(&g->cmap[i], l, NULL) != CN_OK)
+            goto fail;
+        if (l->op == NET_MAXPOOL &&
+            !(g->arg[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, sizeof(int))))
             goto fail;
         if (l->op != NET_RELU)
             continue;
@@ -89,6 +99,21 @@ static void conv_bwd(const net_layer *l, const net_conv_map *cm, const double *g
     }
 }
 
+/* Max pooling of one sample, recording each output's argmax (the first
+ * largest input, the one net_forward's value comes from). */
+static void maxpool_fwd(const net_layer *l, const double *x, double *y, int *arg)
+{
+    int idx[l->kh * l->kw];
+    for (int o = 0; o < l->out; o++) {
+        int n = net_pool_window(l, o, idx), best = idx[0];
+        for (int k = 1; k < n; k++)
+            if (x[idx[k]] > x[best] || x[idx[k]] != x[idx[k]])
+                best = idx[k];
+        y[o] = x[best];
+        arg[o] = best;
+    }
+}
+
 void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
 {
     CN_REQUIRE(g && x && y && batch >= 1 && batch <= g->max_batch, "batch within the workspace");
@@ -110,6 +135,11 @@ void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
             }
             break;
         }
+        case NET_MAXPOOL:
+            for (int s = 0; s < batch; s++)
+                maxpool_fwd(l, a + (size_t)s * l->in, b + (size_t)s * l->out,
+                            g->arg[i] + (size_t)s * l->out);
+            break;
         }
         double *t = a;
         a = b;
@@ -144,6 +174,15 @@ void atk_grad_backward(atk_grad *g, int batch, const double *c, double *gx)
                 b[k] = m[k] ? a[k] : 0.0;
             break;
         }
+        case NET_MAXPOOL:
+            /* the gradient of each output goes to the input it took */
+            memset(b, 0, (size_t)batch * (size_t)l->in * sizeof(double));
+            for (int s = 0; s < batch; s++) {
+                const int *ag = g->arg[i] + (size_t)s * l->out;
+                for (int o = 0; o < l->out; o++)
+                    b[(size_t)s * l->in + (size_t)ag[o]] += a[(size_t)s * l->out + o];
+            }
+            break;
         }
         double *t = a;
         a = b;

@@ -26,9 +26,8 @@ static int row_len(const net_layer *l)
     switch (l->op) {
     case NET_DENSE: return 1 + l->in;
     case NET_CONV: return 1 + net_conv_fan(l);
-    case NET_RELU: return 2;
+    default: return 2;           /* NET_RELU (max pooling is refused) */
     }
-    return 2;
 }
 
 void lp_ctx_free(lp_ctx *c)
@@ -204,6 +203,10 @@ nomem:
 lp_ctx *lp_ctx_new(const net *n, cn_err *err)
 {
     CN_REQUIRE(n, "a network");
+    if (net_has_maxpool(n)) {
+        cn_fail(err, CN_EUNSUPPORTED, "LP: max pooling layers are not encoded in the LP");
+        return NULL;
+    }
     jmp_buf jb;
     int round = fegetround();
     if (setjmp(jb)) {

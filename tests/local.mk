@@ -107,3 +107,12 @@ EXTRA_DIST += tests/data models/zoo benchmarks/README.md benchmarks/vnncomp
 # through pkg-config; the man page, the bash completion, share/certnn, uninstall.
 TESTS += tests/install.sh
 dist_noinst_SCRIPTS += tests/install.sh
+
+# Pooling (issue 25): Pad / AveragePool / GlobalAveragePool / MaxPool readers,
+# max pooling's evaluation, bounds (bounds/ and the checker's) and gradient.
+check_PROGRAMS += tests/test_pool
+tests_test_pool_SOURCES = tests/test_pool.c tests/testutil.h
+tests_test_pool_CFLAGS = $(tests_cflags)
+tests_test_pool_LDADD = tests/libtestfix.la attacks/libattacks.la certs/libcerts.la \
+	bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) $(CN_TEST_LIBS)
+TESTS += tests/test_pool
