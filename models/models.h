@@ -277,7 +277,9 @@ net_layer *net_add_conv(net *n, int cout, int kh, int kw, int stride_h, int stri
                         int pad_t, int pad_l, int pad_b, int pad_r, cn_err *err);
 net_layer *net_add_relu(net *n, cn_err *err);
 /* Max pooling kh x kw with strides (sh, sw) over the tail's (c,h,w) shape
- * (pool.c); CN_EINVAL when the window is larger than the map. */
+ * (pool.c); CN_EINVAL when the window is larger than the map or holds more
+ * than NET_MAXPOOL_WINDOW values (consumers keep a window on the stack). */
+#define NET_MAXPOOL_WINDOW 4096
 net_layer *net_add_maxpool(net *n, int kh, int kw, int stride_h, int stride_w, cn_err *err);
 void net_free(net *n);                               /* NULL is fine */
 

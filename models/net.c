@@ -151,9 +151,9 @@ net_layer *net_add_maxpool(net *n, int kh, int kw, int stride_h, int stride_w, c
 {
     CN_REQUIRE(n && kh > 0 && kw > 0 && stride_h > 0 && stride_w > 0, "positive pool sizes");
     net_shape s = net__tail_shape(n);
-    if (kh > s.h || kw > s.w) {
-        cn_fail(err, CN_EINVAL, "max pool window %dx%d larger than the %dx%d map", kh, kw, s.h,
-                s.w);
+    if (kh > s.h || kw > s.w || (long)kh * kw > NET_MAXPOOL_WINDOW) {
+        cn_fail(err, CN_EINVAL, "max pool window %dx%d: larger than the %dx%d map or than %d values",
+                kh, kw, s.h, s.w, NET_MAXPOOL_WINDOW);
         return NULL;
     }
     net_layer *l = push_layer(n, err);

@@ -36,7 +36,6 @@
 
 #include "models/onnx_int.h"
 
-enum { MAX_POOL_WINDOW = 4096 };
 
 /* Pad: accepts only pads that are all zero (the identity). */
 cn_status net__onnx_op_pad(ld *L)
@@ -138,9 +137,9 @@ static cn_status pool_attrs(ld *L, pool_geom *g)
         return net__onnx_fail(L, CN_EPARSE,
                               "attribute 'kernel_shape' [%d,%d] larger than the %dx%d input",
                               g->kh, g->kw, g->h, g->w);
-    if ((int64_t)g->kh * g->kw > MAX_POOL_WINDOW)
+    if ((int64_t)g->kh * g->kw > NET_MAXPOOL_WINDOW)
         return net__onnx_fail(L, CN_EUNSUPPORTED, "a %dx%d window; at most %d values supported",
-                              g->kh, g->kw, MAX_POOL_WINDOW);
+                              g->kh, g->kw, NET_MAXPOOL_WINDOW);
     g->oh = (g->h - g->kh) / g->sh + 1;
     g->ow = (g->w - g->kw) / g->sw + 1;
     return CN_OK;

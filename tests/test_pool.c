@@ -205,6 +205,54 @@ static void test_pool_attr_errors(void **state)
     free(b);
 }
 
+/* Pad in the input form (opset 11+): pads as an int64 initializer. */
+static void test_pad_input_form(void **state)
+{
+    (void)state;
+    static const int64_t din[4] = {1, 1, 4, 4}, dout[2] = {1, 2}, dp[1] = {8}, dgw[2] = {2, 4},
+                         dgb[1] = {2}, ks[2] = {2, 2};
+    static int64_t zeros[8] = {0}, one[8] = {0, 0, 0, 1, 0, 0, 0, 0};
+    static float gw[8] = {1, 2, 3, 4, -1, -2, -3, -4}, gb[2] = {0.5f, -0.5f}, fake[8];
+    for (int bad = 0; bad < 2; bad++) {
+        mb *b = mb_new(din, 4, dout, 2);
+        Onnx__TensorProto *t = mb_init_f(b, "pads", dp, 1, fake);
+        t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+        t->n_float_data = 0;
+        t->float_data = NULL;
+        t->n_int64_data = 8;
+        t->int64_data = bad ? one : zeros;
+        mb_init_f(b, "gw", dgw, 2, gw);
+        mb_init_f(b, "gb", dgb, 1, gb);
+        mb_node(b, "Pad", "pad", "p", "x", "pads", NULL);
+        int q = mb_node(b, "AveragePool", "pool", "q", "p", NULL);
+        mb_attr_ints(b, q, "kernel_shape", 2, ks);
+        mb_attr_ints(b, q, "strides", 2, ks);
+        mb_node(b, "Flatten", "flat", "f", "q", NULL);
+        int g = mb_node(b, "Gemm", "fc", "y", "f", "gw", "gb", NULL);
+        mb_attr_i(b, g, "transB", 1);
+        if (bad) {
+            net *n = NULL;
+            cn_err e;
+            assert_int_equal(mb_load(b, &n, &e), CN_EUNSUPPORTED);
+            assert_contains(e.msg, "'pad'");
+            assert_contains(e.msg, "pads");
+            free(b);
+            continue;
+        }
+        net *n = mb_load_ok(b);
+        assert_int_equal(net_n_layers(n), 1); /* the pool folded into the Gemm */
+        double x[16], y[2];
+        for (int i = 0; i < 16; i++)
+            x[i] = i;
+        assert_int_equal(net_forward(n, 1, x, y, NULL), CN_OK);
+        /* window means 2.5, 4.5, 10.5, 12.5 */
+        assert_true(y[0] == 0.5 + 2.5 + 9 + 31.5 + 50);
+        assert_true(y[1] == -0.5 - 2.5 - 9 - 31.5 - 50);
+        net_free(n);
+        free(b);
+    }
+}
+
 /* ---- NET_MAXPOOL: evaluation, bounds, checker, gradient ---------------- */
 
 /* (c,h,w) input -> conv 3x3 p1 (cout) -> relu -> maxpool (k, s) -> [relu ->]
@@ -445,7 +493,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_avgpool_composed), cmocka_unit_test(test_avgpool_inexact),
         cmocka_unit_test(test_global_avgpool),   cmocka_unit_test(test_maxpool_loads),
-        cmocka_unit_test(test_pool_attr_errors), cmocka_unit_test(test_maxpool_eval),
+        cmocka_unit_test(test_pool_attr_errors), cmocka_unit_test(test_pad_input_form),
+        cmocka_unit_test(test_maxpool_eval),
         cmocka_unit_test(test_maxpool_bounds),   cmocka_unit_test(test_maxpool_relaxation),
         cmocka_unit_test(test_maxpool_gradient),
     };
