@@ -17,6 +17,9 @@ struct atk_grad {
     unsigned char **mask;          /* [n_layers]; ReLU layers: [max_batch*out] */
     double **dact;                 /* [n_layers]; sigmoid/tanh layers: f'(z) [max_batch*out] */
     net_conv_map *cmap;            /* [n_layers]; conv layers: their taps */
+    int **arg;                     /* [n_layers]; max pool layers: [max_batch*out]
+                                      the input index each output took (the
+                                      subgradient of max at the first argmax) */
     double *a, *b;                 /* [max_batch*width] ping-pong buffers */
     int cached;                    /* batch of the last forward, 0 if none */
 };
@@ -35,6 +38,9 @@ void atk_grad_free(atk_grad *g)
     if (g->cmap)
         for (int i = 0; i < net_n_layers(g->n); i++)
             net_conv_map_clear(&g->cmap[i]);
+    for (int i = 0; g->arg && i < net_n_layers(g->n); i++)
+        cn_free(g->arg[i]);
+    cn_free(g->arg);
     cn_free(g->mask);
     cn_free(g->cmap);
     cn_free(g->a);
@@ -54,10 +60,11 @@ cn_status atk_grad_new(const net *n, int max_batch, atk_grad **out, cn_err *err)
     int L = net_n_layers(n);
     g->mask = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->mask);
     g->cmap = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->cmap);
+    g->arg = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->arg);
     g->a = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
     g->b = cn_mallocarray((size_t)max_batch * (size_t)g->width, sizeof(double));
     g->dact = cn_calloc(L > 0 ? (size_t)L : 1, sizeof *g->dact);
-    if (!g->mask || !g->dact || !g->cmap || !g->a || !g->b)
+    if (!g->mask || !g->dact || !g->cmap || !g->arg || !g->a || !g->b)
         goto fail;
     for (int i = 0; i < L; i++) {
         const net_layer *l = net_layer_at(n, i);
@@ -68,6 +75,9 @@ cn_status atk_grad_new(const net *n, int max_batch, atk_grad **out, cn_err *err)
             if (!g->dact[i])
                 goto fail;
         }
+        if (l->op == NET_MAXPOOL &&
+            !(g->arg[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, sizeof(int))))
+            goto fail;
         if (l->op != NET_RELU)
             continue;
         g->mask[i] = cn_mallocarray((size_t)max_batch * (size_t)l->out, 1);
@@ -98,6 +108,21 @@ static void conv_bwd(const net_layer *l, const net_conv_map *cm, const double *g
             for (int t = 0; t < cm->n[p]; t++)
                 gx[tp[t].in] += f[tp[t].w] * gv;
         }
+    }
+}
+
+/* Max pooling of one sample, recording each output's argmax (the first
+ * largest input, the one net_forward's value comes from). */
+static void maxpool_fwd(const net_layer *l, const double *x, double *y, int *arg)
+{
+    int idx[l->kh * l->kw];
+    for (int o = 0; o < l->out; o++) {
+        int n = net_pool_window(l, o, idx), best = idx[0];
+        for (int k = 1; k < n; k++)
+            if (x[idx[k]] > x[best] || x[idx[k]] != x[idx[k]])
+                best = idx[k];
+        y[o] = x[best];
+        arg[o] = best;
     }
 }
 
@@ -134,6 +159,11 @@ void atk_grad_forward(atk_grad *g, int batch, const double *x, double *y)
             }
             break;
         }
+        case NET_MAXPOOL:
+            for (int s = 0; s < batch; s++)
+                maxpool_fwd(l, a + (size_t)s * l->in, b + (size_t)s * l->out,
+                            g->arg[i] + (size_t)s * l->out);
+            break;
         }
         double *t = a;
         a = b;
@@ -175,6 +205,15 @@ void atk_grad_backward(atk_grad *g, int batch, const double *c, double *gx)
                 b[k] = d[k] * a[k];
             break;
         }
+        case NET_MAXPOOL:
+            /* the gradient of each output goes to the input it took */
+            memset(b, 0, (size_t)batch * (size_t)l->in * sizeof(double));
+            for (int s = 0; s < batch; s++) {
+                const int *ag = g->arg[i] + (size_t)s * l->out;
+                for (int o = 0; o < l->out; o++)
+                    b[(size_t)s * l->in + (size_t)ag[o]] += a[(size_t)s * l->out + o];
+            }
+            break;
         }
         double *t = a;
         a = b;

@@ -126,6 +126,10 @@ static void affine_product(bnd_ctx *c, int a, int rl, int R, double *P, double *
     const int in = A->in, out = A->out;
     if (R <= 0)
         return;
+    if (BND_CONV_TAPS(A)) {             /* conv.c: the same products, over the taps */
+        bnd__conv_rows(A, rl >= 0 ? &c->L[rl] : NULL, R, P, Q);
+        return;
+    }
     if (R <= BND_SMALL_ROWS) {
         const bnd__layer *L = rl >= 0 ? &c->L[rl] : NULL;
         const int cnt = L ? L->na : out;
@@ -259,7 +263,7 @@ void bnd__backsub(bnd_ctx *c, int s, int R, bool concr, bnd__alpha *al, double *
         c->dead[r] = false;
     }
     for (int a = 0; a < s; a++)
-        if (!c->L[a].relu)
+        if (!c->L[a].relu && !c->L[a].pool)
             bnd__ensure_v(c, a);
     int i = s; /* cur: R rows over z_i */
     while (i > 0) {
@@ -286,6 +290,12 @@ void bnd__backsub(bnd_ctx *c, int s, int R, bool concr, bnd__alpha *al, double *
                 nxt = t;
                 i -= 1;
             }
+        } else if (l->pool) {
+            bnd__pool_step(c, i - 1, R, cur, nxt);
+            double *t = cur;
+            cur = nxt;
+            nxt = t;
+            i -= 1;
         } else {
             affine_step(c, i - 1, R, cur, nxt);
             double *t = cur;
@@ -380,10 +390,19 @@ void bnd__alpha_grad(bnd_ctx *c, bnd__alpha *al)
     int i = 0; /* G: R x width(z_i) */
     while (i < s) {
         const bnd__layer *l = &c->L[i];
-        if (!l->relu && i + 1 < s && c->L[i + 1].relu && c->L[i + 1].fused) {
+        if (l->pool) {
+            bnd__pool_grad(c, i, R, G, H);
+            double *t = G;
+            G = H;
+            H = t;
+            i += 1;
+        } else if (!l->relu && i + 1 < s && c->L[i + 1].relu && c->L[i + 1].fused) {
             const bnd__layer *rl = &c->L[i + 1];
-            bnd__ensure_wc(c, i + 1);
-            if (rl->na > 0) {
+            if (BND_CONV_TAPS(l))
+                bnd__conv_fwd(l, rl->idx, rl->na, R, G, H);
+            else
+                bnd__ensure_wc(c, i + 1);
+            if (rl->na > 0 && !BND_CONV_TAPS(l)) {
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, rl->na, l->in, 1.0, G,
                             l->in, rl->Wc, l->in, 0.0, H, rl->na);
                 for (int r = 0; r < R; r++)
@@ -393,11 +412,15 @@ void bnd__alpha_grad(bnd_ctx *c, bnd__alpha *al)
             relu_adjoint(c, i + 1, al, H, rl->na, rl->idx, G);
             i += 2;
         } else if (!l->relu) {
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, l->out, l->in, 1.0, G, l->in,
-                        l->W, l->in, 0.0, H, l->out);
-            for (int r = 0; r < R; r++)
-                for (int o = 0; o < l->out; o++)
-                    H[(size_t)r * (size_t)l->out + o] += l->b[o];
+            if (BND_CONV_TAPS(l)) {
+                bnd__conv_fwd(l, NULL, l->out, R, G, H);
+            } else {
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, l->out, l->in, 1.0, G,
+                            l->in, l->W, l->in, 0.0, H, l->out);
+                for (int r = 0; r < R; r++)
+                    for (int o = 0; o < l->out; o++)
+                        H[(size_t)r * (size_t)l->out + o] += l->b[o];
+            }
             double *t = G;
             G = H;
             H = t;

@@ -52,6 +52,8 @@ void bnd_ctx_free(bnd_ctx *c)
             bnd__layer *l = &c->L[i];
             cn_free(l->W_own);
             cn_free(l->b_own);
+            bnd__pool_free(l);
+            bnd__conv_free(l);
             cn_free(l->st);
             cn_free(l->ua);
             cn_free(l->uc);
@@ -142,6 +144,11 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
         cn_fail(err, CN_EINVAL, "bounds: the network has no layers");
         return NULL;
     }
+    if (net_n_smooth(n) > 0 && net_has_maxpool(n)) { /* act.c knows no pooling */
+        cn_fail(err, CN_EUNSUPPORTED, "bounds: sigmoid/tanh layers together with max pooling "
+                                      "are not supported");
+        return NULL;
+    }
     bnd_ctx *c = cn_calloc(1, sizeof *c);
     if (!c)
         goto nomem;
@@ -171,7 +178,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
             l->relu = true;
             l->relu_off = roff;
             roff += l->in;
-            l->fused = i > 0 && !c->L[i - 1].relu;
+            l->fused = i > 0 && !c->L[i - 1].relu && !c->L[i - 1].pool;
             l->st = cn_mallocarray(in, sizeof(signed char));
             l->ua = cn_mallocarray(in, sizeof(double));
             l->uc = cn_mallocarray(in, sizeof(double));
@@ -189,9 +196,12 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
                 if (!l->Wc || !l->bc)
                     goto nomem;
             }
+        } else if (nl->op == NET_MAXPOOL) {
+            if (!bnd__pool_init(l, nl))
+                goto nomem;
         } else {
             if (nl->op == NET_CONV) {
-                if (!unroll_conv(nl, l))
+                if (!unroll_conv(nl, l) || !bnd__conv_init(l, nl))
                     goto nomem;
             } else {
                 l->W = nl->W;
@@ -327,8 +337,11 @@ static void ibp_affine(bnd_ctx *c, int i)
             enclosure_e(l, l->e, sm);
         }
     } else {
-        bnd__k_ibp(l->in, l->out, l->W, l->b, c->lo[i], c->hi[i], mag, c->lo[i + 1],
-                   c->hi[i + 1], l->v);
+        if (BND_CONV_TAPS(l))
+            bnd__conv_ibp(l, c->lo[i], c->hi[i], mag, c->lo[i + 1], c->hi[i + 1], l->v);
+        else
+            bnd__k_ibp(l->in, l->out, l->W, l->b, c->lo[i], c->hi[i], mag, c->lo[i + 1],
+                       c->hi[i + 1], l->v);
         if (l->encl)
             enclosure_e(l, l->v, sm);
         const double gam = gamma_up(l->out);
@@ -655,6 +668,8 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
                 c->lo[i + 1][j] = lo[j] > 0.0 ? lo[j] : 0.0;
                 c->hi[i + 1][j] = hi[j] > 0.0 ? hi[j] : 0.0;
             }
+        } else if (l->pool) {
+            bnd__pool_ibp(c, i);
         } else {
             ibp_affine(c, i);
             bnd__red_extend(c, i);

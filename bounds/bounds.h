@@ -29,7 +29,11 @@
  * lower line alpha x; a stable ReLU is the identity (l >= 0) or zero (u <= 0).
  * Every linear method also intersects with interval propagation, so its
  * bounds always lie inside the interval bounds.  Convolutions are handled as
- * their dense unrolling (built exactly, once, in bnd_ctx_new).
+ * their dense unrolling (built exactly, once, in bnd_ctx_new).  Max pooling
+ * (NET_MAXPOOL) is relaxed as DeepPoly does: y >= the input with the largest
+ * lower bound, y <= the largest upper bound, or y = that input when its lower
+ * bound dominates every other upper bound (bounds/pool.c states the
+ * floating-point accounting).
  *
  * ------------------------------------------------------------------------
  * SOUNDNESS IN FLOATING POINT (docs/DESIGN.md, "The soundness contract").

@@ -21,6 +21,8 @@ enum { BND_ST_INACTIVE = 0, BND_ST_ACTIVE = 1, BND_ST_UNSTABLE = 2 };
 
 typedef struct {
     bool relu;
+    bool pool;                  /* a max pooling layer (pool.c): neither
+                                   relu nor affine; W, b NULL */
     int in, out;
     const double *W, *b;        /* affine: [out*in], [out] (borrowed or owned) */
     double *W_own, *b_own;      /* conv unrolling, owned */
@@ -62,6 +64,22 @@ typedef struct {
     double *v;                  /* [out] gamma_out * (|W| mag_in) + E, rounded up */
     bool v_ok;                  /* v computed this call (bnd__ensure_v) */
     double k;                   /* 2 out eta sum(mag_in), rounded up */
+
+    /* Max pooling (pool.c): windows pwin [out * pk] (input indices), and per
+     * call the relaxation of each output: parg the input with the largest
+     * lower bound, pdec whether it is the max on the whole region, pu the
+     * upper bound (max of the window's uppers). */
+    /* Convolutions (conv.c): the taps, for the products done over them
+     * (NULL for a dense layer); cf the filters [cout * cfan], chw = oh*ow. */
+    net_conv_map *cm;
+    int cfan, cout, chw;
+    const double *cf;
+
+    int pk;
+    bool poverlap;              /* windows overlap (stride < kernel) */
+    int *pwin, *parg;
+    bool *pdec;
+    double *pu;
 } bnd__layer;
 
 /* Per-row slopes for alpha-CROWN: a[i] is [R x in_i] for relu layer i (NULL
@@ -239,6 +257,32 @@ void bnd__red_inter(bnd_ctx *c, int a, int R, double *lb);
 /* Lower bounds of the query rows C y + d; coef as bnd__backsub. */
 void bnd__red_final(bnd_ctx *c, int m, const double *C, const double *d, double *lb,
                     double *coef);
+
+/* conv.c — a convolution's products over its taps (see the file's comment). */
+bool bnd__conv_init(bnd__layer *l, const net_layer *nl);   /* false: out of memory */
+void bnd__conv_free(bnd__layer *l);
+/* bnd__k_ibp of conv layer l over its taps (FE_UPWARD scope). */
+void bnd__conv_ibp(bnd__layer *l, const double *lo, const double *hi, const double *x2,
+                   double *olo, double *ohi, double *av);
+/* Q = P W (R rows; P [R x out], Q [R x in]) over the columns of P that are
+ * alive in relu layer L above (L->idx), or all (L NULL). */
+void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const double *P, double *Q);
+/* H[r][t] = b[j] + W[j] . G[r], j = idx[t] (idx NULL: j = t), t < cnt. */
+void bnd__conv_fwd(const bnd__layer *A, const int *idx, int cnt, int R, const double *G,
+                   double *H);
+/* Whether the taps beat the dense BLAS product for this layer. */
+#define BND_CONV_TAPS(A) ((A)->cm && (size_t)(A)->cfan * 8 <= (size_t)(A)->in)
+
+/* pool.c — max pooling layers (see the file's comment). */
+bool bnd__pool_init(bnd__layer *l, const net_layer *nl);   /* false: out of memory */
+void bnd__pool_free(bnd__layer *l);
+/* Interval step z_i -> z_{i+1} of pool layer i, and its relaxation. */
+void bnd__pool_ibp(bnd_ctx *c, int i);
+/* Backward step of pool layer i: rows Lam over z_{i+1} (R x out) -> P over
+ * z_i (R x in); nc (and dead) updated. */
+void bnd__pool_step(bnd_ctx *c, int i, int R, const double *Lam, double *P);
+/* Forward pass of the alpha gradient: G (R x in) -> H (R x out). */
+void bnd__pool_grad(const bnd_ctx *c, int i, int R, const double *G, double *H);
 
 /* alpha.c */
 cn_status bnd__alpha_ensure(bnd_ctx *c, int R, int s, cn_err *err);

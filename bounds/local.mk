@@ -2,7 +2,7 @@
 noinst_LTLIBRARIES += bounds/libbounds.la
 bounds_libbounds_la_SOURCES = bounds/bounds.h bounds/bounds_int.h \
 	bounds/bounds.c bounds/backsub.c bounds/alpha.c bounds/beta.c bounds/kernel.c \
-	bounds/reduced.c bounds/kernel_body.h bounds/act.c
+	bounds/reduced.c bounds/pool.c bounds/conv.c bounds/kernel_body.h bounds/act.c
 
 check_PROGRAMS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2
 tests_test_bounds_SOURCES = tests/test_bounds.c tests/testutil.h

@@ -74,7 +74,7 @@ bool bnd__red_eligible(const bnd_ctx *c)
     if (c->L[0].relu || c->L[c->nl - 1].relu)
         return false;
     for (int i = 0; i < c->nl; i++)
-        if (c->L[i].relu != (i % 2 == 1))
+        if (c->L[i].relu != (i % 2 == 1) || c->L[i].pool)
             return false;
     /* worth it only with few inputs; and the workspaces must stay small
      * (at most 2^22 doubles each: red_cap columns for every neuron, and for

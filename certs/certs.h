@@ -190,6 +190,13 @@
  *  - ReLU step: lam >= 0 keeps lam alpha (alpha is 0 or 1: exact); lam < 0
  *    uses the upper line: lam a in [p_lo, p_hi] as above, lam' = p_lo,
  *    c += lam c_up (down) + D l (l < 0, D >= p_hi - p_lo);
+ *  - max pooling step (relax_pool.c), output o the max of its window with
+ *    a = the input of largest lower bound: lam_o >= 0, or l_a >= u_k for
+ *    every other k (then y_o = z_a), moves lam_o to z_a (summed downward,
+ *    with the D l term above when windows overlap); else c += lam_o U_o
+ *    (down), U_o the largest upper bound of the window; intervals of the
+ *    outputs are the maxima of the window's bounds (exact).  The LP of
+ *    lpcheck.c has no max pooling rows: LP items of such networks fail;
  *  - concretisation: c + sum_j (lam_j >= 0 ? lam_j lo_j : lam_j hi_j), down;
  *  - a NaN or infinite intermediate bound makes the node's bounds unusable
  *    (no refutation is accepted there); comparisons never let a NaN through.

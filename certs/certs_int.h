@@ -19,6 +19,20 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
 void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const double **bias,
                          const double **ne);
 
+/* relax_pool.c: max pooling layer nl in the checker (FE_DOWNWARD scope).
+ * Intervals of its outputs olo/ohi [out] from lo/hi [in], with each
+ * output's relaxation: arg [out] the input with the largest lower bound,
+ * dec [out] whether it is the max on the region; win: [kh*kw] scratch. */
+void cert__pool_ibp(const net_layer *nl, const double *lo, const double *hi, double *olo,
+                    double *ohi, int *arg, bool *dec, int *win);
+/* lam_out [out] over the outputs -> lam_in [in] over the inputs; returns
+ * the constant added (a lower bound, NaN if lam_out has a NaN).  uo: the
+ * outputs' upper bounds, zl: the inputs' lower bounds; plo, nh: [in]
+ * scratch.  lam_in may not alias lam_out. */
+double cert__pool_back(const net_layer *nl, const int *arg, const bool *dec, const double *uo,
+                       const double *zl, const double *lam_out, double *plo, double *nh,
+                       double *lam_in);
+
 /* doc.c: canonical bytes of a JSON value (section 2 of certs.h), NUL
  * terminated; NULL when out of memory.  Allocated by jansson: release with
  * cert__free_dump. */

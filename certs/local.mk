@@ -3,7 +3,8 @@
 # verifier/), so that the checker stays small and separate from the search.
 noinst_LTLIBRARIES += certs/libcerts.la
 certs_libcerts_la_SOURCES = certs/certs.h certs/certs_int.h \
-	certs/relax.c certs/relax_act.c certs/lpcheck.c certs/tree.c certs/par.c certs/sign.c certs/doc.c certs/check.c
+	certs/relax.c certs/relax_act.c certs/relax_pool.c certs/lpcheck.c certs/tree.c certs/par.c \
+	certs/sign.c certs/doc.c certs/check.c
 certs_libcerts_la_LIBADD = models/libmodels.la $(MPFR_LIBS) $(JANSSON_LIBS) $(SODIUM_LIBS) $(GMP_LIBS) \
 	$(LIBM_LIBS)
 

@@ -33,6 +33,10 @@ typedef struct {
     bool relu;
     bool smooth;              /* sigmoid/tanh (relax_act.c): lines lw z + lc <= f <= ua z + uc */
     net_op op;
+    const net_layer *pool;    /* max pooling (relax_pool.c), else NULL */
+    int *parg, *pwin;         /* pool: [out] chosen inputs, [kh*kw] scratch */
+    bool *pdec;               /* pool: [out] decided windows */
+    double *plam;             /* pool: [out] the row over the outputs */
     int in, out;
     const double *W, *b;      /* affine: [out*in] row-major, [out] */
     double *W_own, *b_own;    /* a convolution's dense unrolling */
@@ -85,6 +89,10 @@ void cert_bounds_free(cert_bounds *b)
         cn_free(b->L[k].lc);
         cn_free(b->L[k].brad_own);
         cn_free(b->L[k].ne);
+        cn_free(b->L[k].parg);
+        cn_free(b->L[k].pwin);
+        cn_free(b->L[k].pdec);
+        cn_free(b->L[k].plam);
     }
     for (int k = 0; k <= b->nl; k++) {
         if (b->lo)
@@ -146,6 +154,11 @@ static bool enclosure(const net_layer *nl, layer *l)
 cert_bounds *cert_bounds_new(const net *n, cn_err *err)
 {
     CN_REQUIRE(n, "a network");
+    if (net_n_smooth(n) > 0 && net_has_maxpool(n)) { /* relax_act.c knows no pooling */
+        cn_fail(err, CN_EUNSUPPORTED, "checker: sigmoid/tanh layers together with max pooling "
+                                      "are not supported");
+        return NULL;
+    }
     cert_bounds *b = cn_calloc(1, sizeof *b);
     if (!b)
         goto nomem;
@@ -194,6 +207,14 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             l->ua = cn_mallocarray(w, sizeof(double));
             l->uc = cn_mallocarray(w, sizeof(double));
             if (!l->st || !l->alpha || !l->ua || !l->uc)
+                goto nomem;
+        } else if (nl->op == NET_MAXPOOL) {
+            l->pool = nl;
+            l->parg = cn_mallocarray((size_t)l->out, sizeof(int));
+            l->pwin = cn_mallocarray((size_t)nl->kh * (size_t)nl->kw, sizeof(int));
+            l->pdec = cn_mallocarray((size_t)l->out, sizeof(bool));
+            l->plam = cn_mallocarray((size_t)l->out, sizeof(double));
+            if (!l->parg || !l->pwin || !l->pdec || !l->plam)
                 goto nomem;
         } else {
             if (nl->op == NET_CONV) {
@@ -366,6 +387,15 @@ static double concretise(const cert_bounds *b, const double *lam, double c)
     return c;
 }
 
+/* lam over z_{k+1} = maxpool(z_k)  ->  lam over z_k (relax_pool.c). */
+static double back_pool(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    memcpy(l->plam, lam, (size_t)l->out * sizeof(double));
+    return cert__pool_back(l->pool, l->parg, l->pdec, b->hi[k + 1], b->lo[k], l->plam, b->plo,
+                           b->nhi, lam);
+}
+
 /* Lower bound of lam . z_s + c over the region (lam is overwritten); NaN
  * when a row or constant stops being finite (overflow): the invariant is
  * only kept for real numbers. */
@@ -375,6 +405,7 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
     for (int k = s - 1; k >= 0; k--) {
         c += b->L[k].relu     ? back_relu(b, k, lam)
              : b->L[k].smooth ? back_smooth(b, k, lam)
+             : b->L[k].pool   ? back_pool(b, k, lam)
                               : back_affine(b, k, lam);
         double sum = c;                 /* finite iff c and every lam[j] are */
         for (int j = 0; j < width(b, k); j++)
@@ -450,6 +481,8 @@ static void linear_affine(cert_bounds *b, int k)
 {
     const layer *l = &b->L[k];
     bool next_relu = b->L[k + 1].relu;
+    if (b->L[k + 1].pool)
+        return;                         /* the pool's own intervals suffice */
     double *lo = b->lo[k + 1], *hi = b->hi[k + 1];
     for (int o = 0; o < l->out; o++) {
         if (next_relu && !(lo[o] < 0.0 && hi[o] > 0.0))
@@ -552,6 +585,12 @@ cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *h
             layer *l = &b->L[k];
             cert__smooth_relax(l->op, l->in, b->lo[k], b->hi[k], b->lo[k + 1], b->hi[k + 1],
                                l->lw, l->lc, l->ua, l->uc);
+        } else if (b->L[k].pool) {
+            layer *l = &b->L[k];
+            cert__pool_ibp(l->pool, b->lo[k], b->hi[k], b->lo[k + 1], b->hi[k + 1], l->parg,
+                           l->pdec, l->pwin);
+            if (!finite_layer(b, k + 1))
+                r = CERT_REGION_BLOWN;
         } else {
             ibp_affine(b, k);
             if (k >= 1 && k + 1 < b->nl)
@@ -666,7 +705,8 @@ void cert_bounds_layer(const cert_bounds *b, int k, const double **lo, const dou
 void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const double **bias,
                          const double **ne)
 {
-    CN_REQUIRE(k >= 0 && k < b->nl && !b->L[k].relu && !b->L[k].smooth, "an affine layer");
+    CN_REQUIRE(k >= 0 && k < b->nl && !b->L[k].relu && !b->L[k].smooth && !b->L[k].pool,
+               "an affine layer");
     *W = b->L[k].W;
     *bias = b->L[k].b;
     *ne = b->L[k].encl ? b->L[k].ne : NULL;

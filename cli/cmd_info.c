@@ -21,8 +21,9 @@ static const char *op_name(net_op op)
     case NET_RELU: return "relu";
     case NET_SIGMOID: return "sigmoid";
     case NET_TANH: return "tanh";
+    case NET_MAXPOOL: return "maxpool";
+    default: return "?";
     }
-    return "?";
 }
 
 static const char *format_name(net_format f)
@@ -56,7 +57,7 @@ static int print_json(const net *n, const net_info *in)
         json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:o}", "op", op_name(l->op), "in", l->in,
                               "out", l->out, "in_shape", shape_json(l->in_shape), "out_shape",
                               shape_json(l->out_shape));
-        if (l->op == NET_CONV) {
+        if (l->op == NET_CONV || l->op == NET_MAXPOOL) {
             json_object_set_new(o, "kernel", json_pack("[ii]", l->kh, l->kw));
             json_object_set_new(o, "stride", json_pack("[ii]", l->stride_h, l->stride_w));
             json_object_set_new(o, "pads",
@@ -131,10 +132,11 @@ static void print_text(const net *n, const net_info *in)
     printf("\nrelus:    %d\nparams:   %ld\n", net_n_relus(n), in->params);
     printf("weights:  %s\n", in->weights_note);
     if (in->folded && in->fold_exact)
-        printf("folding:  %d normalisation/batch-norm op(s) folded, exactly\n", in->folded);
+        printf("folding:  %d normalisation/batch-norm/average-pool op(s) folded, exactly\n",
+               in->folded);
     else if (in->folded)
-        printf("folding:  %d normalisation/batch-norm op(s) folded with rounding; certnn "
-               "verifies an enclosure of the file's values, not the folded network (largest "
+        printf("folding:  %d normalisation/batch-norm/average-pool op(s) folded with rounding; "
+               "certnn verifies an enclosure of the file's values, not the folded network (largest "
                "radius: weights %.3g |W| + %.3g, biases %.3g)\n",
                in->folded, in->max_wrel, in->max_wabs, in->max_brad);
     if (in->nnet)
@@ -144,6 +146,10 @@ static void print_text(const net *n, const net_info *in)
     for (int i = 0; i < net_n_layers(n); i++) {
         const net_layer *l = net_layer_at(n, i);
         printf("  %3d  %-7s %6d -> %-6d", i, op_name(l->op), l->in, l->out);
+        if (l->op == NET_MAXPOOL)
+            printf("  (%d,%d,%d) -> (%d,%d,%d) kernel %dx%d stride %d,%d", l->in_shape.c,
+                   l->in_shape.h, l->in_shape.w, l->out_shape.c, l->out_shape.h, l->out_shape.w,
+                   l->kh, l->kw, l->stride_h, l->stride_w);
         if (l->op == NET_CONV)
             printf("  (%d,%d,%d) -> (%d,%d,%d) kernel %dx%d stride %d,%d pads %d,%d,%d,%d",
                    l->in_shape.c, l->in_shape.h, l->in_shape.w, l->out_shape.c, l->out_shape.h,

@@ -28,9 +28,9 @@ static int row_len(const net_layer *l)
     case NET_CONV: return 1 + net_conv_fan(l);
     case NET_RELU:
     case NET_SIGMOID:
-    case NET_TANH: return 2;
+    case NET_TANH:
+    default: return 2;           /* (max pooling is refused) */
     }
-    return 2;
 }
 
 void lp_ctx_free(lp_ctx *c)
@@ -208,6 +208,10 @@ lp_ctx *lp_ctx_new(const net *n, cn_err *err)
     CN_REQUIRE(n, "a network");
     if (net_n_smooth(n) > 0) {
         cn_fail(err, CN_EUNSUPPORTED, "LP: sigmoid/tanh layers have no LP encoding");
+        return NULL;
+    }
+    if (net_has_maxpool(n)) {
+        cn_fail(err, CN_EUNSUPPORTED, "LP: max pooling layers are not encoded in the LP");
         return NULL;
     }
     jmp_buf jb;

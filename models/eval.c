@@ -25,6 +25,20 @@ static void conv_forward(const net_layer *l, const net_conv_map *cm, const doubl
     }
 }
 
+/* Max pooling of one sample (pool.c's windows). */
+static void maxpool_forward(const net_layer *l, const double *x, double *y)
+{
+    int idx[l->kh * l->kw];
+    for (int o = 0; o < l->out; o++) {
+        int n = net_pool_window(l, o, idx);
+        double m = x[idx[0]];
+        for (int k = 1; k < n; k++)
+            if (x[idx[k]] > m || x[idx[k]] != x[idx[k]])
+                m = x[idx[k]];
+        y[o] = m;
+    }
+}
+
 void net_affine_forward(const net_layer *l, const net_conv_map *cm, int batch, const double *a,
                         double *b)
 {
@@ -85,6 +99,10 @@ cn_status net_forward(const net *n, int batch, const double *x, double *y, cn_er
         case NET_TANH:
             for (size_t k = 0; k < (size_t)batch * (size_t)l->out; k++)
                 b[k] = tanh(a[k]);
+            break;
+        case NET_MAXPOOL:
+            for (int s = 0; s < batch; s++)
+                maxpool_forward(l, a + (size_t)s * l->in, b + (size_t)s * l->out);
             break;
         }
         double *t = a;
@@ -275,6 +293,38 @@ static void relu_q(qeval *q, const net_layer *l)
     }
 }
 
+/* Max pooling is monotone in each input: [lo_k, hi_k] -> [max lo_k, max hi_k],
+ * kept as midpoint (lo+hi)/2 and radius (hi-lo)/2; without radii the max. */
+static void maxpool_q(qeval *q, const net_layer *l)
+{
+    int idx[l->kh * l->kw];
+    for (int o = 0; o < l->out; o++) {
+        int n = net_pool_window(l, o, idx);
+        if (!q->on) {
+            int best = idx[0];
+            for (int k = 1; k < n; k++)
+                if (mpq_cmp(q->m[idx[k]], q->m[best]) > 0)
+                    best = idx[k];
+            mpq_set(q->m2[o], q->m[best]);
+            continue;
+        }
+        mpq_sub(q->acc, q->m[idx[0]], q->r[idx[0]]);     /* max lo */
+        mpq_add(q->rad, q->m[idx[0]], q->r[idx[0]]);     /* max hi */
+        for (int k = 1; k < n; k++) {
+            mpq_sub(q->p, q->m[idx[k]], q->r[idx[k]]);
+            if (mpq_cmp(q->p, q->acc) > 0)
+                mpq_set(q->acc, q->p);
+            mpq_add(q->p, q->m[idx[k]], q->r[idx[k]]);
+            if (mpq_cmp(q->p, q->rad) > 0)
+                mpq_set(q->rad, q->p);
+        }
+        mpq_add(q->m2[o], q->acc, q->rad);
+        mpq_div_2exp(q->m2[o], q->m2[o], 1);
+        mpq_sub(q->r2[o], q->rad, q->acc);
+        mpq_div_2exp(q->r2[o], q->r2[o], 1);
+    }
+}
+
 /* Runs the layers from x.  Writes ylo = m - r and yhi = m + r, or ylo = m
  * when yhi is NULL (only for a network without enclosure). */
 static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, long prec, cn_err *err)
@@ -296,6 +346,8 @@ static cn_status eval_q(const net *n, mpq_t *x, mpq_t *ylo, mpq_t *yhi, long pre
         } else if (net_op_smooth(l->op)) {
             q.on = true;                 /* r is all 0 until the first radius */
             net__smooth_q(l->op, prec, l->out, q.m, q.r, q.m2, q.r2);
+        } else if (l->op == NET_MAXPOOL) {
+            maxpool_q(&q, l);
         } else if (l->op == NET_DENSE) {
             affine_q(&q, l, NULL);
         } else {

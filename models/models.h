@@ -138,6 +138,10 @@ bool cn_mpq_set_decimal(mpq_t q, const char *s, size_t len);
  *              b: [cout]; stride, zero padding (top,left,bottom,right),
  *              dilation 1, group 1.
  *   NET_RELU   z' = max(z, 0)    elementwise; in == out.
+ *   NET_MAXPOOL z'[c,oy,ox] = max_{ky<kh,kx<kw} z[c, oy*sh+ky, ox*sw+kx]
+ *              on a (c,h,w) tensor, no padding, floor rounding (inputs past
+ *              the last whole window feed nothing); W = b = NULL.  Max is
+ *              rational, so the layer is exact (pool.c).
  *
  * Exactness (docs/DESIGN.md, soundness contract).  Every W and b entry is a double,
  * and the network *is* the rational function those doubles define.  A float32
@@ -154,7 +158,7 @@ bool cn_mpq_set_decimal(mpq_t q, const char *s, size_t len);
  */
 
 typedef enum { NET_DENSE = 1, NET_CONV = 2, NET_RELU = 3,
-               NET_SIGMOID = 5, NET_TANH = 6 } net_op;
+               NET_SIGMOID = 5, NET_TANH = 6, NET_MAXPOOL = 8 } net_op;
 
 /* NET_SIGMOID  z' = 1 / (1 + exp(-z)),  NET_TANH  z' = tanh(z): elementwise,
  * in == out, "smooth" activations.  They are not rational: the exact
@@ -175,8 +179,8 @@ typedef struct {
     net_shape in_shape, out_shape;
     double *W;                     /* DENSE: [out*in]; CONV: [cout*cin*kh*kw]; RELU: NULL */
     double *b;                     /* DENSE: [out];    CONV: [cout];            RELU: NULL */
-    int kh, kw;                    /* CONV only */
-    int stride_h, stride_w;        /* CONV only */
+    int kh, kw;                    /* CONV and MAXPOOL */
+    int stride_h, stride_w;        /* CONV and MAXPOOL */
     int pad_t, pad_l, pad_b, pad_r;/* CONV only */
     /* Enclosure of the file's exact values when folding rounded (DENSE and
      * CONV; all zero / NULL when W and b *are* the file's values, as for
@@ -229,6 +233,11 @@ void net_conv_map_clear(net_conv_map *m);            /* zeroed or cleared: fine 
  * with cn_free); CN_ENOMEM. */
 cn_status net_conv_dense(const net_layer *l, double **W /* OUT */, double **b /* OUT */,
                          cn_err *err) CN_WUR;
+/* Max pooling windows (pool.c).  Output o = (c*oh+oy)*ow+ox of a NET_MAXPOOL
+ * layer takes the max of the kh*kw inputs (c*H + oy*sh+ky)*Wd + ox*sw+kx,
+ * written to idx[/ *kh*kw* /] in (ky,kx) order; returns their number. */
+int net_pool_window(const net_layer *l, int o, int *idx /* OUT */);
+
 /* Enclosure (E) of an affine layer, per output: true when its radius is not
  * zero (wrel, wabs or some brad entry); the bias radius of output o, brad[o]
  * for DENSE and brad[co] for output (co,oy,ox) of a CONV (0 without brad). */
@@ -278,6 +287,11 @@ net_layer *net_add_conv(net *n, int cout, int kh, int kw, int stride_h, int stri
 net_layer *net_add_relu(net *n, cn_err *err);
 /* Appends an elementwise activation op (NET_RELU, NET_SIGMOID, NET_TANH). */
 net_layer *net_add_act(net *n, net_op op, cn_err *err);
+/* Max pooling kh x kw with strides (sh, sw) over the tail's (c,h,w) shape
+ * (pool.c); CN_EINVAL when the window is larger than the map or holds more
+ * than NET_MAXPOOL_WINDOW values (consumers keep a window on the stack). */
+#define NET_MAXPOOL_WINDOW 4096
+net_layer *net_add_maxpool(net *n, int kh, int kw, int stride_h, int stride_w, cn_err *err);
 void net_free(net *n);                               /* NULL is fine */
 
 /* Accessors (borrowed pointers, valid while n lives). */
@@ -291,6 +305,9 @@ int              net_max_width(const net *n);        /* max over all layer in/ou
 /* True when some layer carries an enclosure (folding rounded): the network
  * is then known only within (E), and exact evaluation gives intervals. */
 bool             net_has_enclosure(const net *n);
+/* True when some layer of n is a NET_MAXPOOL (modules that cannot bound or
+ * encode max pooling refuse such networks with CN_EUNSUPPORTED). */
+bool net_has_maxpool(const net *n);
 
 typedef struct {
     net_format format;

@@ -152,6 +152,29 @@ net_layer *net_add_act(net *n, net_op op, cn_err *err)
     return l;
 }
 
+net_layer *net_add_maxpool(net *n, int kh, int kw, int stride_h, int stride_w, cn_err *err)
+{
+    CN_REQUIRE(n && kh > 0 && kw > 0 && stride_h > 0 && stride_w > 0, "positive pool sizes");
+    net_shape s = net__tail_shape(n);
+    if (kh > s.h || kw > s.w || (long)kh * kw > NET_MAXPOOL_WINDOW) {
+        cn_fail(err, CN_EINVAL, "max pool window %dx%d: larger than the %dx%d map or than %d values",
+                kh, kw, s.h, s.w, NET_MAXPOOL_WINDOW);
+        return NULL;
+    }
+    net_layer *l = push_layer(n, err);
+    if (!l)
+        return NULL;
+    l->op = NET_MAXPOOL;
+    l->kh = kh;
+    l->kw = kw;
+    l->stride_h = stride_h;
+    l->stride_w = stride_w;
+    l->out_shape = (net_shape){s.c, (s.h - kh) / stride_h + 1, (s.w - kw) / stride_w + 1};
+    l->out = shape_size(l->out_shape);
+    n->n_layers++;
+    return l;
+}
+
 int net_n_layers(const net *n) { return n->n_layers; }
 
 bool net_has_enclosure(const net *n)
@@ -208,9 +231,9 @@ static long layer_params(const net_layer *l)
         return (long)l->out_shape.c * l->in_shape.c * l->kh * l->kw + l->out_shape.c;
     case NET_RELU:
     case NET_SIGMOID:
-    case NET_TANH: return 0;
+    case NET_TANH:
+    default: return 0;
     }
-    return 0;
 }
 
 /* Bias entries of an affine layer: out (DENSE) or cout (CONV). */

@@ -518,7 +518,7 @@ done:
 cn_status net__onnx_begin_affine(ld *L, pend *np)
 {
     cn_status s;
-    if ((s = net__onnx_flush(L)))
+    if ((s = net__onnx_pool_compose(L, np)) || (s = net__onnx_flush(L)))
         goto fail;
     if (L->has_e && (s = fold_pre(L, np)))
         goto fail;

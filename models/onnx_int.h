@@ -74,6 +74,9 @@ typedef struct {
     int kh, kw, sh, sw, pt, pl, pb, pr;     /* CONV */
     net_shape ishape, oshape;
     bool has_bias;                          /* a bias was already added */
+    bool avg_pool;                          /* an AveragePool with non-overlapping
+                                               windows and exact weights 2^-m
+                                               (onnx_ops_pool.c) */
     /* enclosure of the file's values, as in net_layer (models.h) */
     double wrel, wabs;
     double *brad;                           /* owned: [out] DENSE, [cout] CONV, or NULL */
@@ -194,6 +197,15 @@ cn_status net__onnx_op_act(ld *L, net_op op);
 cn_status net__onnx_op_flatten(ld *L);
 cn_status net__onnx_op_reshape(ld *L);
 cn_status net__onnx_op_dropout(ld *L);
+/* onnx_ops_pool.c: Pad (all-zero pads only), AveragePool and
+ * GlobalAveragePool (a pending convolution), MaxPool (NET_MAXPOOL). */
+cn_status net__onnx_op_pad(ld *L);
+cn_status net__onnx_op_avgpool(ld *L);
+cn_status net__onnx_op_globalavgpool(ld *L);
+cn_status net__onnx_op_maxpool(ld *L);
+/* Before np becomes the pending layer: folds a pending average pool into a
+ * dense np when that is exact (np then reads the pool's input). */
+cn_status net__onnx_pool_compose(ld *L, pend *np);
 /* A Constant node: registers its value. */
 cn_status net__onnx_op_constant(ld *L);
 

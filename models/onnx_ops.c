@@ -264,6 +264,15 @@ cn_status net__onnx_read_node(ld *L)
     else if (strcmp(op, "Reshape") == 0)
         s = xi == 0 ? net__onnx_op_reshape(L)
                     : net__onnx_fail(L, CN_EUNSUPPORTED, "the input must be the data");
+    else if (strcmp(op, "Pad") == 0)
+        s = xi == 0 ? net__onnx_op_pad(L)
+                    : net__onnx_fail(L, CN_EUNSUPPORTED, "the input must be the data");
+    else if (strcmp(op, "AveragePool") == 0)
+        s = net__onnx_op_avgpool(L);
+    else if (strcmp(op, "GlobalAveragePool") == 0)
+        s = net__onnx_op_globalavgpool(L);
+    else if (strcmp(op, "MaxPool") == 0)
+        s = net__onnx_op_maxpool(L);
     else if (strcmp(op, "Identity") == 0)
         s = net__onnx_attrs_known(L, net__onnx_no_attrs + 1);
     else if (strcmp(op, "Dropout") == 0)
@@ -276,7 +285,8 @@ cn_status net__onnx_read_node(ld *L)
         return net__onnx_fail(
             L, CN_EUNSUPPORTED,
             "unsupported operator; supported: MatMul, Gemm, Conv, Add, Sub, Mul, Div, "
-            "BatchNormalization, Relu, Sigmoid, Tanh, Flatten, Reshape, Identity, Dropout, Constant");
+            "BatchNormalization, Relu, Sigmoid, Tanh, Flatten, Reshape, Identity, Dropout, "
+            "Constant, Pad, AveragePool, GlobalAveragePool, MaxPool");
     if (s)
         return s;
     L->cur = nd->output[0];

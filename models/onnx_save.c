@@ -366,6 +366,8 @@ cn_status net_save_onnx(const net *n, const char *path, cn_err *err)
     CN_REQUIRE(n && path, "network and path");
     if (n->n_layers == 0)
         return cn_fail(err, CN_EINVAL, "%s: the network has no layers to write", path);
+    if (net_has_maxpool(n))
+        return cn_fail(err, CN_EUNSUPPORTED, "%s: max pooling layers are not written", path);
     if (net_has_enclosure(n))
         return cn_fail(err, CN_EUNSUPPORTED,
                        "%s: the network's folded weights are rounded values with an error "

@@ -115,3 +115,11 @@ tests_test_act_SOURCES = tests/test_act.c tests/testutil.h
 tests_test_act_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
 tests_test_act_LDADD = certs/libcerts.la bounds/libbounds.la models/libmodels.la $(MPFR_LIBS) \
 	$(OPENBLAS_LIBS) $(CMOCKA_LIBS) $(CN_BASE_LIBS)
+# Pooling (issue 25): Pad / AveragePool / GlobalAveragePool / MaxPool readers,
+# max pooling's evaluation, bounds (bounds/ and the checker's) and gradient.
+check_PROGRAMS += tests/test_pool
+tests_test_pool_SOURCES = tests/test_pool.c tests/testutil.h
+tests_test_pool_CFLAGS = $(tests_cflags)
+tests_test_pool_LDADD = tests/libtestfix.la attacks/libattacks.la certs/libcerts.la \
+	bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) $(CN_TEST_LIBS)
+TESTS += tests/test_pool

@@ -176,6 +176,9 @@ static void test_mnist_accuracy(void **state)
         {"benchmarks/mnist_fc/onnx/mnist-net_256x2.onnx", 100, -1, 512, 10},
         {"benchmarks/eran/onnx/FFNNSmall.onnx", 99, 65, 510, 10},
         {"benchmarks/eran/onnx/mnist_6_100_nat.onnx", 99, 65, 500, 10},
+        /* pooling (verivital): also misclassify 18, 73 (avg) and 18, 62, 73 (max) */
+        {"benchmarks/verivital/onnx/Convnet_avgpool.onnx", 97, 92, 23328, 3},
+        {"benchmarks/verivital/onnx/Convnet_maxpool.onnx", 96, 92, 23328, 3},
     };
     ds_set *d = NULL;
     cn_err err;
@@ -231,7 +234,7 @@ static int expected_relus(const char *base)
         {"ACASXU_run2a_", 300}, {"mnist-net_256x2", 512}, {"FFNNSmall", 510},
         {"mnist_6_100_nat", 500}, {"ffnnSIGMOID", 0}, {"test_nano", 1}, {"test_tiny", 1}, {"test_small", 4},
         {"test_sat", 300}, {"test_unsat", 300}, {"cartpole", 128}, {"dubinsrejoin", 512},
-        {"lunarlander", 128},
+        {"lunarlander", 128}, {"Convnet_avgpool", 23328}, {"Convnet_maxpool", 23328},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (strncmp(base, tab[i].prefix, strlen(tab[i].prefix)) == 0)
@@ -248,8 +251,6 @@ static const char *expected_refusal(const char *base)
         const char *prefix, *words;
     } tab[] = {
         {"resnet_", "not a chain"},                /* residual Add of two computed tensors */
-        {"Convnet_avgpool", "'Pad_2' (Pad): unsupported operator"},
-        {"Convnet_maxpool", "(MaxPool): unsupported operator"},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (strncmp(base, tab[i].prefix, strlen(tab[i].prefix)) == 0)
@@ -299,9 +300,9 @@ static void test_all_relu_nets_load(void **state)
         globfree(&g);
     }
     printf("# %d networks loaded, %d refused\n", loaded, refused);
-    assert_int_equal(loaded, 45 + 4 + 5 + 3); /* acasxu, eran (sigmoid too) + mnist_fc, test,
-                                                 rl_benchmarks */
-    assert_int_equal(refused, 2 + 2);         /* residual, pooling */
+    /* acasxu, eran (sigmoid too) + mnist_fc, test, rl_benchmarks, verivital (pooling) */
+    assert_int_equal(loaded, 45 + 4 + 5 + 3 + 2);
+    assert_int_equal(refused, 2);             /* residual */
 }
 
 int main(void)

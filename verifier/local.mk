@@ -24,6 +24,12 @@ tests_test_engine_SOURCES = tests/test_engine.c tests/test_engine_milp.c tests/g
 	tests/testutil.h
 tests_test_engine_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_test_engine_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
+# Max pooling: the engine against an exact MILP on each network's ReLU twin.
+check_PROGRAMS += tests/test_engine_pool
+TESTS += tests/test_engine_pool
+tests_test_engine_pool_SOURCES = tests/test_engine_pool.c tests/testutil.h
+tests_test_engine_pool_CFLAGS = $(tests_test_engine_CFLAGS)
+tests_test_engine_pool_LDADD = $(tests_test_engine_LDADD)
 # The adversarial review's engine-level findings (tests/findings.sh: all of them
 # through the command line).
 check_PROGRAMS += tests/test_findings
