@@ -291,6 +291,7 @@ FM=/usr/share/datasets/fashion-mnist
 if [ -r "$FM/t10k-images-idx3-ubyte.gz" ]; then
     # wait_lines FILE N PID: until FILE has N "sample" lines (or PID ended)
     wait_lines() { while [ "$(grep -c '^sample ' "$1" 2>/dev/null)" -lt "$2" ] && kill -0 "$3" 2>/dev/null; do sleep 0.05; done; }
+    rm -f "$T/int.out"
     "$C" verify "$S/models/zoo/fmnist_ibp.onnx" --data "$FM/t10k-images-idx3-ubyte.gz" --labels "$FM/t10k-labels-idx1-ubyte.gz" --eps 0.05 --method alpha --attack 0 --cert "$T/int.cert" >"$T/int.out" 2>"$T/int.err" &
     pid=$!
     wait_lines "$T/int.out" 3 $pid
@@ -304,6 +305,10 @@ if [ -r "$FM/t10k-images-idx3-ubyte.gz" ]; then
     has "$T/int.out" " of $k verified \(" "the summary covers the $k samples done"
     expect 0 "the interrupted run's certificate checks" "$C" check "$T/int.cert" --allow-unsigned
     has_text "$T/out" "valid: $k results" "... with one result per sample done"
+    # (the file goes first: wait_lines must not count the previous run's lines
+    # while the new process has not yet caught SIGINT, which a background job
+    # of a non-interactive shell starts out ignoring)
+    rm -f "$T/int.out"
     "$C" attack "$S/models/zoo/fmnist_plain.onnx" --data "$FM/t10k-images-idx3-ubyte.gz" --labels "$FM/t10k-labels-idx1-ubyte.gz" --eps 0.01 --timeout 1 >"$T/int.out" 2>"$T/int.err" &
     pid=$!
     wait_lines "$T/int.out" 2 $pid

@@ -105,11 +105,22 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         /* (evaluated ReLU-split children are bounded again: their
          * intermediate bounds are needed for branching) */
         cn_status st = CN_OK;
-        if (nd->depth == 0 && !nd->evaluated && S->opt_on && !S->o->sub &&
-            S->frontier_target <= 0)
+        /* the root's bounds tightened (vfy__root_tighten): with a proof log
+         * before anything is bounded, so that every logged refutation saw
+         * the bounds the checker will use; without one only when the root
+         * is left open by its plain and optimised bounds (cheaper on easy
+         * cases) */
+        bool tighten = nd->depth == 0 && !nd->evaluated && S->opt_on && !S->o->sub &&
+                       S->frontier_target <= 0;
+        if (tighten && S->log)
             st = vfy__root_tighten(w, nd);
         if (st == CN_OK)
             st = vfy__bound_node(w, nd, !nd->evaluated, &closed);
+        if (st == CN_OK && tighten && !S->log && !closed && !w->halted) {
+            st = vfy__root_tighten(w, nd);
+            if (st == CN_OK)
+                st = vfy__bound_node(w, nd, true, &closed);
+        }
         if (!nd->evaluated)
             w->local_nodes++;
         if (st != CN_OK)
