@@ -90,6 +90,12 @@ static cn_status lower(ld *L, int m, const double *sc, const double *t, const do
         return net__onnx_fail(L, CN_EINTERNAL, "activation size bookkeeping");
     if ((int64_t)m * sh.c * sh.h * sh.w > MAX_ELEMS / 4)
         return net__onnx_fail(L, CN_ELIMIT, "tensor too large to lower");
+    /* on a vector the lift and recombine layers are dense: m n^2 weights */
+    if (sh.h * sh.w == 1 && sh.c > MAX_DIAG)
+        return net__onnx_fail(L, CN_EUNSUPPORTED,
+                              "on a vector of %d values (more than %d) the exact lowering into "
+                              "dense layers would be too large",
+                              sh.c, MAX_DIAG);
     if ((s = add_lift(L, sh, m, sc, t)))
         return s;
     if (!net_add_act(L->n, NET_RELU, &e2))
