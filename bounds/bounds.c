@@ -540,9 +540,15 @@ static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
         load_inter(c, &i);
         bnd__backsub(c, i, R, o->layer_concretise, NULL, c->row_lb, NULL);
     }
-    if (o->method == BND_ALPHA && o->alpha_intermediate && c->claim)
+    /* claims name a ReLU's input (the engine keeps them per ReLU layer, the
+     * checker replays them there).  Two affine layers in a row (a lowered
+     * LeakyRelu/Clip, an explicit BatchNormalization before a Gemm): when
+     * claiming, the first one's output keeps its CROWN bounds, which the
+     * checker recomputes itself; optimised slopes there would give bounds
+     * the checker could not reproduce */
+    if (o->method == BND_ALPHA && o->alpha_intermediate && c->claim && next_relu)
         tight_rows(c, o, i, R);
-    else if (o->method == BND_ALPHA && o->alpha_intermediate)
+    else if (o->method == BND_ALPHA && o->alpha_intermediate && !c->claim)
         bnd__alpha_opt(c, i, R, o->alpha_iters, o->alpha_lr, load_inter, &i, c->row_lb, NULL);
     for (int r = 0; r < R; r++) {
         int j = c->row_j[r];

@@ -638,6 +638,12 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
         *valid = false;
         return CN_OK;
     }
+    cn_err se;
+    if (prop_softmax_ok(p, n, &se) != CN_OK) {
+        snprintf(why, why_len, "%s", se.msg);
+        *valid = false;
+        return CN_OK;
+    }
     w.pc = prop_case_at(p, t->case_idx);
     frames F = {.n_in = net_in_size(n), .n_relus = net_n_relus(n), .n_disj = w.pc->n_disj};
     mpq_init(w.tmp);

@@ -308,6 +308,10 @@ bool             net_has_enclosure(const net *n);
 /* True when some layer of n is a NET_MAXPOOL (modules that cannot bound or
  * encode max pooling refuse such networks with CN_EUNSUPPORTED). */
 bool net_has_maxpool(const net *n);
+/* True when the ONNX graph ends in a Softmax over all outputs: the layers
+ * compute the logits, and only properties that compare outputs pairwise are
+ * accepted (prop_softmax_ok; softmax.c). */
+bool net_softmax_output(const net *n);
 
 typedef struct {
     net_format format;
@@ -487,6 +491,12 @@ void prop_check_init(prop_check *c);
 void prop_check_clear(prop_check *c);
 /* Decides exactly whether x (n_in rationals) violates p under n
  * (conservatively for a network with an enclosure, see above). */
+/* For a network with a final Softmax (net_softmax_output): CN_OK when every
+ * output atom is  c Y_i - c Y_j <= 0  (c != 0, i != j), which holds for the
+ * softmax outputs iff it holds for the logits; else CN_EUNSUPPORTED naming
+ * the atom.  Always CN_OK for other networks.  prop_check_point and the
+ * engine and checker call it. */
+cn_status prop_softmax_ok(const prop *p, const net *n, cn_err *err) CN_WUR;
 cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *res,
                            cn_err *err) CN_WUR;
 cn_status prop_check_point_d(const prop *p, const net *n, const double *x, prop_check *res,

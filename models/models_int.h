@@ -17,6 +17,7 @@ struct net {
     char *in_name, *out_name;     /* owned */
     bool fold_exact;
     int folded;
+    bool softmax_out;             /* a final Softmax, not among the layers */
     net_nnet_norm *nnet;          /* owned, or NULL */
 };
 

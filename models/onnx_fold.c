@@ -32,8 +32,9 @@
  * All radius arithmetic is exact (mpq) and each radius is rounded up once.
  *
  * A shift (c != 0) cannot be moved through the zero padding of a following
- * Conv (the padded border would see -c instead of 0), so that case is
- * refused rather than misread.  A shift known only within rc around c = 0
+ * Conv (the padded border would see -c instead of 0), so in that case the
+ * map becomes its own layer (net__onnx_materialize: a 1x1 convolution with
+ * diagonal weights when it is per channel) before the Conv.  A shift known only within rc around c = 0
  * can: the border terms sum_k w_k c*_k it drops are within the bias radius.
  */
 #include "config.h"
@@ -330,6 +331,14 @@ done:
     return s;
 }
 
+static bool has_shift(const elem *e)
+{
+    for (int k = 0; k < e->n; k++)
+        if (mpq_sgn(e->c[k]) != 0)
+            return true;
+    return false;
+}
+
 /* Folds L->e applied to the new layer's input: W (a ⊙ x + c) + b, with the
  * radii (W1) and (B1).  p comes from the file (no radii yet). */
 static cn_status fold_pre(ld *L, pend *p)
@@ -471,14 +480,56 @@ cn_status net__onnx_flush(ld *L)
     return CN_OK;
 }
 
+/* Appends a per-channel map e on a (C,H,W) tensor as a 1x1 convolution
+ * C -> C with the diagonal weights fl(a_c) and biases fl(c_c): the same
+ * rules (W1), (B1) as the dense diagonal layer below, per channel.  The
+ * off-diagonal weights are exactly 0.  This is how a BatchNormalization
+ * that cannot be folded (after a ReLU and before a MaxPool, a padded Conv
+ * or the output) becomes its own exact affine layer. */
+static cn_status materialize_conv(ld *L, net_shape sh)
+{
+    cn_status s;
+    int C = sh.c, sp = sh.h * sh.w;
+    cn_err e2;
+    net_layer *l = net_add_conv(L->n, C, 1, 1, 1, 1, 0, 0, 0, 0, &e2);
+    if (!l)
+        return net__onnx_fail(L, e2.status, "%s", e2.msg);
+    long r0 = L->rounded;
+    for (int c = 0; c < C; c++)
+        if ((s = round_q(L, L->e.a[c * sp], &l->W[(size_t)c * C + c])))
+            return s;
+    mpq_t rho, amax, r;
+    mpq_inits(rho, amax, r, NULL);
+    if ((s = factor_stats(L, &L->e, C, sp, rho, amax)) ||
+        (s = set_wrad(L, &l->wrel, &l->wabs, rho, amax, L->rounded != r0)))
+        goto done;
+    for (int c = 0; c < C; c++) {
+        if (L->e.rc)
+            mpq_set(r, L->e.rc[c * sp]);
+        else
+            mpq_set_ui(r, 0, 1);
+        if ((s = round_bias(L, L->e.c[c * sp], r, &l->b[c])) ||
+            (s = set_brad(L, &l->brad, C, c, r)))
+            goto done;
+    }
+    drop_e(L);
+done:
+    mpq_clears(rho, amax, r, NULL);
+    return s;
+}
+
 /* Appends an elementwise map with no affine layer to fold into as an
- * explicit diagonal dense layer. */
+ * explicit diagonal layer: a 1x1 convolution when the map is per channel on
+ * a feature map, else a diagonal dense layer. */
 cn_status net__onnx_materialize(ld *L)
 {
     cn_status s;
     if (!L->has_e)
         return CN_OK;
     int n = L->e.n;
+    net_shape sh = net__tail_shape(L->n);
+    if (sh.h * sh.w > 1 && sh.c * sh.h * sh.w == n && per_channel(&L->e, sh.c, sh.h * sh.w))
+        return materialize_conv(L, sh);
     if (n > MAX_DIAG)
         return net__onnx_fail(
             L, CN_EUNSUPPORTED,
@@ -519,6 +570,12 @@ cn_status net__onnx_begin_affine(ld *L, pend *np)
 {
     cn_status s;
     if ((s = net__onnx_pool_compose(L, np)) || (s = net__onnx_flush(L)))
+        goto fail;
+    /* a shift cannot pass a Conv's zero padding (fold_pre): the map becomes
+     * its own layer instead */
+    if (L->has_e && np->op == NET_CONV && (np->pt || np->pl || np->pb || np->pr) &&
+        has_shift(&L->e) &&
+        ((s = retag_tail(L, np->ishape)) || (s = net__onnx_materialize(L))))
         goto fail;
     if (L->has_e && (s = fold_pre(L, np)))
         goto fail;

@@ -7,8 +7,10 @@
  *                 elementwise maps into it and the enclosure radii of the
  *                 folded layers;
  *   onnx_ops.c    node attributes, broadcasting and the dispatch of a node;
- *   onnx_ops_affine.c, onnx_ops_elem.c   one reader per operator (MatMul,
- *                 Gemm, Conv, BatchNormalization; elementwise and shapes).
+ *   onnx_ops_affine.c, onnx_ops_elem.c, onnx_ops_pool.c, onnx_ops_act.c
+ *                 one reader per operator (MatMul, Gemm, Conv,
+ *                 BatchNormalization; elementwise and shapes; pooling;
+ *                 LeakyRelu, Clip, Softmax).
  *
  * The chain is read left to right with a small amount of state (ld):
  *
@@ -102,6 +104,7 @@ typedef struct {
     bool exact;
     long rounded;                           /* inexact roundings so far (round_q) */
     int folded;
+    bool softmax;                           /* a Softmax was read (the last node) */
     /* node being read, for messages */
     const Onnx__NodeProto *node;
     size_t node_idx;
@@ -206,6 +209,11 @@ cn_status net__onnx_op_maxpool(ld *L);
 /* Before np becomes the pending layer: folds a pending average pool into a
  * dense np when that is exact (np then reads the pool's input). */
 cn_status net__onnx_pool_compose(ld *L, pend *np);
+/* onnx_ops_act.c: LeakyRelu and Clip lowered exactly into affine and ReLU
+ * layers; Softmax (the last node) marks the net (net_softmax_output). */
+cn_status net__onnx_op_leakyrelu(ld *L);
+cn_status net__onnx_op_clip(ld *L, size_t xi);
+cn_status net__onnx_op_softmax(ld *L);
 /* A Constant node: registers its value. */
 cn_status net__onnx_op_constant(ld *L);
 

@@ -426,6 +426,7 @@ static cn_status read_graph(ld *L, const unsigned char *data, size_t len, net **
                               net__onnx_clean(nm, sizeof nm, gout->name),
                               net__onnx_fmt_dims(b1, sizeof b1, od, ond), net_out_size(L->n));
     net *n = L->n;
+    n->softmax_out = L->softmax;
     if ((s = net__set_names(n, L->path, in->name, gout->name, L->err)))
         return s;
     n->format = NET_FMT_ONNX;

@@ -241,12 +241,21 @@ cn_status net__onnx_read_node(ld *L)
         return net__onnx_fail(L, CN_EPARSE, "output '%s' redefines a constant",
                               net__onnx_clean(nm, sizeof nm, nd->output[0]));
     cn_status s;
+    if (L->softmax)
+        return net__onnx_fail(L, CN_EUNSUPPORTED,
+                              "follows a Softmax; Softmax is supported only as the last node");
     if (strcmp(op, "Relu") == 0)
         s = net__onnx_op_relu(L);
     else if (strcmp(op, "Sigmoid") == 0)
         s = net__onnx_op_act(L, NET_SIGMOID);
     else if (strcmp(op, "Tanh") == 0)
         s = net__onnx_op_act(L, NET_TANH);
+    else if (strcmp(op, "LeakyRelu") == 0)
+        s = net__onnx_op_leakyrelu(L);
+    else if (strcmp(op, "Clip") == 0)
+        s = net__onnx_op_clip(L, xi);
+    else if (strcmp(op, "Softmax") == 0)
+        s = net__onnx_op_softmax(L);
     else if (strcmp(op, "MatMul") == 0)
         s = net__onnx_op_matmul(L, xi);
     else if (strcmp(op, "Gemm") == 0)
@@ -280,13 +289,15 @@ cn_status net__onnx_read_node(ld *L)
                     : net__onnx_fail(L, CN_EUNSUPPORTED, "the input must be the data");
     else if (is_activation(op))
         return net__onnx_fail(L, CN_EUNSUPPORTED,
-                              "unsupported activation; certnn verifies Relu, Sigmoid and Tanh");
+                              "unsupported activation; certnn verifies Relu, LeakyRelu, Clip, Sigmoid, "
+                              "Tanh and a final Softmax");
     else
         return net__onnx_fail(
             L, CN_EUNSUPPORTED,
             "unsupported operator; supported: MatMul, Gemm, Conv, Add, Sub, Mul, Div, "
-            "BatchNormalization, Relu, Sigmoid, Tanh, Flatten, Reshape, Identity, Dropout, "
-            "Constant, Pad, AveragePool, GlobalAveragePool, MaxPool");
+            "BatchNormalization, Relu, LeakyRelu, Clip, Sigmoid, Tanh, Softmax (last), "
+            "Flatten, Reshape, Identity, Dropout, Constant, Pad, AveragePool, "
+            "GlobalAveragePool, MaxPool");
     if (s)
         return s;
     L->cur = nd->output[0];

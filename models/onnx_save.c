@@ -368,6 +368,8 @@ cn_status net_save_onnx(const net *n, const char *path, cn_err *err)
         return cn_fail(err, CN_EINVAL, "%s: the network has no layers to write", path);
     if (net_has_maxpool(n))
         return cn_fail(err, CN_EUNSUPPORTED, "%s: max pooling layers are not written", path);
+    if (net_softmax_output(n))
+        return cn_fail(err, CN_EUNSUPPORTED, "%s: a final Softmax is not written", path);
     if (net_has_enclosure(n))
         return cn_fail(err, CN_EUNSUPPORTED,
                        "%s: the network's folded weights are rounded values with an error "

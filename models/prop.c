@@ -717,6 +717,9 @@ cn_status prop_check_point(const prop *p, const net *n, mpq_t *x, prop_check *re
         return cn_fail(err, CN_EINVAL,
                        "%s: the property has %d inputs and %d outputs, the network %d and %d",
                        p->name, p->n_in, p->n_out, net_in_size(n), net_out_size(n));
+    cn_status sm = prop_softmax_ok(p, n, err);
+    if (sm != CN_OK)
+        return sm;
     bool smooth = net_n_smooth(n) > 0;
     for (long prec = NET_EVAL_PREC0;; prec *= 4) {
         cn_status st = check_at(p, n, x, prec, res, err);

@@ -4,6 +4,7 @@
 #define CERTNN_TESTS_GROUPS_H
 
 int test_onnx_ops_group(void);      /* test_onnx_ops.c: hand-built models (test_onnx) */
+int test_onnx_act_group(void);      /* test_onnx_act.c: LeakyRelu, Clip, Softmax, BN anywhere (test_onnx) */
 int test_fold_models_group(void);   /* test_fold_models.c: models built in memory (test_fold) */
 int test_workflow_radius_group(void); /* test_workflow_radius.c: radius (test_workflow) */
 int test_engine_milp_group(void);   /* test_engine_milp.c: random instances vs MILP (test_engine) */

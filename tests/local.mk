@@ -27,7 +27,7 @@ TESTS += tests/test_base tests/test_net
 # Loaders, properties and datasets (models/).
 check_PROGRAMS += tests/test_onnx tests/test_nnet tests/test_dataset tests/test_vnnlib \
 	tests/test_prop tests/test_models_real
-tests_test_onnx_SOURCES = tests/test_onnx.c tests/test_onnx_ops.c tests/groups.h \
+tests_test_onnx_SOURCES = tests/test_onnx.c tests/test_onnx_ops.c tests/test_onnx_act.c tests/groups.h \
 	tests/testutil.h
 tests_test_onnx_CFLAGS = $(tests_cflags)
 tests_test_onnx_LDADD = tests/libtestfix.la models/libmodels.la $(CN_TEST_LIBS)
@@ -58,8 +58,8 @@ tests_test_fold_LDADD = tests/libtestfix.la models/libmodels.la $(MPFR_LIBS) $(C
 TESTS += tests/test_fold
 
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
-dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh
-TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh
+dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh
+TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh
 # certnn bench and benchmarks/nightly as a nightly job runs them (JUnit, JSON, baselines).
 TESTS += tests/bench.sh
 dist_noinst_SCRIPTS += tests/bench.sh
@@ -123,3 +123,11 @@ tests_test_pool_CFLAGS = $(tests_cflags)
 tests_test_pool_LDADD = tests/libtestfix.la attacks/libattacks.la certs/libcerts.la \
 	bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) $(CN_TEST_LIBS)
 TESTS += tests/test_pool
+# LeakyRelu / Clip lowered into ReLUs and BatchNormalization after a ReLU
+# (issue 25): bounds and the checker's bounds enclose exact values.
+check_PROGRAMS += tests/test_ops_bounds
+tests_test_ops_bounds_SOURCES = tests/test_ops_bounds.c tests/testutil.h
+tests_test_ops_bounds_CFLAGS = $(tests_cflags)
+tests_test_ops_bounds_LDADD = tests/libtestfix.la certs/libcerts.la bounds/libbounds.la \
+	models/libmodels.la $(OPENBLAS_LIBS) $(CN_TEST_LIBS)
+TESTS += tests/test_ops_bounds

@@ -635,5 +635,5 @@ int main(void)
         cmocka_unit_test(test_oom_save),
     };
     int failed = cmocka_run_group_tests_name("onnx", tests, NULL, NULL);
-    return failed + test_onnx_ops_group();
+    return failed + test_onnx_ops_group() + test_onnx_act_group();
 }

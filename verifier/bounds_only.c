@@ -26,6 +26,9 @@ cn_status vfy_bounds_case_ball(const net *n, bnd_ctx *bc, const bnd_opts *o, con
                                int ci, const bnd_ball *ball, double *lb, bool *ruled_out,
                                cn_err *err)
 {
+    cn_status sm = prop_softmax_ok(p, n, err);   /* a final Softmax: pairwise only */
+    if (sm != CN_OK)
+        return sm;
     const prop_case *pc = prop_case_at(p, ci);
     int m = vfy_case_n_atoms(pc), n_out = net_out_size(n);
     size_t mm = (size_t)(m ? m : 1);

@@ -165,6 +165,9 @@ static cn_status verify_impl(const net *n, const prop *p, const vfy_opts *o, int
                        "%s: property has %d inputs and %d outputs, the network %d and %d",
                        prop_name(p), prop_n_in(p), prop_n_out(p), net_in_size(n), net_out_size(n));
     }
+    cn_status sm = prop_softmax_ok(p, n, err);
+    if (sm != CN_OK)
+        return sm;
     double t0 = vfy__now();
     double deadline = o->timeout_s > 0 ? t0 + o->timeout_s : 0;
     int in = net_in_size(n);
