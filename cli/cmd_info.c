@@ -49,7 +49,9 @@ static json_t *shape_json(net_shape s)
     return json_pack("[iii]", s.c, s.h, s.w);
 }
 
-static int print_json(const net *n, const net_info *in)
+static json_t *graph_json(const net_graph *g);
+
+static int print_json(const net *n, const net_info *in, const net_graph *g)
 {
     json_t *layers = json_array();
     for (int i = 0; i < net_n_layers(n); i++) {
@@ -102,7 +104,54 @@ static int print_json(const net *n, const net_info *in)
                                       a[1], "input_mean", a[2], "input_range", a[3],
                                       "output_mean", nn->out_mean, "output_range", nn->out_range));
     }
+    json_object_set_new(root, "graph", g ? graph_json(g) : json_null());
     return cli_print_json(root);
+}
+
+/* The ONNX graph view (net_graph) as JSON: one object per node. */
+static json_t *graph_json(const net_graph *g)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < net_graph_n(g); i++) {
+        const net_gnode *v = net_graph_node(g, i);
+        json_t *in = json_array(), *shape = json_null();
+        for (int k = 0; k < v->n_in; k++)
+            json_array_append_new(in, json_string(v->in[k]));
+        if (v->nd >= 0) {
+            json_decref(shape);
+            shape = json_array();
+            for (int k = 0; k < v->nd; k++)
+                json_array_append_new(shape, json_integer((json_int_t)v->dims[k]));
+        }
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:i}", "op", v->op, "name",
+                                           v->name, "output", v->out, "shape", shape, "inputs",
+                                           in, "constants", v->n_const));
+    }
+    return a;
+}
+
+static void print_graph(const net_graph *g)
+{
+    printf("graph:    %d nodes, topological order (input '%s')\n", net_graph_n(g),
+           net_graph_input(g));
+    for (int i = 0; i < net_graph_n(g); i++) {
+        const net_gnode *v = net_graph_node(g, i);
+        char shape[128] = "?";
+        if (v->nd >= 0) {
+            size_t k = 0;
+            shape[k++] = '[';
+            for (int j = 0; j < v->nd && k + 24 < sizeof shape; j++)
+                k += (size_t)snprintf(shape + k, sizeof shape - k, "%s%lld", j ? "," : "",
+                                      (long long)v->dims[j]);
+            snprintf(shape + k, sizeof shape - k, "]");
+        }
+        printf("  %3d  %-18s %-16s '%s' <-", i, v->op, shape, v->out);
+        for (int k = 0; k < v->n_in; k++)
+            printf(" '%s'", v->in[k]);
+        if (v->n_const)
+            printf(" (+%d constant%s)", v->n_const, v->n_const > 1 ? "s" : "");
+        putchar('\n');
+    }
 }
 
 static void print_dims(const int *d, int n)
@@ -170,11 +219,20 @@ static int run(const cli_args *a)
         return cli_report(&err);
     net_info in;
     net_get_info(n, &in);
+    net_graph *g = NULL;
+    if (in.format == NET_FMT_ONNX && net_graph_load(a->pos[0], &g, &err) != CN_OK) {
+        net_free(n);
+        return cli_report(&err);
+    }
     int rc = CLI_EXIT_OK;
     if (cli_flag(a, "json"))
-        rc = print_json(n, &in);
-    else
+        rc = print_json(n, &in, g);
+    else {
         print_text(n, &in);
+        if (g)
+            print_graph(g);
+    }
+    net_graph_free(g);
     net_free(n);
     return rc;
 }

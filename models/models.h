@@ -313,6 +313,33 @@ bool net_has_maxpool(const net *n);
  * accepted (prop_softmax_ok; softmax.c). */
 bool net_softmax_output(const net *n);
 
+/* Graph view of an ONNX file (onnx_graph.c): every node with its op, name,
+ * inputs and inferred output shape, in a topological order independent of
+ * the file's node order (by depth, the longest path from the graph input and
+ * the constants, then by output name).  A description only: the verified
+ * network is the IR net_load builds.  Strings are borrowed from the graph. */
+#define NET_GRAPH_MAX_RANK 8
+typedef struct {
+    const char *name, *op;         /* node name ("" if none), op_type */
+    const char *out;               /* first output tensor ("" if none) */
+    int n_in;                      /* computed inputs: graph input or node outputs */
+    const char **in;               /* [n_in] their tensor names, in input order */
+    int n_const;                   /* inputs that are initializers or Constant outputs */
+    int depth;                     /* 1 + the deepest computed input's producer depth */
+    int nd;                        /* rank of the inferred output shape; -1: unknown */
+    int64_t dims[NET_GRAPH_MAX_RANK];
+} net_gnode;
+typedef struct net_graph net_graph;   /* opaque */
+/* Reads the graph of an ONNX file (gzipped or not); CN_EPARSE for a file
+ * that is no ONNX model, an undefined input or a cycle, naming the node. */
+cn_status net_graph_load(const char *path, net_graph **out, cn_err *err) CN_WUR;
+cn_status net_graph_load_mem(const unsigned char *data, size_t len, const char *name,
+                             net_graph **out, cn_err *err) CN_WUR;
+int              net_graph_n(const net_graph *g);
+const net_gnode *net_graph_node(const net_graph *g, int i);   /* 0 <= i < net_graph_n */
+const char      *net_graph_input(const net_graph *g);         /* graph input's name */
+void             net_graph_free(net_graph *g);                 /* NULL is fine */
+
 typedef struct {
     net_format format;
     const char *path;              /* as given to net_load; "" when built */

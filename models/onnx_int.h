@@ -10,7 +10,11 @@
  *   onnx_ops_affine.c, onnx_ops_elem.c, onnx_ops_pool.c, onnx_ops_act.c
  *                 one reader per operator (MatMul, Gemm, Conv,
  *                 BatchNormalization; elementwise and shapes; pooling;
- *                 LeakyRelu, Clip, Softmax).
+ *                 LeakyRelu, Clip, Softmax);
+ *   onnx_residual.c   graphs with residual blocks: the walk along consumers
+ *                 and the exact lowering of a block to the chain.
+ * (onnx_graph.c, the read-only graph view for `certnn info`, shares nothing
+ * with the loader.)
  *
  * The chain is read left to right with a small amount of state (ld):
  *
@@ -109,6 +113,7 @@ typedef struct {
     const Onnx__NodeProto *node;
     size_t node_idx;
     mpq_t t1, t2, t3;                       /* scratch */
+    struct net__onnx_res *res;              /* lowered residual blocks (onnx_residual.c) */
 } ld;
 
 /* protobuf-c leaves absent strings NULL; this reads them as "". */
@@ -216,5 +221,18 @@ cn_status net__onnx_op_clip(ld *L, size_t xi);
 cn_status net__onnx_op_softmax(ld *L);
 /* A Constant node: registers its value. */
 cn_status net__onnx_op_constant(ld *L);
+
+/* ---- onnx_residual.c: graphs with residual blocks ---- */
+
+/* Extra constants a lowered residual block registers (the const table's
+ * capacity grows by this per Add node). */
+enum { NET__ONNX_RES_CONSTS = 5 };
+/* True when a computed tensor feeds more than one node input. */
+bool net__onnx_graph_forks(const ld *L);
+/* Reads a forking graph from its input along consumers, lowering residual
+ * blocks exactly to the chain (see the file's top comment). */
+cn_status net__onnx_walk(ld *L);
+/* Frees the lowered blocks' storage. */
+void net__onnx_res_free(ld *L);
 
 #endif

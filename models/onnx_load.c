@@ -4,7 +4,9 @@
  * onnx.proto; the loader only interprets the decoded graph.  The graph must be
  * a chain: starting from the one graph input that is not an initializer,
  * every node takes the previous node's output plus constants (initializers
- * or Constant nodes) and the last node's output is the graph output.
+ * or Constant nodes) and the last node's output is the graph output; or a
+ * chain of such nodes and residual blocks, which onnx_residual.c lowers
+ * exactly to the chain IR.
  *
  * This file holds the messages, shapes, the constants table and tensor
  * decoding, the graph walk and the entry points; the reader's state (ld) is
@@ -343,6 +345,8 @@ static cn_status read_graph(ld *L, const unsigned char *data, size_t len, net **
     for (size_t i = 0; i < g->n_node; i++)
         if (strcmp(S(g->node[i]->op_type), "Constant") == 0)
             nconst++;
+        else if (strcmp(S(g->node[i]->op_type), "Add") == 0)
+            nconst += NET__ONNX_RES_CONSTS;
     L->capcs = nconst;
     for (L->ntab = 16; L->ntab < 2 * nconst; L->ntab *= 2)
         ;
@@ -397,10 +401,15 @@ static cn_status read_graph(ld *L, const unsigned char *data, size_t len, net **
     L->n = net_new(in_shape_of(L->dims, L->nd));
     if (!L->n)
         return net__onnx_nomem(L);
-    for (L->node_idx = 0; L->node_idx < g->n_node; L->node_idx++) {
-        L->node = g->node[L->node_idx];
-        if ((s = net__onnx_read_node(L)))
+    if (net__onnx_graph_forks(L)) {        /* residual blocks: onnx_residual.c */
+        if ((s = net__onnx_walk(L)))
             return s;
+    } else {
+        for (L->node_idx = 0; L->node_idx < g->n_node; L->node_idx++) {
+            L->node = g->node[L->node_idx];
+            if ((s = net__onnx_read_node(L)))
+                return s;
+        }
     }
     L->node = NULL;
     if ((s = net__onnx_flush(L)) || (s = net__onnx_materialize(L)))
@@ -503,6 +512,7 @@ cn_status net_load_onnx_mem(const unsigned char *data, size_t len, const char *n
     mpq_clear(L.t2);
     mpq_clear(L.t3);
     net__onnx_fold_clear(&L);
+    net__onnx_res_free(&L);
     net_free(L.n);
     for (size_t i = 0; i < L.ncs; i++) {
         cn_free(L.cs[i].v);

@@ -58,8 +58,8 @@ tests_test_fold_LDADD = tests/libtestfix.la models/libmodels.la $(MPFR_LIBS) $(C
 TESTS += tests/test_fold
 
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
-dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh
-TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh
+dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh tests/graph.sh
+TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh tests/graph.sh
 # certnn bench and benchmarks/nightly as a nightly job runs them (JUnit, JSON, baselines).
 TESTS += tests/bench.sh
 dist_noinst_SCRIPTS += tests/bench.sh

@@ -366,8 +366,8 @@ static void test_refusals(void **state)
         {"auto_pad", "node 'conv' (Conv): auto_pad must be NOTSET", CN_EUNSUPPORTED},
         {"unknown_attr", "node 'relu' (Relu): unsupported attribute 'alpha'", CN_EUNSUPPORTED},
         {"bn_training", "node 'bn' (BatchNormalization): only inference-mode", CN_EUNSUPPORTED},
-        {"join", "node 'join' (Add): input 'r' is neither a constant nor the previous layer's "
-                 "output", CN_EUNSUPPORTED},
+        {"join", "node 'join' (Add): joins two computed tensors ('r' branches); the graph is "
+                 "not a chain", CN_EUNSUPPORTED},
         {"square", "node 'sq' (Mul): uses 'r' twice", CN_EUNSUPPORTED},
         {"custom_domain", "operator domain 'com.microsoft'", CN_EUNSUPPORTED},
         {"div_by_zero", "node 'div' (Div): division by a zero constant", CN_EPARSE},

@@ -24,6 +24,12 @@ tests_test_engine_SOURCES = tests/test_engine.c tests/test_engine_milp.c tests/g
 	tests/testutil.h
 tests_test_engine_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_test_engine_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
+# Residual blocks: the lowering against the graph (exactly) and the engine against MILP.
+check_PROGRAMS += tests/test_residual
+TESTS += tests/test_residual
+tests_test_residual_SOURCES = tests/test_residual.c tests/testutil.h
+tests_test_residual_CFLAGS = $(tests_test_engine_CFLAGS)
+tests_test_residual_LDADD = $(tests_test_engine_LDADD)
 # Max pooling: the engine against an exact MILP on each network's ReLU twin.
 check_PROGRAMS += tests/test_engine_pool
 TESTS += tests/test_engine_pool
