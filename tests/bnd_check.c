@@ -200,3 +200,10 @@ int margin_rows(tu_rng *r, int no, int n_rand, double e, double *C, double *d)
     }
     return q;
 }
+
+void assert_lb_le(double lb, const mpq_t q, const char *what, int t, int row)
+{
+    if (!d_le_q(lb, q))
+        fail_msg("%s: net %d row %d: bound %a above the exact value %a", what, t, row, lb,
+                 mpq_get_d(q));
+}

@@ -13,6 +13,9 @@
 /* v (double) <= q exactly?  -inf <= everything, nan <= nothing. */
 bool d_le_q(double v, const mpq_t q);
 bool q_le_d(const mpq_t q, double v);
+/* Fails the test unless the lower bound lb <= q exactly (-inf passes),
+ * naming what bounded it, the network t and the row. */
+void assert_lb_le(double lb, const mpq_t q, const char *what, int t, int row);
 
 /* One bnd_run's results, copied: the query rows C, d, lb and the layer bounds. */
 typedef struct {

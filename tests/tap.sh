@@ -32,6 +32,24 @@ has() {
 has_text() {
     if grep -Fq -- "$2" "$1"; then ok "$3"; else nok "$3: no '$2' in $1"; sed 's/^/#   /' "$1" | head -8; fi
 }
+# decide_spec NET SPEC WANT: verify NET on the VNN-LIB SPEC with a signed
+# certificate ($T/c.json, key $T/k); the verdict must be sat or unsat, never
+# unsat where WANT (the spec's expected answer) is sat, and the certificate
+# must check.  Sets v to the verdict and counts it in n_sat / n_unsat.
+decide_spec() {
+    b=$(basename "$2") want=$3
+    "$C" verify "$1" --vnnlib "$2" --timeout 30 --seed 1 \
+        --cert "$T/c.json" --sign "$T/k.key" >"$T/out" 2>"$T/err"
+    v=$(head -1 "$T/out")
+    case "$v" in
+    unsat) n_unsat=$((n_unsat + 1)) ;;
+    sat) n_sat=$((n_sat + 1)) ;;
+    esac
+    check '[ "$v" = sat ] || [ "$v" = unsat ]' "$b: decided ($v)"
+    check '! { [ "$want" = sat ] && [ "$v" = unsat ]; }' "$b: not unsat where sampling found a counterexample"
+    expect 0 "$b: certificate checks" "$C" check "$T/c.json" --pubkey "$T/k.pub" \
+        --model "$1" --vnnlib "$2"
+}
 # tap_end NAME: the plan line and the summary; the exit status of the test
 tap_end() {
     echo "1..$n"
