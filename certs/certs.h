@@ -414,7 +414,8 @@ double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
 void cert_bounds_ref_reset(cert_bounds *b);
 void cert_bounds_ref_set(cert_bounds *b, int layer, int neuron, int sgn, double lb);
 /* After a CERT_REGION_OK region: a lower bound of sgn * z_layer[neuron]
- * (layer: a ReLU layer whose previous layer is affine) by back-substitution
+ * (layer: a ReLU layer whose previous layer is dense or a convolution) by
+ * back-substitution
  * with the slopes q [n_relus] (q <= CERT_ALPHA_DEN, checked by the caller);
  * NaN when none. */
 double cert_bounds_claim(cert_bounds *b, int layer, int neuron, int sgn, const unsigned char *q);

@@ -667,8 +667,8 @@ void cert_bounds_ref_set(cert_bounds *b, int li, int neuron, int sgn, double lb)
 
 double cert_bounds_claim(cert_bounds *b, int li, int neuron, int sgn, const unsigned char *q)
 {
-    CN_REQUIRE(b && b->ok && li >= 1 && li < b->nl && b->L[li].relu &&
-                   !b->L[li - 1].relu && neuron >= 0 && neuron < b->L[li].in &&
+    CN_REQUIRE(b && b->ok && li >= 1 && li < b->nl && b->L[li].relu && b->L[li - 1].W &&
+                   neuron >= 0 && neuron < b->L[li].in &&
                    (sgn == 1 || sgn == -1) && q,
                "a ReLU layer after an affine one, and slopes");
     const layer *l = &b->L[li - 1];

@@ -531,7 +531,9 @@ static bool check_claims(walk *w, const frame *root)
     for (int k = 0; k < t->n_claims; k++) {
         const cert_claim *c = &t->claims[k];
         if (c->layer < 1 || c->layer >= nl || net_layer_at(n, c->layer)->op != NET_RELU ||
-            net_layer_at(n, c->layer - 1)->op == NET_RELU || c->neuron < 0 ||
+            (net_layer_at(n, c->layer - 1)->op != NET_DENSE &&
+             net_layer_at(n, c->layer - 1)->op != NET_CONV) ||
+            c->neuron < 0 ||
             c->neuron >= net_layer_at(n, c->layer)->in || (c->sgn != 1 && c->sgn != -1) ||
             !isfinite(c->lb))
             return bad(w, -1, "bound %d: not a finite bound of a ReLU layer's input after an "

@@ -8,6 +8,7 @@ ALPHA, BETAS] changed (tests/certs.sh):
   beta_big      multipliers so large that the bound no longer follows
   bound_high    a root bound ("bounds") raised by 1, above what its slopes prove
   bound_slope   a root bound's slope above 1
+  bound_layer   a root bound moved to layer 2 (not a ReLU's input)
 Exits 3 when IN has nothing the change applies to."""
 import json
 import sys
@@ -34,6 +35,8 @@ def main():
                 for b in tree.get("bounds", [])[:1]:
                     if how == "bound_high":
                         b[3] = float.hex(float.fromhex(b[3]) + 1.0)
+                    elif how == "bound_layer":
+                        b[0] = 2
                     else:
                         b[4] = "81" + b[4][2:]
                     done = True

@@ -51,7 +51,8 @@ has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"' "the root's tightened bounds
 expect 0 "check the optimised refutations" "$C" check "$T/ab.cert" --allow-unsigned --vnnlib "$MP0"
 for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not split on the path" \
            beta_big:"with the stored slopes and multipliers" bound_high:"below the claimed" \
-           bound_slope:"bound 0: slope of ReLU 0 is 129/128"; do
+           bound_slope:"bound 0: slope of ReLU 0 is 129/128" \
+           bound_layer:"bound 0: not a finite bound of a ReLU layer's input"; do
     kind=${how%%:*}
     expect 0 "tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ab.cert" "$T/ab_$kind.cert"
     expect 1 "... $kind refused" "$C" check "$T/ab_$kind.cert" --allow-unsigned

@@ -163,6 +163,9 @@ cn_status vfy_sub_unpack(const unsigned char *buf, size_t len, vfy_sub *s, cn_er
 cn_status vfy_proof_pack(const vfy_proof *p, unsigned char **buf, size_t *len, cn_err *err)
 {
     CN_REQUIRE(p && buf && len, "a proof and outputs");
+    if (p->n_claims > 0) /* (made only where a whole case runs in one process) */
+        return cn_fail(err, CN_EUNSUPPORTED, "proof message: a proof with root bounds cannot "
+                                             "be sent");
     wbuf b = {0};
     put(&b, PROOF_MAGIC, sizeof PROOF_MAGIC);
     put_i32(&b, p->n_nodes);
@@ -360,6 +363,8 @@ cn_status vfy_proof_graft(vfy_proof *top, int at, const vfy_proof *sub, cn_err *
             return cn_fail(err, CN_EINVAL, "proof graft: subtree node %d is not its parent's "
                            "child", i);
     }
+    if (sub->n_claims > 0)
+        return cn_fail(err, CN_EINVAL, "proof graft: a subtree with root bounds of its own");
     if (sub->n_pars > 0) { /* the subtree's parameters, appended (copied) */
         size_t need = (size_t)top->n_pars + (size_t)sub->n_pars;
         if (need > (size_t)top->cap_pars) {
