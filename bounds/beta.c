@@ -177,6 +177,7 @@ cn_status bnd_run_param(bnd_ctx *c, const bnd_opts *o, int m, const double *C, c
         lb[r] = -INFINITY;
     c->run_o = o;
     c->halted = false;
+    c->param_rows = 0;
     for (int t = 0; t <= iters; t++) {
         if (bnd__halted(c)) { /* stopped: nothing is claimed */
             for (int r = 0; r < m; r++)
@@ -198,9 +199,73 @@ cn_status bnd_run_param(bnd_ctx *c, const bnd_opts *o, int m, const double *C, c
     for (int r = 0; r < m && !c->halted; r++)
         if (ib[r] > lb[r])
             lb[r] = ib[r];
+    if (!c->halted)
+        c->param_rows = m;
     c->run_o = NULL;
     al->beta_on = false;
     al->split = NULL;
     cn_round_pop(saved);
     return CN_OK;
+}
+
+bool bnd_param_relu_coef(const bnd_ctx *c, int row, double *out)
+{
+    CN_REQUIRE(c && out, "context and output");
+    if (row < 0 || row >= c->param_rows)
+        return false;
+    const bnd__alpha *al = &c->al;
+    for (int i = 0; i < c->nl; i++) {
+        const bnd__layer *l = &c->L[i];
+        if (!l->relu)
+            continue;
+        const size_t n = (size_t)l->in;
+        if (al->rec[i])
+            memcpy(out + l->relu_off, al->rec[i] + (size_t)row * n, n * sizeof(double));
+        else
+            memset(out + l->relu_off, 0, n * sizeof(double));
+    }
+    return true;
+}
+
+cn_status bnd_run_param_fixed(bnd_ctx *c, const bnd_opts *o, int m, const double *C,
+                              const double *d, double *alpha, double *beta, int relu, int s,
+                              double *lb, cn_err *err)
+{
+    CN_REQUIRE(c && (s == 1 || s == -1) && relu >= 0 && relu < c->n_relus,
+               "context, a ReLU and a phase");
+    int li = -1;
+    for (int i = 0; i < c->nl && li < 0; i++)
+        if (c->L[i].relu && relu >= c->L[i].relu_off && relu < c->L[i].relu_off + c->L[i].in)
+            li = i;
+    CN_REQUIRE(li >= 0, "the ReLU's layer");
+    bnd__layer *l = &c->L[li];
+    const int j = relu - l->relu_off;
+    if (!c->last_ok || l->st[j] != BND_ST_UNSTABLE)
+        return bnd_run_param(c, o, m, C, d, alpha, beta, 0, 0, 0, lb, err);
+    /* the exact line of the phase, then the relaxation back */
+    const double al = l->al[j], sn = l->sn[j], cn = l->cn[j], em = l->em[j];
+    l->st[j] = s > 0 ? BND_ST_ACTIVE : BND_ST_INACTIVE;
+    l->al[j] = l->sn[j] = s > 0 ? 1.0 : 0.0;
+    l->cn[j] = 0.0;
+    l->em[j] = 0.0;
+    cn_status st = bnd_run_param(c, o, m, C, d, alpha, beta, 0, 0, 0, lb, err);
+    l->st[j] = BND_ST_UNSTABLE;
+    l->al[j] = al;
+    l->sn[j] = sn;
+    l->cn[j] = cn;
+    l->em[j] = em;
+    /* the alive lists as the last bnd_run left them (bnd_run_param may
+     * have widened them without this neuron) */
+    for (int i = 0; i < c->nl; i++) {
+        bnd__layer *q = &c->L[i];
+        if (!q->relu)
+            continue;
+        q->na = 0;
+        for (int k = 0; k < q->in; k++)
+            if (q->st[k] != BND_ST_INACTIVE)
+                q->idx[q->na++] = k;
+        q->wc_ok = false;
+    }
+    c->param_rows = 0;
+    return st;
 }

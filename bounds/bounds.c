@@ -629,6 +629,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
         if (d && !isfinite(d[r]))
             return cn_fail(err, CN_EINVAL, "bounds: query row %d: constant is not finite", r);
     }
+    c->param_rows = 0;
     if (c->act)                         /* sigmoid/tanh layers: act.c (box only) */
         return bnd__act_run(c, o, rg, m, C, d, lb, res, err);
     bool linear = o->method != BND_INTERVAL;

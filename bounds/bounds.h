@@ -268,6 +268,17 @@ void bnd_input_coef(const bnd_ctx *c, int row, const double **coef /* OUT */);
 cn_status bnd_run_param(bnd_ctx *c, const bnd_opts *o, int m, const double *C, const double *d,
                         double *alpha, double *beta, int iters, double lr_alpha, double lr_beta,
                         double *lb, cn_err *err) CN_WUR;
+/* bnd_run_param with iters == 0 where ReLU `relu` (global order), unstable
+ * in the last bnd_run, also takes the exact line of phase s (+1: z >= 0,
+ * the identity; -1: z <= 0, zero) while every other bound and relaxation
+ * of that run is kept: a lower bound over the region cut by that split
+ * (the last run's bounds hold there too), without bounding the cut region
+ * again, for ranking candidate splits (filtered smart branching).  The
+ * last run's state is restored; alpha/beta are written back as by
+ * bnd_run_param.  A ReLU that was not unstable: bnd_run_param as is. */
+cn_status bnd_run_param_fixed(bnd_ctx *c, const bnd_opts *o, int m, const double *C,
+                              const double *d, double *alpha, double *beta, int relu, int s,
+                              double *lb, cn_err *err) CN_WUR;
 /* Tightening intermediate bounds with recorded slopes (bnd_run_tight): a
  * claim  sgn * z_i[j] >= lb  on the region, where the bound is computed
  * from the per-ReLU slopes q[n_relus] (slope q / 128, the grid of a
@@ -289,6 +300,16 @@ cn_status bnd_run_tight(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int 
  * active and 0 for the inactive ones) into alpha [n_relus]: a starting
  * point for bnd_run_param, which also writes the stable ones so. */
 void bnd_default_slopes(const bnd_ctx *c, double *alpha);
+
+/* The coefficient of query row `row` over each ReLU's output (global order,
+ * out [n_relus]) in the last evaluation of the last bnd_run_param that was
+ * not stopped (with iters == 0: exactly the given values), before the
+ * ReLU's relaxation; 0 where the back-substitution had nothing.  Returns
+ * false (out untouched) when there is none: no such call since the last
+ * bnd_run, or row out of range.  HEURISTIC ONLY, as bnd_input_coef: for
+ * ranking neurons to split (the gap a ReLU's relaxation leaves in the row's
+ * bound), never to derive a bound. */
+bool bnd_param_relu_coef(const bnd_ctx *c, int row, double *out);
 
 #ifdef __cplusplus
 }

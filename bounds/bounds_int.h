@@ -105,6 +105,7 @@ struct bnd_ctx {
     const net *n;
     bnd__act *act;              /* networks with smooth layers (act.c), else NULL */
     bool last_ok;               /* the last bnd_run was linear, feasible, finite */
+    int param_rows;             /* rows of al.rec from the last finished bnd_run_param (0: none) */
     bnd_claim_fn claim;         /* bnd_run_tight's callback during its run, or NULL */
     void *claim_user;
     unsigned char *claim_q;     /* [n_relus] */

@@ -1,5 +1,6 @@
 /* branch.c — the branching rules: which unstable ReLU (BaBSR-style
- * intercept score, the best of a few tried) or which input dimension
+ * intercept scores, the best of a few tried by their children's bounds) or
+ * which input dimension
  * (trial bisections, the bound's coefficient ranking, the relatively widest)
  * a node is split on, and the two children, each bounded at once.  A trial
  * bound that was stopped (w->halted) ends the attempt with no split. */
@@ -229,8 +230,47 @@ cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *
     return st;
 }
 
-/* ReLU splitting: rank unstable neurons by the BaBSR-style intercept score,
- * try the best few, keep the one whose worse child is best. */
+/* The candidates with parameters: the first half (rounded up) the ReLUs
+ * with the largest intercept scores under the node's own hardest row
+ * (w->gap, vfy__opt_eval), the rest from the weight-norm ranking in cand
+ * (nc of them) not already taken.  Returns the new count. */
+static int mix_candidates(worker *w, const node *nd, int K, int nc, int *cand)
+{
+    const shared *S = w->S;
+    int out[VFY__RELU_MAX_CANDIDATES], n = 0;
+    int half = (K + 1) / 2;
+    for (int t = 0; t < half; t++) {
+        int bj = -1;
+        for (int j = 0; j < S->n_relus; j++) {
+            if (nd->split[j] || !(w->gap[j] > 0))
+                continue;
+            bool taken = false;
+            for (int q = 0; q < n; q++)
+                taken |= out[q] == j;
+            if (!taken && (bj < 0 || w->gap[j] > w->gap[bj]))
+                bj = j;
+        }
+        if (bj < 0)
+            break;
+        out[n++] = bj;
+    }
+    for (int q = 0; q < nc && n < K; q++) {
+        bool taken = false;
+        for (int p = 0; p < n; p++)
+            taken |= out[p] == cand[q];
+        if (!taken)
+            out[n++] = cand[q];
+    }
+    memcpy(cand, out, sizeof(int) * (size_t)n);
+    return n;
+}
+
+/* ReLU splitting: rank unstable neurons by the BaBSR-style intercept score
+ * (with the node's parameters, half of them by its own row's
+ * coefficients), try the best few, keep the one whose worse child is best:
+ * with the node's parameters, each child's bound from the node's bounds and
+ * values with the candidate's phase fixed (filtered smart branching, as
+ * alpha,beta-CROWN's); without, each child bounded plainly. */
 cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *stuck)
 {
     shared *S = w->S;
@@ -245,11 +285,30 @@ cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *s
     *stuck = nc == 0;
     if (nc == 0)
         return CN_OK;
+    /* with parameters each candidate's children are scored by the node's
+     * bound with the candidate's phase fixed (no bound pass per child);
+     * without, each child is bounded plainly */
+    const bool fixed = S->opt_on && nd->has_par;
+    if (fixed && nc > 1) {
+        double sc0 = -INFINITY;
+        cn_status st = vfy__opt_eval(w, nd, nd->alive, -1, 0, &sc0, w->gap);
+        if (st != CN_OK)
+            return st;
+        if (!isnan(w->gap[0]))
+            nc = mix_candidates(w, nd, K, nc, cand);
+    }
     int best = -1;
     double best_val = -INFINITY;
     for (int q = 0; q < nc && nc > 1; q++) {
         double sc[2];
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < 2 && fixed; h++) {
+            /* the child's bound with the node's own bounds and values */
+            sc[h] = -INFINITY;
+            cn_status st = vfy__opt_eval(w, nd, nd->alive, cand[q], h ? 1 : -1, &sc[h], NULL);
+            if (st != CN_OK)
+                return st;
+        }
+        for (int h = 0; h < 2 && !fixed; h++) {
             nd->split[cand[q]] = h ? 1 : -1;
             memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
             bool closed;

@@ -312,6 +312,7 @@ typedef struct {
     double *oa, *ob, *oC, *olb;
     int *ok;
     unsigned char *qa;      /* [n_relus] */
+    double *gap;            /* [n_relus] branching scores (vfy__opt_eval) */
     int *bj;                /* [n_relus] */
     double *bv;             /* [n_relus] */
     /* LP refutations for the proof log (node_lp_cert.c) */
@@ -411,6 +412,18 @@ cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed);
  * with exactly those; refutations are logged with them.  Updates alive,
  * score, the node's parameters and *closed. */
 cn_status vfy__opt_node(worker *w, node *nd, bool *closed);
+/* Branching with the node's parameters (has_par; otherwise nothing is
+ * changed): after a plain bound over nd's region, the alive atoms bounded
+ * with nd's stored slopes and multipliers as they are (no optimisation),
+ * with ReLU `relu` (>= 0) also fixed to phase s (bnd_run_param_fixed: the
+ * child's bound without bounding the child).  *score becomes the smallest
+ * margin over the alive disjuncts these values leave open (each atom the
+ * better of the plain and this bound; +inf when they refute all).  With
+ * gap [n_relus]: the BaBSR intercept score of each unstable ReLU under the
+ * hardest disjunct's row (its coefficient over the ReLU's output), or
+ * gap[0] = NaN when there is none.  Ranking only: nothing is refuted. */
+cn_status vfy__opt_eval(worker *w, const node *nd, const uint64_t *alive, int relu, int s,
+                        double *score, double *gap);
 /* At a case's root (opt_on): alpha-CROWN bounds of the ReLU layers' inputs
  * with slopes on the certificate's grid (bnd_run_tight), kept in
  * S->ref_lo/ref_hi for every node of the case and logged as claims. */

@@ -27,10 +27,12 @@ cn_status vfy__opt_worker_init(worker *w)
     w->olb = cn_mallocarray((size_t)S->m + 1, sizeof(double));
     w->ok = cn_mallocarray((size_t)S->m + 1, sizeof(int));
     w->qa = cn_mallocarray((size_t)S->n_relus + 1, 1);
+    w->gap = cn_mallocarray((size_t)S->n_relus + 1, sizeof(double));
     w->bj = cn_mallocarray((size_t)S->n_relus + 1, sizeof(int));
     w->bv = cn_mallocarray((size_t)S->n_relus + 1, sizeof(double));
-    return w->oa && w->ob && w->oC && w->olb && w->ok && w->qa && w->bj && w->bv ? CN_OK
-                                                                                 : CN_ENOMEM;
+    return w->oa && w->ob && w->oC && w->olb && w->ok && w->qa && w->gap && w->bj && w->bv
+               ? CN_OK
+               : CN_ENOMEM;
 }
 
 void vfy__opt_worker_clear(worker *w)
@@ -41,18 +43,19 @@ void vfy__opt_worker_clear(worker *w)
     cn_free(w->olb);
     cn_free(w->ok);
     cn_free(w->qa);
+    cn_free(w->gap);
     cn_free(w->bj);
     cn_free(w->bv);
 }
 
 /* The rows of the alive disjuncts' atoms, with their starting values. */
-static int load_rows(worker *w, const node *nd)
+static int load_rows(worker *w, const node *nd, const uint64_t *alive)
 {
     const shared *S = w->S;
     const int nr = S->n_relus, no = S->n_out;
     int R = 0;
     for (int d = 0; d < S->n_disj; d++) {
-        if (!vfy__alive_get(nd->alive, d))
+        if (!vfy__alive_get(alive, d))
             continue;
         for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++, R++) {
             double *a = w->oa + (size_t)R * (size_t)nr, *b = w->ob + (size_t)R * (size_t)nr;
@@ -121,7 +124,7 @@ static void log_row(worker *w, const node *nd, int d, int r)
 cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
 {
     shared *S = w->S;
-    int R = load_rows(w, nd);
+    int R = load_rows(w, nd, nd->alive);
     if (R == 0)
         return CN_OK;
     int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
@@ -175,6 +178,83 @@ cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
     return CN_OK;
 }
 
+/* The part of an atom's lower bound lb_k - (r + corrections) that counts
+ * (upward scope), as vfy__bound_region computes it. */
+static double margin_of(const worker *w, int k, double lb)
+{
+    const shared *S = w->S;
+    double sub = S->r_up[k];
+    for (int j = 0; j < S->n_out; j++)
+        if (S->cerr[(size_t)k * S->n_out + j] != 0.0)
+            sub += S->cerr[(size_t)k * S->n_out + j] * w->ymax[j];
+    return lb - sub;
+}
+
+cn_status vfy__opt_eval(worker *w, const node *nd, const uint64_t *alive, int relu, int s,
+                        double *score, double *gap)
+{
+    shared *S = w->S;
+    if (!nd->has_par)
+        return CN_OK;
+    int R = load_rows(w, nd, alive);
+    if (R == 0)
+        return CN_OK;
+    int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
+    cn_status st =
+        relu >= 0 ? bnd_run_param_fixed(w->bc, &w->bo, R, w->oC, NULL, w->oa, w->ob, relu, s,
+                                        w->olb, &w->err)
+                  : bnd_run_param(w->bc, &w->bo, R, w->oC, NULL, w->oa, w->ob, 0, 0, 0, w->olb,
+                                  &w->err);
+    vfy__phase_to(w, was);
+    if (st != CN_OK) /* EINVAL: no linear bounds to evaluate with */
+        return st == CN_EINVAL ? CN_OK : st;
+    double worst = INFINITY;
+    int worst_r = -1, r = 0;
+    int saved = cn_round_push(FE_UPWARD);
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!vfy__alive_get(alive, d))
+            continue;
+        double best = -INFINITY;
+        int best_r = -1;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++, r++) {
+            double v = margin_of(w, k, fmax(w->olb[r], w->lb[k]));
+            if (v > best || best_r < 0) {
+                best = v;
+                best_r = r;
+            }
+        }
+        if (best > 0.0)
+            continue; /* refuted by these values: the child's optimisation closes it */
+        if (best < worst) {
+            worst = best;
+            worst_r = best_r;
+        }
+    }
+    cn_round_pop(saved);
+    *score = worst;
+    if (gap && worst_r >= 0 && bnd_param_relu_coef(w->bc, worst_r, gap)) {
+        /* BaBSR's intercept score with the row's own coefficients: an
+         * unstable ReLU whose upper line the row uses (coefficient < 0)
+         * costs |lambda| (-l u / (u - l)) of the bound */
+        for (int i = 0; i < S->n_layers; i++) {
+            if (net_layer_at(S->n, i)->op != NET_RELU)
+                continue;
+            const double *l, *u;
+            bnd_layer_bounds(w->bc, i, &l, &u);
+            int in = net_layer_at(S->n, i)->in, off = S->relu_off[i];
+            for (int k = 0; k < in; k++) {
+                double lam = gap[off + k];
+                gap[off + k] = l[k] < 0 && u[k] > 0 && lam < 0 ? -lam * (-l[k] * u[k] / (u[k] - l[k]))
+                                                            : 0.0;
+            }
+        }
+        return CN_OK;
+    }
+    if (gap)
+        gap[0] = NAN; /* no coefficients */
+    return CN_OK;
+}
+
 void vfy__ref_free(shared *S)
 {
     for (int i = 0; i < S->n_layers; i++) {
@@ -223,7 +303,7 @@ cn_status vfy__root_tighten(worker *w, node *nd)
         return cn_fail(&w->err, CN_ENOMEM, "out of memory for a root's bounds");
     }
     bnd_opts o = w->bo_alpha; /* the case's deadline and stop */
-    bnd_region r = {nd->lo, nd->hi, nd->split, NULL, NULL};
+    bnd_region r = {.lo = nd->lo, .hi = nd->hi, .split = nd->split};
     bnd_result res;
     int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
     cn_status st = bnd_run_tight(w->bc, &o, &r, 0, NULL, NULL, NULL, &res, on_claim, S, &w->err);

@@ -26,8 +26,12 @@
  * is chosen by trying each and keeping the one whose worse child is best.
  * ReLU splitting otherwise: an unstable neuron is fixed active / inactive;
  * candidates are ranked by a BaBSR-style score (the triangle's intercept
- * -u l / (u - l) times the neuron's outgoing weight norm) and the best few
- * are tried ("filtered smart branching").  Every split covers its parent:
+ * -u l / (u - l) times the neuron's outgoing weight norm; with optimised
+ * bounds, half of them by the intercept times the hardest row's own
+ * coefficient over the neuron) and the best few are tried ("filtered smart
+ * branching"): by the node's optimised bound with the candidate's phase
+ * fixed (bnd_run_param_fixed), or without optimised bounds by bounding
+ * each child plainly.  Every split covers its parent:
  * the two halves of an interval, or z >= 0 and z <= 0.
  *
  * Order.  Open nodes form a stack (depth first, the child with the lower
