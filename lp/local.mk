@@ -13,3 +13,8 @@ tests_test_lp_LDADD = tests/libtestfix.la lp/liblp.la models/libmodels.la $(GLPK
 tests_test_lp_encl_SOURCES = tests/test_lp_encl.c tests/exact.h tests/testutil.h
 tests_test_lp_encl_CFLAGS = $(tests_test_lp_CFLAGS)
 tests_test_lp_encl_LDADD = $(tests_test_lp_LDADD)
+
+# Measurement: LP refinement of early-layer bounds (benchmarks/bench_lp_refine.c).
+noinst_PROGRAMS += benchmarks/bench_lp_refine
+benchmarks_bench_lp_refine_SOURCES = benchmarks/bench_lp_refine.c
+benchmarks_bench_lp_refine_LDADD = $(CN_ALL_LIBS)
