@@ -99,13 +99,25 @@ void bnd_ctx_free(bnd_ctx *c)
     cn_free(c);
 }
 
-/* The dense matrix of a convolution (models.h, net_conv_dense): each entry
- * is a weight or 0 (exact). */
-static bool unroll_conv(const net_layer *nl, bnd__layer *l)
+/* A convolution's bias per output, and (dense) its dense matrix (models.h,
+ * net_conv_dense): each entry is a weight or 0 (exact).  Without the dense
+ * matrix W stays NULL and conv.c forms every product. */
+static bool unroll_conv(const net_layer *nl, bnd__layer *l, bool dense)
 {
-    if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
+    if (dense) {
+        if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
+            return false;
+        l->W = l->W_own;
+        l->b = l->b_own;
+        return true;
+    }
+    l->b_own = cn_mallocarray((size_t)l->out, sizeof(double));
+    if (!l->b_own)
         return false;
-    l->W = l->W_own;
+    int hw = nl->out_shape.h * nl->out_shape.w;
+    for (int o = 0; o < l->out; o++)
+        l->b_own[o] = nl->b[o / hw];
+    l->W = NULL;
     l->b = l->b_own;
     return true;
 }
@@ -166,12 +178,21 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
         goto nomem;
     int roff = 0;
     bool smooth = net_n_smooth(n) > 0;
+    for (int i = 0; i < c->nl; i++) { /* the shape, for bnd__conv_dense */
+        const net_layer *nl = net_layer_at(n, i);
+        c->L[i].in = nl->in;
+        c->L[i].out = nl->out;
+        c->L[i].relu = nl->op == NET_RELU;
+        c->L[i].pool = nl->op == NET_MAXPOOL;
+    }
+    const bool dense = bnd__conv_dense(c);
     for (int i = 0; i < c->nl; i++) {
         const net_layer *nl = net_layer_at(n, i);
         bnd__layer *l = &c->L[i];
         l->in = nl->in;
         l->out = nl->out;
         size_t in = (size_t)l->in;
+        l->relu = l->pool = false;
         if (smooth && net_op_act(nl->op))
             continue;                   /* act.c keeps its own relaxations */
         if (nl->op == NET_RELU) {
@@ -189,7 +210,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
             l->idx = cn_mallocarray(in, sizeof(int));
             if (!l->st || !l->ua || !l->uc || !l->al || !l->sn || !l->cn || !l->em || !l->idx)
                 goto nomem;
-            if (l->fused) {
+            if (l->fused && c->L[i - 1].W) { /* (a convolution without W: conv.c) */
                 const bnd__layer *p = &c->L[i - 1];
                 l->Wc = cn_mallocarray((size_t)p->out * (size_t)p->in, sizeof(double));
                 l->bc = cn_mallocarray((size_t)p->out, sizeof(double));
@@ -201,7 +222,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
                 goto nomem;
         } else {
             if (nl->op == NET_CONV) {
-                if (!unroll_conv(nl, l) || !bnd__conv_init(l, nl))
+                if (!unroll_conv(nl, l, dense) || !bnd__conv_init(l, nl))
                     goto nomem;
             } else {
                 l->W = nl->W;
@@ -220,8 +241,6 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
         if (!c->lo[i] || !c->hi[i] || !c->mag[i])
             goto nomem;
     }
-    if (bnd__ensure_rows(c, 2 * c->maxw, err) != CN_OK)
-        goto fail;
     if (smooth && !(c->act = bnd__act_new(c)))
         goto nomem;
     c->red_ok = !smooth && bnd__red_eligible(c);
@@ -230,7 +249,6 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
     return c;
 nomem:
     cn_fail(err, CN_ENOMEM, "bounds: out of memory for a context");
-fail:
     bnd_ctx_free(c);
     return NULL;
 }
@@ -291,8 +309,13 @@ void bnd__ensure_v(bnd_ctx *c, int i)
     if (l->v_ok)
         return;
     const double gam = gamma_up(l->out);
-    for (int o = 0; o < l->out; o++)
-        l->v[o] = gam * bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, c->mag[i]);
+    if (!l->W) {
+        bnd__conv_absdot(l, c->mag[i], l->v);
+        for (int o = 0; o < l->out; o++)
+            l->v[o] = gam * l->v[o];
+    } else
+        for (int o = 0; o < l->out; o++)
+            l->v[o] = gam * bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, c->mag[i]);
     if (l->encl)
         for (int o = 0; o < l->out; o++)
             l->v[o] += l->e[o];
@@ -459,12 +482,15 @@ static void load_inter(bnd_ctx *c, const void *arg)
     size_t n = (size_t)l->in;
     for (int r = 0; r < c->al.R; r++) {
         int j = c->row_j[r];
-        const double *w = l->W + (size_t)j * n;
         double *row = c->A + (size_t)r * n;
-        if (c->row_sgn[r] > 0) {
-            memcpy(row, w, n * sizeof(double));
+        if (!l->W) {
+            bnd__conv_row(l, j, c->row_sgn[r] > 0 ? 1.0 : -1.0, row);
+            c->nc[r] = c->row_sgn[r] > 0 ? -l->b[j] : l->b[j];
+        } else if (c->row_sgn[r] > 0) {
+            memcpy(row, l->W + (size_t)j * n, n * sizeof(double));
             c->nc[r] = -l->b[j];
         } else {
+            const double *w = l->W + (size_t)j * n;
             for (size_t k = 0; k < n; k++)
                 row[k] = -w[k];
             c->nc[r] = l->b[j];
@@ -520,9 +546,23 @@ static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
     const bnd__layer *l = &c->L[i];
     bool next_relu = i + 1 < c->nl && c->L[i + 1].relu;
     double *lo = c->lo[i + 1], *hi = c->hi[i + 1];
+    const bool all = !next_relu || o->layer_concretise || !o->intersect_ibp;
+    const bool opt = o->method == BND_ALPHA && o->alpha_intermediate;
     int R = 0;
+    for (int j = 0; j < l->out; j++)
+        R += all || (lo[j] < 0.0 && hi[j] > 0.0) ? 2 : 0;
+    if (R == 0)
+        return;
+    /* the row workspaces grow to what this layer needs (a failure stops the
+     * run: bnd_run reports nothing and returns CN_ENOMEM) */
+    if (bnd__ensure_rows(c, R, NULL) != CN_OK ||
+        (opt && bnd__alpha_ensure(c, R, c->nl, NULL) != CN_OK) ||
+        (c->red_on && bnd__red_ensure_rows(c, R) != CN_OK)) {
+        c->nomem = c->halted = true;
+        return;
+    }
+    R = 0;
     for (int j = 0; j < l->out; j++) {
-        bool all = !next_relu || o->layer_concretise || !o->intersect_ibp;
         bool unst = lo[j] < 0.0 && hi[j] > 0.0;
         if (all || unst) {
             c->row_j[R] = j;
@@ -531,8 +571,6 @@ static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
             c->row_sgn[R++] = -1;
         }
     }
-    if (R == 0)
-        return;
     c->al.R = R;
     if (c->red_on) {
         bnd__red_inter(c, i, R, c->row_lb);
@@ -635,15 +673,10 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     bool alpha = o->method == BND_ALPHA;
     if (bnd__ensure_rows(c, m, err) != CN_OK)
         return err ? err->status : CN_ENOMEM;
-    if (bnd__red_ensure_rows(c, m > 2 * c->maxw ? m : 2 * c->maxw) != CN_OK)
+    if (bnd__red_ensure_rows(c, m) != CN_OK)
         return cn_fail(err, CN_ENOMEM, "bounds: out of memory for %d rows", m);
-    if (alpha) {
-        int R = o->alpha_intermediate ? 2 * c->maxw : 0;
-        if (m > R)
-            R = m;
-        if (bnd__alpha_ensure(c, R, c->nl, err) != CN_OK)
-            return err ? err->status : CN_ENOMEM;
-    }
+    if (alpha && bnd__alpha_ensure(c, m, c->nl, err) != CN_OK)
+        return err ? err->status : CN_ENOMEM;
     bnd_opts oo = *o;
     if (alpha)
         oo.layer_concretise = false;
@@ -651,7 +684,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     bnd_result rs = {.infeasible = false, .unstable = 0, .n_relus = c->n_relus};
     int saved = cn_round_push(FE_UPWARD);
     c->run_o = &oo;
-    c->halted = false;
+    c->halted = c->nomem = false;
     c->blown = false;
     c->infeasible = false;
     c->coef_m = 0;
@@ -737,6 +770,8 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     rs.stopped = c->halted;
     if (res)
         *res = rs;
+    if (c->nomem)
+        return cn_fail(err, CN_ENOMEM, "bounds: out of memory for the rows of a layer's bounds");
     return CN_OK;
 }
 
