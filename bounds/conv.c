@@ -225,17 +225,15 @@ void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const doubl
         rows_taps(A, L, R, P, Q);
         return;
     }
+    /* every column of P: those not alive in L are lam * 0 = 0 (relu_step;
+     * or NaN in a row whose constant is not finite, a dead row), and the
+     * constant's bias and error terms were summed over every column */
+    (void)L;
     const int in = A->in, out = A->out, fan = A->cfan, hw = A->chw;
-    double *M = A->cx, *pa = A->cy;
+    double *M = A->cx;
     for (int r = 0; r < R; r++) {
         const double *p = P + (size_t)r * (size_t)out;
         double *q = Q + (size_t)r * (size_t)in;
-        if (L) { /* the alive columns only (the others are zero, or the row is dead) */
-            memset(pa, 0, (size_t)out * sizeof(double));
-            for (int t = 0; t < L->na; t++)
-                pa[L->idx[t]] = p[L->idx[t]];
-            p = pa;
-        }
         /* M [fan x hw] = F^T [fan x cout] P_r [cout x hw], any rounding */
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fan, hw, A->cout, 1.0, A->cf, fan, p,
                     hw, 0.0, M, hw);
