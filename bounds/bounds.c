@@ -67,6 +67,7 @@ void bnd_ctx_free(bnd_ctx *c)
             cn_free(l->brad_own);
             cn_free(l->e);
             cn_free(l->v);
+            cn_free(l->one);
         }
         bnd__alpha_free(c);
         bnd__red_free(c);
@@ -119,6 +120,44 @@ static bool unroll_conv(const net_layer *nl, bnd__layer *l, bool dense)
         l->b_own[o] = nl->b[o / hw];
     l->W = NULL;
     l->b = l->b_own;
+    return true;
+}
+
+/* one[o] for affine layer l (bounds_int.h): rows with exactly one nonzero
+ * weight, z'_o = w z_k + b_o.  Over the bounds [l_k, u_k] of z_k, interval
+ * propagation gives the exact range of w z_k + b_o, and no linear method
+ * does better: its row for z'_o is w times a linear bound on z_k, whose
+ * concretisation cannot beat [l_k, u_k] (the bounds z_k was given: its own
+ * rows' best, intersected; through a ReLU, the relaxation's lines stay
+ * inside [relu(l), relu(u)] at the ends).  So linear_layer needs no rows for
+ * them.  NULL when no row qualifies. */
+static bool single_rows(const net_layer *nl, bnd__layer *l)
+{
+    int any = 0;
+    l->one = cn_calloc((size_t)l->out, 1);
+    if (!l->one)
+        return false;
+    for (int o = 0; o < l->out; o++) {
+        int nz = 0;
+        if (nl->op == NET_CONV) {
+            const net_conv_map *cm = l->cm;
+            int p = o % l->chw;
+            const double *f = l->cf + (size_t)(o / l->chw) * (size_t)cm->fan;
+            const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+            for (int t = 0; t < cm->n[p] && nz < 2; t++)
+                nz += f[tp[t].w] != 0.0;
+        } else {
+            const double *w = nl->W + (size_t)o * (size_t)l->in;
+            for (int k = 0; k < l->in && nz < 2; k++)
+                nz += w[k] != 0.0;
+        }
+        l->one[o] = nz == 1;
+        any += nz == 1;
+    }
+    if (!any) {
+        cn_free(l->one);
+        l->one = NULL;
+    }
     return true;
 }
 
@@ -229,7 +268,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
                 l->b = nl->b;
             }
             l->v = cn_mallocarray((size_t)l->out, sizeof(double));
-            if (!l->v || !set_enclosure(nl, l))
+            if (!l->v || !set_enclosure(nl, l) || !single_rows(nl, l))
                 goto nomem;
         }
     }
@@ -540,6 +579,14 @@ static void tight_rows(bnd_ctx *c, const bnd_opts *o, int i, int R)
     }
 }
 
+/* Whether linear_layer bounds neuron j of affine layer l by back-substitution:
+ * every neuron (all) or the unstable ones, but never a row with one weight,
+ * which keeps its interval bounds (single_rows). */
+static bool row_wanted(const bnd__layer *l, int j, bool all, const double *lo, const double *hi)
+{
+    return (all || (lo[j] < 0.0 && hi[j] > 0.0)) && !(l->one && l->one[j]);
+}
+
 /* Linear bounds of z_{i+1} (affine layer i, i >= 1), intersected. */
 static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
 {
@@ -550,7 +597,7 @@ static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
     const bool opt = o->method == BND_ALPHA && o->alpha_intermediate;
     int R = 0;
     for (int j = 0; j < l->out; j++)
-        R += all || (lo[j] < 0.0 && hi[j] > 0.0) ? 2 : 0;
+        R += row_wanted(l, j, all, lo, hi) ? 2 : 0;
     if (R == 0)
         return;
     /* the row workspaces grow to what this layer needs (a failure stops the
@@ -563,8 +610,7 @@ static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
     }
     R = 0;
     for (int j = 0; j < l->out; j++) {
-        bool unst = lo[j] < 0.0 && hi[j] > 0.0;
-        if (all || unst) {
+        if (row_wanted(l, j, all, lo, hi)) {
             c->row_j[R] = j;
             c->row_sgn[R++] = 1;
             c->row_j[R] = j;

@@ -75,6 +75,10 @@ typedef struct {
      * (NULL for a dense layer); cf the filters [cout * cfan], chw = oh*ow. */
     net_conv_map *cm;
     int cfan, cout, chw;
+    /* affine: one[o] = row o has exactly one nonzero weight (a residual
+     * block's copy of its input, models/onnx_residual.c), or NULL when no
+     * row does: interval propagation is already the best bound there */
+    unsigned char *one;
     const double *cf;
     double *cx, *cy;            /* conv workspaces: [chw * cfan], [out] */
     const net_layer *cl;        /* the convolution (its geometry; borrowed) */
