@@ -188,6 +188,16 @@ static bool set_enclosure(const net_layer *nl, bnd__layer *l)
     return true;
 }
 
+/* Rows reserved up front: 2 maxw (every neuron of the widest layer, lower
+ * and upper) where that keeps a workspace of w doubles per row within 2^22
+ * doubles (32 MB), else as many as fit; runs grow them when they need more
+ * (linear_layer). */
+static int rows_up_front(const bnd_ctx *c, int w)
+{
+    long cap = (1L << 22) / (w > 0 ? w : 1), want = 2L * c->maxw;
+    return (int)(want < cap ? want : cap > 1 ? cap : 1);
+}
+
 bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
 {
     CN_REQUIRE(n, "a network");
@@ -280,6 +290,8 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
         if (!c->lo[i] || !c->hi[i] || !c->mag[i])
             goto nomem;
     }
+    if (bnd__ensure_rows(c, rows_up_front(c, c->maxw), err) != CN_OK)
+        goto fail;
     if (smooth && !(c->act = bnd__act_new(c)))
         goto nomem;
     c->red_ok = !smooth && bnd__red_eligible(c);
@@ -288,6 +300,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
     return c;
 nomem:
     cn_fail(err, CN_ENOMEM, "bounds: out of memory for a context");
+fail:
     bnd_ctx_free(c);
     return NULL;
 }
@@ -719,10 +732,15 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     bool alpha = o->method == BND_ALPHA;
     if (bnd__ensure_rows(c, m, err) != CN_OK)
         return err ? err->status : CN_ENOMEM;
-    if (bnd__red_ensure_rows(c, m) != CN_OK)
+    if (bnd__red_ensure_rows(c, m > 2 * c->maxw ? m : 2 * c->maxw) != CN_OK)
         return cn_fail(err, CN_ENOMEM, "bounds: out of memory for %d rows", m);
-    if (alpha && bnd__alpha_ensure(c, m, c->nl, err) != CN_OK)
-        return err ? err->status : CN_ENOMEM;
+    if (alpha) {
+        int R = o->alpha_intermediate ? rows_up_front(c, c->n_relus) : 0;
+        if (m > R)
+            R = m;
+        if (bnd__alpha_ensure(c, R, c->nl, err) != CN_OK)
+            return err ? err->status : CN_ENOMEM;
+    }
     bnd_opts oo = *o;
     if (alpha)
         oo.layer_concretise = false;

@@ -197,11 +197,13 @@ typedef struct {
 
 typedef struct bnd_ctx bnd_ctx;
 
-/* Borrows n (must outlive the context).  The row workspaces grow with what
- * the runs need (the query rows; two rows per neuron bounded by
- * back-substitution in a layer, the unstable ones for CROWN and alpha) and
- * are kept for the next run.  Returns NULL with err set (CN_ENOMEM,
- * CN_EINVAL for an empty network). */
+/* Borrows n (must outlive the context).  The row workspaces are reserved
+ * for 2 rows per neuron of the widest layer where that is small (at most
+ * 2^22 doubles a workspace), else for fewer, and grow with what the runs
+ * need (the query rows; two rows per neuron bounded by back-substitution in
+ * a layer, the unstable ones for CROWN and alpha); what a run grew is kept
+ * for the next.  Returns NULL with err set (CN_ENOMEM, CN_EINVAL for an
+ * empty network). */
 bnd_ctx *bnd_ctx_new(const net *n, cn_err *err);
 void bnd_ctx_free(bnd_ctx *c);                  /* NULL is fine */
 

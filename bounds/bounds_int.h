@@ -131,8 +131,9 @@ struct bnd_ctx {
     int blown_at;               /* first such z_i */
     bool infeasible;
 
-    /* Row workspaces (grow only, to the rows a run asks for: the query
-     * rows, and two per neuron bounded by back-substitution in a layer). */
+    /* Row workspaces (reserved by bnd_ctx_new, rows_up_front; grow only,
+     * to the rows a run asks for: the query rows, and two per neuron
+     * bounded by back-substitution in a layer). */
     int cap_rows;
     double *A, *B;              /* [cap_rows * maxw] */
     double *nc, *ncr, *best, *chk; /* [cap_rows] */
