@@ -67,6 +67,7 @@ void bnd_ctx_free(bnd_ctx *c)
             cn_free(l->brad_own);
             cn_free(l->e);
             cn_free(l->v);
+            cn_free(l->one);
         }
         bnd__alpha_free(c);
         bnd__red_free(c);
@@ -99,14 +100,64 @@ void bnd_ctx_free(bnd_ctx *c)
     cn_free(c);
 }
 
-/* The dense matrix of a convolution (models.h, net_conv_dense): each entry
- * is a weight or 0 (exact). */
-static bool unroll_conv(const net_layer *nl, bnd__layer *l)
+/* A convolution's bias per output, and (dense) its dense matrix (models.h,
+ * net_conv_dense): each entry is a weight or 0 (exact).  Without the dense
+ * matrix W stays NULL and conv.c forms every product. */
+static bool unroll_conv(const net_layer *nl, bnd__layer *l, bool dense)
 {
-    if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
+    if (dense) {
+        if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
+            return false;
+        l->W = l->W_own;
+        l->b = l->b_own;
+        return true;
+    }
+    l->b_own = cn_mallocarray((size_t)l->out, sizeof(double));
+    if (!l->b_own)
         return false;
-    l->W = l->W_own;
+    int hw = nl->out_shape.h * nl->out_shape.w;
+    for (int o = 0; o < l->out; o++)
+        l->b_own[o] = nl->b[o / hw];
+    l->W = NULL;
     l->b = l->b_own;
+    return true;
+}
+
+/* one[o] for affine layer l (bounds_int.h): rows with exactly one nonzero
+ * weight, z'_o = w z_k + b_o.  Over the bounds [l_k, u_k] of z_k, interval
+ * propagation gives the exact range of w z_k + b_o, and no linear method
+ * does better: its row for z'_o is w times a linear bound on z_k, whose
+ * concretisation cannot beat [l_k, u_k] (the bounds z_k was given: its own
+ * rows' best, intersected; through a ReLU, the relaxation's lines stay
+ * inside [relu(l), relu(u)] at the ends).  So linear_layer needs no rows for
+ * them.  NULL when no row qualifies. */
+static bool single_rows(const net_layer *nl, bnd__layer *l)
+{
+    int any = 0;
+    l->one = cn_calloc((size_t)l->out, 1);
+    if (!l->one)
+        return false;
+    for (int o = 0; o < l->out; o++) {
+        int nz = 0;
+        if (nl->op == NET_CONV) {
+            const net_conv_map *cm = l->cm;
+            int p = o % l->chw;
+            const double *f = l->cf + (size_t)(o / l->chw) * (size_t)cm->fan;
+            const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+            for (int t = 0; t < cm->n[p] && nz < 2; t++)
+                nz += f[tp[t].w] != 0.0;
+        } else {
+            const double *w = nl->W + (size_t)o * (size_t)l->in;
+            for (int k = 0; k < l->in && nz < 2; k++)
+                nz += w[k] != 0.0;
+        }
+        l->one[o] = nz == 1;
+        any += nz == 1;
+    }
+    if (!any) {
+        cn_free(l->one);
+        l->one = NULL;
+    }
     return true;
 }
 
@@ -135,6 +186,16 @@ static bool set_enclosure(const net_layer *nl, bnd__layer *l)
         l->brad_own[o] = net_layer_brad(nl, o);
     l->brad = l->brad_own;
     return true;
+}
+
+/* Rows reserved up front: 2 maxw (every neuron of the widest layer, lower
+ * and upper) where that keeps a workspace of w doubles per row within 2^22
+ * doubles (32 MB), else as many as fit; runs grow them when they need more
+ * (linear_layer). */
+static int rows_up_front(const bnd_ctx *c, int w)
+{
+    long cap = (1L << 22) / (w > 0 ? w : 1), want = 2L * c->maxw;
+    return (int)(want < cap ? want : cap > 1 ? cap : 1);
 }
 
 bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
@@ -166,12 +227,21 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
         goto nomem;
     int roff = 0;
     bool smooth = net_n_smooth(n) > 0;
+    for (int i = 0; i < c->nl; i++) { /* the shape, for bnd__conv_dense */
+        const net_layer *nl = net_layer_at(n, i);
+        c->L[i].in = nl->in;
+        c->L[i].out = nl->out;
+        c->L[i].relu = nl->op == NET_RELU;
+        c->L[i].pool = nl->op == NET_MAXPOOL;
+    }
+    const bool dense = bnd__conv_dense(c);
     for (int i = 0; i < c->nl; i++) {
         const net_layer *nl = net_layer_at(n, i);
         bnd__layer *l = &c->L[i];
         l->in = nl->in;
         l->out = nl->out;
         size_t in = (size_t)l->in;
+        l->relu = l->pool = false;
         if (smooth && net_op_act(nl->op))
             continue;                   /* act.c keeps its own relaxations */
         if (nl->op == NET_RELU) {
@@ -189,7 +259,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
             l->idx = cn_mallocarray(in, sizeof(int));
             if (!l->st || !l->ua || !l->uc || !l->al || !l->sn || !l->cn || !l->em || !l->idx)
                 goto nomem;
-            if (l->fused) {
+            if (l->fused && c->L[i - 1].W) { /* (a convolution without W: conv.c) */
                 const bnd__layer *p = &c->L[i - 1];
                 l->Wc = cn_mallocarray((size_t)p->out * (size_t)p->in, sizeof(double));
                 l->bc = cn_mallocarray((size_t)p->out, sizeof(double));
@@ -201,14 +271,14 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
                 goto nomem;
         } else {
             if (nl->op == NET_CONV) {
-                if (!unroll_conv(nl, l) || !bnd__conv_init(l, nl))
+                if (!unroll_conv(nl, l, dense) || !bnd__conv_init(l, nl))
                     goto nomem;
             } else {
                 l->W = nl->W;
                 l->b = nl->b;
             }
             l->v = cn_mallocarray((size_t)l->out, sizeof(double));
-            if (!l->v || !set_enclosure(nl, l))
+            if (!l->v || !set_enclosure(nl, l) || !single_rows(nl, l))
                 goto nomem;
         }
     }
@@ -220,7 +290,7 @@ bnd_ctx *bnd_ctx_new(const net *n, cn_err *err)
         if (!c->lo[i] || !c->hi[i] || !c->mag[i])
             goto nomem;
     }
-    if (bnd__ensure_rows(c, 2 * c->maxw, err) != CN_OK)
+    if (bnd__ensure_rows(c, rows_up_front(c, c->maxw), err) != CN_OK)
         goto fail;
     if (smooth && !(c->act = bnd__act_new(c)))
         goto nomem;
@@ -291,8 +361,13 @@ void bnd__ensure_v(bnd_ctx *c, int i)
     if (l->v_ok)
         return;
     const double gam = gamma_up(l->out);
-    for (int o = 0; o < l->out; o++)
-        l->v[o] = gam * bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, c->mag[i]);
+    if (!l->W) {
+        bnd__conv_absdot(l, c->mag[i], l->v);
+        for (int o = 0; o < l->out; o++)
+            l->v[o] = gam * l->v[o];
+    } else
+        for (int o = 0; o < l->out; o++)
+            l->v[o] = gam * bnd__k_absdot(l->in, l->W + (size_t)o * (size_t)l->in, c->mag[i]);
     if (l->encl)
         for (int o = 0; o < l->out; o++)
             l->v[o] += l->e[o];
@@ -459,12 +534,15 @@ static void load_inter(bnd_ctx *c, const void *arg)
     size_t n = (size_t)l->in;
     for (int r = 0; r < c->al.R; r++) {
         int j = c->row_j[r];
-        const double *w = l->W + (size_t)j * n;
         double *row = c->A + (size_t)r * n;
-        if (c->row_sgn[r] > 0) {
-            memcpy(row, w, n * sizeof(double));
+        if (!l->W) {
+            bnd__conv_row(l, j, c->row_sgn[r] > 0 ? 1.0 : -1.0, row);
+            c->nc[r] = c->row_sgn[r] > 0 ? -l->b[j] : l->b[j];
+        } else if (c->row_sgn[r] > 0) {
+            memcpy(row, l->W + (size_t)j * n, n * sizeof(double));
             c->nc[r] = -l->b[j];
         } else {
+            const double *w = l->W + (size_t)j * n;
             for (size_t k = 0; k < n; k++)
                 row[k] = -w[k];
             c->nc[r] = l->b[j];
@@ -514,25 +592,44 @@ static void tight_rows(bnd_ctx *c, const bnd_opts *o, int i, int R)
     }
 }
 
+/* Whether linear_layer bounds neuron j of affine layer l by back-substitution:
+ * every neuron (all) or the unstable ones, but never a row with one weight,
+ * which keeps its interval bounds (single_rows). */
+static bool row_wanted(const bnd__layer *l, int j, bool all, const double *lo, const double *hi)
+{
+    return (all || (lo[j] < 0.0 && hi[j] > 0.0)) && !(l->one && l->one[j]);
+}
+
 /* Linear bounds of z_{i+1} (affine layer i, i >= 1), intersected. */
 static void linear_layer(bnd_ctx *c, const bnd_opts *o, int i)
 {
     const bnd__layer *l = &c->L[i];
     bool next_relu = i + 1 < c->nl && c->L[i + 1].relu;
     double *lo = c->lo[i + 1], *hi = c->hi[i + 1];
+    const bool all = !next_relu || o->layer_concretise || !o->intersect_ibp;
+    const bool opt = o->method == BND_ALPHA && o->alpha_intermediate;
     int R = 0;
+    for (int j = 0; j < l->out; j++)
+        R += row_wanted(l, j, all, lo, hi) ? 2 : 0;
+    if (R == 0)
+        return;
+    /* the row workspaces grow to what this layer needs (a failure stops the
+     * run: bnd_run reports nothing and returns CN_ENOMEM) */
+    if (bnd__ensure_rows(c, R, NULL) != CN_OK ||
+        (opt && bnd__alpha_ensure(c, R, c->nl, NULL) != CN_OK) ||
+        (c->red_on && bnd__red_ensure_rows(c, R) != CN_OK)) {
+        c->nomem = c->halted = true;
+        return;
+    }
+    R = 0;
     for (int j = 0; j < l->out; j++) {
-        bool all = !next_relu || o->layer_concretise || !o->intersect_ibp;
-        bool unst = lo[j] < 0.0 && hi[j] > 0.0;
-        if (all || unst) {
+        if (row_wanted(l, j, all, lo, hi)) {
             c->row_j[R] = j;
             c->row_sgn[R++] = 1;
             c->row_j[R] = j;
             c->row_sgn[R++] = -1;
         }
     }
-    if (R == 0)
-        return;
     c->al.R = R;
     if (c->red_on) {
         bnd__red_inter(c, i, R, c->row_lb);
@@ -639,7 +736,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     if (bnd__red_ensure_rows(c, m > 2 * c->maxw ? m : 2 * c->maxw) != CN_OK)
         return cn_fail(err, CN_ENOMEM, "bounds: out of memory for %d rows", m);
     if (alpha) {
-        int R = o->alpha_intermediate ? 2 * c->maxw : 0;
+        int R = o->alpha_intermediate ? rows_up_front(c, c->n_relus) : 0;
         if (m > R)
             R = m;
         if (bnd__alpha_ensure(c, R, c->nl, err) != CN_OK)
@@ -652,7 +749,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     bnd_result rs = {.infeasible = false, .unstable = 0, .n_relus = c->n_relus};
     int saved = cn_round_push(FE_UPWARD);
     c->run_o = &oo;
-    c->halted = false;
+    c->halted = c->nomem = false;
     c->blown = false;
     c->infeasible = false;
     c->coef_m = 0;
@@ -738,6 +835,8 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     rs.stopped = c->halted;
     if (res)
         *res = rs;
+    if (c->nomem)
+        return cn_fail(err, CN_ENOMEM, "bounds: out of memory for the rows of a layer's bounds");
     return CN_OK;
 }
 

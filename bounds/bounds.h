@@ -29,7 +29,9 @@
  * lower line alpha x; a stable ReLU is the identity (l >= 0) or zero (u <= 0).
  * Every linear method also intersects with interval propagation, so its
  * bounds always lie inside the interval bounds.  Convolutions are handled as
- * their dense unrolling (built exactly, once, in bnd_ctx_new).  Max pooling
+ * convolutions (bounds/conv.c: taps, im2col and BLAS; the same products as
+ * their dense unrolling, which bnd_ctx_new builds exactly only for the
+ * paths that read it: sigmoid/tanh networks and reduced coordinates).  Max pooling
  * (NET_MAXPOOL) is relaxed as DeepPoly does: y >= the input with the largest
  * lower bound, y <= the largest upper bound, or y = that input when its lower
  * bound dominates every other upper bound (bounds/pool.c states the
@@ -195,17 +197,22 @@ typedef struct {
 
 typedef struct bnd_ctx bnd_ctx;
 
-/* Borrows n (must outlive the context).  Preallocates every workspace for
- * intermediate bounds; bnd_run only grows buffers when m exceeds what it
- * saw before.  Returns NULL with err set (CN_ENOMEM, CN_EINVAL for an empty
- * network). */
+/* Borrows n (must outlive the context).  The row workspaces are reserved
+ * for 2 rows per neuron of the widest layer where that is small (at most
+ * 2^22 doubles a workspace), else for fewer, and grow with what the runs
+ * need (the query rows; two rows per neuron bounded by back-substitution in
+ * a layer, the unstable ones for CROWN and alpha); what a run grew is kept
+ * for the next.  Returns NULL with err set (CN_ENOMEM, CN_EINVAL for an
+ * empty network). */
 bnd_ctx *bnd_ctx_new(const net *n, cn_err *err);
 void bnd_ctx_free(bnd_ctx *c);                  /* NULL is fine */
 
 /* Computes (1) and (2).  C: [m x n_out] row-major, d: [m] (NULL = 0); m may
  * be 0.  lb: [m] OUT.  A row whose bound could not be established gets -inf
  * (every row when the run was stopped: bnd_opts.deadline, stop).
- * Returns CN_ENOMEM (lb untouched) only if a buffer could not grow. */
+ * Returns CN_ENOMEM only if a buffer could not grow: before the run (lb
+ * untouched) or during it (the run then reports nothing, as a stopped one:
+ * every lb -inf, every layer bound -inf / +inf). */
 cn_status bnd_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, int m, const double *C,
                   const double *d, double *lb, bnd_result *res /* OUT, may be NULL */,
                   cn_err *err) CN_WUR;

@@ -24,7 +24,9 @@ typedef struct {
     bool pool;                  /* a max pooling layer (pool.c): neither
                                    relu nor affine; W, b NULL */
     int in, out;
-    const double *W, *b;        /* affine: [out*in], [out] (borrowed or owned) */
+    const double *W, *b;        /* affine: [out*in], [out] (borrowed or owned);
+                                   W is NULL for a convolution that is not
+                                   unrolled (conv.c: bnd__conv_dense) */
     double *W_own, *b_own;      /* conv unrolling, owned */
     int relu_off;               /* relu: index of its first neuron among all ReLUs */
     bool fused;                 /* relu whose previous layer is affine: the
@@ -73,7 +75,13 @@ typedef struct {
      * (NULL for a dense layer); cf the filters [cout * cfan], chw = oh*ow. */
     net_conv_map *cm;
     int cfan, cout, chw;
+    /* affine: one[o] = row o has exactly one nonzero weight (a residual
+     * block's copy of its input, models/onnx_residual.c), or NULL when no
+     * row does: interval propagation is already the best bound there */
+    unsigned char *one;
     const double *cf;
+    double *cx, *cy;            /* conv workspaces: [chw * cfan], [out] */
+    const net_layer *cl;        /* the convolution (its geometry; borrowed) */
 
     int pk;
     bool poverlap;              /* windows overlap (stride < kernel) */
@@ -118,11 +126,15 @@ struct bnd_ctx {
     double **lo, **hi, **mag;   /* [nl+1][width of z_i] */
     const bnd_opts *run_o;      /* the options of the run in progress (its deadline, stop) */
     bool halted;                /* that run was stopped (bnd__halted) */
+    bool nomem;                 /* that run stopped because a row workspace
+                                   could not grow (bnd_run: CN_ENOMEM) */
     bool blown;                 /* some intermediate bound is not finite */
     int blown_at;               /* first such z_i */
     bool infeasible;
 
-    /* Row workspaces (grow only). */
+    /* Row workspaces (reserved by bnd_ctx_new, rows_up_front; grow only,
+     * to the rows a run asks for: the query rows, and two per neuron
+     * bounded by back-substitution in a layer). */
     int cap_rows;
     double *A, *B;              /* [cap_rows * maxw] */
     double *nc, *ncr, *best, *chk; /* [cap_rows] */
@@ -261,6 +273,16 @@ void bnd__red_final(bnd_ctx *c, int m, const double *C, const double *d, double 
 
 /* conv.c — a convolution's products over its taps (see the file's comment). */
 bool bnd__conv_init(bnd__layer *l, const net_layer *nl);   /* false: out of memory */
+/* Whether bnd_ctx_new unrolls the convolutions of c's network into dense
+ * matrices: only where a path that reads the dense W runs (sigmoid/tanh
+ * networks: act.c; reduced coordinates: reduced.c). */
+bool bnd__conv_dense(const bnd_ctx *c);
+/* v[o] = sum over the taps of |w| mag (FE_UPWARD scope: an upper bound of
+ * the exact (|W| mag)_o, like bnd__k_absdot over the dense row). */
+void bnd__conv_absdot(const bnd__layer *l, const double *mag, double *v);
+/* Row j of the layer's dense matrix, times sgn (+1 or -1; exact), into
+ * row[in] (zeros off the receptive field). */
+void bnd__conv_row(const bnd__layer *l, int j, double sgn, double *row);
 void bnd__conv_free(bnd__layer *l);
 /* bnd__k_ibp of conv layer l over its taps (FE_UPWARD scope). */
 void bnd__conv_ibp(bnd__layer *l, const double *lo, const double *hi, const double *x2,
@@ -271,8 +293,9 @@ void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const doubl
 /* H[r][t] = b[j] + W[j] . G[r], j = idx[t] (idx NULL: j = t), t < cnt. */
 void bnd__conv_fwd(const bnd__layer *A, const int *idx, int cnt, int R, const double *G,
                    double *H);
-/* Whether the taps beat the dense BLAS product for this layer. */
-#define BND_CONV_TAPS(A) ((A)->cm && (size_t)(A)->cfan * 8 <= (size_t)(A)->in)
+/* Whether conv.c does this layer's products (always when the layer has no
+ * dense matrix; else when the taps are few against the dense row). */
+#define BND_CONV_TAPS(A) ((A)->cm && (!(A)->W || (size_t)(A)->cfan * 8 <= (size_t)(A)->in))
 
 /* pool.c — max pooling layers (see the file's comment). */
 bool bnd__pool_init(bnd__layer *l, const net_layer *nl);   /* false: out of memory */

@@ -1,28 +1,46 @@
-/* conv.c — the hot products of a convolution layer done over its taps
- * (models.h, net_conv_map) instead of its dense unrolling.
+/* conv.c — the products of a convolution layer done as a convolution
+ * (models.h, net_conv_map) instead of over its dense unrolling.
  *
- * bnd_ctx_new still builds the dense matrix W of every convolution (the
- * intermediate rows of load_inter, the reduced coordinates and the BLAS
- * paths of many rows read it), but a convolution's row has only its
- * receptive field (C kh kw taps) nonzero: a 1->32 2x2 convolution on 28x28
- * has 4 nonzeros in each row of 784.  The three products every bound pass
- * makes are therefore formed from the taps:
+ * A convolution's dense row has only its receptive field (C kh kw taps)
+ * nonzero: a 1->32 2x2 convolution on 28x28 has 4 nonzeros in each row of
+ * 784, and the residual networks' 24->16 3x3 convolution on 8x8 has 216 of
+ * 1,536.  bnd_ctx_new therefore builds the dense matrix W only where a path
+ * that reads it runs (bnd__conv_dense: sigmoid/tanh networks, act.c; the
+ * reduced coordinates, reduced.c); otherwise W is NULL and every product of
+ * the layer is formed here:
  *
- *   - interval step (bnd__conv_ibp): the same sums as bnd__k_ibp, over the
- *     taps only (a zero weight adds an exact 0 to a sum rounded up), in a
- *     fixed order per output, so the result is an upper bound of the exact
- *     sum and monotone in the box, as kernel.c requires;
- *   - back-substitution Q = P W of few rows (bnd__conv_rows): every product
+ *   - interval step (bnd__conv_ibp) and the error vector's |W| mag
+ *     (bnd__conv_absdot): the same sums as bnd__k_ibp / bnd__k_absdot, over
+ *     the taps only (a zero weight adds an exact 0 to a sum rounded up), in
+ *     a fixed order per output, so the results are upper bounds of the
+ *     exact sums and monotone in the box, as kernel.c requires;
+ *   - the starting rows of intermediate bounds (bnd__conv_row): the dense
+ *     row, written from the taps (exact);
+ *   - back-substitution Q = P W (bnd__conv_rows).  Few rows: every product
  *     p_j W[j][k] of the dense path with W[j][k] != 0, added to Q[r][k] in
- *     the same order of j; the zero products the dense path adds change
- *     nothing, so Q is the dense path's (up to the sign of zeros), and the
- *     a-priori error bound gamma_out |Lambda||W| of bounds.h covers it;
- *   - the alpha gradient's forward product (bnd__conv_fwd): heuristic only.
+ *     the same order of j.  Many rows: as a transposed convolution, per
+ *     row, M = F^T P_r by BLAS (P_r the row as a [cout x oh*ow] matrix, F
+ *     the filters [cout x fan]: M[t][p] = sum_co F[co][t] P_r[co][p]), then
+ *     Q_r[in(p, t)] += M[t][p] over the taps t of every position p that
+ *     read inside the maps (col2im).
+ *     Either way each Q[r][k] is a sum of the products p_j W[j][k] over the
+ *     outputs j reading input k (plus exact zeros), in some order and
+ *     grouping: a sum of n_k <= out terms, each product passing through at
+ *     most cout + T_k - 1 <= cout T_k <= out roundings (T_k taps reach k),
+ *     so |Q - P W| <= gamma_out |P||W| + 2 out eta entrywise in ANY rounding
+ *     mode, the a-priori bound bounds.h accounts for with n = out;
+ *   - the alpha gradient's forward product (bnd__conv_fwd): heuristic only
+ *     (im2col, then BLAS, for many rows).
+ * The im2col / col2im workspace holds one row: fan * oh*ow doubles (the
+ * dense row of the unrolling would need out * in per layer, and the fused
+ * BLAS path a second copy of it).
  */
 #include "config.h"
 
 #include <math.h>
 #include <string.h>
+
+#include <cblas.h>
 
 #include "bounds/bounds_int.h"
 
@@ -35,7 +53,40 @@ bool bnd__conv_init(bnd__layer *l, const net_layer *nl)
     l->cout = nl->out_shape.c;
     l->chw = nl->out_shape.h * nl->out_shape.w;
     l->cf = nl->W;
-    return true;
+    l->cl = nl;
+    l->cx = cn_mallocarray((size_t)l->chw * (size_t)l->cfan, sizeof(double));
+    l->cy = cn_mallocarray((size_t)l->out, sizeof(double));
+    return l->cx && l->cy;
+}
+
+bool bnd__conv_dense(const bnd_ctx *c)
+{
+    return net_n_smooth(c->n) > 0 || bnd__red_eligible(c);
+}
+
+void bnd__conv_absdot(const bnd__layer *l, const double *mag, double *v)
+{
+    const net_conv_map *cm = l->cm;
+    for (int o = 0; o < l->out; o++) {
+        int co = o / l->chw, p = o % l->chw;
+        const double *f = l->cf + (size_t)co * (size_t)cm->fan;
+        const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+        double a = 0.0;
+        for (int t = 0; t < cm->n[p]; t++)
+            a += fabs(f[tp[t].w]) * mag[tp[t].in];
+        v[o] = a;
+    }
+}
+
+void bnd__conv_row(const bnd__layer *l, int j, double sgn, double *row)
+{
+    const net_conv_map *cm = l->cm;
+    int co = j / l->chw, p = j % l->chw;
+    const double *f = l->cf + (size_t)co * (size_t)cm->fan;
+    const net_tap *tp = cm->tap + (size_t)p * (size_t)cm->fan;
+    memset(row, 0, (size_t)l->in * sizeof(double));
+    for (int t = 0; t < cm->n[p]; t++)
+        row[tp[t].in] = sgn * f[tp[t].w];
 }
 
 void bnd__conv_free(bnd__layer *l)
@@ -43,6 +94,8 @@ void bnd__conv_free(bnd__layer *l)
     if (l->cm)
         net_conv_map_clear(l->cm);
     cn_free(l->cm);
+    cn_free(l->cx);
+    cn_free(l->cy);
 }
 
 void bnd__conv_ibp(bnd__layer *l, const double *lo, const double *hi, const double *x2,
@@ -72,7 +125,8 @@ void bnd__conv_ibp(bnd__layer *l, const double *lo, const double *hi, const doub
     }
 }
 
-void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const double *P, double *Q)
+/* Few rows: the dense path's products, skipping zero coefficients. */
+static void rows_taps(const bnd__layer *A, const bnd__layer *L, int R, const double *P, double *Q)
 {
     const net_conv_map *cm = A->cm;
     const int in = A->in, out = A->out, cnt = L ? L->na : out;
@@ -94,22 +148,133 @@ void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const doubl
     }
 }
 
+/* The range [*a, *b) of output columns ox whose tap kx reads an input
+ * column inside the map: 0 <= ox sw + kx - pl < wd. */
+static void ox_range(const net_layer *g, int kx, int *a, int *b)
+{
+    int ow = g->out_shape.w, sw = g->stride_w, off = kx - g->pad_l, wd = g->in_shape.w;
+    int lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int hi = wd - 1 - off < 0 ? 0 : (wd - 1 - off) / sw + 1;
+    *a = lo < ow ? lo : ow;
+    *b = hi < ow ? hi : ow;
+}
+
+/* col2im: q[in(p, t)] += M[t][p] over every tap t of every position p
+ * (M [fan x oh*ow] row-major), row by row of the maps. */
+static void col2im_add(const net_layer *g, const double *M, double *q)
+{
+    const int ci_n = g->in_shape.c, H = g->in_shape.h, Wd = g->in_shape.w;
+    const int oh = g->out_shape.h, ow = g->out_shape.w, hw = oh * ow;
+    for (int ci = 0; ci < ci_n; ci++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                const double *m = M + (size_t)((ci * g->kh + ky) * g->kw + kx) * (size_t)hw;
+                int a, b;
+                ox_range(g, kx, &a, &b);
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * g->stride_h + ky - g->pad_t;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    double *qr = q + (size_t)(ci * H + iy) * (size_t)Wd;
+                    const double *mr = m + (size_t)oy * (size_t)ow;
+                    const int off = kx - g->pad_l, sw = g->stride_w;
+                    if (sw == 1)
+                        for (int ox = a; ox < b; ox++)
+                            qr[ox + off] += mr[ox];
+                    else
+                        for (int ox = a; ox < b; ox++)
+                            qr[ox * sw + off] += mr[ox];
+                }
+            }
+}
+
+/* im2col: X[t][p] = x[in(p, t)], 0 where tap t of position p reads the
+ * padding (X [fan x oh*ow] row-major). */
+static void im2col(const net_layer *g, const double *x, double *X)
+{
+    const int ci_n = g->in_shape.c, H = g->in_shape.h, Wd = g->in_shape.w;
+    const int oh = g->out_shape.h, ow = g->out_shape.w, hw = oh * ow;
+    for (int ci = 0; ci < ci_n; ci++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                double *m = X + (size_t)((ci * g->kh + ky) * g->kw + kx) * (size_t)hw;
+                int a, b;
+                ox_range(g, kx, &a, &b);
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * g->stride_h + ky - g->pad_t;
+                    double *mr = m + (size_t)oy * (size_t)ow;
+                    if (iy < 0 || iy >= H || a >= b) {
+                        memset(mr, 0, (size_t)ow * sizeof(double));
+                        continue;
+                    }
+                    const double *xr = x + (size_t)(ci * H + iy) * (size_t)Wd;
+                    const int off = kx - g->pad_l, sw = g->stride_w;
+                    for (int ox = 0; ox < a; ox++)
+                        mr[ox] = 0.0;
+                    for (int ox = a; ox < b; ox++)
+                        mr[ox] = xr[ox * sw + off];
+                    for (int ox = b; ox < ow; ox++)
+                        mr[ox] = 0.0;
+                }
+            }
+}
+
+void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const double *P, double *Q)
+{
+    if (R <= BND_SMALL_ROWS) {
+        rows_taps(A, L, R, P, Q);
+        return;
+    }
+    /* every column of P: those not alive in L are lam * 0 = 0 (relu_step;
+     * or NaN in a row whose constant is not finite, a dead row), and the
+     * constant's bias and error terms were summed over every column */
+    (void)L;
+    const int in = A->in, out = A->out, fan = A->cfan, hw = A->chw;
+    double *M = A->cx;
+    for (int r = 0; r < R; r++) {
+        const double *p = P + (size_t)r * (size_t)out;
+        double *q = Q + (size_t)r * (size_t)in;
+        /* M [fan x hw] = F^T [fan x cout] P_r [cout x hw], any rounding */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fan, hw, A->cout, 1.0, A->cf, fan, p,
+                    hw, 0.0, M, hw);
+        memset(q, 0, (size_t)in * sizeof(double));
+        col2im_add(A->cl, M, q);
+    }
+}
+
 void bnd__conv_fwd(const bnd__layer *A, const int *idx, int cnt, int R, const double *G,
                    double *H)
 {
     const net_conv_map *cm = A->cm;
+    if (R <= BND_SMALL_ROWS) {
+        for (int r = 0; r < R; r++) {
+            const double *g = G + (size_t)r * (size_t)A->in;
+            double *h = H + (size_t)r * (size_t)cnt;
+            for (int t = 0; t < cnt; t++) {
+                int j = idx ? idx[t] : t;
+                int co = j / A->chw, ps = j % A->chw;
+                const double *f = A->cf + (size_t)co * (size_t)cm->fan;
+                const net_tap *tp = cm->tap + (size_t)ps * (size_t)cm->fan;
+                double s = A->b[j];
+                for (int k = 0; k < cm->n[ps]; k++)
+                    s += f[tp[k].w] * g[tp[k].in];
+                h[t] = s;
+            }
+        }
+        return;
+    }
+    const int fan = A->cfan, hw = A->chw;
+    double *X = A->cx, *Y = A->cy;
     for (int r = 0; r < R; r++) {
         const double *g = G + (size_t)r * (size_t)A->in;
         double *h = H + (size_t)r * (size_t)cnt;
+        im2col(A->cl, g, X);
+        /* Y [cout x hw] = F [cout x fan] X [fan x hw] */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, A->cout, hw, fan, 1.0, A->cf, fan,
+                    X, hw, 0.0, Y, hw);
         for (int t = 0; t < cnt; t++) {
             int j = idx ? idx[t] : t;
-            int co = j / A->chw, ps = j % A->chw;
-            const double *f = A->cf + (size_t)co * (size_t)cm->fan;
-            const net_tap *tp = cm->tap + (size_t)ps * (size_t)cm->fan;
-            double s = A->b[j];
-            for (int k = 0; k < cm->n[ps]; k++)
-                s += f[tp[k].w] * g[tp[k].in];
-            h[t] = s;
+            h[t] = Y[j] + A->b[j];
         }
     }
 }

@@ -40,6 +40,9 @@ typedef struct {
     int in, out;
     const double *W, *b;      /* affine: [out*in] row-major, [out] */
     double *W_own, *b_own;    /* a convolution's dense unrolling */
+    net_conv_map *cm;         /* a convolution's taps (back_affine), else NULL */
+    const double *cf;         /* conv: the filters [cout * fan] */
+    int chw;                  /* conv: output positions oh*ow */
     int roff;                 /* relu: global index of its first neuron */
     signed char *st;          /* relu: [in] ST_* */
     double *alpha;            /* relu: [in] lower slope (0 or 1) */
@@ -81,6 +84,8 @@ void cert_bounds_free(cert_bounds *b)
     for (int k = 0; b->L && k < b->nl; k++) {
         cn_free(b->L[k].W_own);
         cn_free(b->L[k].b_own);
+        net_conv_map_clear(b->L[k].cm);
+        cn_free(b->L[k].cm);
         cn_free(b->L[k].st);
         cn_free(b->L[k].alpha);
         cn_free(b->L[k].ua);
@@ -119,13 +124,18 @@ void cert_bounds_free(cert_bounds *b)
 }
 
 /* The dense matrix of a convolution (models.h, net_conv_dense): each entry
- * is a weight or 0 (exact). */
+ * is a weight or 0 (exact); and its taps (net_conv_map), over which
+ * back_affine forms its products. */
 static bool unroll(const net_layer *nl, layer *l)
 {
     if (net_conv_dense(nl, &l->W_own, &l->b_own, NULL) != CN_OK)
         return false;
     l->W = l->W_own;
     l->b = l->b_own;
+    if (!(l->cm = cn_calloc(1, sizeof *l->cm)) || net_conv_map_init(l->cm, nl, NULL) != CN_OK)
+        return false;
+    l->cf = nl->W;
+    l->chw = nl->out_shape.h * nl->out_shape.w;
     return true;
 }
 
@@ -259,7 +269,10 @@ nomem:
 /* ---- the three steps of a back-substitution (rounding downward) -------- */
 
 /* lam over z_{k+1} = W z_k + b  ->  lam over z_k; returns the constant added
- * (lam . b plus the rounding term of the new lam). */
+ * (lam . b plus the rounding term of the new lam).  A convolution's row o
+ * is added over its taps only: the products the dense row would add besides
+ * are v * 0 = 0 (lam is finite here), so P_lo and -P_hi are the same sums,
+ * in the same order of o. */
 static double back_affine(cert_bounds *b, int k, double *lam)
 {
     const layer *l = &b->L[k];
@@ -274,6 +287,18 @@ static double back_affine(cert_bounds *b, int k, double *lam)
         c += v * l->b[o];
         if (l->encl)
             c += fabs(v) * l->ne[o];  /* lam_o e_o >= -|lam_o| E_o */
+        if (l->cm) {
+            const int fan = l->cm->fan, p = o % l->chw;
+            const double *f = l->cf + (size_t)(o / l->chw) * (size_t)fan;
+            const net_tap *tp = l->cm->tap + (size_t)p * (size_t)fan;
+            for (int t = 0; t < l->cm->n[p]; t++) {
+                int j = tp[t].in;
+                double w = f[tp[t].w];
+                plo[j] += v * w;
+                nhi[j] += nv * w;
+            }
+            continue;
+        }
         const double *w = l->W + (size_t)o * (size_t)l->in;
         for (int j = 0; j < l->in; j++) {
             plo[j] += v * w[j];       /* P_lo <= (lam W)_j            */

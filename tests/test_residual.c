@@ -11,6 +11,9 @@
  *     random inputs, within a tolerance;
  *   - the refusals: a join that is no residual block, a block whose input is
  *     not a Relu output, each naming the node;
+ *   - bounds of random small residual networks (convolutions bounded as
+ *     convolutions) against exact values at sampled points, and against
+ *     the bounds of the same network unrolled into dense layers;
  *   - engine against exact MILP on random small residual networks, every
  *     unsat proof re-checked by the certificate checker.
  * CN_SEED replays; CN_RES_N sets the number of engine instances (default 60).
@@ -21,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/bnd_check.h"
 #include "tests/engfix.h"
+#include "tests/exact.h"
 #include "tests/onnx_mb.h"
 
 /* ------------------------------------------------------------------------ */
@@ -526,6 +531,148 @@ static void test_cifar_resnets(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Bounds of the lowered networks: convolutions bounded as convolutions      */
+/* ------------------------------------------------------------------------ */
+
+/* n with every convolution unrolled into a dense layer of the same values
+ * (and the same enclosure): bounds/ then takes its dense path, reading W row
+ * by row, where on n it forms the products as convolutions (conv.c). */
+static net *dense_twin(const net *n)
+{
+    cn_err err;
+    net *d = net_new(net_layer_at(n, 0)->in_shape);
+    assert_non_null(d);
+    for (int i = 0; i < net_n_layers(n); i++) {
+        const net_layer *l = net_layer_at(n, i);
+        if (l->op == NET_RELU) {
+            assert_non_null(net_add_relu(d, &err));
+            continue;
+        }
+        assert_true(l->op == NET_CONV || l->op == NET_DENSE);
+        net_layer *t = net_add_dense(d, l->out, &err);
+        assert_non_null(t);
+        double *W = l->W, *b = l->b;
+        if (l->op == NET_CONV)
+            assert_int_equal(net_conv_dense(l, &W, &b, &err), CN_OK);
+        memcpy(t->W, W, (size_t)l->out * (size_t)l->in * sizeof *W);
+        memcpy(t->b, b, (size_t)l->out * sizeof *b);
+        if (l->op == NET_CONV)
+            cn_free(W), cn_free(b);
+        t->wrel = l->wrel;
+        t->wabs = l->wabs;
+        if (l->brad) {
+            t->brad = cn_mallocarray((size_t)l->out, sizeof *t->brad);
+            assert_non_null(t->brad);
+            for (int o = 0; o < l->out; o++)
+                t->brad[o] = net_layer_brad(l, o);
+        }
+    }
+    return d;
+}
+
+/* |a - b| <= tol (1 + |a|), or both the same infinity. */
+static bool close_to(double a, double b, double tol)
+{
+    if (isinf(a) || isinf(b))
+        return a == b;
+    return fabs(a - b) <= tol * (1.0 + fabs(a));
+}
+
+/* On random residual networks, for DeepPoly (every neuron's rows), CROWN and
+ * alpha: the bounds of the lowered network (convolutions as convolutions:
+ * taps for few rows, im2col / col2im around BLAS for many; 36 query rows and
+ * DeepPoly's 2 rows per neuron take the BLAS route) hold for the exact
+ * rational network at the box's vertices and random points (every layer
+ * bound and every query row, in mpq), and agree with the bounds of the same
+ * network unrolled into dense layers within rounding (1e-9 relative). */
+static void test_conv_bounds(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("residual_conv_bounds", 31)};
+    const bnd_method ms[3] = {BND_DEEPPOLY, BND_CROWN, BND_ALPHA};
+    int checked = 0, compared = 0;
+    for (int t = 0; t < 10; t++) {
+        resmodel m;
+        /* 50 inputs: too many for the reduced coordinates (bounds/reduced.c),
+         * so bounds/ keeps no dense matrix of the convolutions */
+        draw(&m, &r, t % 2, 2, 5, 1.0f);
+        mdims dm;
+        mb *b = build(&m, &dm);
+        net *n = mb_load_ok(b), *dn = dense_twin(n);
+        int nin = net_in_size(n), no = net_out_size(n), nl = net_n_layers(n);
+        double lo[50], hi[50], x[50];
+        double rad = pow(10.0, -2.0 + 1.5 * tu_unif(&r));
+        for (int k = 0; k < nin; k++) {
+            double c = rndf(&r);
+            lo[k] = c - rad * tu_unif(&r);
+            hi[k] = c + rad * tu_unif(&r);
+        }
+        double C[36 * 3] = {0}, d[36] = {0};
+        int q = margin_rows(&r, no, 30, 2, C, d);
+        assert_int_equal(q, 36);
+        cn_err err;
+        bnd_ctx *c = bnd_ctx_new(n, &err), *cd = bnd_ctx_new(dn, &err);
+        assert_non_null(c);
+        assert_non_null(cd);
+        trace tr;
+        trace_init(&tr, n);
+        snapshot s[3];
+        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++) {
+            bnd_opts o;
+            bnd_opts_init(&o, ms[k]);
+            o.alpha_iters = 5;
+            double lbd[36];
+            s[k].m = q;
+            s[k].C = C;
+            s[k].d = d;
+            s[k].lb = calloc((size_t)q, sizeof(double));
+            assert_int_equal(bnd_run(c, &o, &rg, q, C, d, s[k].lb, NULL, &err), CN_OK);
+            snap_take(c, n, &s[k], &tr);
+            assert_int_equal(bnd_run(cd, &o, &rg, q, C, d, lbd, NULL, &err), CN_OK);
+            for (int row = 0; row < q; row++)
+                if (!close_to(s[k].lb[row], lbd[row], 1e-9))
+                    fail_msg("net %d, %s, row %d: %.17g as convolutions, %.17g dense", t,
+                             bnd_method_name(ms[k]), row, s[k].lb[row], lbd[row]);
+            for (int i = 1; i <= nl; i++) {
+                const double *a, *bh, *e, *f;
+                bnd_layer_bounds(c, i, &a, &bh);
+                bnd_layer_bounds(cd, i, &e, &f);
+                for (int j = 0; j < tr.w[i]; j++)
+                    if (!close_to(a[j], e[j], 1e-9) || !close_to(bh[j], f[j], 1e-9))
+                        fail_msg("net %d, %s, z_%d[%d]: [%.17g, %.17g] as convolutions, "
+                                 "[%.17g, %.17g] dense", t, bnd_method_name(ms[k]), i, j, a[j],
+                                 bh[j], e[j], f[j]);
+            }
+            compared++;
+        }
+        int nv = box_vertices(nin, 6);
+        for (int p = 0; p < nv + 40; p++) {
+            if (!box_point(&r, p, nin, 6, lo, hi, NULL, x))
+                continue;
+            eval_trace(n, x, &tr);
+            for (int k = 0; k < 3; k++)
+                if (!check_point(n, &tr, &s[k], bnd_method_name(ms[k])))
+                    fail_msg("net %d: bound violated (%s, point %d)", t, bnd_method_name(ms[k]),
+                             p);
+            checked++;
+        }
+        for (int k = 0; k < 3; k++)
+            snap_free(&s[k], tr.nl);
+        trace_clear(&tr);
+        bnd_ctx_free(c);
+        bnd_ctx_free(cd);
+        net_free(dn);
+        net_free(n);
+        free(b);
+    }
+    printf("# %d residual networks x 3 methods agree with their dense unrolling; %d points "
+           "checked exactly\n", compared / 3, checked);
+    assert_int_equal(compared, 30);
+    assert_true(checked >= 10 * 40);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Engine against the exact MILP on small residual networks                  */
 /* ------------------------------------------------------------------------ */
 
@@ -621,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_node_order),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_cifar_resnets),
+        cmocka_unit_test(test_conv_bounds),
         cmocka_unit_test(test_engine_vs_milp),
     };
     return run_filtered_group("residual", tests, sizeof tests / sizeof *tests);
