@@ -8,7 +8,8 @@
  * refutation's multipliers broken deep in the tree (refused at exactly that
  * node), a structural fault after a numeric one and before one (the first in
  * the tree's order is reported), and a numeric fault and a parameter out of
- * range in the same node (the earlier refutation is reported). */
+ * range in the same node (the earlier refutation is reported).  Out of
+ * memory at every allocation in turn: CN_ENOMEM, nothing leaked. */
 #include "config.h"
 
 #include <math.h>
@@ -401,12 +402,55 @@ static void test_check_mem_threads(void **state)
     problem_clear(&pb);
 }
 
+/* Out of memory on the walk's thread at every allocation in turn, on two
+ * threads in small chunks: CN_ENOMEM with nothing leaked, until the check
+ * runs through and finds the proof valid. */
+static void test_oom_threads(void **state)
+{
+    (void)state;
+    problem pb;
+    problem_init(&pb);
+    cert_tree t;
+    make_proof(&pb, &t);
+    cn_err err;
+    cert_bounds *bs[2];
+    for (int k = 0; k < 2; k++)
+        assert_non_null(bs[k] = cert_bounds_new(pb.n, &err));
+    long failures = 0;
+    for (long f = 1;; f++) {
+        assert_true(f < 10000);
+        long live = cn_alloc_live();
+        cert_stats st = {0, 0, 0, 0};
+        bool valid = false;
+        char why[400];
+        cn_alloc_fail_after(f);
+        cn_status s = cert__check_tree_chunked(bs, 2, 2000, pb.unsat, &t, &valid, why,
+                                               sizeof why, &st, &err);
+        cn_alloc_fail_after(0);
+        assert_int_equal(cn_alloc_live(), live);
+        if (s == CN_OK) {
+            if (!valid)
+                fail_msg("allocation %ld failed and the proof was judged: %s", f, why);
+            break;
+        }
+        assert_int_equal(s, CN_ENOMEM);
+        failures++;
+    }
+    printf("# %ld allocation failures returned CN_ENOMEM\n", failures);
+    assert_true(failures >= 5);
+    for (int k = 0; k < 2; k++)
+        cert_bounds_free(bs[k]);
+    cert_tree_clear(&t);
+    problem_clear(&pb);
+}
+
 int main(void)
 {
     json_set_alloc_funcs(cn_malloc, cn_free);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_trees),
         cmocka_unit_test(test_check_mem_threads),
+        cmocka_unit_test(test_oom_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
