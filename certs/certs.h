@@ -454,10 +454,23 @@ typedef struct {
 
 /* Checks tree t against case t->case_idx of p (T, C, R in section 3).
  * Returns CN_OK when the check ran (CN_ENOMEM otherwise); *valid tells the
- * outcome and why[] (not NULL, why_len > 0) names what failed and where. */
+ * outcome and why[] (not NULL, why_len > 0) names what failed and where.
+ * One thread: cert_check_tree_mt with the one context b. */
 cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, bool *valid,
                           char *why, size_t why_len, cert_stats *st /* accumulated */,
                           cn_err *err) CN_WUR;
+/* cert_check_tree on n_b threads, one per context bs[0 .. n_b-1] (all made
+ * by cert_bounds_new on the same network; n_b >= 1).  The walk over the
+ * tree stays on the calling thread with bs[0] and does everything
+ * structural (T, C, the claims of B, every parameter's range); the regions
+ * to bound and their refutations (R) are queued in walk order, in chunks of
+ * bounded memory, and re-proved by n_b - 1 started threads and the caller.
+ * The outcome is the sequential one: *valid, why[] (the failure the
+ * sequential walk meets first) and *st are the same for every n_b; n_b == 1
+ * starts no thread and bounds each region as the walk reaches it. */
+cn_status cert_check_tree_mt(cert_bounds *const *bs, int n_b, const prop *p, const cert_tree *t,
+                             bool *valid, char *why, size_t why_len,
+                             cert_stats *st /* accumulated */, cn_err *err) CN_WUR;
 
 /* ------------------------------------------------------------------------ */
 /* Keys and signatures (sign.c)                                              */
@@ -560,6 +573,9 @@ typedef struct {
     const unsigned char *pubkey;       /* [32] trusted key, or NULL */
     bool allow_unsigned;               /* accept no signature / an untrusted one */
     cert_limits limits;
+    int threads;                       /* threads re-proving refutations
+                                          (cert_check_tree_mt); <= 1: one, no
+                                          thread started */
 } cert_check_in;
 
 typedef enum {

@@ -33,6 +33,13 @@ double cert__pool_back(const net_layer *nl, const int *arg, const bool *dec, con
                        const double *zl, const double *lam_out, double *plo, double *nh,
                        double *lam_in);
 
+/* tree.c: cert_check_tree_mt with queue_bytes of regions (at least one
+ * region) before the queue is re-proved and emptied (the tests make it
+ * small to re-prove a tree in many chunks). */
+cn_status cert__check_tree_chunked(cert_bounds *const *bs, int n_b, size_t queue_bytes,
+                                   const prop *p, const cert_tree *t, bool *valid, char *why,
+                                   size_t why_len, cert_stats *st, cn_err *err) CN_WUR;
+
 /* doc.c: canonical bytes of a JSON value (section 2 of certs.h), NUL
  * terminated; NULL when out of memory.  Allocated by jansson: release with
  * cert__free_dump. */

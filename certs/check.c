@@ -14,7 +14,8 @@ typedef struct {
     const cert_check_in *in;
     cert_report *rep;
     cert_limits lim;          /* in->limits with the defaults filled in */
-    cert_bounds *b;           /* created on the first proof */
+    cert_bounds **bs;         /* [n_b] one per thread, created on the first proof */
+    int n_b;
     cn_err *err;
     cn_status st;             /* an error that stops the check (not a finding) */
 } checker;
@@ -331,12 +332,34 @@ static bool finite_boxes(checker *c, const prop *p)
 
 /* ---- witnesses ------------------------------------------------------------ */
 
+static void free_contexts(checker *c)
+{
+    for (int k = 0; c->bs && k < c->n_b; k++)
+        cert_bounds_free(c->bs[k]);
+    cn_free(c->bs);
+    c->bs = NULL;
+    c->n_b = 0;
+}
+
+/* One bounds context per thread (in->threads, at least one). */
+static bool make_contexts(checker *c)
+{
+    int n = c->in->threads > 1 ? c->in->threads : 1;
+    if (!(c->bs = cn_calloc((size_t)n, sizeof *c->bs)))
+        return nomem(c, "for the checker's bounds");
+    for (c->n_b = 0; c->n_b < n; c->n_b++)
+        if (!(c->bs[c->n_b] = cert_bounds_new(c->in->model, c->err))) {
+            c->st = c->err ? c->err->status : CN_ENOMEM;
+            free_contexts(c);
+            return false;
+        }
+    return true;
+}
+
 static bool check_proof(checker *c, const char *where, const prop *p, const json_t *proof)
 {
-    if (!c->b && !(c->b = cert_bounds_new(c->in->model, c->err))) {
-        c->st = c->err ? c->err->status : CN_ENOMEM;
+    if (!c->bs && !make_contexts(c))
         return false;
-    }
     for (int ci = 0; ci < prop_n_cases(p); ci++) {
         const json_t *tc = json_array_get(proof, (size_t)ci);
         cert_tree t;
@@ -358,7 +381,8 @@ static bool check_proof(checker *c, const char *where, const prop *p, const json
             }
         }
         if (s == CN_OK)
-            s = cert_check_tree(c->b, p, &t, &ok, why, sizeof why, &c->rep->stats, c->err);
+            s = cert_check_tree_mt(c->bs, c->n_b, p, &t, &ok, why, sizeof why, &c->rep->stats,
+                                   c->err);
         cert_tree_clear(&t);
         if (s != CN_OK) {
             c->st = s;
@@ -660,7 +684,7 @@ cn_status cert_check_mem(const char *bytes, size_t len, const cert_check_in *in,
     json_t *root = NULL;
     ok = ok && check_doc(&c, bytes, len, &root);
     json_decref(root);
-    cert_bounds_free(c.b);
+    free_contexts(&c);
     if (c.st != CN_OK)
         return c.st;
     r.valid = ok;

@@ -6,7 +6,7 @@ certs_libcerts_la_SOURCES = certs/certs.h certs/certs_int.h \
 	certs/relax.c certs/relax_act.c certs/relax_pool.c certs/lpcheck.c certs/tree.c certs/par.c \
 	certs/sign.c certs/doc.c certs/check.c
 certs_libcerts_la_LIBADD = models/libmodels.la $(MPFR_LIBS) $(JANSSON_LIBS) $(SODIUM_LIBS) $(GMP_LIBS) \
-	$(LIBM_LIBS)
+	$(PTHREAD_LIBS) $(LIBM_LIBS)
 
 check_PROGRAMS += tests/test_certs tests/test_certs_hostile
 TESTS += tests/test_certs tests/test_certs_hostile
@@ -25,6 +25,13 @@ TESTS += tests/test_certs_lp
 tests_test_certs_lp_SOURCES = tests/test_certs_lp.c tests/testutil.h
 tests_test_certs_lp_CFLAGS = $(tests_test_certs_CFLAGS)
 tests_test_certs_lp_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
+
+# The checker on several threads: the same outcome as on one
+check_PROGRAMS += tests/test_check_threads
+TESTS += tests/test_check_threads
+tests_test_check_threads_SOURCES = tests/test_check_threads.c tests/testutil.h
+tests_test_check_threads_CFLAGS = $(tests_test_certs_CFLAGS)
+tests_test_check_threads_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
 
 # Command-line checks of keygen / verify --cert / check (needs ./certnn).
 dist_noinst_SCRIPTS += tests/certs.sh

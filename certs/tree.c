@@ -1,11 +1,16 @@
 /* tree.c — proof trees: building them, and checking one against a case
  * (certs.h, section 3: T well formed, C every leaf covered, R every
- * refutation re-proved with relax.c's bounds). */
+ * refutation re-proved with relax.c's bounds).  The walk is sequential; on
+ * several threads it queues the regions to bound (R) and worker threads,
+ * one bounds context each, re-prove them chunk by chunk, the first failure
+ * in walk order winning, so the outcome is the one-thread outcome. */
 #include "config.h"
 
 #include <fenv.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "certs/certs_int.h"
@@ -318,12 +323,46 @@ static void child_region(frames *F, const cert_tree *t, int d, int side)
     c->next = 0;
 }
 
+/* What re-proving a node's refutations needs: all read only but b and tmp,
+ * so one per thread (the walk's is the first). */
 typedef struct {
     cert_bounds *b;
     const prop_case *pc;
     const cert_tree *t;
-    case_atoms ca;
+    const case_atoms *ca;
     int n_out;
+    mpq_t tmp;
+} prover;
+
+/* A node whose region is to be bounded and refutations re-proved (the
+ * parallel walk): refutations q < n_check; n_check < n_refs when the walk
+ * found the parameters of refutation n_check out of range (then only the
+ * region's overflow is reported before that).  st: the stats when the walk
+ * reached the refutations (the region counted, none of them yet). */
+typedef struct {
+    int node, n_check;
+    cert_stats st;
+} job;
+
+/* Jobs in walk order, their regions in three flat arrays (job k's box at
+ * lo/hi + k * n_in, its splits at split + k * n_relus). */
+typedef struct {
+    int n, cap;               /* cap == 0: sequential, no queue */
+    job *jobs;
+    double *lo, *hi;
+    signed char *split;
+} queue;
+
+typedef struct {
+    cert_bounds *b;           /* the walk's context (bs[0]) */
+    cert_bounds *const *bs;   /* [n_b] one per thread */
+    int n_b;
+    prover *pv;               /* [n_b], pv[k].b == bs[k] */
+    queue q;
+    const prop_case *pc;
+    const cert_tree *t;
+    case_atoms ca;
+    int n_out, n_in, n_relus;
     char *why;
     size_t why_len;
     cert_stats *st;
@@ -389,47 +428,59 @@ static bool par_ok(walk *w, int i, int d, const cert_par *p, const frame *fr)
     return ok;
 }
 
-/* Re-proves the refutations of node i over the region in fr. */
-static bool check_refs(walk *w, int i, frame *fr)
+static int said(char *msg, size_t len, int q, const char *fmt, ...) CN_PRINTF(4, 5);
+static int said(char *msg, size_t len, int q, const char *fmt, ...)
 {
-    const cert_node *nd = &w->t->nodes[i];
-    if (nd->n_refs == 0)
-        return true;
-    cert_region r = cert_bounds_region(w->b, fr->lo, fr->hi, fr->split);
-    w->st->bounded++;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+    return q;
+}
+
+/* Bounds the region lo, hi, split of node i and re-proves its refutations
+ * q < n_check (and the region's overflow at q = n_check < n_refs).  -1 when
+ * they hold; else the q that failed, msg[] saying how (*oom: no memory for
+ * an LP check). */
+static int prove_refs(prover *P, int i, const double *lo, const double *hi,
+                      const signed char *split, int n_check, char *msg, size_t len, bool *oom)
+{
+    const cert_node *nd = &P->t->nodes[i];
+    const case_atoms *ca = P->ca;
+    cert_region r = cert_bounds_region(P->b, lo, hi, split);
     for (int q = 0; q < nd->n_refs; q++) {
         int d = nd->refs[q];
         if (r == CERT_REGION_BLOWN)
-            return bad(w, i, "disjunct %d not refuted: a bound overflowed", d);
+            return said(msg, len, q, "disjunct %d not refuted: a bound overflowed", d);
+        if (q >= n_check)
+            return -1;
         const cert_par *par = nd->par && nd->par[q].kind == CERT_PAR_AB ? &nd->par[q] : NULL;
-        if (par && !par_ok(w, i, d, par, fr))
-            return false;
         if (r == CERT_REGION_OK && par) {
-            const atom *at = &w->ca.atoms[w->ca.dstart[d] + par->atom];
-            double lb = atom_lb(w->b, at, w->n_out, par, fr->split);
-            if (!above(lb, *at->rhs, w->tmp))
-                return bad(w, i, "disjunct %d not refuted: with the stored slopes and "
-                                 "multipliers the lower bound is %.17g <= rhs %.17g (atom %d)",
-                           d, lb, mpq_get_d(*at->rhs), par->atom);
+            const atom *at = &ca->atoms[ca->dstart[d] + par->atom];
+            double lb = atom_lb(P->b, at, P->n_out, par, split);
+            if (!above(lb, *at->rhs, P->tmp))
+                return said(msg, len, q, "disjunct %d not refuted: with the stored slopes and "
+                            "multipliers the lower bound is %.17g <= rhs %.17g (atom %d)", d, lb,
+                            mpq_get_d(*at->rhs), par->atom);
         } else if (r == CERT_REGION_OK && nd->par && nd->par[q].kind == CERT_PAR_LP) {
             bool ok;
             char m[300];
-            if (cert_lp_refutes(w->b, w->pc, d, &nd->par[q], &ok, m, sizeof m, NULL) != CN_OK) {
-                w->oom = true;
-                return false;
+            if (cert_lp_refutes(P->b, P->pc, d, &nd->par[q], &ok, m, sizeof m, NULL) != CN_OK) {
+                *oom = true;
+                return q;
             }
             if (!ok)
-                return bad(w, i, "disjunct %d not refuted by its LP: %s", d, m);
+                return said(msg, len, q, "disjunct %d not refuted by its LP: %s", d, m);
         } else if (r == CERT_REGION_OK) {
             double best = -INFINITY;
             int best_k = -1;
             bool done = false;
-            for (int k = w->ca.dstart[d]; k < w->ca.dstart[d + 1] && !done; k++) {
-                const atom *at = &w->ca.atoms[k];
+            for (int k = ca->dstart[d]; k < ca->dstart[d + 1] && !done; k++) {
+                const atom *at = &ca->atoms[k];
                 if (!at->usable)
                     continue;
-                double lb = atom_lb(w->b, at, w->n_out, NULL, NULL);
-                done = above(lb, *at->rhs, w->tmp);
+                double lb = atom_lb(P->b, at, P->n_out, NULL, NULL);
+                done = above(lb, *at->rhs, P->tmp);
                 if (best_k < 0 || lb > best) {
                     best = lb;
                     best_k = k;
@@ -437,15 +488,206 @@ static bool check_refs(walk *w, int i, frame *fr)
             }
             if (!done) {
                 if (best_k < 0)
-                    return bad(w, i, "disjunct %d not refuted: it has no usable atom", d);
-                return bad(w, i, "disjunct %d not refuted: lower bound %.17g <= rhs %.17g "
-                                 "(atom %d)", d, best, mpq_get_d(*w->ca.atoms[best_k].rhs),
-                           best_k - w->ca.dstart[d]);
+                    return said(msg, len, q, "disjunct %d not refuted: it has no usable atom", d);
+                return said(msg, len, q, "disjunct %d not refuted: lower bound %.17g <= rhs "
+                            "%.17g (atom %d)", d, best, mpq_get_d(*ca->atoms[best_k].rhs),
+                            best_k - ca->dstart[d]);
             }
         }
-        fr->cov[d] = 1;
-        w->st->refutations++;
     }
+    return -1;
+}
+
+/* ---- the queue of the parallel walk -------------------------------------- */
+
+/* Regions held before the queue is re-proved and emptied. */
+#define QUEUE_BYTES ((size_t)64 << 20)
+
+static void queue_free(queue *Q)
+{
+    cn_free(Q->jobs);
+    cn_free(Q->lo);
+    cn_free(Q->hi);
+    cn_free(Q->split);
+    memset(Q, 0, sizeof *Q);
+}
+
+/* Room for the jobs of a tree of n_nodes nodes within `bytes`. */
+static bool queue_init(queue *Q, size_t bytes, int n_nodes, int n_in, int n_relus)
+{
+    size_t per = sizeof(job) + 2 * sizeof(double) * (size_t)n_in + (size_t)n_relus;
+    size_t cap = bytes / per;
+    if (cap < 1)
+        cap = 1;
+    if (cap > (size_t)n_nodes)
+        cap = (size_t)n_nodes;
+    memset(Q, 0, sizeof *Q);
+    Q->jobs = cn_mallocarray(cap, sizeof(job));
+    Q->lo = cn_mallocarray(cap * (size_t)n_in, sizeof(double));
+    Q->hi = cn_mallocarray(cap * (size_t)n_in, sizeof(double));
+    Q->split = cn_calloc(cap * (size_t)n_relus + 1, 1);
+    if (!Q->jobs || !Q->lo || !Q->hi || !Q->split) {
+        queue_free(Q);
+        return false;
+    }
+    Q->cap = (int)cap;
+    return true;
+}
+
+/* One thread's share of a flush: jobs taken in order from a shared
+ * counter; it stops at its first failure (its later jobs come after it)
+ * and skips the jobs after the first failure known to any thread. */
+typedef struct {
+    const queue *Q;
+    int n_in, n_relus;
+    atomic_int next;
+    atomic_int first_fail;    /* lowest failed job so far (Q->n: none) */
+} flush_shared;
+
+typedef struct {
+    flush_shared *S;
+    prover *P;
+    int fail_job, fail_q;     /* fail_job == S->Q->n: none */
+    bool oom;
+    char msg[400];
+} flush_worker;
+
+static void *flush_run(void *arg)
+{
+    flush_worker *k = arg;
+    flush_shared *S = k->S;
+    const queue *Q = S->Q;
+    for (;;) {
+        int j = atomic_fetch_add(&S->next, 1);
+        if (j >= Q->n || j > atomic_load(&S->first_fail))
+            break;
+        const job *jb = &Q->jobs[j];
+        bool oom = false;
+        int fq = prove_refs(k->P, jb->node, Q->lo + (size_t)j * (size_t)S->n_in,
+                            Q->hi + (size_t)j * (size_t)S->n_in,
+                            Q->split + (size_t)j * (size_t)S->n_relus, jb->n_check, k->msg,
+                            sizeof k->msg, &oom);
+        if (fq >= 0) {
+            k->fail_job = j;
+            k->fail_q = fq;
+            k->oom = oom;
+            int f = atomic_load(&S->first_fail);
+            while (j < f && !atomic_compare_exchange_weak(&S->first_fail, &f, j))
+                ;
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Re-proves the queued jobs on the n_b threads (the caller's and n_b - 1
+ * started) and empties the queue.  false when one failed: the first in walk
+ * order is reported (why[], and the stats as the sequential walk leaves
+ * them), or w->oom. */
+static bool flush(walk *w)
+{
+    queue *Q = &w->q;
+    if (Q->n == 0)
+        return true;
+    flush_shared S = {.Q = Q, .n_in = w->n_in, .n_relus = w->n_relus};
+    atomic_init(&S.next, 0);
+    atomic_init(&S.first_fail, Q->n);
+    int n_b = w->n_b < Q->n ? w->n_b : Q->n;
+    flush_worker *k = cn_calloc((size_t)n_b, sizeof *k);
+    pthread_t *th = cn_calloc((size_t)n_b, sizeof *th);
+    bool *started = cn_calloc((size_t)n_b, sizeof *started);
+    if (!k || !th || !started) {
+        cn_free(k);
+        cn_free(th);
+        cn_free(started);
+        w->oom = true;
+        return false;
+    }
+    for (int t = 0; t < n_b; t++)
+        k[t] = (flush_worker){.S = &S, .P = &w->pv[t], .fail_job = Q->n, .fail_q = -1};
+    for (int t = 1; t < n_b; t++)
+        started[t] = pthread_create(&th[t], NULL, flush_run, &k[t]) == 0;
+    flush_run(&k[0]);        /* also takes the jobs of a thread that did not start */
+    int best = 0;
+    for (int t = 0; t < n_b; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        if (k[t].fail_job < k[best].fail_job)
+            best = t;
+    }
+    const flush_worker *f = &k[best];
+    bool ok = f->fail_job == Q->n;
+    if (!ok && f->oom) {
+        w->oom = true;
+    } else if (!ok) {
+        const job *jb = &Q->jobs[f->fail_job];
+        *w->st = jb->st;
+        w->st->refutations += f->fail_q;
+        bad(w, jb->node, "%s", f->msg);
+    }
+    Q->n = 0;
+    cn_free(k);
+    cn_free(th);
+    cn_free(started);
+    return ok;
+}
+
+/* Queues node i's region (frame fr) with its refutations q < n_check;
+ * re-proves the queue when it is full.  false when that found a failure. */
+static bool queue_push(walk *w, int i, const frame *fr, int n_check)
+{
+    queue *Q = &w->q;
+    job *jb = &Q->jobs[Q->n];
+    jb->node = i;
+    jb->n_check = n_check;
+    jb->st = *w->st;
+    memcpy(Q->lo + (size_t)Q->n * (size_t)w->n_in, fr->lo, sizeof(double) * (size_t)w->n_in);
+    memcpy(Q->hi + (size_t)Q->n * (size_t)w->n_in, fr->hi, sizeof(double) * (size_t)w->n_in);
+    memcpy(Q->split + (size_t)Q->n * (size_t)w->n_relus, fr->split, (size_t)w->n_relus);
+    Q->n++;
+    return Q->n < Q->cap || flush(w);
+}
+
+/* Node i's refutations over the region in fr: the parameters' ranges here,
+ * in order, up to the first out of range (why[] then says so, unless a
+ * refutation before it fails to re-prove); the numbers now (sequential) or
+ * queued (parallel). */
+static bool check_refs(walk *w, int i, frame *fr)
+{
+    const cert_node *nd = &w->t->nodes[i];
+    if (nd->n_refs == 0)
+        return true;
+    w->st->bounded++;
+    int n_ok = 0;
+    while (n_ok < nd->n_refs) {
+        const cert_par *par = nd->par && nd->par[n_ok].kind == CERT_PAR_AB ? &nd->par[n_ok]
+                                                                           : NULL;
+        if (par && !par_ok(w, i, nd->refs[n_ok], par, fr))
+            break;
+        n_ok++;
+    }
+    if (w->q.cap > 0) {
+        if (!queue_push(w, i, fr, n_ok))
+            return false;
+    } else {
+        char msg[400];
+        bool oom = false;
+        int fq = prove_refs(&w->pv[0], i, fr->lo, fr->hi, fr->split, n_ok, msg, sizeof msg,
+                            &oom);
+        if (oom) {
+            w->oom = true;
+            return false;
+        }
+        if (fq >= 0) {
+            w->st->refutations += fq;
+            return bad(w, i, "%s", msg);
+        }
+    }
+    w->st->refutations += n_ok;
+    if (n_ok < nd->n_refs)
+        return false;
+    for (int q = 0; q < nd->n_refs; q++)
+        fr->cov[nd->refs[q]] = 1;
     return true;
 }
 
@@ -590,6 +832,10 @@ static bool walk_tree(walk *w, frames *F)
     memset(root->cov, 0, (size_t)F->n_disj);
     if (!check_claims(w, root))
         return false;
+    for (int k = 1; k < w->n_b; k++)       /* re-proved once: in force for every thread */
+        for (int c = 0; c < t->n_claims; c++)
+            cert_bounds_ref_set(w->bs[k], t->claims[c].layer, t->claims[c].neuron,
+                                t->claims[c].sgn, t->claims[c].lb);
     root->next = 0;
     int i = 0, d = 0;
     for (;;) {
@@ -620,13 +866,18 @@ static bool walk_tree(walk *w, frames *F)
     return true;
 }
 
-cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, bool *valid,
-                          char *why, size_t why_len, cert_stats *st, cn_err *err)
+cn_status cert__check_tree_chunked(cert_bounds *const *bs, int n_b, size_t queue_bytes,
+                                   const prop *p, const cert_tree *t, bool *valid, char *why,
+                                   size_t why_len, cert_stats *st, cn_err *err)
 {
-    CN_REQUIRE(b && p && t && valid && why && why_len > 0 && st, "arguments");
-    const net *n = cert__bounds_net(b);
-    walk w = {.b = b, .t = t, .n_out = net_out_size(n), .why = why, .why_len = why_len,
-              .st = st};
+    CN_REQUIRE(bs && n_b >= 1 && p && t && valid && why && why_len > 0 && st, "arguments");
+    for (int k = 0; k < n_b; k++)
+        CN_REQUIRE(bs[k] && cert__bounds_net(bs[k]) == cert__bounds_net(bs[0]),
+                   "one context per thread, all on the same network");
+    const net *n = cert__bounds_net(bs[0]);
+    walk w = {.b = bs[0], .bs = bs, .n_b = n_b, .t = t, .n_out = net_out_size(n),
+              .n_in = net_in_size(n), .n_relus = net_n_relus(n), .why = why,
+              .why_len = why_len, .st = st};
     why[0] = '\0';
     if (t->case_idx < 0 || t->case_idx >= prop_n_cases(p)) {
         snprintf(why, why_len, "proof for case %d: the property has %d cases", t->case_idx,
@@ -647,28 +898,56 @@ cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, boo
         return CN_OK;
     }
     w.pc = prop_case_at(p, t->case_idx);
-    frames F = {.n_in = net_in_size(n), .n_relus = net_n_relus(n), .n_disj = w.pc->n_disj};
+    frames F = {.n_in = w.n_in, .n_relus = w.n_relus, .n_disj = w.pc->n_disj};
     mpq_init(w.tmp);
     cn_status s = CN_OK;
+    int n_pv = 0;
     w.seen = cn_calloc((size_t)(w.pc->n_disj ? w.pc->n_disj : 1), 1);
     w.bseen = cn_calloc((size_t)(F.n_relus ? F.n_relus : 1), 1);
-    if (!w.seen || !w.bseen || !atoms_build(w.pc, w.n_out, &w.ca) || !frame_at(&F, 0)) {
+    w.pv = cn_calloc((size_t)n_b, sizeof(prover));
+    if (!w.seen || !w.bseen || !w.pv || !atoms_build(w.pc, w.n_out, &w.ca) ||
+        !frame_at(&F, 0) || (n_b > 1 && t->n_nodes > 0 &&
+                             !queue_init(&w.q, queue_bytes, t->n_nodes, w.n_in, w.n_relus))) {
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory");
         goto done;
     }
-    cert_bounds_ref_reset(b);
+    for (; n_pv < n_b; n_pv++) {
+        w.pv[n_pv] = (prover){.b = bs[n_pv], .pc = w.pc, .t = t, .ca = &w.ca, .n_out = w.n_out};
+        mpq_init(w.pv[n_pv].tmp);
+        cert_bounds_ref_reset(bs[n_pv]);
+    }
     bool ok = walk_tree(&w, &F);
-    cert_bounds_ref_reset(b);
+    if (!w.oom && !flush(&w))      /* the queue's failures come before the walk's */
+        ok = false;
+    for (int k = 0; k < n_b; k++)
+        cert_bounds_ref_reset(bs[k]);
     if (w.oom) {
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory for a proof tree's regions");
         goto done;
     }
     *valid = ok;
 done:
+    for (int k = 0; k < n_pv; k++)
+        mpq_clear(w.pv[k].tmp);
+    cn_free(w.pv);
+    queue_free(&w.q);
     cn_free(w.seen);
     cn_free(w.bseen);
     atoms_free(&w.ca);
     frames_free(&F);
     mpq_clear(w.tmp);
     return s;
+}
+
+cn_status cert_check_tree_mt(cert_bounds *const *bs, int n_b, const prop *p, const cert_tree *t,
+                             bool *valid, char *why, size_t why_len, cert_stats *st, cn_err *err)
+{
+    return cert__check_tree_chunked(bs, n_b, QUEUE_BYTES, p, t, valid, why, why_len, st, err);
+}
+
+cn_status cert_check_tree(cert_bounds *b, const prop *p, const cert_tree *t, bool *valid,
+                          char *why, size_t why_len, cert_stats *st, cn_err *err)
+{
+    CN_REQUIRE(b, "a bounds context");
+    return cert_check_tree_mt(&b, 1, p, t, valid, why, why_len, st, err);
 }

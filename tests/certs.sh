@@ -41,6 +41,13 @@ expect 0 "ACAS 1_1 prop 3 --cert --sign" "$C" verify "$ACAS" --vnnlib "$P3" --ti
 expect 0 "check ACAS 1_1 prop 3" "$C" check "$T/p3.cert" --pubkey "$T/k.pub" --vnnlib "$P3" --json
 has "$T/out" '"valid": true' "--json says valid"
 has "$T/out" '"refutations": [1-9][0-9]+' "many refutations re-proved"
+# the refutations re-proved on one thread and on two: the same report but the time
+grep -v '"time_s"' "$T/out" >"$T/p3_default.json"
+for j in 1 2; do
+    expect 0 "check ACAS 1_1 prop 3 --threads $j" "$C" check "$T/p3.cert" --pubkey "$T/k.pub" --vnnlib "$P3" --json --threads $j
+    grep -v '"time_s"' "$T/out" >"$T/p3_j$j.json"
+    check "cmp -s '$T/p3_default.json' '$T/p3_j$j.json'" "... the same report as on all cores"
+done
 
 # ---- optimised refutations (alpha, beta-CROWN): mnist_fc property 3, ReLU
 # splitting; then refutations changed out of range or so the bound fails.
@@ -59,8 +66,11 @@ for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not
            bound_layer:"bound 0: not a finite bound of a ReLU layer's input"; do
     kind=${how%%:*}
     expect 0 "tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ab.cert" "$T/ab_$kind.cert"
-    expect 1 "... $kind refused" "$C" check "$T/ab_$kind.cert" --allow-unsigned
+    expect 1 "... $kind refused" "$C" check "$T/ab_$kind.cert" --allow-unsigned --threads 2
     has "$T/out" "${how#*:}" "... naming why ($kind)"
+    cp "$T/out" "$T/out_j2"
+    expect 1 "... $kind refused on one thread" "$C" check "$T/ab_$kind.cert" --allow-unsigned --threads 1
+    check "cmp -s '$T/out_j2' '$T/out'" "... with the same message ($kind)"
 done
 
 # ---- failures of check
