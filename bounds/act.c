@@ -13,7 +13,9 @@
  *   l >= 0 (concave):  lower = chord, upper = tangent at the midpoint;
  *   l < 0 < u:         lower = the tangent at some d in [l, 0] (the one
  *                      through (u, f(u)), found by bisection), upper = the
- *                      tangent at some d in [0, u] (through (l, f(l))).
+ *                      tangent at some d in [0, u] (through (l, f(l)));
+ *                      where that point would lie outside [l, u] the
+ *                      chord (valid then: smooth_lines).
  * Why they hold: a tangent at d lies below a convex / above a concave f on
  * the whole part where f is so; a chord lies above a convex / below a
  * concave f between its end points (f - line is convex / concave and has
@@ -252,13 +254,16 @@ static double tangent_point(net_op op, double l, double u, bool up)
         double d = 0.5 * (a + b);
         double fd = op == NET_SIGMOID ? 1.0 / (1.0 + exp(-d)) : tanh(d);
         double h = fd + dnear(op, d) * (p - d) - fp;  /* tangent at d, measured at p */
-        /* lower: h > 0 means d too far left; upper: h < 0 means d too far left */
-        if ((h > 0.0) != up)
-            a = d;
-        else
+        /* h grows with d on both sides (the tangent at d rises at p: p > d
+         * on the convex part below, p < d on the concave part above), so
+         * h > 0 means d too far right, for the lower line and the upper
+         * alike; h(a) <= 0 < h(b) throughout */
+        if (h > 0.0)
             b = d;
+        else
+            a = d;
     }
-    return up ? b : a;
+    return up ? b : a;                             /* the side whose line needs no lowering */
 }
 
 /* Lines of a smooth activation on [l, u] (finite, l <= u).  FE_DOWNWARD
@@ -267,7 +272,14 @@ static double tangent_point(net_op op, double l, double u, bool up)
  * chord; where concave (l >= 0) the mirror image; straddling 0, CROWN's
  * tangents (tangent_point), each made valid on the other part by raising
  * (lowering) the intercept to clear f at that part's end points 0 and l
- * (u): there f - line is concave (convex), so the end points suffice. */
+ * (u): there f - line is concave (convex), so the end points suffice.
+ * Straddling, the chord (slope k, intercept from both end points) is the
+ * upper line when k <= f'(u) (CROWN's tangent point would lie beyond u):
+ * g = line - f is >= 0 at l and u, convex on [0, u] with g'(u) <= 0, so
+ * decreasing there and >= g(u) >= 0; concave on [l, 0] and >= 0 at both
+ * ends (0 lies in [0, u]), so >= 0.  The mirror image: the chord is the
+ * lower line when k <= f'(l).  f'(u) is bounded below from the enclosure
+ * of f(u) (dmin_at), so the test holds for the real f'. */
 static void smooth_lines(net_op op, double l, double u, double *al, double *cl, double *au,
                          double *cu)
 {
@@ -285,7 +297,7 @@ static void smooth_lines(net_op op, double l, double u, double *al, double *cl, 
         k = 0.0;
     double width = -(l - u);                       /* u - l, rounded up */
     double a, c, d;
-    if (l >= 0.0) {
+    if (l >= 0.0 || (u > 0.0 && k <= dmin_at(op, fl_lo, fl_hi))) {
         /* lower: chord, below f at both ends: c <= f(p) - k p for p = l, u */
         a = k;
         c = fmin(fl_lo - (-((-k) * l)), fu_lo - (-((-k) * u)));
@@ -300,7 +312,7 @@ static void smooth_lines(net_op op, double l, double u, double *al, double *cl, 
         *al = a;
         *cl = c;
     }
-    if (u <= 0.0) {
+    if (u <= 0.0 || (l < 0.0 && k <= dmin_at(op, fu_lo, fu_hi))) {
         /* upper: chord, above f at both ends: c >= f(p) - k p */
         a = k;
         c = fmax(-((-fl_hi) + k * l), -((-fu_hi) + k * u));

@@ -21,7 +21,12 @@
  *     its own side by the tangent property and made valid on the other
  *     side by moving the intercept until the line clears f at that side's
  *     two end points (0 and u, or l and 0): there f - line is concave
- *     (convex), so the end points suffice.
+ *     (convex), so the end points suffice.  Straddling with a chord slope
+ *     k <= f'(u) (the tangent point through (l, f(l)) would lie beyond u),
+ *     the upper line is the chord: g = chord - f is 0 at l and u, convex on
+ *     [0, u] with g'(u) = k - f'(u) <= 0, hence decreasing and >= 0 there,
+ *     and concave on [l, 0] with g(l), g(0) >= 0, hence >= 0.  Mirrored:
+ *     k <= f'(l) makes the chord the lower line.
  * A tangent is only approximate in floating point: with a slope s near
  * f'(d) and del >= |f'(d) - s| (from an enclosure of f'(d)), the line
  * f(d) + s (z - d) -+ del w is below / above the exact tangent for
@@ -136,11 +141,11 @@ static double crown_point(net_op op, double l, double u, bool up)
     for (int i = 0; i < 40; i++) {
         double m = 0.5 * (a + b);
         double fm = op == NET_SIGMOID ? 1.0 / (1.0 + exp(-m)) : tanh(m);
-        double h = fm + slope_near(op, m) * (p - m) - fp;
-        if ((h > 0.0) != up)
-            a = m;
-        else
+        double h = fm + slope_near(op, m) * (p - m) - fp;  /* increasing in m */
+        if (h > 0.0)
             b = m;
+        else
+            a = m;
     }
     return up ? b : a;
 }
@@ -166,7 +171,8 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
         double wid = -(l - u);                   /* >= u - l */
         double a, c;
         /* lower line */
-        if (l >= 0.0) {                          /* concave: chord, both ends */
+        if (l >= 0.0 || (u > 0.0 && k <= dlow(op, fl, flu))) {
+            /* concave, or straddling with k <= f'(l): chord, both ends */
             double c1 = fl + (-k) * l, c2 = fud + (-k) * u;
             a = k;
             c = c1 < c2 ? c1 : c2;
@@ -187,7 +193,8 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
             lc[j] = c;
         }
         /* upper line */
-        if (u <= 0.0) {                          /* convex: chord, both ends */
+        if (u <= 0.0 || (l < 0.0 && k <= dlow(op, fud, fu))) {
+            /* convex, or straddling with k <= f'(u): chord, both ends */
             double n1 = (-flu) + k * l, n2 = (-fu) + k * u;  /* <= -(f(p) - k p) */
             a = k;
             c = -(n1 < n2 ? n1 : n2);
