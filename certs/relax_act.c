@@ -216,3 +216,81 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
         }
     }
 }
+
+/* The line on one side (up: the upper one) of f on [l, u] with its tangent
+ * at the point of a 17-point grid nearest to p, where cert__smooth_relax's
+ * line on that side is a tangent: the grid spans [l, u], or for a
+ * straddling neuron the part from l to CROWN's point (lower) or from
+ * CROWN's point to u (upper), where the tangent needs no lowering; it is
+ * still made valid on the other side as in cert__smooth_relax.  Any point
+ * gives a valid line (the tangent property, the slack for the slope, the
+ * end-point checks).  Returns false, leaving *a, *c alone, where that side
+ * is a chord, the interval is too narrow, p is NaN or the line is not
+ * finite.  cache: the neuron's CERT_LINE_CACHE doubles, all NaN for a new
+ * [l, u].  FE_DOWNWARD scope. */
+bool cert__smooth_line_at(net_op op, double l, double u, double p, bool up, double *cache,
+                          double *a, double *c)
+{
+    double *m = cache + (up ? CERT_LINE_CACHE / 2 : 0);  /* state, e0, e1, (a, c) x 17 */
+    if (m[0] != m[0]) {
+        m[0] = 0.0;
+        if (!(u - l > 0x1p-30 * (fabs(l) + fabs(u) + 1.0)) || (up ? u <= 0.0 : l >= 0.0))
+            return false;                        /* narrow, or a chord */
+        double fl = f_enclose(op, l, false), flu = f_enclose(op, l, true);
+        double fu = f_enclose(op, u, true), fud = f_enclose(op, u, false);
+        double k = (fud - flu) / (u - l);
+        if (!(k >= 0.0 && k < INFINITY))
+            k = 0.0;
+        bool straddle = l < 0.0 && u > 0.0;
+        if (straddle && k <= (up ? dlow(op, fud, fu) : dlow(op, fl, flu)))
+            return false;                        /* the chord */
+        m[1] = straddle && up ? crown_point(op, l, u, true) : l;
+        m[2] = straddle && !up ? crown_point(op, l, u, false) : u;
+        m[0] = m[2] >= m[1] ? 1.0 : 0.0;
+    }
+    if (m[0] != 1.0 || p != p)
+        return false;
+    double e0 = m[1], e1 = m[2];
+    double q = (p - e0) / (e1 - e0) * 16;
+    int g = !(q > 0.0) ? 0 : q >= 16 ? 16 : (int)(q + 0.5);
+    double *ln = m + 3 + 2 * g;
+    if (ln[0] == ln[0]) {
+        *a = ln[0];
+        *c = ln[1];
+        return true;
+    }
+    double d = g == 16 ? e1 : e0 + (e1 - e0) * ((double)g / 16);
+    bool straddle = l < 0.0 && u > 0.0;
+    const double f0 = op == NET_SIGMOID ? 0.5 : 0.0;
+    double s, t;
+    if (!up) {
+        d = d < l ? l : d > e1 ? e1 : d;
+        double w1 = -(l - d), w2 = straddle ? -d : -(d - u);
+        t = tangent_c(op, d, w1 > w2 ? w1 : w2, false, &s);
+        if (straddle) {
+            double cu0 = f_enclose(op, u, false) + (-s) * u;   /* <= f(u) - s u */
+            if (f0 < t)
+                t = f0;
+            if (cu0 < t)
+                t = cu0;
+        }
+    } else {
+        d = d > u ? u : d < e0 ? e0 : d;
+        double w1 = -(d - u), w2 = straddle ? d : -(l - d);
+        t = tangent_c(op, d, w1 > w2 ? w1 : w2, true, &s);
+        if (straddle) {
+            double cl0 = -((-f_enclose(op, l, true)) + s * l);  /* >= f(l) - s l */
+            if (f0 > t)
+                t = f0;
+            if (cl0 > t)
+                t = cl0;
+        }
+    }
+    if (!(t > -INFINITY && t < INFINITY && s < INFINITY)) {
+        m[0] = 0.0;
+        return false;
+    }
+    ln[0] = *a = s;
+    ln[1] = *c = t;
+    return true;
+}
