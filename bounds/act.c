@@ -13,7 +13,9 @@
  *   l >= 0 (concave):  lower = chord, upper = tangent at the midpoint;
  *   l < 0 < u:         lower = the tangent at some d in [l, 0] (the one
  *                      through (u, f(u)), found by bisection), upper = the
- *                      tangent at some d in [0, u] (through (l, f(l))).
+ *                      tangent at some d in [0, u] (through (l, f(l)));
+ *                      where that point would lie outside [l, u] the
+ *                      chord (valid then: smooth_lines).
  * Why they hold: a tangent at d lies below a convex / above a concave f on
  * the whole part where f is so; a chord lies above a convex / below a
  * concave f between its end points (f - line is convex / concave and has
@@ -54,8 +56,20 @@
  * lines above, and back-substitution that also concretises at every layer
  * it passes (DeepPoly's best-of; each is a valid lower bound, and on these
  * networks it is much tighter than concretising at the input only); the
- * checker (certs/relax.c) does the same.  BND_ALPHA optimises nothing
- * here, and bnd_run_param refuses these networks (no parameters).
+ * checker (certs/relax.c) does the same.
+ * TANGENT POINTS PER ROW (backsub_refined).  Any tangent point in range
+ * gives valid lines, so each row (an intermediate bound or a query) is
+ * back-substituted again with its own points: x* = the input corner that
+ * minimised the previous pass's row over z_0, carried up through the
+ * lines that pass used (forward_point); a neuron whose line on that side
+ * is a tangent gets it at the nearest of ACT_GRID + 1 points spread over
+ * its range ([l, u], or for a straddling neuron the part between l (u)
+ * and CROWN's point, so the tangent needs no lowering), the chord sides
+ * unchanged (point_line; lines cached per grid point and run).  ACT_REFINE
+ * such passes; every pass is a lower bound, the best per row is kept.
+ * The same accounting as above (the lines are smooth_lines' with another
+ * point).  BND_ALPHA optimises nothing more here, and bnd_run_param
+ * refuses these networks (no parameters).
  */
 #include "config.h"
 
@@ -68,13 +82,27 @@
 #include "bounds/bounds_int.h"
 
 #define ACT_CHUNK 32                /* rows back-substituted at once */
+#define ACT_GRID 16                 /* tangent points per neuron and side: a grid */
+#define ACT_REFINE 2                /* passes with tangents at each row's worst point */
 
 struct bnd__act {
     int nl, maxw;
     double **al, **cl, **au, **cu;  /* [nl]: activation layers [in], else NULL */
     double **E;                     /* [nl]: enclosed affine layers [out] */
+    /* smooth layers [in], for lines at other tangent points (point_line):
+     * f(l) rounded up, f(u) rounded down, and the range of tangent points
+     * that keeps a straddling neuron's tangent valid (lower: d <= tl,
+     * upper: d >= tu; CROWN's points) */
+    double **flh, **fud, **tl, **tu;
+    double **gk, **gc;              /* [in * 2 * (ACT_GRID + 1)]: lines at grid points (NaN: not yet) */
     double *A, *P, *N;              /* [ACT_CHUNK * maxw] */
     double *cst, *best;             /* [ACT_CHUNK] */
+    /* refinement (backsub_refined): the rows and constants as given, the
+     * rows over z_0 of the last pass and of the best, the bounds of the
+     * last pass, and the points z_i(x*) [ACT_CHUNK * poff[nl]] */
+    double *A0, *cst0, *cf, *cfb, *lb1;
+    double *pt, *ra, *rc;           /* points; the lines a row used (ra NaN: none) */
+    int *poff;                      /* [nl + 1]: offset of z_i in a row of pt */
     const signed char *split;       /* this run's ReLU splits (borrowed) or NULL */
 };
 
@@ -96,7 +124,34 @@ void bnd__act_free(bnd__act *a)
             cn_free(a->cu[i]);
         if (a->E)
             cn_free(a->E[i]);
+        if (a->flh)
+            cn_free(a->flh[i]);
+        if (a->fud)
+            cn_free(a->fud[i]);
+        if (a->tl)
+            cn_free(a->tl[i]);
+        if (a->tu)
+            cn_free(a->tu[i]);
+        if (a->gk)
+            cn_free(a->gk[i]);
+        if (a->gc)
+            cn_free(a->gc[i]);
     }
+    cn_free(a->gk);
+    cn_free(a->gc);
+    cn_free(a->flh);
+    cn_free(a->fud);
+    cn_free(a->tl);
+    cn_free(a->tu);
+    cn_free(a->A0);
+    cn_free(a->cst0);
+    cn_free(a->cf);
+    cn_free(a->cfb);
+    cn_free(a->lb1);
+    cn_free(a->pt);
+    cn_free(a->ra);
+    cn_free(a->rc);
+    cn_free(a->poff);
     cn_free(a->al);
     cn_free(a->cl);
     cn_free(a->au);
@@ -123,12 +178,33 @@ bnd__act *bnd__act_new(const bnd_ctx *c)
     a->au = cn_calloc(nl, sizeof(double *));
     a->cu = cn_calloc(nl, sizeof(double *));
     a->E = cn_calloc(nl, sizeof(double *));
+    a->flh = cn_calloc(nl, sizeof(double *));
+    a->fud = cn_calloc(nl, sizeof(double *));
+    a->tl = cn_calloc(nl, sizeof(double *));
+    a->tu = cn_calloc(nl, sizeof(double *));
+    a->poff = cn_calloc(nl + 1, sizeof(int));
+    a->gk = cn_calloc(nl, sizeof(double *));
+    a->gc = cn_calloc(nl, sizeof(double *));
+    if (!a->gk || !a->gc || !a->flh || !a->fud || !a->tl || !a->tu || !a->poff)
+        goto fail;
+    for (int i = 0; i < c->nl; i++)
+        a->poff[i + 1] = a->poff[i] + width(c, i);
     size_t rw = (size_t)ACT_CHUNK * (size_t)c->maxw;
     a->A = cn_mallocarray(rw, sizeof(double));
     a->P = cn_mallocarray(rw, sizeof(double));
     a->N = cn_mallocarray(rw, sizeof(double));
     a->cst = cn_mallocarray(ACT_CHUNK, sizeof(double));
     a->best = cn_mallocarray(ACT_CHUNK, sizeof(double));
+    a->A0 = cn_mallocarray(rw, sizeof(double));
+    a->cst0 = cn_mallocarray(ACT_CHUNK, sizeof(double));
+    a->lb1 = cn_mallocarray(ACT_CHUNK, sizeof(double));
+    a->cf = cn_mallocarray((size_t)ACT_CHUNK * (size_t)c->n_in, sizeof(double));
+    a->cfb = cn_mallocarray((size_t)ACT_CHUNK * (size_t)c->n_in, sizeof(double));
+    a->pt = cn_mallocarray((size_t)ACT_CHUNK * (size_t)a->poff[nl], sizeof(double));
+    a->ra = cn_mallocarray((size_t)ACT_CHUNK * (size_t)a->poff[nl], sizeof(double));
+    a->rc = cn_mallocarray((size_t)ACT_CHUNK * (size_t)a->poff[nl], sizeof(double));
+    if (!a->A0 || !a->cst0 || !a->lb1 || !a->cf || !a->cfb || !a->pt || !a->ra || !a->rc)
+        goto fail;
     if (!a->al || !a->cl || !a->au || !a->cu || !a->E || !a->A || !a->P || !a->N || !a->cst ||
         !a->best)
         goto fail;
@@ -139,7 +215,14 @@ bnd__act *bnd__act_new(const bnd_ctx *c)
             a->cl[i] = cn_mallocarray(in, sizeof(double));
             a->au[i] = cn_mallocarray(in, sizeof(double));
             a->cu[i] = cn_mallocarray(in, sizeof(double));
-            if (!a->al[i] || !a->cl[i] || !a->au[i] || !a->cu[i])
+            a->flh[i] = cn_mallocarray(in, sizeof(double));
+            a->fud[i] = cn_mallocarray(in, sizeof(double));
+            a->tl[i] = cn_mallocarray(in, sizeof(double));
+            a->tu[i] = cn_mallocarray(in, sizeof(double));
+            a->gk[i] = cn_mallocarray(in * 2 * (size_t)(ACT_GRID + 1), sizeof(double));
+            a->gc[i] = cn_mallocarray(in * 2 * (size_t)(ACT_GRID + 1), sizeof(double));
+            if (!a->gk[i] || !a->gc[i] || !a->al[i] || !a->cl[i] || !a->au[i] || !a->cu[i] || !a->flh[i] || !a->fud[i] ||
+                !a->tl[i] || !a->tu[i])
                 goto fail;
         } else if (c->L[i].encl) {
             a->E[i] = cn_mallocarray((size_t)c->L[i].out, sizeof(double));
@@ -252,13 +335,16 @@ static double tangent_point(net_op op, double l, double u, bool up)
         double d = 0.5 * (a + b);
         double fd = op == NET_SIGMOID ? 1.0 / (1.0 + exp(-d)) : tanh(d);
         double h = fd + dnear(op, d) * (p - d) - fp;  /* tangent at d, measured at p */
-        /* lower: h > 0 means d too far left; upper: h < 0 means d too far left */
-        if ((h > 0.0) != up)
-            a = d;
-        else
+        /* h grows with d on both sides (the tangent at d rises at p: p > d
+         * on the convex part below, p < d on the concave part above), so
+         * h > 0 means d too far right, for the lower line and the upper
+         * alike; h(a) <= 0 < h(b) throughout */
+        if (h > 0.0)
             b = d;
+        else
+            a = d;
     }
-    return up ? b : a;
+    return up ? b : a;                             /* the side whose line needs no lowering */
 }
 
 /* Lines of a smooth activation on [l, u] (finite, l <= u).  FE_DOWNWARD
@@ -267,12 +353,23 @@ static double tangent_point(net_op op, double l, double u, bool up)
  * chord; where concave (l >= 0) the mirror image; straddling 0, CROWN's
  * tangents (tangent_point), each made valid on the other part by raising
  * (lowering) the intercept to clear f at that part's end points 0 and l
- * (u): there f - line is concave (convex), so the end points suffice. */
+ * (u): there f - line is concave (convex), so the end points suffice.
+ * Straddling, the chord (slope k, intercept from both end points) is the
+ * upper line when k <= f'(u) (CROWN's tangent point would lie beyond u):
+ * g = line - f is >= 0 at l and u, convex on [0, u] with g'(u) <= 0, so
+ * decreasing there and >= g(u) >= 0; concave on [l, 0] and >= 0 at both
+ * ends (0 lies in [0, u]), so >= 0.  The mirror image: the chord is the
+ * lower line when k <= f'(l).  f'(u) is bounded below from the enclosure
+ * of f(u) (dmin_at), so the test holds for the real f'. */
 static void smooth_lines(net_op op, double l, double u, double *al, double *cl, double *au,
-                         double *cu)
+                         double *cu, double *flh, double *fud, double *tl, double *tu)
 {
     double fl_lo = f_round(op, l, MPFR_RNDD), fl_hi = f_round(op, l, MPFR_RNDU);
     double fu_lo = f_round(op, u, MPFR_RNDD), fu_hi = f_round(op, u, MPFR_RNDU);
+    *flh = fl_hi;
+    *fud = fu_lo;
+    *tl = u;
+    *tu = l;
     /* slope 0 (f increasing) as the fallback */
     *al = 0.0;
     *cl = fl_lo;
@@ -285,14 +382,17 @@ static void smooth_lines(net_op op, double l, double u, double *al, double *cl, 
         k = 0.0;
     double width = -(l - u);                       /* u - l, rounded up */
     double a, c, d;
-    if (l >= 0.0) {
+    if (l >= 0.0 || (u > 0.0 && k <= dmin_at(op, fl_lo, fl_hi))) {
         /* lower: chord, below f at both ends: c <= f(p) - k p for p = l, u */
         a = k;
+        if (l < 0.0)
+            *tl = NAN;
         c = fmin(fl_lo - (-((-k) * l)), fu_lo - (-((-k) * u)));
     } else if (u <= 0.0) {
         c = tangent(op, 0.5 * l + 0.5 * u, width, false, &a);
     } else {
         d = tangent_point(op, l, u, false);
+        *tl = d;
         c = tangent(op, d, fmax(-(l - d), -d), false, &a);  /* valid on [l, 0] */
         c = fmin(c, fmin(f0, fu_lo - (-((-a) * u))));       /* and at 0, u */
     }
@@ -300,14 +400,17 @@ static void smooth_lines(net_op op, double l, double u, double *al, double *cl, 
         *al = a;
         *cl = c;
     }
-    if (u <= 0.0) {
+    if (u <= 0.0 || (l < 0.0 && k <= dmin_at(op, fu_lo, fu_hi))) {
         /* upper: chord, above f at both ends: c >= f(p) - k p */
         a = k;
+        if (u > 0.0)
+            *tu = NAN;
         c = fmax(-((-fl_hi) + k * l), -((-fu_hi) + k * u));
     } else if (l >= 0.0) {
         c = tangent(op, 0.5 * l + 0.5 * u, width, true, &a);
     } else {
         d = tangent_point(op, l, u, true);
+        *tu = d;
         c = tangent(op, d, fmax(-(d - u), d), true, &a);    /* valid on [0, u] */
         c = fmax(c, fmax(f0, -((-fl_hi) + a * l)));         /* and at l, 0 */
     }
@@ -315,6 +418,62 @@ static void smooth_lines(net_op op, double l, double u, double *al, double *cl, 
         *au = a;
         *cu = c;
     }
+}
+
+/* The line of neuron j of smooth layer i on the side of a coefficient of
+ * sign up (upper line for a negative coefficient) with the tangent, where
+ * that side has one, at the point p instead of the default one (any point
+ * gives a valid line, as in smooth_lines): p is clamped to [l, tl] (lower)
+ * or [tu, u] (upper), so a straddling neuron's tangent stays the one that
+ * clears f on the other side (tl, tu: CROWN's points); the chord side and
+ * anything non-finite keep the default line.  FE_DOWNWARD scope. */
+static void point_line(const bnd_ctx *c, bnd__act *a, int i, int j, bool up, double p,
+                       double *k, double *cc)
+{
+    net_op op = net_layer_at(c->n, i)->op;
+    double l = c->lo[i][j], u = c->hi[i][j];
+    *k = up ? a->au[i][j] : a->al[i][j];
+    *cc = up ? a->cu[i][j] : a->cl[i][j];
+    if (up ? u <= 0.0 : l >= 0.0)
+        return;                                    /* chord */
+    if (!(u - l > 0x1p-30 * (fabs(l) + fabs(u) + 1.0)) || !(p == p))
+        return;                                    /* default (slope 0) */
+    double e0 = up ? a->tu[i][j] : l, e1 = up ? u : a->tl[i][j];
+    if (!(e1 >= e0))
+        return;
+    double q = (p - e0) / (e1 - e0) * ACT_GRID;    /* the nearest grid point */
+    int g = !(q > 0.0) ? 0 : q >= ACT_GRID ? ACT_GRID : (int)(q + 0.5);
+    size_t gi = ((size_t)j * 2 + (up ? 1 : 0)) * (ACT_GRID + 1) + (size_t)g;
+    if (a->gk[i][gi] == a->gk[i][gi]) {
+        *k = a->gk[i][gi];
+        *cc = a->gc[i][gi];
+        return;
+    }
+    double s, t, f0 = f_zero(op);
+    double d = g == ACT_GRID ? e1 : e0 + (e1 - e0) * ((double)g / ACT_GRID);
+    if (!up) {
+        d = fmin(fmax(d, l), a->tl[i][j]);
+        if (u <= 0.0) {
+            t = tangent(op, d, fmax(-(l - d), -(d - u)), false, &s);
+        } else {
+            t = tangent(op, d, fmax(-(l - d), -d), false, &s);
+            t = fmin(t, fmin(f0, a->fud[i][j] - (-((-s) * u))));
+        }
+    } else {
+        d = fmax(fmin(d, u), a->tu[i][j]);
+        if (l >= 0.0) {
+            t = tangent(op, d, fmax(-(l - d), -(d - u)), true, &s);
+        } else {
+            t = tangent(op, d, fmax(-(d - u), d), true, &s);
+            t = fmax(t, fmax(f0, -((-a->flh[i][j]) + s * l)));
+        }
+    }
+    if (!(isfinite(t) && isfinite(s))) {
+        s = *k;
+        t = *cc;
+    }
+    a->gk[i][gi] = *k = s;
+    a->gc[i][gi] = *cc = t;
 }
 
 /* ReLU lines (bounds.h); FE_DOWNWARD scope. */
@@ -403,16 +562,28 @@ static double concretise(int n, const double *lam, const double *lo, const doubl
     return isfinite(s) ? s : -INFINITY;
 }
 
-/* One activation step of row lam (over z_{i+1}) to z_i, in place. */
-static double step_act(const bnd__act *a, int i, int n, double *lam, const double *lo)
+/* One activation step of row lam (over z_{i+1}) to z_i, in place; pt
+ * (NULL: the layer's lines): the row's tangent points on z_i. */
+static double step_act(const bnd_ctx *bc, bnd__act *a, int i, int n, double *lam,
+                       const double *lo, const double *pt, double *ra, double *rc)
 {
     double c = 0.0;
     const double *al = a->al[i], *cl = a->cl[i], *au = a->au[i], *cu = a->cu[i];
+    bool smooth = pt && net_op_smooth(net_layer_at(bc->n, i)->op);
+    if (ra)
+        for (int j = 0; j < n; j++)
+            ra[j] = NAN;
     for (int j = 0; j < n; j++) {
         double x = lam[j];
         if (x == 0.0)
             continue;
         double s = x >= 0.0 ? al[j] : au[j], k = x >= 0.0 ? cl[j] : cu[j];
+        if (smooth)
+            point_line(bc, a, i, j, x < 0.0, pt[j], &s, &k);
+        if (ra) {
+            ra[j] = s;
+            rc[j] = k;
+        }
         double plo = x * s, phi = -((-x) * s);
         double D = -(plo - phi);                   /* >= phi - plo */
         c += x * k;
@@ -466,7 +637,8 @@ static void step_affine(bnd_ctx *c, bnd__act *a, int i, int R, double *cst)
  * back-substitution to the input; concr: also concretise at every layer
  * passed.  coef (NULL or [R * n_in]): the rows over z_0.  Returns false
  * when the run was halted. */
-static bool backsub(bnd_ctx *c, bnd__act *a, int s, int R, bool concr, double *lb, double *coef)
+static bool backsub(bnd_ctx *c, bnd__act *a, int s, int R, bool concr, double *lb, double *coef,
+                    const double *pts, bool rec)
 {
     for (int r = 0; r < R; r++)
         a->best[r] = -INFINITY;
@@ -483,7 +655,12 @@ static bool backsub(bnd_ctx *c, bnd__act *a, int s, int R, bool concr, double *l
             }
         if (is_act(c, i)) {
             for (int r = 0; r < R; r++)
-                a->cst[r] += step_act(a, i, w_out, a->A + (size_t)r * (size_t)w_out, c->lo[i]);
+            {
+                size_t o = (size_t)r * (size_t)a->poff[c->nl] + (size_t)a->poff[i];
+                a->cst[r] += step_act(c, a, i, w_out, a->A + (size_t)r * (size_t)w_out, c->lo[i],
+                                      pts ? pts + o : NULL, rec ? a->ra + o : NULL,
+                                      rec ? a->rc + o : NULL);
+            }
         } else {
             step_affine(c, a, i, R, a->cst);
         }
@@ -497,6 +674,85 @@ static bool backsub(bnd_ctx *c, bnd__act *a, int s, int R, bool concr, double *l
         if (coef)
             memcpy(coef + (size_t)r * (size_t)c->n_in, lam, (size_t)c->n_in * sizeof(double));
     }
+    return true;
+}
+
+/* The point x carried up to z_i (i < s) in double, round-to-nearest, into
+ * pt [poff[nl]]: affine layers exactly so, an activation neuron through
+ * the line the row used there (ra, rc; NaN: none, then f itself), so pt is
+ * where the row's relaxed network puts x (a heuristic: only where tangents
+ * touch). */
+static void forward_point(const bnd_ctx *c, const bnd__act *a, int s, const double *x,
+                          double *pt, const double *ra, const double *rc)
+{
+    memcpy(pt, x, (size_t)c->n_in * sizeof(double));
+    for (int i = 0; i + 1 < s; i++) {
+        const double *z = pt + a->poff[i];
+        double *o = pt + a->poff[i + 1];
+        const bnd__layer *L = &c->L[i];
+        net_op op = net_layer_at(c->n, i)->op;
+        if (!is_act(c, i)) {
+            for (int q = 0; q < L->out; q++) {
+                const double *w = L->W + (size_t)q * (size_t)L->in;
+                double t = L->b[q];
+                for (int j = 0; j < L->in; j++)
+                    t += w[j] * z[j];
+                o[q] = t;
+            }
+        } else {
+            const double *la = ra + a->poff[i], *lc = rc + a->poff[i];
+            for (int j = 0; j < L->in; j++)
+                o[j] = op != NET_RELU && !isnan(la[j]) ? la[j] * z[j] + lc[j]
+                       : op == NET_RELU           ? fmax(z[j], 0.0)
+                       : op == NET_SIGMOID ? 1.0 / (1.0 + exp(-z[j]))
+                                           : tanh(z[j]);
+        }
+    }
+}
+
+/* backsub, then ACT_REFINE more passes in which each row's tangents touch
+ * at z_i(x*), x* the input minimising the previous pass's row over z_0
+ * (where CROWN's heuristics put the row's worst case; any tangent point in
+ * range gives valid lines, so every pass is a lower bound): the best per
+ * row.  Same contract as backsub. */
+static bool backsub_refined(bnd_ctx *c, bnd__act *a, int s, int R, bool concr, double *lb,
+                            double *coef)
+{
+    int w = width(c, s), n0 = c->n_in;
+    size_t rw = (size_t)R * (size_t)w, rn = (size_t)R * (size_t)n0;
+    if (ACT_REFINE > 0) {
+        memcpy(a->A0, a->A, rw * sizeof(double));
+        memcpy(a->cst0, a->cst, (size_t)R * sizeof(double));
+    }
+    if (!backsub(c, a, s, R, concr, lb, a->cf, NULL, true))
+        return false;
+    memcpy(a->cfb, a->cf, rn * sizeof(double));
+    for (int it = 0; it < ACT_REFINE; it++) {
+        int saved = cn_round_push(FE_TONEAREST);
+        size_t np = (size_t)a->poff[c->nl];
+        for (int r = 0; r < R; r++) {
+            double *pt = a->pt + (size_t)r * np;
+            const double *lam = a->cf + (size_t)r * (size_t)n0;
+            for (int j = 0; j < n0; j++)
+                pt[j] = lam[j] > 0.0   ? c->lo[0][j]
+                        : lam[j] < 0.0 ? c->hi[0][j]
+                                       : 0.5 * c->lo[0][j] + 0.5 * c->hi[0][j];
+            forward_point(c, a, s, pt, pt, a->ra + (size_t)r * np, a->rc + (size_t)r * np);
+        }
+        cn_round_pop(saved);
+        memcpy(a->A, a->A0, rw * sizeof(double));
+        memcpy(a->cst, a->cst0, (size_t)R * sizeof(double));
+        if (!backsub(c, a, s, R, concr, a->lb1, a->cf, a->pt, true))
+            return false;
+        for (int r = 0; r < R; r++)
+            if (a->lb1[r] > lb[r]) {
+                lb[r] = a->lb1[r];
+                memcpy(a->cfb + (size_t)r * (size_t)n0, a->cf + (size_t)r * (size_t)n0,
+                       (size_t)n0 * sizeof(double));
+            }
+    }
+    if (coef)
+        memcpy(coef, a->cfb, rn * sizeof(double));
     return true;
 }
 
@@ -514,7 +770,7 @@ static bool linear_layer(bnd_ctx *c, bnd__act *a, int s, bool concr)
             a->A[(size_t)(2 * q + 1) * (size_t)w + j0 + q] = -1.0;  /* -z_j >= ... */
             a->cst[2 * q] = a->cst[2 * q + 1] = 0.0;
         }
-        if (!backsub(c, a, s, R, concr, lb, NULL))
+        if (!backsub_refined(c, a, s, R, concr, lb, NULL))
             return false;
         for (int q = 0; q < nj; q++) {
             int j = j0 + q;
@@ -555,7 +811,9 @@ static bool act_layer(bnd_ctx *c, bnd__act *a, const bnd_opts *o, int i, int *ro
             c->hi[i + 1][j] = hi[j] > 0.0 ? hi[j] : 0.0;
         } else {
             smooth_lines(op, lo[j], hi[j], &a->al[i][j], &a->cl[i][j], &a->au[i][j],
-                         &a->cu[i][j]);
+                         &a->cu[i][j], &a->flh[i][j], &a->fud[i][j], &a->tl[i][j], &a->tu[i][j]);
+            for (int g = 0; g < 2 * (ACT_GRID + 1); g++)
+                a->gk[i][(size_t)j * 2 * (ACT_GRID + 1) + (size_t)g] = NAN;
             c->lo[i + 1][j] = f_round(op, lo[j], MPFR_RNDD);
             c->hi[i + 1][j] = f_round(op, hi[j], MPFR_RNDU);
         }
@@ -601,7 +859,7 @@ static bool query_rows(bnd_ctx *c, bnd__act *a, bool linear, bool concr, int m, 
         memcpy(a->A, C + (size_t)r0 * (size_t)w, (size_t)R * (size_t)w * sizeof(double));
         for (int r = 0; r < R; r++)
             a->cst[r] = d ? d[r0 + r] : 0.0;
-        if (!backsub(c, a, c->nl, R, concr, lr, c->coef + (size_t)r0 * (size_t)c->n_in))
+        if (!backsub_refined(c, a, c->nl, R, concr, lr, c->coef + (size_t)r0 * (size_t)c->n_in))
             return false;
         for (int r = 0; r < R; r++)
             if (lr[r] > lb[r0 + r])

@@ -166,7 +166,10 @@
  *    slope, the convexity argument stated there); back-substitution steps
  *    through them as through an unstable ReLU (lower line where the
  *    coefficient is >= 0, upper line otherwise, the product's rounding
- *    term as below).  For such networks every back-substitution also
+ *    term as below); each row is back-substituted twice more with its own
+ *    tangent points (where its relaxed network puts the input corner that
+ *    minimised the previous pass, on a 17-point grid; any point gives a
+ *    valid line) and the best pass kept.  For such networks every back-substitution also
  *    concretises at each layer it passes and keeps the best (each is a
  *    lower bound), and LP refutations are not accepted.
  *  - sat / not-robust with sigmoid / tanh layers: the outputs at x are

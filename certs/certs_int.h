@@ -13,6 +13,14 @@ const net *cert__bounds_net(const cert_bounds *b);
  * lw z + lc <= f(z) <= uw z + uc on [lo, hi].  Call in FE_DOWNWARD. */
 void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, double *olo,
                         double *ohi, double *lw, double *lc, double *uw, double *uc);
+/* relax_act.c: the line on one side (up: upper) of f on [l, u] with its
+ * tangent at (the grid point nearest to) p instead of cert__smooth_relax's
+ * point, where that side is a tangent; false (unchanged) otherwise.
+ * cache: CERT_LINE_CACHE doubles per neuron, set to NaN whenever [l, u]
+ * changes.  Call in FE_DOWNWARD. */
+#define CERT_LINE_CACHE (2 * (3 + 2 * 17))
+bool cert__smooth_line_at(net_op op, double l, double u, double p, bool up, double *cache,
+                          double *a, double *c);
 /* relax.c: affine layer k as the checker holds it (a convolution as its
  * dense matrix): W [out*in] row-major, bias [out], and ne [out] with ne_o
  * <= -E_o over the last region's bounds of z_k (NULL: the layer is exact). */

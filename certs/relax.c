@@ -48,6 +48,7 @@ typedef struct {
     double *alpha;            /* relu: [in] lower slope (0 or 1) */
     double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable); smooth too */
     double *lw, *lc;          /* smooth: [in] lower line lw z + lc */
+    double *lcache;           /* smooth: [in * CERT_LINE_CACHE] lines at other points */
     bool encl;                /* affine with a nonzero enclosure radius */
     double wrel, wabs;
     const double *brad;       /* [out] or NULL (the net's, or brad_own) */
@@ -73,6 +74,13 @@ struct cert_bounds {
     double *bdense;           /* [n_relus] */
     int n_relus;
     double **rlo, **rhi;      /* [nl] known bounds of ReLU layers' inputs (or NULL) */
+    /* Tangent points per row (backsub_points; smooth networks): offset of
+     * z_k in pt, ra, rc [poff[nl]]; the row's points (pts: pt during a
+     * pass that uses them, else NULL) and the lines it used at each smooth
+     * neuron (ra NaN: none); lam0 [maxw] the row as given. */
+    int *poff;
+    double *pt, *ra, *rc, *lam0;
+    const double *pts;
 };
 
 static int width(const cert_bounds *b, int k) { return k == 0 ? b->n_in : b->L[k - 1].out; }
@@ -92,6 +100,7 @@ void cert_bounds_free(cert_bounds *b)
         cn_free(b->L[k].uc);
         cn_free(b->L[k].lw);
         cn_free(b->L[k].lc);
+        cn_free(b->L[k].lcache);
         cn_free(b->L[k].brad_own);
         cn_free(b->L[k].ne);
         cn_free(b->L[k].parg);
@@ -120,6 +129,11 @@ void cert_bounds_free(cert_bounds *b)
     }
     cn_free(b->rlo);
     cn_free(b->rhi);
+    cn_free(b->poff);
+    cn_free(b->pt);
+    cn_free(b->ra);
+    cn_free(b->rc);
+    cn_free(b->lam0);
     cn_free(b);
 }
 
@@ -205,7 +219,8 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             l->uc = cn_mallocarray(w, sizeof(double));
             l->lw = cn_mallocarray(w, sizeof(double));
             l->lc = cn_mallocarray(w, sizeof(double));
-            if (!l->ua || !l->uc || !l->lw || !l->lc)
+            l->lcache = cn_mallocarray(w * CERT_LINE_CACHE, sizeof(double));
+            if (!l->ua || !l->uc || !l->lw || !l->lc || !l->lcache)
                 goto nomem;
         } else if (nl->op == NET_RELU) {
             size_t w = (size_t)l->in;
@@ -253,6 +268,19 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
                 goto nomem;
         }
     cert_bounds_ref_reset(b);
+    if (b->smooth) {
+        if (!(b->poff = cn_calloc((size_t)b->nl + 1, sizeof(int))))
+            goto nomem;
+        for (int k = 0; k < b->nl; k++)
+            b->poff[k + 1] = b->poff[k] + width(b, k);
+        size_t np = (size_t)b->poff[b->nl];
+        b->pt = cn_mallocarray(np, sizeof(double));
+        b->ra = cn_mallocarray(np, sizeof(double));
+        b->rc = cn_mallocarray(np, sizeof(double));
+        b->lam0 = cn_mallocarray((size_t)b->maxw, sizeof(double));
+        if (!b->pt || !b->ra || !b->rc || !b->lam0)
+            goto nomem;
+    }
     for (int k = 0; k <= b->nl; k++) {
         b->lo[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
         b->hi[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
@@ -385,9 +413,13 @@ static double back_smooth(cert_bounds *b, int k, double *lam)
 {
     const layer *l = &b->L[k];
     const double *zl = b->lo[k];
+    double *ra = b->poff ? b->ra + b->poff[k] : NULL, *rc = b->poff ? b->rc + b->poff[k] : NULL;
+    const double *pt = b->pts ? b->pts + b->poff[k] : NULL;
     double c = 0.0;
     for (int j = 0; j < l->in; j++) {
         double v = lam[j];
+        if (ra)
+            ra[j] = NAN;
         if (v == 0.0)
             continue;
         if (!(v == v)) {
@@ -395,6 +427,13 @@ static double back_smooth(cert_bounds *b, int k, double *lam)
             continue;
         }
         double a = v >= 0.0 ? l->lw[j] : l->ua[j], k0 = v >= 0.0 ? l->lc[j] : l->uc[j];
+        if (pt)                                 /* the row's own tangent point */
+            (void)cert__smooth_line_at(l->op, zl[j], b->hi[k][j], pt[j], v < 0.0,
+                                       l->lcache + (size_t)j * CERT_LINE_CACHE, &a, &k0);
+        if (ra) {
+            ra[j] = a;
+            rc[j] = k0;
+        }
         double p = v * a;                       /* p_lo <= v a */
         c += v * k0;
         c += rounding_term(p, (-v) * a, zl[j]);
@@ -449,6 +488,61 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
     }
     double v = concretise(b, lam, c);
     return v > best || v != v ? v : best;
+}
+
+/* Smooth networks: backsub, then two more passes in which the row's
+ * tangents touch where its relaxed network puts x* (the input corner
+ * minimising the previous pass's row over z_0, carried up through the
+ * lines that pass used; cert__smooth_line_at): each pass is a lower
+ * bound for the lines it used, the best is returned.  Same contract as
+ * backsub; lam ends over z_0 of the last pass. */
+static double backsub_points(cert_bounds *b, int s, double *lam, double c)
+{
+    if (!b->smooth)
+        return backsub(b, s, lam, c);
+    int ws = width(b, s);
+    memcpy(b->lam0, lam, (size_t)ws * sizeof(double));
+    b->pts = NULL;
+    double best = backsub(b, s, lam, c);
+    for (int it = 0; it < 2; it++) {
+        int saved = cn_round_push(FE_TONEAREST);
+        double *z = b->pt;
+        for (int j = 0; j < b->n_in; j++)
+            z[j] = lam[j] > 0.0   ? b->lo[0][j]
+                   : lam[j] < 0.0 ? b->hi[0][j]
+                                  : 0.5 * b->lo[0][j] + 0.5 * b->hi[0][j];
+        for (int k = 0; k + 1 < s; k++) {
+            const layer *l = &b->L[k];
+            const double *zi = b->pt + b->poff[k];
+            double *zo = b->pt + b->poff[k + 1];
+            if (l->smooth) {
+                const double *ra = b->ra + b->poff[k], *rc = b->rc + b->poff[k];
+                for (int j = 0; j < l->in; j++)
+                    zo[j] = ra[j] == ra[j]           ? ra[j] * zi[j] + rc[j]
+                            : l->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-zi[j]))
+                                                   : tanh(zi[j]);
+            } else if (l->relu) {
+                for (int j = 0; j < l->in; j++)
+                    zo[j] = zi[j] > 0.0 ? zi[j] : 0.0;
+            } else {
+                for (int o = 0; o < l->out; o++) {
+                    const double *w = l->W + (size_t)o * (size_t)l->in;
+                    double t = l->b[o];
+                    for (int j = 0; j < l->in; j++)
+                        t += w[j] * zi[j];
+                    zo[o] = t;
+                }
+            }
+        }
+        cn_round_pop(saved);
+        memcpy(lam, b->lam0, (size_t)ws * sizeof(double));
+        b->pts = b->pt;
+        double v = backsub(b, s, lam, c);
+        b->pts = NULL;
+        if (v > best || best != best)
+            best = v;
+    }
+    return best;
 }
 
 /* ---- forward pass ----------------------------------------------------- */
@@ -519,7 +613,7 @@ static void linear_affine(cert_bounds *b, int k)
             double c0 = sgn * l->b[o];
             if (l->encl)
                 c0 += l->ne[o];             /* +-e_o >= -E_o */
-            double v = backsub(b, k, b->lam, c0);
+            double v = backsub_points(b, k, b->lam, c0);
             if (sgn > 0 && v > lo[o])
                 lo[o] = v;
             if (sgn < 0 && -v < hi[o])
@@ -610,6 +704,8 @@ cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *h
             layer *l = &b->L[k];
             cert__smooth_relax(l->op, l->in, b->lo[k], b->hi[k], b->lo[k + 1], b->hi[k + 1],
                                l->lw, l->lc, l->ua, l->uc);
+            for (size_t q = 0; q < (size_t)l->in * CERT_LINE_CACHE; q++)
+                l->lcache[q] = NAN;             /* new intervals: no line cached */
         } else if (b->L[k].pool) {
             layer *l = &b->L[k];
             cert__pool_ibp(l->pool, b->lo[k], b->hi[k], b->lo[k + 1], b->hi[k + 1], l->parg,
@@ -639,7 +735,7 @@ double cert_bounds_row(cert_bounds *b, const double *c)
         ibp += c[j] >= 0.0 ? c[j] * ylo[j] : c[j] * yhi[j];
         b->lam[j] = c[j];
     }
-    double lin = backsub(b, b->nl, b->lam, 0.0);
+    double lin = backsub_points(b, b->nl, b->lam, 0.0);
     cn_round_pop(saved);
     if (isnan(lin))
         return ibp;                     /* each is a bound on its own */

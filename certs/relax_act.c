@@ -21,7 +21,12 @@
  *     its own side by the tangent property and made valid on the other
  *     side by moving the intercept until the line clears f at that side's
  *     two end points (0 and u, or l and 0): there f - line is concave
- *     (convex), so the end points suffice.
+ *     (convex), so the end points suffice.  Straddling with a chord slope
+ *     k <= f'(u) (the tangent point through (l, f(l)) would lie beyond u),
+ *     the upper line is the chord: g = chord - f is 0 at l and u, convex on
+ *     [0, u] with g'(u) = k - f'(u) <= 0, hence decreasing and >= 0 there,
+ *     and concave on [l, 0] with g(l), g(0) >= 0, hence >= 0.  Mirrored:
+ *     k <= f'(l) makes the chord the lower line.
  * A tangent is only approximate in floating point: with a slope s near
  * f'(d) and del >= |f'(d) - s| (from an enclosure of f'(d)), the line
  * f(d) + s (z - d) -+ del w is below / above the exact tangent for
@@ -136,11 +141,11 @@ static double crown_point(net_op op, double l, double u, bool up)
     for (int i = 0; i < 40; i++) {
         double m = 0.5 * (a + b);
         double fm = op == NET_SIGMOID ? 1.0 / (1.0 + exp(-m)) : tanh(m);
-        double h = fm + slope_near(op, m) * (p - m) - fp;
-        if ((h > 0.0) != up)
-            a = m;
-        else
+        double h = fm + slope_near(op, m) * (p - m) - fp;  /* increasing in m */
+        if (h > 0.0)
             b = m;
+        else
+            a = m;
     }
     return up ? b : a;
 }
@@ -166,7 +171,8 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
         double wid = -(l - u);                   /* >= u - l */
         double a, c;
         /* lower line */
-        if (l >= 0.0) {                          /* concave: chord, both ends */
+        if (l >= 0.0 || (u > 0.0 && k <= dlow(op, fl, flu))) {
+            /* concave, or straddling with k <= f'(l): chord, both ends */
             double c1 = fl + (-k) * l, c2 = fud + (-k) * u;
             a = k;
             c = c1 < c2 ? c1 : c2;
@@ -187,7 +193,8 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
             lc[j] = c;
         }
         /* upper line */
-        if (u <= 0.0) {                          /* convex: chord, both ends */
+        if (u <= 0.0 || (l < 0.0 && k <= dlow(op, fud, fu))) {
+            /* convex, or straddling with k <= f'(u): chord, both ends */
             double n1 = (-flu) + k * l, n2 = (-fu) + k * u;  /* <= -(f(p) - k p) */
             a = k;
             c = -(n1 < n2 ? n1 : n2);
@@ -208,4 +215,82 @@ void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, do
             uc[j] = c;
         }
     }
+}
+
+/* The line on one side (up: the upper one) of f on [l, u] with its tangent
+ * at the point of a 17-point grid nearest to p, where cert__smooth_relax's
+ * line on that side is a tangent: the grid spans [l, u], or for a
+ * straddling neuron the part from l to CROWN's point (lower) or from
+ * CROWN's point to u (upper), where the tangent needs no lowering; it is
+ * still made valid on the other side as in cert__smooth_relax.  Any point
+ * gives a valid line (the tangent property, the slack for the slope, the
+ * end-point checks).  Returns false, leaving *a, *c alone, where that side
+ * is a chord, the interval is too narrow, p is NaN or the line is not
+ * finite.  cache: the neuron's CERT_LINE_CACHE doubles, all NaN for a new
+ * [l, u].  FE_DOWNWARD scope. */
+bool cert__smooth_line_at(net_op op, double l, double u, double p, bool up, double *cache,
+                          double *a, double *c)
+{
+    double *m = cache + (up ? CERT_LINE_CACHE / 2 : 0);  /* state, e0, e1, (a, c) x 17 */
+    if (m[0] != m[0]) {
+        m[0] = 0.0;
+        if (!(u - l > 0x1p-30 * (fabs(l) + fabs(u) + 1.0)) || (up ? u <= 0.0 : l >= 0.0))
+            return false;                        /* narrow, or a chord */
+        double fl = f_enclose(op, l, false), flu = f_enclose(op, l, true);
+        double fu = f_enclose(op, u, true), fud = f_enclose(op, u, false);
+        double k = (fud - flu) / (u - l);
+        if (!(k >= 0.0 && k < INFINITY))
+            k = 0.0;
+        bool straddle = l < 0.0 && u > 0.0;
+        if (straddle && k <= (up ? dlow(op, fud, fu) : dlow(op, fl, flu)))
+            return false;                        /* the chord */
+        m[1] = straddle && up ? crown_point(op, l, u, true) : l;
+        m[2] = straddle && !up ? crown_point(op, l, u, false) : u;
+        m[0] = m[2] >= m[1] ? 1.0 : 0.0;
+    }
+    if (m[0] != 1.0 || p != p)
+        return false;
+    double e0 = m[1], e1 = m[2];
+    double q = (p - e0) / (e1 - e0) * 16;
+    int g = !(q > 0.0) ? 0 : q >= 16 ? 16 : (int)(q + 0.5);
+    double *ln = m + 3 + 2 * g;
+    if (ln[0] == ln[0]) {
+        *a = ln[0];
+        *c = ln[1];
+        return true;
+    }
+    double d = g == 16 ? e1 : e0 + (e1 - e0) * ((double)g / 16);
+    bool straddle = l < 0.0 && u > 0.0;
+    const double f0 = op == NET_SIGMOID ? 0.5 : 0.0;
+    double s, t;
+    if (!up) {
+        d = d < l ? l : d > e1 ? e1 : d;
+        double w1 = -(l - d), w2 = straddle ? -d : -(d - u);
+        t = tangent_c(op, d, w1 > w2 ? w1 : w2, false, &s);
+        if (straddle) {
+            double cu0 = f_enclose(op, u, false) + (-s) * u;   /* <= f(u) - s u */
+            if (f0 < t)
+                t = f0;
+            if (cu0 < t)
+                t = cu0;
+        }
+    } else {
+        d = d > u ? u : d < e0 ? e0 : d;
+        double w1 = -(d - u), w2 = straddle ? d : -(l - d);
+        t = tangent_c(op, d, w1 > w2 ? w1 : w2, true, &s);
+        if (straddle) {
+            double cl0 = -((-f_enclose(op, l, true)) + s * l);  /* >= f(l) - s l */
+            if (f0 > t)
+                t = f0;
+            if (cl0 > t)
+                t = cl0;
+        }
+    }
+    if (!(t > -INFINITY && t < INFINITY && s < INFINITY)) {
+        m[0] = 0.0;
+        return false;
+    }
+    ln[0] = *a = s;
+    ln[1] = *c = t;
+    return true;
 }
