@@ -53,11 +53,11 @@ struct bnd__batch {
     int *boff, *bid;            /* [cap + 1] row blocks: first row, region */
     double *ibp;                /* [cap_ibp] interval bounds of the query rows */
     size_t cap_ibp;
-    double *Wu;                 /* [maxw * maxw] alive rows of a layer's W */
+    double *Wu;                 /* alive rows of a layer's W (ensure_stack) */
     int *uidx;                  /* [maxw] the union of alive columns */
     /* rows_group: groups (grp, mem: [cap]), the neurons where a group's
      * relaxations differ (D), a neuron's common row (uj), the common rows
-     * over z_i and z_{i-2} (Pc, Qc: [2 maxw * maxw]), scratch rows */
+     * over z_i and z_{i-2} (Pc, Qc: ensure_stack), scratch rows [maxw] */
     int *grp, *mem, *D, *uj;
     double *Pc, *Qc, *lam, *pr, *qr;
 };
@@ -183,18 +183,14 @@ static cn_status ensure_slots(bnd_ctx *c, int B, cn_err *err)
         if (!c->bt)
             goto nomem;
         c->bt->nl = c->nl;
-        c->bt->Wu = cn_mallocarray((size_t)c->maxw * (size_t)c->maxw, sizeof(double));
-        c->bt->uidx = cn_mallocarray((size_t)c->maxw, sizeof(int));
         size_t mw = (size_t)c->maxw;
+        c->bt->uidx = cn_mallocarray(mw, sizeof(int));
         c->bt->D = cn_mallocarray(mw, sizeof(int));
         c->bt->uj = cn_mallocarray(mw, sizeof(int));
-        c->bt->Pc = cn_mallocarray(2 * mw * mw, sizeof(double));
-        c->bt->Qc = cn_mallocarray(2 * mw * mw, sizeof(double));
         c->bt->lam = cn_mallocarray(mw, sizeof(double));
         c->bt->pr = cn_mallocarray(mw, sizeof(double));
         c->bt->qr = cn_mallocarray(mw, sizeof(double));
-        if (!c->bt->Wu || !c->bt->uidx || !c->bt->D || !c->bt->uj || !c->bt->Pc || !c->bt->Qc ||
-            !c->bt->lam || !c->bt->pr || !c->bt->qr)
+        if (!c->bt->uidx || !c->bt->D || !c->bt->uj || !c->bt->lam || !c->bt->pr || !c->bt->qr)
             goto nomem;
     }
     bnd__batch *bt = c->bt;
@@ -239,6 +235,41 @@ static cn_status ensure_slots(bnd_ctx *c, int B, cn_err *err)
     return CN_OK;
 nomem:
     return cn_fail(err, CN_ENOMEM, "bounds: out of memory for a batch of %d regions", B);
+}
+
+/* The stacked path's workspaces (its first use): a layer's weights on
+ * the alive columns (Wu, as large as the largest W) and the common rows of
+ * rows_group (Pc, Qc: two rows per neuron of affine layer i over z_i and
+ * z_{i-2}, for every such layer). */
+static cn_status ensure_stack(bnd_ctx *c, cn_err *err)
+{
+    bnd__batch *bt = c->bt;
+    if (bt->Wu)
+        return CN_OK;
+    size_t nw = 1, np = 1, nq = 1;
+    for (int i = 0; i < c->nl; i++) {
+        const bnd__layer *l = &c->L[i];
+        if (l->relu)
+            continue;
+        size_t w = (size_t)l->out * (size_t)l->in;
+        nw = w > nw ? w : nw;
+        if (i >= 2) {
+            np = 2 * w > np ? 2 * w : np;
+            size_t q = 2 * (size_t)l->out * (size_t)c->L[i - 2].in;
+            nq = q > nq ? q : nq;
+        }
+    }
+    bt->Pc = cn_mallocarray(np, sizeof(double));
+    bt->Qc = cn_mallocarray(nq, sizeof(double));
+    bt->Wu = cn_mallocarray(nw, sizeof(double));
+    if (!bt->Pc || !bt->Qc || !bt->Wu) {
+        cn_free(bt->Pc);
+        cn_free(bt->Qc);
+        cn_free(bt->Wu);
+        bt->Pc = bt->Qc = bt->Wu = NULL;
+        return cn_fail(err, CN_ENOMEM, "bounds: out of memory for a batch's rows");
+    }
+    return CN_OK;
 }
 
 #define SWAP(T, a, b) \
@@ -505,9 +536,27 @@ static bool same_relax(const lstate *a, const lstate *b, int j)
 
 /* One row of rows_group for region sl: lam [width of z_i] over z_i with
  * constant -nc0 taken through the region's relaxation of relu layer i - 1
- * and the fused affine layer i - 2 exactly as backsub's relu step does
- * (*nc: the new constant, negated), its product with W_{i-2} into bt->qr
- * as the common row qc plus the D columns. */
+ * and the fused affine layer i - 2 exactly as backsub's relu step does:
+ * group_consts returns the new constant (negated), its coefficients over
+ * z_{i-1} in bt->pr; group_row also forms the product with W_{i-2} in
+ * bt->qr, the common row qc plus the D columns. */
+static double group_consts(bnd_ctx *c, int i, const slot *sl, const double *lam, double nc0)
+{
+    bnd__batch *bt = c->bt;
+    const bnd__layer *a = &c->L[i - 2];
+    const lstate *rs = &sl->L[i - 1], *as = &sl->L[i - 2];
+    double *p = bt->pr, t[4];
+    bnd__k_relu_row(c->L[i].in, lam, rs->al, rs->sn, rs->cn, rs->em, a->b, as->v, p, t);
+    double sum = nc0;
+    sum += t[0];
+    sum += t[1] * 0x1p-51;
+    sum += rs->eta_unst;
+    sum += t[2];
+    sum += t[3];
+    sum += as->k;
+    return sum;
+}
+
 static void group_row(bnd_ctx *c, int i, const slot *sl, const double *lam, double nc0,
                       const double *qc, const int *D, int nd, double *nc)
 {
@@ -592,10 +641,17 @@ static cn_status rows_group(bnd_ctx *c, int i, const int *mem, int nm, const int
                     slot *sl = &bt->s[mem[k]];
                     if (!wants_row(c, sl, i, j))
                         continue;
-                    double nc, v;
-                    group_row(c, i, sl, lam, h ? l->b[j] : -l->b[j], qc, D, nd, &nc);
-                    double chk;
-                    v = bnd__k_concretise(na, bt->qr, sl->lo[0], sl->hi[0], &chk);
+                    double nc = group_consts(c, i, sl, lam, h ? l->b[j] : -l->b[j]);
+                    const double *rows[BND_BATCH_DIFF];
+                    double cf[BND_BATCH_DIFF], chk;
+                    int nz = 0;
+                    for (int e = 0; e < nd; e++)
+                        if (bt->pr[D[e]] != 0.0) {
+                            cf[nz] = bt->pr[D[e]];
+                            rows[nz++] = c->L[i - 2].W + (size_t)D[e] * (size_t)na;
+                        }
+                    double v = bnd__k_concretise_upd(na, qc, nz, rows, cf, sl->lo[0], sl->hi[0],
+                                                     &chk);
                     v += nc;
                     v = (chk < INFINITY && v < INFINITY) ? -v : -INFINITY;
                     if (h == 0) {
@@ -730,6 +786,8 @@ static cn_status run_stacked(bnd_ctx *c, const bnd_opts *o, int B, const bnd_reg
 {
     bnd__batch *bt = c->bt;
     slot *S = bt->s;
+    if (ensure_stack(c, err) != CN_OK)
+        return err ? err->status : CN_ENOMEM;
     size_t need = (size_t)B * (size_t)m;
     if (need > bt->cap_ibp) {
         double *p = cn_mallocarray(need, sizeof(double));

@@ -194,6 +194,12 @@ void bnd__k_affine_row(int n, const double *lam, const double *b, const double *
 double bnd__l2_neg_lb(int n, const double *lam, size_t stride, const double *c, double r);
 double bnd__k_concretise(int n, const double *lam, const double *lo, const double *hi,
                          double *abs_sum);
+/* bnd__k_concretise of the row q = q0 + sum_e a[e] rows[e] (each entry
+ * formed in any rounding, then concretised like bnd__k_concretise): batch.c,
+ * a common row plus a region's few differing columns. */
+double bnd__k_concretise_upd(int n, const double *q0, int nd, const double *const *rows,
+                             const double *a, const double *lo, const double *hi,
+                             double *abs_sum);
 /* y += a x */
 void bnd__k_axpy(int n, double a, const double *x, double *y);
 /* sum |x| mag, rounded up. */
