@@ -562,22 +562,12 @@ static void group_row(bnd_ctx *c, int i, const slot *sl, const double *lam, doub
 {
     bnd__batch *bt = c->bt;
     const bnd__layer *a = &c->L[i - 2];
-    const lstate *rs = &sl->L[i - 1], *as = &sl->L[i - 2];
-    const int nr = c->L[i].in, na = a->in;
-    double *p = bt->pr, t[4];
-    bnd__k_relu_row(nr, lam, rs->al, rs->sn, rs->cn, rs->em, a->b, as->v, p, t);
-    double sum = nc0;
-    sum += t[0];
-    sum += t[1] * 0x1p-51;
-    sum += rs->eta_unst;
-    sum += t[2];
-    sum += t[3];
-    sum += as->k;
-    *nc = sum;
+    const int na = a->in;
+    *nc = group_consts(c, i, sl, lam, nc0);
     memcpy(bt->qr, qc, (size_t)na * sizeof(double));
     for (int e = 0; e < nd; e++)
-        if (p[D[e]] != 0.0)
-            bnd__k_axpy(na, p[D[e]], a->W + (size_t)D[e] * (size_t)na, bt->qr);
+        if (bt->pr[D[e]] != 0.0)
+            bnd__k_axpy(na, bt->pr[D[e]], a->W + (size_t)D[e] * (size_t)na, bt->qr);
 }
 
 /* Rows of z_{i+1} for the regions mem[nm] (distinct inputs to z_{i+1};
@@ -591,9 +581,11 @@ static void group_row(bnd_ctx *c, int i, const slot *sl, const double *lam, doub
  * (p_d W_{i-2}[d], each added in floating point).  That is the same sum
  * of the same out terms in another order: the a-priori bound
  * gamma_out |P| |W| (+ underflow) of bounds.h covers it as it covers any
- * order (the D columns of the common rows are exact zeros).  The rows over
- * z_{i-2} then go down stacked (backsub), at most BND_BATCH_ROWS rows (at
- * least one region) at a time. */
+ * order (the D columns of the common rows are exact zeros).  Rows over the
+ * input (i == 2) are concretised at once, the sum and the concretisation in
+ * one pass (bnd__k_concretise_upd); rows over a deeper z_{i-2} go down
+ * stacked (backsub), at most BND_BATCH_ROWS rows (at least one region) at a
+ * time. */
 static cn_status rows_group(bnd_ctx *c, int i, const int *mem, int nm, const int *D, int nd,
                             cn_err *err)
 {
@@ -720,49 +712,45 @@ static cn_status stacked_layer(bnd_ctx *c, int B, const bnd_region *rg, int i, c
 {
     bnd__batch *bt = c->bt;
     cn_status st = CN_OK;
-    {
-        /* groups: the same inputs to z_{i-1} and error terms of layer i - 2 */
-        int nsp = splits_below(c, i - 1);
-        const bnd__layer *a = &c->L[i - 2];
-        const int nr = c->L[i - 1].in;
-        for (int b = 0; b < B; b++) {
-            bt->grp[b] = -1;
-            if (bt->rep[b] != b)
-                continue;
-            bt->grp[b] = b;
-            const lstate *ab = &bt->s[b].L[i - 2];
-            for (int q = 0; q < b; q++) {
-                const lstate *aq = &bt->s[q].L[i - 2];
-                if (bt->grp[q] == q && same_prefix(&rg[q], &rg[b], c->n_in, nsp) &&
-                    ab->k == aq->k &&
-                    memcmp(ab->v, aq->v, sizeof(double) * (size_t)a->out) == 0) {
-                    bt->grp[b] = q;
-                    break;
-                }
+    /* groups: the same inputs to z_{i-1} and error terms of layer i - 2 */
+    const int nsp = splits_below(c, i - 1), nr = c->L[i - 1].in;
+    const size_t vw = sizeof(double) * (size_t)c->L[i - 2].out;
+    for (int b = 0; b < B; b++) {
+        bt->grp[b] = -1;
+        if (bt->rep[b] != b)
+            continue;
+        bt->grp[b] = b;
+        const lstate *ab = &bt->s[b].L[i - 2];
+        for (int q = 0; q < b; q++) {
+            const lstate *aq = &bt->s[q].L[i - 2];
+            if (bt->grp[q] == q && same_prefix(&rg[q], &rg[b], c->n_in, nsp) &&
+                ab->k == aq->k && memcmp(ab->v, aq->v, vw) == 0) {
+                bt->grp[b] = q;
+                break;
             }
         }
-        for (int g = 0; g < B && st == CN_OK && !bnd__halted(c); g++) {
-            if (bt->grp[g] != g)
-                continue;
-            int nm = 0;
-            for (int b = g; b < B; b++)
-                if (bt->grp[b] == g)
-                    bt->mem[nm++] = b;
-            int nd = 0;
-            const lstate *rg0 = &bt->s[g].L[i - 1];
-            for (int j = 0; j < nr; j++) {
-                bool same = true;
-                for (int k = 1; k < nm && same; k++)
-                    same = same_relax(rg0, &bt->s[bt->mem[k]].L[i - 1], j);
-                if (!same)
-                    bt->D[nd++] = j;
-            }
-            if (nd <= BND_BATCH_DIFF) {
-                st = rows_group(c, i, bt->mem, nm, bt->D, nd, err);
-            } else { /* too different: each region its own group */
-                for (int k = 0; k < nm && st == CN_OK && !c->halted; k++)
-                    st = rows_group(c, i, &bt->mem[k], 1, bt->D, 0, err);
-            }
+    }
+    for (int g = 0; g < B && st == CN_OK && !bnd__halted(c); g++) {
+        if (bt->grp[g] != g)
+            continue;
+        int nm = 0;
+        for (int b = g; b < B; b++)
+            if (bt->grp[b] == g)
+                bt->mem[nm++] = b;
+        int nd = 0; /* the neurons where the members' relaxations differ */
+        const lstate *base = &bt->s[g].L[i - 1];
+        for (int j = 0; j < nr; j++) {
+            bool same = true;
+            for (int k = 1; k < nm && same; k++)
+                same = same_relax(base, &bt->s[bt->mem[k]].L[i - 1], j);
+            if (!same)
+                bt->D[nd++] = j;
+        }
+        if (nd <= BND_BATCH_DIFF) {
+            st = rows_group(c, i, bt->mem, nm, bt->D, nd, err);
+        } else { /* too different: each region its own group */
+            for (int k = 0; k < nm && st == CN_OK && !c->halted; k++)
+                st = rows_group(c, i, &bt->mem[k], 1, bt->D, 0, err);
         }
     }
     if (st != CN_OK || c->halted)
