@@ -4,7 +4,8 @@
  *
  *   bench_complete SUITE_DIR [--instances FILE] [--expected FILE]
  *                  [--timeout-scale S] [--max-timeout T] [--threads N]
- *                  [--filter SUBSTRING] [--lp-tail K] [--opt-bounds B] [--csv OUT]
+ *                  [--filter SUBSTRING] [--lp-tail K] [--opt-bounds B] [--batch N]
+ *                  [--csv OUT]
  *
  * Exit status 1 when any verdict contradicts the expected result.
  */
@@ -71,13 +72,13 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: bench_complete SUITE_DIR [--instances FILE] [--expected FILE] "
                         "[--timeout-scale S] [--max-timeout T] [--threads N] [--filter S] [--lp-tail K] "
-                        "[--opt-bounds B] [--csv OUT]\n");
+                        "[--opt-bounds B] [--batch N] [--csv OUT]\n");
         return 64;
     }
     const char *dir = argv[1], *inst_name = "instances.csv", *exp_name = "expected_results.csv";
     const char *filter = NULL, *csv = NULL;
     double scale = 1.0, max_t = 0;
-    int threads = 0, alpha_root = 1, branch = 0, lp_tail = -1, opt_bounds = -1;
+    int threads = 0, alpha_root = 1, branch = 0, lp_tail = -1, opt_bounds = -1, batch = -2;
     double attack = -1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--instances"))
@@ -100,6 +101,8 @@ int main(int argc, char **argv)
             lp_tail = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--opt-bounds"))
             opt_bounds = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--batch"))
+            batch = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--attack"))
             attack = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--csv"))
@@ -165,6 +168,8 @@ int main(int argc, char **argv)
                 o.lp_tail = lp_tail;
             if (opt_bounds >= 0)
                 o.opt_bounds = opt_bounds != 0;
+            if (batch >= -1)
+                o.batch = batch;
             o.attack_s = attack;
             if (vfy_verify(n, p, &o, NULL, &res, &err) == CN_OK)
                 verdict = vfy_verdict_name(res.verdict);

@@ -47,6 +47,7 @@ void bnd_ctx_free(bnd_ctx *c)
     if (!c)
         return;
     bnd__act_free(c->act);
+    bnd__batch_free(c);
     if (c->L) {
         for (int i = 0; i < c->nl; i++) {
             bnd__layer *l = &c->L[i];
@@ -330,7 +331,7 @@ bool bnd__halted(bnd_ctx *c)
 
 /* A stopped run reports nothing (bnd_opts): lb -inf, every layer bound
  * -inf / +inf, no input coefficients, not infeasible. */
-static void give_up(bnd_ctx *c, int m, double *lb)
+void bnd__give_up(bnd_ctx *c, int m, double *lb)
 {
     for (int r = 0; r < m; r++)
         lb[r] = -INFINITY;
@@ -394,7 +395,7 @@ static void enclosure_e(bnd__layer *l, const double *av, double sm)
  * With an enclosure the exact z_{i+1} = W z_i + b + e, |e| <= E, so the
  * interval [lo, hi] of W z_i + b widens to [lo - E, hi + E] (the lower end
  * carried negated: -lo + E rounded up). */
-static void ibp_affine(bnd_ctx *c, int i)
+void bnd__ibp_affine(bnd_ctx *c, int i)
 {
     bnd__layer *l = &c->L[i];
     const double *mag = c->mag[i];
@@ -440,7 +441,7 @@ static void ibp_affine(bnd_ctx *c, int i)
 }
 
 /* After bounds of z_i are known: blown if not finite (or NaN), mag. */
-static void finish_bounds(bnd_ctx *c, int i)
+void bnd__finish_bounds(bnd_ctx *c, int i)
 {
     int w = zw(c, i);
     double *lo = c->lo[i], *hi = c->hi[i], *mag = c->mag[i];
@@ -456,7 +457,7 @@ static void finish_bounds(bnd_ctx *c, int i)
 }
 
 /* The region's known bounds of z_i (bnd_region ref_lo/ref_hi), if any. */
-static void intersect_ref(bnd_ctx *c, const bnd_region *rg, int i)
+void bnd__intersect_ref(bnd_ctx *c, const bnd_region *rg, int i)
 {
     const double *rl = rg->ref_lo ? rg->ref_lo[i] : NULL;
     const double *rh = rg->ref_hi ? rg->ref_hi[i] : NULL;
@@ -470,8 +471,8 @@ static void intersect_ref(bnd_ctx *c, const bnd_region *rg, int i)
 }
 
 /* Splits on the input of relu layer i, then its relaxation. */
-static void prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *split,
-                      bnd_result *res)
+void bnd__prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *split,
+                    bnd_result *res)
 {
     bnd__layer *l = &c->L[i];
     double *lo = c->lo[i], *hi = c->hi[i];
@@ -483,7 +484,7 @@ static void prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *s
             else if (s < 0 && hi[j] > 0.0)
                 hi[j] = 0.0;
         }
-    finish_bounds(c, i);
+    bnd__finish_bounds(c, i);
     const double *mag = c->mag[i];
     double eta_sum = 0.0;
     l->na = 0;
@@ -760,10 +761,10 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
     for (int j = 0; j < c->n_in; j++)
         if (rg->lo[j] > rg->hi[j])
             c->infeasible = true;
-    finish_bounds(c, 0);
+    bnd__finish_bounds(c, 0);
     bnd__red_begin(c, linear && !oo.layer_concretise);
     if (c->L[0].relu)
-        prep_relu(c, 0, &oo, rg->split, &rs);
+        bnd__prep_relu(c, 0, &oo, rg->split, &rs);
     for (int i = 0; i < c->nl && !c->infeasible && !c->blown && !bnd__halted(c); i++) {
         const bnd__layer *l = &c->L[i];
         if (l->relu) {
@@ -775,7 +776,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
         } else if (l->pool) {
             bnd__pool_ibp(c, i);
         } else {
-            ibp_affine(c, i);
+            bnd__ibp_affine(c, i);
             bnd__red_extend(c, i);
             /* DeepPoly also bounds the outputs themselves (ELINA does), which
              * the final intersection can use: lb(y_t) - ub(y_j) */
@@ -785,11 +786,11 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
                 linear_layer(c, &oo, i);
         }
         if (i + 1 < c->nl && c->L[i + 1].relu) {
-            intersect_ref(c, rg, i + 1);
-            prep_relu(c, i + 1, &oo, rg->split, &rs);
+            bnd__intersect_ref(c, rg, i + 1);
+            bnd__prep_relu(c, i + 1, &oo, rg->split, &rs);
             bnd__red_add_cols(c, i + 1);
         } else
-            finish_bounds(c, i + 1);
+            bnd__finish_bounds(c, i + 1);
     }
     if (c->infeasible) {
         for (int r = 0; r < m; r++)
@@ -825,7 +826,7 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, cons
         }
     }
     if (c->halted)
-        give_up(c, m, lb);
+        bnd__give_up(c, m, lb);
     c->l2_c = NULL;
     c->last_ok = linear && !c->infeasible && !c->blown && !c->halted;
     c->last_split = rg->split;

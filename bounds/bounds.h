@@ -222,6 +222,55 @@ cn_status bnd_run_ball(bnd_ctx *c, const bnd_opts *o, const bnd_region *r, const
                        int m, const double *C, const double *d, double *lb,
                        bnd_result *res /* OUT, may be NULL */, cn_err *err) CN_WUR;
 
+/* ------------------------------------------------------------------------
+ * Batches: B regions of the same network in one pass (bounds/batch.c).
+ *
+ * bnd_run_batch(c, o, B, rg, m, C, d, lb, res) bounds region rg[b] for
+ * every b < B with the query rows C, d: lb[b * m + r] and res[b] mean what
+ * lb[r] and *res of bnd_run(c, o, &rg[b], m, C, d, ...) mean, for the same
+ * method and options, and every bound is valid for the exact network on
+ * its own region (bounds.h's accounting, unchanged).  The values are those
+ * of bnd_run up to the rounding of the matrix products.  For BND_CROWN with
+ * layer_concretise off and intersect_ibp on (the defaults), on a network
+ * dense affine, ReLU, dense affine, ..., dense affine (no pooling,
+ * convolution taps, sigmoid/tanh or enclosure radius) that bnd_run does not
+ * bound in reduced coordinates, the regions share work:
+ *   - regions with the same box (bitwise), the same ref_lo / ref_hi
+ *     pointers and the same splits on the ReLU layers below a layer share
+ *     that layer's input bounds (interval and linear: bnd_run computes
+ *     them from exactly those inputs, the same computation done once);
+ *   - the rows of a layer's linear bounds (+-W_i[j] for z_{i+1}[j]) of
+ *     regions that agree below ReLU layer i - 1 and whose relaxations of
+ *     that layer differ at a few neurons D (siblings one split apart) take
+ *     one product with W_{i-2} for the group (the rows without the D
+ *     columns) plus, per region, the D columns' terms: every row's
+ *     constants are bnd_run's, and its product is the same sum of the same
+ *     terms in another order, which the a-priori bound
+ *     gamma_n |Lambda| |W| of bounds.h covers as it covers any order;
+ *   - the query rows of all regions go down the network stacked, one
+ *     product per layer (over the union of the regions' alive columns,
+ *     each row zero on its own inactive ones), each row block relaxed with
+ *     its own region's ReLU relaxations and error vectors.
+ * Otherwise (other methods or networks) it is bnd_run per region, with the
+ * same results.
+ * o's deadline and stop are polled as bnd_run polls them; once the batch is
+ * stopped every region reports stopped (res[b].stopped, every lb -inf, its
+ * layer bounds -inf / +inf).  An infeasible region gets +inf, one whose
+ * bounds overflowed -inf, each on its own.  res: [B] OUT (required).
+ * CN_EINVAL for a box or query row that is not finite (naming region and
+ * row), CN_ENOMEM (lb untouched).
+ *
+ * After bnd_run_batch the context has no last run: bnd_layer_bounds and
+ * bnd_input_coef describe none (until the next bnd_run), bnd_run_param
+ * refuses.  bnd_batch_layer_bounds gives region b's bounds (1) of z_i
+ * (after splits) from the last batch, as bnd_layer_bounds gives them for
+ * bnd_run; borrowed, valid until the next bnd_run_batch or bnd_ctx_free. */
+cn_status bnd_run_batch(bnd_ctx *c, const bnd_opts *o, int B, const bnd_region *rg, int m,
+                        const double *C, const double *d, double *lb, bnd_result *res,
+                        cn_err *err) CN_WUR;
+void bnd_batch_layer_bounds(const bnd_ctx *c, int b, int i, const double **lo,
+                            const double **hi);
+
 /* Bounds (1) of z_i (0 <= i <= n_layers; i = 0 is the box, i = n_layers the
  * output) from the last bnd_run, after splits.  Borrowed, valid until the
  * next bnd_run.  For a linear method the output bounds (i = n_layers) are

@@ -109,9 +109,14 @@ typedef struct {
 /* act.c: bounds for networks with sigmoid/tanh layers. */
 typedef struct bnd__act bnd__act;
 
+/* batch.c: bnd_run_batch's per-region states and workspaces. */
+typedef struct bnd__batch bnd__batch;
+void bnd__batch_free(bnd_ctx *c);                          /* none is fine */
+
 struct bnd_ctx {
     const net *n;
     bnd__act *act;              /* networks with smooth layers (act.c), else NULL */
+    bnd__batch *bt;             /* bnd_run_batch's workspaces (batch.c), or NULL */
     bool last_ok;               /* the last bnd_run was linear, feasible, finite */
     int param_rows;             /* rows of al.rec from the last finished bnd_run_param (0: none) */
     bnd_claim_fn claim;         /* bnd_run_tight's callback during its run, or NULL */
@@ -202,6 +207,12 @@ void bnd__k_affine_row(int n, const double *lam, const double *b, const double *
 double bnd__l2_neg_lb(int n, const double *lam, size_t stride, const double *c, double r);
 double bnd__k_concretise(int n, const double *lam, const double *lo, const double *hi,
                          double *abs_sum);
+/* bnd__k_concretise of the row q = q0 + sum_e a[e] rows[e] (each entry
+ * formed in any rounding, then concretised like bnd__k_concretise): batch.c,
+ * a common row plus a region's few differing columns. */
+double bnd__k_concretise_upd(int n, const double *q0, int nd, const double *const *rows,
+                             const double *a, const double *lo, const double *hi,
+                             double *abs_sum);
 /* y += a x */
 void bnd__k_axpy(int n, double a, const double *x, double *y);
 /* sum |x| mag, rounded up. */
@@ -231,6 +242,18 @@ void bnd__ibp_rows(const bnd_ctx *c, int m, const double *C, const double *d, do
 bool bnd__halted(bnd_ctx *c);
 /* bounds.c: v of affine layer i, if not computed yet this call. */
 void bnd__ensure_v(bnd_ctx *c, int i);
+/* bounds.c: the steps of bnd_run's forward pass, for batch.c (same
+ * meaning there as in bnd_run): a stopped run's report (every lb -inf,
+ * every layer bound -inf / +inf); the interval step of affine layer i with
+ * its error vector v and constant k; mag and blown once the bounds of z_i
+ * are known; the region's known bounds of z_i; the splits and relaxation of
+ * relu layer i (res->unstable counts its unstable neurons). */
+void bnd__give_up(bnd_ctx *c, int m, double *lb);
+void bnd__ibp_affine(bnd_ctx *c, int i);
+void bnd__finish_bounds(bnd_ctx *c, int i);
+void bnd__intersect_ref(bnd_ctx *c, const bnd_region *rg, int i);
+void bnd__prep_relu(bnd_ctx *c, int i, const bnd_opts *o, const signed char *split,
+                    bnd_result *res);
 
 /* backsub.c */
 cn_status bnd__ensure_rows(bnd_ctx *c, int R, cn_err *err);

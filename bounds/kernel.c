@@ -187,6 +187,13 @@ double bnd__k_concretise(int n, const double *lam, const double *lo, const doubl
     return DISPATCH(concretise, n, lam, lo, hi, abs_sum);
 }
 
+double bnd__k_concretise_upd(int n, const double *q0, int nd, const double *const *rows,
+                             const double *a, const double *lo, const double *hi,
+                             double *abs_sum)
+{
+    return DISPATCH(concretise_upd, n, q0, nd, rows, a, lo, hi, abs_sum);
+}
+
 void bnd__k_axpy(int n, double a, const double *x, double *y) { DISPATCH(axpy, n, a, x, y); }
 
 double bnd__k_absdot(int n, const double *x, const double *mag)

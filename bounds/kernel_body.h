@@ -162,6 +162,37 @@ static double KN(concretise)(int n, const double *lam, const double *lo, const d
     return s;
 }
 
+static double KN(concretise_upd)(int n, const double *q0, int nd, const double *const *rows,
+                                 const double *a, const double *lo, const double *hi,
+                                 double *abs_sum)
+{
+    double s = 0.0, chk = 0.0;
+    int j = 0;
+#if VL > 0
+    VD S = SPLAT(0.0), C = S;
+    for (; j + VL <= n; j += VL) {
+        VD q = LD(q0 + j);
+        for (int e = 0; e < nd; e++)
+            q += SPLAT(a[e]) * LD(rows[e] + j);
+        VD nl = -q;
+        S += VMAX(nl * LD(lo + j), nl * LD(hi + j));
+        C += VABS(nl);
+    }
+    s = HSUM(S);
+    chk = HSUM(C);
+#endif
+    for (; j < n; j++) {
+        double q = q0[j];
+        for (int e = 0; e < nd; e++)
+            q += a[e] * rows[e][j];
+        double nl = -q, x = nl * lo[j], y = nl * hi[j];
+        s += x > y ? x : y;
+        chk += fabs(nl);
+    }
+    *abs_sum = chk;
+    return s;
+}
+
 static void KN(axpy)(int n, double a, const double *x, double *y)
 {
     int j = 0;

@@ -2,7 +2,8 @@
 noinst_LTLIBRARIES += bounds/libbounds.la
 bounds_libbounds_la_SOURCES = bounds/bounds.h bounds/bounds_int.h \
 	bounds/bounds.c bounds/backsub.c bounds/alpha.c bounds/beta.c bounds/kernel.c \
-	bounds/reduced.c bounds/pool.c bounds/conv.c bounds/kernel_body.h bounds/act.c
+	bounds/reduced.c bounds/pool.c bounds/conv.c bounds/kernel_body.h bounds/act.c \
+	bounds/batch.c
 
 check_PROGRAMS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2
 tests_test_bounds_SOURCES = tests/test_bounds.c tests/testutil.h
@@ -24,6 +25,12 @@ tests_test_bounds_param_CFLAGS = $(tests_test_bounds_CFLAGS)
 tests_test_bounds_param_LDADD = tests/libtestfix.la lp/liblp.la bounds/libbounds.la \
 	models/libmodels.la $(GLPK_LIBS) $(OPENBLAS_LIBS) $(CMOCKA_LIBS) $(CN_BASE_LIBS)
 TESTS += tests/test_bounds tests/test_bounds_encl tests/test_bounds_l2 tests/test_bounds_param
+# batches of regions (bnd_run_batch) against bnd_run and exact points
+check_PROGRAMS += tests/test_bounds_batch
+tests_test_bounds_batch_SOURCES = tests/test_bounds_batch.c tests/testutil.h
+tests_test_bounds_batch_CFLAGS = $(tests_test_bounds_CFLAGS)
+tests_test_bounds_batch_LDADD = $(tests_test_bounds_LDADD)
+TESTS += tests/test_bounds_batch
 
 # Benchmark: verified counts and timing per method (benchmarks/README.md).
 dist_noinst_SCRIPTS += benchmarks/bench_bounds.sh
@@ -32,4 +39,10 @@ dist_noinst_SCRIPTS += benchmarks/bench_bounds.sh
 noinst_PROGRAMS += benchmarks/bench_bnd_acas
 benchmarks_bench_bnd_acas_SOURCES = benchmarks/bench_bnd_acas.c
 benchmarks_bench_bnd_acas_LDADD = bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) \
+	$(CN_BASE_LIBS) $(PTHREAD_LIBS)
+
+# Micro-benchmark: bnd_run per region against bnd_run_batch (benchmarks/bench_bnd_batch.c).
+noinst_PROGRAMS += benchmarks/bench_bnd_batch
+benchmarks_bench_bnd_batch_SOURCES = benchmarks/bench_bnd_batch.c
+benchmarks_bench_bnd_batch_LDADD = bounds/libbounds.la models/libmodels.la $(OPENBLAS_LIBS) \
 	$(CN_BASE_LIBS) $(PTHREAD_LIBS)

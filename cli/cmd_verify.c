@@ -71,6 +71,7 @@ static const cli_opt opts[] = {
     CLI_ENGINE_OPT(opt_bounds),
     CLI_ENGINE_OPT(opt_iters),
     CLI_ENGINE_OPT(branch_candidates),
+    CLI_ENGINE_OPT(batch),
     CLI_ENGINE_OPT(seed),
     {"vnncomp-result", 0, CLI_STR, "FILE", NULL, 0, -1,
      "--vnnlib: also write the verdict (and counterexample) in VNN-COMP's result format"},

@@ -270,7 +270,10 @@ static int mix_candidates(worker *w, const node *nd, int K, int nc, int *cand)
  * coefficients), try the best few, keep the one whose worse child is best:
  * with the node's parameters, each child's bound from the node's bounds and
  * values with the candidate's phase fixed (filtered smart branching, as
- * alpha,beta-CROWN's); without, each child bounded plainly. */
+ * alpha,beta-CROWN's); without, each child bounded plainly, with
+ * w->bt_n > 1 in batches of both children of bt_n / 2 candidates
+ * (bnd_run_batch).  The trials only choose the neuron: the children are
+ * bounded again, and refute, in make_children. */
 cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *stuck)
 {
     shared *S = w->S;
@@ -299,7 +302,29 @@ cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *s
     }
     int best = -1;
     double best_val = -INFINITY;
-    for (int q = 0; q < nc && nc > 1; q++) {
+    if (nc > 1 && w->bt_n > 1 && !fixed) { /* plain trials in batches (bnd_run_batch) */
+        int per = w->bt_n / 2; /* candidates per batch: both children of each */
+        for (int q0 = 0; q0 < nc; q0 += per) {
+            int q1 = q0 + per < nc ? q0 + per : nc;
+            for (int q = q0; q < q1; q++)
+                for (int h = 0; h < 2; h++) {
+                    signed char *sp = w->bt_split + (size_t)(2 * (q - q0) + h) * S->n_relus;
+                    memcpy(sp, nd->split, (size_t)S->n_relus);
+                    sp[cand[q]] = h ? 1 : -1;
+                }
+            cn_status st = vfy__bound_batch(w, nd, 2 * (q1 - q0));
+            if (st != CN_OK || w->halted)
+                return st; /* (stopped: not split; the caller gives the node back) */
+            for (int q = q0; q < q1; q++) {
+                double v = fmin(w->bt_score[2 * (q - q0)], w->bt_score[2 * (q - q0) + 1]);
+                if (best < 0 || v > best_val) {
+                    best = q;
+                    best_val = v;
+                }
+            }
+        }
+    }
+    for (int q = 0; q < nc && nc > 1 && (fixed || w->bt_n <= 1); q++) {
         double sc[2];
         for (int h = 0; h < 2 && fixed; h++) {
             /* the child's bound with the node's own bounds and values */

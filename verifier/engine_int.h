@@ -58,6 +58,10 @@ enum {
     VFY__BEST_FIRST_RELU = 4,
     /* the open set's first capacity (it doubles) */
     VFY__OPEN_CAP0 = 1024,
+    /* opts.batch automatic: the batch's workspaces (bounds.h, bnd_run_batch:
+     * about 3 bounds per neuron and the query rows over the widest layer,
+     * per region) within this many MiB */
+    VFY__BATCH_MEM_MB = 64,
     /* worker threads at most */
     VFY__MAX_THREADS = 64,
     /* the memory limit in MiB when opts.max_mem_mb is not positive */
@@ -329,6 +333,16 @@ typedef struct {
     double phase_s[VFY__N_PHASES];
     int phase;
     double phase_t;
+    /* split_relu's batched trials (opts.batch resolved: bt_n regions per
+     * bnd_run_batch, <= 1: none), each region's splits, results, bounds,
+     * alive disjuncts and score; arrays of bt_n (lazily made) */
+    int bt_n;
+    signed char *bt_split;  /* [bt_n * n_relus] */
+    bnd_region *bt_rg;
+    bnd_result *bt_res;
+    double *bt_lb;          /* [bt_n * m] */
+    uint64_t *bt_alive;     /* [bt_n * words] */
+    double *bt_score;
 } worker;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -403,6 +417,12 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
                             const signed char *split, uint64_t *alive, bool alpha,
                             double *score, bool *closed);
 cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed);
+/* vfy__bound_region (plain bounds, no branching hint) of B <= w->bt_n
+ * regions with box nd's and splits w->bt_split, in one bnd_run_batch:
+ * w->bt_alive[b] from nd's alive set, then as vfy__bound_region's alive,
+ * score and closed in w->bt_alive, w->bt_score (closed: score +inf).  A
+ * stopped batch sets w->halted. */
+cn_status vfy__bound_batch(worker *w, const node *nd, int B);
 
 /* ---- node_opt.c ---------------------------------------------------------- */
 

@@ -14,6 +14,72 @@
 
 #include "verifier/engine_int.h"
 
+/* The disjuncts the atoms' lower bounds lb[m] refute (cleared in alive):
+ * an atom a.y <= r is refuted when lb > r even after the coefficients'
+ * rounding errors, measured with the output bounds of the last bnd_run
+ * (b < 0) or of region b of the last batch.  *worst: the smallest margin
+ * over the alive disjuncts (+inf: none left), *any: whether one is left;
+ * returns the atom of that margin (-1). */
+static int refute(worker *w, const double *lb, int b, uint64_t *alive, double *worst_out,
+                  bool *any_out)
+{
+    shared *S = w->S;
+    bool need_corr = false;
+    for (int k = 0; k < S->m * S->n_out; k++)
+        if (S->cerr[k] != 0.0)
+            need_corr = true;
+    if (need_corr) {
+        const double *ylo, *yhi;
+        if (b < 0)
+            bnd_layer_bounds(w->bc, S->n_layers, &ylo, &yhi);
+        else
+            bnd_batch_layer_bounds(w->bc, b, S->n_layers, &ylo, &yhi);
+        for (int j = 0; j < S->n_out; j++)
+            w->ymax[j] = fmax(fabs(ylo[j]), fabs(yhi[j]));
+    }
+    double worst = INFINITY;
+    bool any = false;
+    int worst_atom = -1;
+    int saved = cn_round_push(FE_UPWARD);
+    for (int d = 0; d < S->n_disj; d++) {
+        if (!vfy__alive_get(alive, d))
+            continue;
+        double best = -INFINITY;
+        int best_k = -1;
+        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++) {
+            /* need: a.y > r for all x.  a.y >= a_d.y - sum |a - a_d| |y|
+             * >= lb_k - corr; refuted when lb_k > corr + r_up (rounded up). */
+            double sub = S->r_up[k];
+            if (need_corr)
+                for (int j = 0; j < S->n_out; j++)
+                    sub += S->cerr[(size_t)k * S->n_out + j] * w->ymax[j];
+            double lbk = lb[k];
+            if (lbk > sub) {
+                best = INFINITY;
+                break;
+            }
+            double margin = lbk - sub; /* <= 0; display/score only */
+            if (margin > best || best_k < 0) {
+                best = margin;
+                best_k = k;
+            }
+        }
+        if (best == INFINITY) {
+            vfy__alive_clear(alive, d);
+            continue;
+        }
+        any = true;
+        if (best < worst || worst_atom < 0) {
+            worst = best;
+            worst_atom = best_k;
+        }
+    }
+    cn_round_pop(saved);
+    *worst_out = worst;
+    *any_out = any;
+    return worst_atom;
+}
+
 /* Bounds the region; updates alive (refuted disjuncts cleared) and returns
  * the node score (min over alive disjuncts of the best atom's lb - r; > 0 for
  * every alive disjunct means closed).  *closed tells whether nothing is left.
@@ -52,54 +118,9 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
     }
     if (S->own_box && S->o->lp_tail > 0)
         w->n_unst = vfy__top_unstable(w, split, 0, NULL, NULL);
-    bool need_corr = false;
-    for (int k = 0; k < S->m * S->n_out; k++)
-        if (S->cerr[k] != 0.0)
-            need_corr = true;
-    if (need_corr) {
-        const double *ylo, *yhi;
-        bnd_layer_bounds(w->bc, S->n_layers, &ylo, &yhi);
-        for (int j = 0; j < S->n_out; j++)
-            w->ymax[j] = fmax(fabs(ylo[j]), fabs(yhi[j]));
-    }
-    double worst = INFINITY;
-    bool any = false;
-    int worst_atom = -1;
-    int saved = cn_round_push(FE_UPWARD);
-    for (int d = 0; d < S->n_disj; d++) {
-        if (!vfy__alive_get(alive, d))
-            continue;
-        double best = -INFINITY;
-        int best_k = -1;
-        for (int k = S->dstart[d]; k < S->dstart[d + 1]; k++) {
-            /* need: a.y > r for all x.  a.y >= a_d.y - sum |a - a_d| |y|
-             * >= lb_k - corr; refuted when lb_k > corr + r_up (rounded up). */
-            double sub = S->r_up[k];
-            if (need_corr)
-                for (int j = 0; j < S->n_out; j++)
-                    sub += S->cerr[(size_t)k * S->n_out + j] * w->ymax[j];
-            double lbk = w->lb[k];
-            if (lbk > sub) {
-                best = INFINITY;
-                break;
-            }
-            double margin = lbk - sub; /* <= 0; display/score only */
-            if (margin > best || best_k < 0) {
-                best = margin;
-                best_k = k;
-            }
-        }
-        if (best == INFINITY) {
-            vfy__alive_clear(alive, d);
-            continue;
-        }
-        any = true;
-        if (best < worst || worst_atom < 0) {
-            worst = best;
-            worst_atom = best_k;
-        }
-    }
-    cn_round_pop(saved);
+    double worst;
+    bool any;
+    int worst_atom = refute(w, w->lb, -1, alive, &worst, &any);
     /* Branching hint: the input dimension contributing most to the gap of
      * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
     if (any && S->own_box && worst_atom >= 0) {
@@ -210,4 +231,39 @@ cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, boo
     w->n_unst = t->n_unst[h];
     memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
     return bound_node_finish(w, nd, CN_OK, closed);
+}
+
+cn_status vfy__bound_batch(worker *w, const node *nd, int B)
+{
+    shared *S = w->S;
+    CN_REQUIRE(B >= 1 && B <= w->bt_n, "a batch within the worker's batch size");
+    for (int b = 0; b < B; b++) {
+        w->bt_rg[b] = (bnd_region){nd->lo, nd->hi, w->bt_split + (size_t)b * (size_t)S->n_relus,
+                                   (const double *const *)S->ref_lo,
+                                   (const double *const *)S->ref_hi};
+        memcpy(w->bt_alive + (size_t)b * (size_t)S->words, nd->alive,
+               sizeof(uint64_t) * (size_t)S->words);
+    }
+    int was = vfy__phase_to(w, w->bo.method == BND_ALPHA ? VFY__PH_OPTIMISE : VFY__PH_BOUNDS);
+    cn_status st =
+        bnd_run_batch(w->bc, &w->bo, B, w->bt_rg, S->m, S->C, NULL, w->bt_lb, w->bt_res, &w->err);
+    vfy__phase_to(w, was);
+    if (st != CN_OK)
+        return st;
+    for (int b = 0; b < B; b++) {
+        uint64_t *alive = w->bt_alive + (size_t)b * (size_t)S->words;
+        if (w->bt_res[b].stopped) { /* no bound (w->halted): nothing refuted */
+            w->halted = true;
+            w->bt_score[b] = -INFINITY;
+        } else if (w->bt_res[b].infeasible) {
+            memset(alive, 0, sizeof(uint64_t) * (size_t)S->words);
+            w->bt_score[b] = INFINITY;
+        } else {
+            double worst;
+            bool any;
+            refute(w, w->bt_lb + (size_t)b * (size_t)S->m, b, alive, &worst, &any);
+            w->bt_score[b] = any ? worst : INFINITY;
+        }
+    }
+    return CN_OK;
 }

@@ -69,6 +69,17 @@
 #define VFY_OPTION_branch_candidates(O)                                                      \
     O(INT, int, branch_candidates, "branch-candidates", 0, "N", 4, 1, 1e6, NULL,              \
       "ReLU splitting: candidate neurons tried per split")
+/* Without the node's optimised parameters (--opt-bounds 0), the trials of a
+ * split (2 per candidate neuron, the same box and the node's splits plus
+ * one) are bounded together by bnd_run_batch (bounds.h:
+ * the query rows of all regions in one product, the bounds below the tried
+ * neuron's layer computed once); they choose the neuron only, refute
+ * nothing.  Automatic: every trial of a split in one batch, unless the
+ * batch's workspaces would pass VFY__BATCH_MEM_MB. */
+#define VFY_OPTION_batch(O)                                                                  \
+    O(INT, int, batch, "batch", 0, "N", -1, -1, 1e6, NULL,                                    \
+      "ReLU splitting without optimised bounds: bound up to N branching trials in one batched " \
+      "pass (0 or 1: one at a time; -1: automatic, all trials of a split as memory allows)")
 #define VFY_OPTION_input_branch(O)                                                           \
     O(ENUM, vfy_branch, input_branch, "input-branch", 0, "HOW", "coef", 0, -1, "coef trial",  \
       "input splitting: choose the dimension by the bound's coefficients (coef) or by "       \
@@ -106,7 +117,8 @@
     VFY_OPTION_max_mem_mb(O) VFY_OPTION_split(O) VFY_OPTION_input_split_max_dims(O)          \
     VFY_OPTION_method(O) VFY_OPTION_alpha_root(O) VFY_OPTION_opt_bounds(O)                   \
     VFY_OPTION_opt_iters(O) VFY_OPTION_attack_s(O)                                           \
-    VFY_OPTION_node_pgd_every(O) VFY_OPTION_branch_candidates(O) VFY_OPTION_input_branch(O)  \
+    VFY_OPTION_node_pgd_every(O) VFY_OPTION_branch_candidates(O) VFY_OPTION_batch(O)         \
+    VFY_OPTION_input_branch(O)                                                               \
     VFY_OPTION_lp_tail(O) VFY_OPTION_best_first_every(O) VFY_OPTION_node_samples(O)          \
     VFY_OPTION_attack_bursts(O) VFY_OPTION_seed(O) VFY_OPTION_record_proof(O)
 

@@ -373,11 +373,44 @@ void vfy__worker_clear(worker *w)
     cn_free(w->ybuf);
     cn_free(w->ybuf_f);
     vfy__tt_clear(&w->tt);
+    cn_free(w->bt_split);
+    cn_free(w->bt_rg);
+    cn_free(w->bt_res);
+    cn_free(w->bt_lb);
+    cn_free(w->bt_alive);
+    cn_free(w->bt_score);
     for (int t = 0; t < 2; t++)
         for (int h = 0; h < 2; h++) {
             cn_free(w->tr[t].alive[h]);
             cn_free(w->tr[t].cand[h]);
         }
+}
+
+/* Regions per batch of branching trials (opts.batch; <= 1: none): with
+ * ReLU splitting, all trials of a split (2 per candidate) unless the
+ * workspaces would pass VFY__BATCH_MEM_MB (a region: its splits, bounds of
+ * every layer and relaxations, about 16 doubles per neuron, and its query
+ * rows over the widest layer, twice; the context's other workspaces, a few
+ * copies of the largest weight matrix, do not grow with the batch). */
+static int batch_size(const shared *S)
+{
+    int K = S->o->branch_candidates > 0 ? S->o->branch_candidates : 1;
+    if (K > VFY__RELU_MAX_CANDIDATES)
+        K = VFY__RELU_MAX_CANDIDATES;
+    if (!S->relu_mode || K < 2)
+        return 0;
+    if (S->o->batch >= 0)
+        return S->o->batch > 2 * K ? 2 * K : S->o->batch;
+    double neurons = (double)S->n_in;
+    for (int i = 0; i < S->n_layers; i++)
+        neurons += (double)net_layer_at(S->n, i)->out;
+    double per = (double)S->n_relus + 8.0 * (16.0 * neurons +
+                                              2.0 * (double)S->m * (double)net_max_width(S->n));
+    double fit = (double)VFY__BATCH_MEM_MB * 1048576.0 / per;
+    int B = 2 * K;
+    if (fit < B)
+        B = fit < 1 ? 1 : (int)fit;
+    return B;
 }
 
 cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
@@ -427,6 +460,19 @@ cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
         !w->alive_tmp || !w->alive_before || !w->pre_lo || !w->pre_hi || !w->lsplit || !tr_ok ||
         !w->tsplit || !w->lam || !w->tcy || !w->tcy_dn)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
+    w->bt_n = batch_size(S);
+    if (w->bt_n > 1) {
+        size_t B = (size_t)w->bt_n;
+        w->bt_split = cn_calloc(B * (size_t)S->n_relus + 1, 1);
+        w->bt_rg = cn_calloc(B, sizeof(bnd_region));
+        w->bt_res = cn_calloc(B, sizeof(bnd_result));
+        w->bt_lb = cn_mallocarray(B * (size_t)S->m + 1, sizeof(double));
+        w->bt_alive = cn_mallocarray(B * (size_t)S->words + 1, sizeof(uint64_t));
+        w->bt_score = cn_mallocarray(B, sizeof(double));
+        if (!w->bt_split || !w->bt_rg || !w->bt_res || !w->bt_lb || !w->bt_alive || !w->bt_score)
+            return cn_fail(err, CN_ENOMEM, "out of memory for a worker's batch of %d regions",
+                           w->bt_n);
+    }
     if (S->opt_on && vfy__opt_worker_init(w) != CN_OK)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker's optimised bounds");
     return CN_OK;
