@@ -214,7 +214,8 @@ static void copy_tree_plus(const cert_tree *t, cert_tree *c, int k, int d, const
         const cert_node *nd = &t->nodes[i];
         int refs[8], n = nd->n_refs;
         assert_true(n < 8);
-        memcpy(refs, nd->refs, sizeof(int) * (size_t)n);
+        if (n > 0)
+            memcpy(refs, nd->refs, sizeof(int) * (size_t)n);
         if (i == k)
             refs[n++] = d;
         assert_int_equal(cert_tree_push(c, nd->kind, nd->dim, nd->at, n, refs, &err), CN_OK);
