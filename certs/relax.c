@@ -54,6 +54,11 @@ typedef struct {
     const double *brad;       /* [out] or NULL (the net's, or brad_own) */
     double *brad_own;         /* conv: brad[cout] per output */
     double *ne;               /* encl: [out] <= -E_o for the current region */
+    /* affine: ibp_affine's last input bounds (lo, hi: [2*in]) and what it
+     * computed from them (lo, hi, ne: [3*out]), reused while they recur
+     * bit for bit (ReLU splits of one box share z_0's box); ibp_ok: set. */
+    bool ibp_ok;
+    double *ibp_in, *ibp_out;
 } layer;
 
 struct cert_bounds {
@@ -81,6 +86,12 @@ struct cert_bounds {
     int *poff;
     double *pt, *ra, *rc, *lam0;
     const double *pts;
+    /* linear_affine's rows back-substituted together (backsub_rows): at most
+     * blk rows (1: one at a time, backsub), blam/bplo/bnhi [blk * maxw]
+     * their rows and back_affine's sums. */
+    int blk;
+    double *blam, *bplo, *bnhi;
+    int *bnz, bnn[CERT_BLOCK_MAX];    /* [blk * maxw]: each row's o with lam_o != 0 */
 };
 
 static int width(const cert_bounds *b, int k) { return k == 0 ? b->n_in : b->L[k - 1].out; }
@@ -103,6 +114,8 @@ void cert_bounds_free(cert_bounds *b)
         cn_free(b->L[k].lcache);
         cn_free(b->L[k].brad_own);
         cn_free(b->L[k].ne);
+        cn_free(b->L[k].ibp_in);
+        cn_free(b->L[k].ibp_out);
         cn_free(b->L[k].parg);
         cn_free(b->L[k].pwin);
         cn_free(b->L[k].pdec);
@@ -134,6 +147,10 @@ void cert_bounds_free(cert_bounds *b)
     cn_free(b->ra);
     cn_free(b->rc);
     cn_free(b->lam0);
+    cn_free(b->blam);
+    cn_free(b->bplo);
+    cn_free(b->bnhi);
+    cn_free(b->bnz);
     cn_free(b);
 }
 
@@ -251,6 +268,10 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             }
             if (!enclosure(nl, l))
                 goto nomem;
+            l->ibp_in = cn_mallocarray(2 * (size_t)l->in, sizeof(double));
+            l->ibp_out = cn_mallocarray(3 * (size_t)l->out, sizeof(double));
+            if (!l->ibp_in || !l->ibp_out)
+                goto nomem;
         }
     }
     b->n_relus = roff;
@@ -281,6 +302,8 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
         if (!b->pt || !b->ra || !b->rc || !b->lam0)
             goto nomem;
     }
+    if (!b->smooth && cert__bounds_set_block(b, CERT_BLOCK_ROWS) != CN_OK)
+        goto nomem;
     for (int k = 0; k <= b->nl; k++) {
         b->lo[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
         b->hi[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
@@ -446,8 +469,9 @@ static double back_smooth(cert_bounds *b, int k, double *lam)
 static double concretise(const cert_bounds *b, const double *lam, double c)
 {
     const double *lo = b->lo[0], *hi = b->hi[0];
+    const double *hl[2] = {hi, lo};     /* an index, not a branch */
     for (int j = 0; j < b->n_in; j++)
-        c += lam[j] >= 0.0 ? lam[j] * lo[j] : lam[j] * hi[j];
+        c += lam[j] * hl[lam[j] >= 0.0][j];
     return c;
 }
 
@@ -488,6 +512,192 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
     }
     double v = concretise(b, lam, c);
     return v > best || v != v ? v : best;
+}
+
+/* ---- several rows together (linear_affine) ------------------------------
+ *
+ * backsub_rows does for each of nr rows what backsub does for one (on a
+ * network without sigmoid/tanh layers), with the same operations in the
+ * same order on each row's own numbers: only the loops are nested
+ * differently (in back_affine_rows: a few columns j of W outside, the
+ * block's rows inside them, the sum over o innermost, kept in registers),
+ * so that W is read from memory once per block rather than once per row.
+ * Every value is therefore bit for bit backsub's, and so is the rounding
+ * argument per row (certs.h, section 3). */
+
+/* back_affine on the rows lam[0..nr): cc[r] gets the constant back_affine
+ * would return for row r.  A dense layer's sums P_lo, -P_hi are formed
+ * CERT_TILE inputs j at a time in registers, over the row's non-zero lam_o
+ * in increasing o (back_affine's order: it skips lam_o = 0 too), W's tile
+ * of columns staying in cache for the block's rows. */
+enum { CERT_TILE = 8 };
+
+static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, double *cc)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    const size_t mw = (size_t)b->maxw, in = (size_t)l->in;
+    for (int r = 0; r < nr; r++) {
+        double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        int *nz = b->bnz + (size_t)r * mw, m = 0;
+        double c = 0.0;
+        for (int o = 0; o < l->out; o++) {
+            double v = lam[r][o];
+            if (v == 0.0)
+                continue;
+            c += v * l->b[o];
+            if (l->encl)
+                c += fabs(v) * l->ne[o];
+            nz[m++] = o;
+        }
+        cc[r] = c;
+        b->bnn[r] = m;
+        if (!l->cm)
+            continue;
+        for (int j = 0; j < l->in; j++)
+            plo[j] = nhi[j] = 0.0;
+        for (int i = 0; i < m; i++) {
+            const int o = nz[i], fan = l->cm->fan, p = o % l->chw;
+            const double v = lam[r][o], nv = -v;
+            const double *f = l->cf + (size_t)(o / l->chw) * (size_t)fan;
+            const net_tap *tp = l->cm->tap + (size_t)p * (size_t)fan;
+            for (int t = 0; t < l->cm->n[p]; t++) {
+                int j = tp[t].in;
+                double w = f[tp[t].w];
+                plo[j] += v * w;
+                nhi[j] += nv * w;
+            }
+        }
+    }
+    if (!l->cm) {
+        for (size_t j0 = 0; j0 < in; j0 += CERT_TILE) {
+            const size_t nt = in - j0 < CERT_TILE ? in - j0 : CERT_TILE;
+            const double *W = l->W + j0;
+            for (int r = 0; r < nr; r++) {
+                const int *nz = b->bnz + (size_t)r * mw, m = b->bnn[r];
+                const double *lr = lam[r];
+                double *plo = b->bplo + (size_t)r * mw + j0, *nhi = b->bnhi + (size_t)r * mw + j0;
+                if (nt == CERT_TILE) {
+                    /* CERT_TILE = 8 accumulators each, named so that they
+                     * stay in registers */
+                    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0,
+                           a6 = 0.0, a7 = 0.0;
+                    double n0 = 0.0, n1 = 0.0, n2 = 0.0, n3 = 0.0, n4 = 0.0, n5 = 0.0,
+                           n6 = 0.0, n7 = 0.0;
+                    for (int i = 0; i < m; i++) {
+                        const double v = lr[nz[i]], nv = -v, *w = W + (size_t)nz[i] * in;
+                        a0 += v * w[0];         /* P_lo <= (lam W)_j   */
+                        a1 += v * w[1];
+                        a2 += v * w[2];
+                        a3 += v * w[3];
+                        a4 += v * w[4];
+                        a5 += v * w[5];
+                        a6 += v * w[6];
+                        a7 += v * w[7];
+                        n0 += nv * w[0];        /* -P_hi <= -(lam W)_j */
+                        n1 += nv * w[1];
+                        n2 += nv * w[2];
+                        n3 += nv * w[3];
+                        n4 += nv * w[4];
+                        n5 += nv * w[5];
+                        n6 += nv * w[6];
+                        n7 += nv * w[7];
+                    }
+                    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+                    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+                    nhi[0] = n0, nhi[1] = n1, nhi[2] = n2, nhi[3] = n3;
+                    nhi[4] = n4, nhi[5] = n5, nhi[6] = n6, nhi[7] = n7;
+                } else {
+                    for (size_t t = 0; t < nt; t++)
+                        plo[t] = nhi[t] = 0.0;
+                    for (int i = 0; i < m; i++) {
+                        const double v = lr[nz[i]], nv = -v, *w = W + (size_t)nz[i] * in;
+                        for (size_t t = 0; t < nt; t++) {
+                            plo[t] += v * w[t];
+                            nhi[t] += nv * w[t];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        const double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        double c = cc[r];
+        for (int j = 0; j < l->in; j++) {
+            double d = -(plo[j] + nhi[j]);
+            if (zl[j] < 0.0)
+                c += d * zl[j];
+            lam[r][j] = plo[j];
+        }
+        cc[r] = c;
+    }
+}
+
+/* backsub on nr <= blk rows: v[r] the lower bound of lam[r] . z_s + c[r]
+ * (lam[r] and c[r] are overwritten), NaN where backsub's would be. */
+static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, double *c,
+                         double *v)
+{
+    double *row[CERT_BLOCK_MAX], cc[CERT_BLOCK_MAX];
+    int at[CERT_BLOCK_MAX], na = 0;     /* the rows still finite, in order */
+    for (int r = 0; r < nr; r++) {
+        row[na] = lam[r];
+        at[na++] = r;
+    }
+    for (int k = s - 1; k >= 0 && na > 0; k--) {
+        if (b->L[k].relu || b->L[k].pool) {
+            for (int i = 0; i < na; i++)
+                c[at[i]] += b->L[k].relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
+        } else {
+            back_affine_rows(b, k, na, row, cc);
+            for (int i = 0; i < na; i++)
+                c[at[i]] += cc[i];
+        }
+        int keep = 0;
+        for (int i = 0; i < na; i++) {
+            double sum = c[at[i]];
+            for (int j = 0; j < width(b, k); j++)
+                sum += 0.0 * row[i][j];
+            if (!isfinite(sum)) {
+                v[at[i]] = NAN;
+                continue;
+            }
+            row[keep] = row[i];
+            at[keep++] = at[i];
+        }
+        na = keep;
+    }
+    for (int i = 0; i < na; i++)
+        v[at[i]] = concretise(b, row[i], c[at[i]]);
+}
+
+cn_status cert__bounds_set_block(cert_bounds *b, int rows)
+{
+    CN_REQUIRE(b && rows >= 1 && rows <= CERT_BLOCK_MAX, "a block of 1 to CERT_BLOCK_MAX rows");
+    if (b->smooth || rows == 1) {
+        b->blk = 1;
+        return CN_OK;
+    }
+    size_t n = (size_t)rows * (size_t)b->maxw;
+    double *l = cn_reallocarray(b->blam, n, sizeof(double));
+    if (l)
+        b->blam = l;
+    double *p = l ? cn_reallocarray(b->bplo, n, sizeof(double)) : NULL;
+    if (p)
+        b->bplo = p;
+    double *q = p ? cn_reallocarray(b->bnhi, n, sizeof(double)) : NULL;
+    if (q)
+        b->bnhi = q;
+    int *z = q ? cn_reallocarray(b->bnz, n, sizeof(int)) : NULL;
+    if (z)
+        b->bnz = z;
+    if (!z) {
+        b->blk = 1;                     /* buffers may be shorter now: unused */
+        return CN_ENOMEM;
+    }
+    b->blk = rows;
+    return CN_OK;
 }
 
 /* Smooth networks: backsub, then two more passes in which the row's
@@ -572,17 +782,26 @@ static void enclosure_ne(cert_bounds *b, int k)
 /* Interval bounds of z_{k+1} = W z_k + b (+ e). */
 static void ibp_affine(cert_bounds *b, int k)
 {
-    const layer *l = &b->L[k];
+    layer *l = &b->L[k];
     const double *lo = b->lo[k], *hi = b->hi[k];
+    const size_t in = (size_t)l->in * sizeof(double), out = (size_t)l->out * sizeof(double);
+    if (l->ibp_ok && !memcmp(lo, l->ibp_in, in) && !memcmp(hi, l->ibp_in + l->in, in)) {
+        memcpy(b->lo[k + 1], l->ibp_out, out);  /* the same box: the same bits */
+        memcpy(b->hi[k + 1], l->ibp_out + l->out, out);
+        if (l->encl)
+            memcpy(l->ne, l->ibp_out + 2 * l->out, out);
+        return;
+    }
     if (l->encl)
         enclosure_ne(b, k);
+    const double *hl[2] = {hi, lo};     /* indices, not branches */
     for (int o = 0; o < l->out; o++) {
         const double *w = l->W + (size_t)o * (size_t)l->in;
         double s = l->b[o], ns = -l->b[o];
         for (int j = 0; j < l->in; j++) {
             double v = w[j], nv = -w[j];
-            s += v >= 0.0 ? v * lo[j] : v * hi[j];
-            ns += nv >= 0.0 ? nv * lo[j] : nv * hi[j];
+            s += v * hl[v >= 0.0][j];
+            ns += nv * hl[nv >= 0.0][j];
         }
         if (l->encl) {
             s += l->ne[o];
@@ -590,6 +809,54 @@ static void ibp_affine(cert_bounds *b, int k)
         }
         b->lo[k + 1][o] = s;
         b->hi[k + 1][o] = -ns;
+    }
+    memcpy(l->ibp_in, lo, in);
+    memcpy(l->ibp_in + l->in, hi, in);
+    memcpy(l->ibp_out, b->lo[k + 1], out);
+    memcpy(l->ibp_out + l->out, b->hi[k + 1], out);
+    if (l->encl)
+        memcpy(l->ibp_out + 2 * l->out, l->ne, out);
+    l->ibp_ok = true;
+}
+
+/* linear_affine with its rows back-substituted blk at a time
+ * (backsub_rows): the rows of one layer are independent (a row over z_k
+ * reads the bounds of z_0..z_k only, and linear_affine writes z_{k+1}'s),
+ * so the same rows give the same bounds, applied in the same order. */
+static void linear_affine_rows(cert_bounds *b, int k)
+{
+    const layer *l = &b->L[k];
+    bool next_relu = b->L[k + 1].relu;
+    double *lo = b->lo[k + 1], *hi = b->hi[k + 1];
+    double *lam[CERT_BLOCK_MAX], c[CERT_BLOCK_MAX], v[CERT_BLOCK_MAX];
+    int ro[CERT_BLOCK_MAX], nr = 0;
+    for (int r = 0; r < b->blk; r++)
+        lam[r] = b->blam + (size_t)r * (size_t)b->maxw;
+    for (int o = 0; o <= l->out; o++) {
+        if (o < l->out && next_relu && !(lo[o] < 0.0 && hi[o] > 0.0))
+            continue;
+        if (nr > b->blk - 2 || (o == l->out && nr > 0)) {
+            backsub_rows(b, k, nr, lam, c, v);
+            for (int r = 0; r < nr; r++) {   /* the rows +W_o, -W_o, in order */
+                int q = ro[r] / 2;
+                if (ro[r] % 2 == 0 && v[r] > lo[q])
+                    lo[q] = v[r];
+                if (ro[r] % 2 == 1 && -v[r] < hi[q])
+                    hi[q] = -v[r];
+            }
+            nr = 0;
+        }
+        if (o == l->out)
+            break;
+        const double *w = l->W + (size_t)o * (size_t)l->in;
+        for (int sgn = 1; sgn >= -1; sgn -= 2) {
+            for (int j = 0; j < l->in; j++)
+                lam[nr][j] = sgn * w[j];
+            c[nr] = sgn * l->b[o];
+            if (l->encl)
+                c[nr] += l->ne[o];          /* +-e_o >= -E_o */
+            ro[nr++] = 2 * o + (sgn < 0);
+        }
     }
 }
 
@@ -603,6 +870,10 @@ static void linear_affine(cert_bounds *b, int k)
     if (b->L[k + 1].pool)
         return;                         /* the pool's own intervals suffice */
     double *lo = b->lo[k + 1], *hi = b->hi[k + 1];
+    if (b->blk > 1) {
+        linear_affine_rows(b, k);
+        return;
+    }
     for (int o = 0; o < l->out; o++) {
         if (next_relu && !(lo[o] < 0.0 && hi[o] > 0.0))
             continue;
