@@ -18,6 +18,12 @@
  * [lo + ne_o, hi - ne_o], a row's constant lam . b gets sum |lam_o| ne_o
  * (lam . e >= -|lam| . E), and a starting row +-W_o gets ne_o.  The bounds
  * then hold for every network of the enclosure.
+ *
+ * Speed (issue 24), without changing a bit of any result: linear_affine
+ * back-substitutes its rows blk at a time (backsub_rows: the loops
+ * reordered, each row's operations and their order kept), and an affine
+ * layer's interval bounds are reused while its input bounds recur bit for
+ * bit (ibp_affine; the regions of ReLU splits share their box).
  */
 #include "config.h"
 
