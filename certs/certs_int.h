@@ -27,6 +27,14 @@ bool cert__smooth_line_at(net_op op, double l, double u, double p, bool up, doub
 void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const double **bias,
                          const double **ne);
 
+/* relax.c: linear_affine back-substitutes its rows (2 per neuron it
+ * tightens) rows at a time, 1 <= rows <= CERT_BLOCK_MAX (bit-identical
+ * bounds for every rows; cert_bounds_new sets CERT_BLOCK_ROWS; 1: one row
+ * at a time, the reference the tests compare with).  Networks with
+ * sigmoid/tanh layers always take 1.  CN_ENOMEM (then 1) the only error. */
+enum { CERT_BLOCK_ROWS = 16, CERT_BLOCK_MAX = 64 };
+cn_status cert__bounds_set_block(cert_bounds *b, int rows) CN_WUR;
+
 /* relax_pool.c: max pooling layer nl in the checker (FE_DOWNWARD scope).
  * Intervals of its outputs olo/ohi [out] from lo/hi [in], with each
  * output's relaxation: arg [out] the input with the largest lower bound,

@@ -19,6 +19,13 @@ tests_test_certs_hostile_SOURCES = tests/test_certs_hostile.c tests/testutil.h
 tests_test_certs_hostile_CFLAGS = $(tests_test_certs_CFLAGS)
 tests_test_certs_hostile_LDADD = $(tests_test_certs_LDADD)
 
+# several rows back-substituted at once: the same bits as one at a time
+check_PROGRAMS += tests/test_certs_block
+TESTS += tests/test_certs_block
+tests_test_certs_block_SOURCES = tests/test_certs_block.c tests/testutil.h
+tests_test_certs_block_CFLAGS = $(tests_test_certs_CFLAGS)
+tests_test_certs_block_LDADD = $(tests_test_certs_LDADD)
+
 # LP refutations: the checker's test, and the engine's LP leaves through it
 check_PROGRAMS += tests/test_certs_lp
 TESTS += tests/test_certs_lp

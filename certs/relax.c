@@ -18,6 +18,12 @@
  * [lo + ne_o, hi - ne_o], a row's constant lam . b gets sum |lam_o| ne_o
  * (lam . e >= -|lam| . E), and a starting row +-W_o gets ne_o.  The bounds
  * then hold for every network of the enclosure.
+ *
+ * Speed (issue 24), without changing a bit of any result: linear_affine
+ * back-substitutes its rows blk at a time (backsub_rows: the loops
+ * reordered, each row's operations and their order kept), and an affine
+ * layer's interval bounds are reused while its input bounds recur bit for
+ * bit (ibp_affine; the regions of ReLU splits share their box).
  */
 #include "config.h"
 
@@ -54,6 +60,11 @@ typedef struct {
     const double *brad;       /* [out] or NULL (the net's, or brad_own) */
     double *brad_own;         /* conv: brad[cout] per output */
     double *ne;               /* encl: [out] <= -E_o for the current region */
+    /* affine: ibp_affine's last input bounds (lo, hi: [2*in]) and what it
+     * computed from them (lo, hi, ne: [3*out]), reused while they recur
+     * bit for bit (ReLU splits of one box share z_0's box); ibp_ok: set. */
+    bool ibp_ok;
+    double *ibp_in, *ibp_out;
 } layer;
 
 struct cert_bounds {
@@ -81,6 +92,12 @@ struct cert_bounds {
     int *poff;
     double *pt, *ra, *rc, *lam0;
     const double *pts;
+    /* linear_affine's rows back-substituted together (backsub_rows): at most
+     * blk rows (1: one at a time, backsub), blam/bplo/bnhi [blk * maxw]
+     * their rows and back_affine's sums. */
+    int blk;
+    double *blam, *bplo, *bnhi;
+    int *bnz, bnn[CERT_BLOCK_MAX];    /* [blk * maxw]: each row's o with lam_o != 0 */
 };
 
 static int width(const cert_bounds *b, int k) { return k == 0 ? b->n_in : b->L[k - 1].out; }
@@ -103,6 +120,8 @@ void cert_bounds_free(cert_bounds *b)
         cn_free(b->L[k].lcache);
         cn_free(b->L[k].brad_own);
         cn_free(b->L[k].ne);
+        cn_free(b->L[k].ibp_in);
+        cn_free(b->L[k].ibp_out);
         cn_free(b->L[k].parg);
         cn_free(b->L[k].pwin);
         cn_free(b->L[k].pdec);
@@ -134,6 +153,10 @@ void cert_bounds_free(cert_bounds *b)
     cn_free(b->ra);
     cn_free(b->rc);
     cn_free(b->lam0);
+    cn_free(b->blam);
+    cn_free(b->bplo);
+    cn_free(b->bnhi);
+    cn_free(b->bnz);
     cn_free(b);
 }
 
@@ -251,6 +274,10 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             }
             if (!enclosure(nl, l))
                 goto nomem;
+            l->ibp_in = cn_mallocarray(2 * (size_t)l->in, sizeof(double));
+            l->ibp_out = cn_mallocarray(3 * (size_t)l->out, sizeof(double));
+            if (!l->ibp_in || !l->ibp_out)
+                goto nomem;
         }
     }
     b->n_relus = roff;
@@ -281,6 +308,8 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
         if (!b->pt || !b->ra || !b->rc || !b->lam0)
             goto nomem;
     }
+    if (!b->smooth && cert__bounds_set_block(b, CERT_BLOCK_ROWS) != CN_OK)
+        goto nomem;
     for (int k = 0; k <= b->nl; k++) {
         b->lo[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
         b->hi[k] = cn_mallocarray((size_t)width(b, k), sizeof(double));
@@ -446,8 +475,9 @@ static double back_smooth(cert_bounds *b, int k, double *lam)
 static double concretise(const cert_bounds *b, const double *lam, double c)
 {
     const double *lo = b->lo[0], *hi = b->hi[0];
+    const double *hl[2] = {hi, lo};     /* an index, not a branch */
     for (int j = 0; j < b->n_in; j++)
-        c += lam[j] >= 0.0 ? lam[j] * lo[j] : lam[j] * hi[j];
+        c += lam[j] * hl[lam[j] >= 0.0][j];
     return c;
 }
 
@@ -458,6 +488,23 @@ static double back_pool(cert_bounds *b, int k, double *lam)
     memcpy(l->plam, lam, (size_t)l->out * sizeof(double));
     return cert__pool_back(l->pool, l->parg, l->pdec, b->hi[k + 1], b->lo[k], l->plam, b->plo,
                            b->nhi, lam);
+}
+
+/* Whether c and lam[0..n) are all finite (0 * x is NaN for x infinite or
+ * NaN, else +-0: four sums so that they do not wait on one another). */
+static bool finite_row(double c, const double *lam, int n)
+{
+    double s0 = c, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        s0 += 0.0 * lam[j];
+        s1 += 0.0 * lam[j + 1];
+        s2 += 0.0 * lam[j + 2];
+        s3 += 0.0 * lam[j + 3];
+    }
+    for (; j < n; j++)
+        s0 += 0.0 * lam[j];
+    return isfinite(s0 + s1 + s2 + s3);
 }
 
 /* Lower bound of lam . z_s + c over the region (lam is overwritten); NaN
@@ -471,10 +518,7 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
              : b->L[k].smooth ? back_smooth(b, k, lam)
              : b->L[k].pool   ? back_pool(b, k, lam)
                               : back_affine(b, k, lam);
-        double sum = c;                 /* finite iff c and every lam[j] are */
-        for (int j = 0; j < width(b, k); j++)
-            sum += 0.0 * lam[j];
-        if (!isfinite(sum))
+        if (!finite_row(c, lam, width(b, k)))
             return NAN;
         if (b->smooth && k >= 1) {
             /* sigmoid/tanh networks: also "target >= lam . z_k + c" over
@@ -488,6 +532,315 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
     }
     double v = concretise(b, lam, c);
     return v > best || v != v ? v : best;
+}
+
+/* ---- several rows together (linear_affine) ------------------------------
+ *
+ * backsub_rows does for each of nr rows what backsub does for one (on a
+ * network without sigmoid/tanh layers), with the same operations in the
+ * same order on each row's own numbers: only the loops are nested
+ * differently (in back_affine_rows: a few columns j of W outside, the
+ * block's rows inside them, the sum over o innermost, kept in registers),
+ * so that W is read from memory once per block rather than once per row.
+ * Every value is therefore bit for bit backsub's, and so is the rounding
+ * argument per row (certs.h, section 3). */
+
+/* back_affine on the rows lam[0..nr): cc[r] gets the constant back_affine
+ * would return for row r.  A dense layer's sums P_lo, -P_hi are formed
+ * CERT_TILE inputs j at a time in registers, over the row's non-zero lam_o
+ * in increasing o (back_affine's order: it skips lam_o = 0 too), W's tile
+ * of columns staying in cache for the block's rows. */
+enum { CERT_TILE = 16 };
+
+/* On x86-64 with GCC or Clang, sums8 and sums4 are also compiled for AVX2
+ * and picked at run time: the same IEEE multiplications and additions in
+ * the same order, each rounded by the same mode (MXCSR), only four to a
+ * register instead of two (no fused multiply-add: AVX2 does not imply FMA,
+ * and C11 mode does not contract). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define CERT_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef CERT_CLONES
+#define CERT_CLONES
+#endif
+
+/* P_lo and -P_hi of columns W[.][0..8) (sums8; sums16: 16, sums4: 4, ...) of a
+ * dense layer, over the row's non-zero entries lr[nz[i]], in increasing o,
+ * into plo, nhi.  The sums are named variables so that they stay in
+ * registers. */
+CERT_CLONES static void sums8(const double *lr, const int *nz, int m, const double *W, size_t in,
+                  double *plo, double *nhi)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+    double n0 = 0.0, n1 = 0.0, n2 = 0.0, n3 = 0.0, n4 = 0.0, n5 = 0.0, n6 = 0.0, n7 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], nv = -v, *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];                 /* P_lo <= (lam W)_j   */
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+        n0 += nv * w[0];                /* -P_hi <= -(lam W)_j */
+        n1 += nv * w[1];
+        n2 += nv * w[2];
+        n3 += nv * w[3];
+        n4 += nv * w[4];
+        n5 += nv * w[5];
+        n6 += nv * w[6];
+        n7 += nv * w[7];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+    nhi[0] = n0, nhi[1] = n1, nhi[2] = n2, nhi[3] = n3;
+    nhi[4] = n4, nhi[5] = n5, nhi[6] = n6, nhi[7] = n7;
+}
+
+CERT_CLONES static void sums4(const double *lr, const int *nz, int m, const double *W, size_t in,
+                  double *plo, double *nhi)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, n0 = 0.0, n1 = 0.0, n2 = 0.0, n3 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], nv = -v, *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        n0 += nv * w[0];
+        n1 += nv * w[1];
+        n2 += nv * w[2];
+        n3 += nv * w[3];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    nhi[0] = n0, nhi[1] = n1, nhi[2] = n2, nhi[3] = n3;
+}
+
+CERT_CLONES static void sums16(const double *lr, const int *nz, int m, const double *W, size_t in,
+                                 double *plo, double *nhi)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+    double a8 = 0.0, a9 = 0.0, a10 = 0.0, a11 = 0.0, a12 = 0.0, a13 = 0.0, a14 = 0.0, a15 = 0.0;
+    double n0 = 0.0, n1 = 0.0, n2 = 0.0, n3 = 0.0, n4 = 0.0, n5 = 0.0, n6 = 0.0, n7 = 0.0;
+    double n8 = 0.0, n9 = 0.0, n10 = 0.0, n11 = 0.0, n12 = 0.0, n13 = 0.0, n14 = 0.0, n15 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], nv = -v, *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+        a8 += v * w[8];
+        a9 += v * w[9];
+        a10 += v * w[10];
+        a11 += v * w[11];
+        a12 += v * w[12];
+        a13 += v * w[13];
+        a14 += v * w[14];
+        a15 += v * w[15];
+        n0 += nv * w[0];
+        n1 += nv * w[1];
+        n2 += nv * w[2];
+        n3 += nv * w[3];
+        n4 += nv * w[4];
+        n5 += nv * w[5];
+        n6 += nv * w[6];
+        n7 += nv * w[7];
+        n8 += nv * w[8];
+        n9 += nv * w[9];
+        n10 += nv * w[10];
+        n11 += nv * w[11];
+        n12 += nv * w[12];
+        n13 += nv * w[13];
+        n14 += nv * w[14];
+        n15 += nv * w[15];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+    plo[8] = a8, plo[9] = a9, plo[10] = a10, plo[11] = a11;
+    plo[12] = a12, plo[13] = a13, plo[14] = a14, plo[15] = a15;
+    nhi[0] = n0, nhi[1] = n1, nhi[2] = n2, nhi[3] = n3;
+    nhi[4] = n4, nhi[5] = n5, nhi[6] = n6, nhi[7] = n7;
+    nhi[8] = n8, nhi[9] = n9, nhi[10] = n10, nhi[11] = n11;
+    nhi[12] = n12, nhi[13] = n13, nhi[14] = n14, nhi[15] = n15;
+}
+
+static void sums2(const double *lr, const int *nz, int m, const double *W, size_t in,
+                  double *plo, double *nhi)
+{
+    double a0 = 0.0, a1 = 0.0, n0 = 0.0, n1 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], nv = -v, *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        n0 += nv * w[0];
+        n1 += nv * w[1];
+    }
+    plo[0] = a0, plo[1] = a1;
+    nhi[0] = n0, nhi[1] = n1;
+}
+
+static void sums1(const double *lr, const int *nz, int m, const double *W, size_t in,
+                  double *plo, double *nhi)
+{
+    double a0 = 0.0, n0 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], w = W[(size_t)nz[i] * in];
+        a0 += v * w;
+        n0 += (-v) * w;
+    }
+    *plo = a0;
+    *nhi = n0;
+}
+
+static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, double *cc)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    const size_t mw = (size_t)b->maxw, in = (size_t)l->in;
+    for (int r = 0; r < nr; r++) {
+        double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        int *nz = b->bnz + (size_t)r * mw, m = 0;
+        double c = 0.0;
+        for (int o = 0; o < l->out; o++) {
+            nz[m] = o;
+            m += lam[r][o] != 0.0;      /* not a branch */
+        }
+        for (int i = 0; i < m; i++) {
+            double v = lam[r][nz[i]];
+            c += v * l->b[nz[i]];
+            if (l->encl)
+                c += fabs(v) * l->ne[nz[i]];
+        }
+        cc[r] = c;
+        b->bnn[r] = m;
+        if (!l->cm)
+            continue;
+        for (int j = 0; j < l->in; j++)
+            plo[j] = nhi[j] = 0.0;
+        for (int i = 0; i < m; i++) {
+            const int o = nz[i], fan = l->cm->fan, p = o % l->chw;
+            const double v = lam[r][o], nv = -v;
+            const double *f = l->cf + (size_t)(o / l->chw) * (size_t)fan;
+            const net_tap *tp = l->cm->tap + (size_t)p * (size_t)fan;
+            for (int t = 0; t < l->cm->n[p]; t++) {
+                int j = tp[t].in;
+                double w = f[tp[t].w];
+                plo[j] += v * w;
+                nhi[j] += nv * w;
+            }
+        }
+    }
+    if (!l->cm) {
+        for (size_t j0 = 0; j0 < in; j0 += CERT_TILE) {
+            const size_t nt = in - j0 < CERT_TILE ? in - j0 : CERT_TILE;
+            const double *W = l->W + j0;
+            for (int r = 0; r < nr; r++) {
+                const int *nz = b->bnz + (size_t)r * mw, m = b->bnn[r];
+                const double *lr = lam[r];
+                double *plo = b->bplo + (size_t)r * mw + j0, *nhi = b->bnhi + (size_t)r * mw + j0;
+                if (nt == CERT_TILE) {
+                    sums16(lr, nz, m, W, in, plo, nhi);
+                    continue;
+                }
+                size_t t = 0;
+                if (nt - t >= 8) {
+                    sums8(lr, nz, m, W, in, plo, nhi);
+                    t += 8;
+                }
+                if (nt - t >= 4) {
+                    sums4(lr, nz, m, W + t, in, plo + t, nhi + t);
+                    t += 4;
+                }
+                if (nt - t >= 2) {
+                    sums2(lr, nz, m, W + t, in, plo + t, nhi + t);
+                    t += 2;
+                }
+                if (nt - t >= 1)
+                    sums1(lr, nz, m, W + t, in, plo + t, nhi + t);
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        const double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        double c = cc[r];
+        for (int j = 0; j < l->in; j++) {
+            double d = -(plo[j] + nhi[j]);
+            if (zl[j] < 0.0)
+                c += d * zl[j];
+            lam[r][j] = plo[j];
+        }
+        cc[r] = c;
+    }
+}
+
+/* backsub on nr <= blk rows: v[r] the lower bound of lam[r] . z_s + c[r]
+ * (lam[r] and c[r] are overwritten), NaN where backsub's would be. */
+static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, double *c,
+                         double *v)
+{
+    double *row[CERT_BLOCK_MAX], cc[CERT_BLOCK_MAX];
+    int at[CERT_BLOCK_MAX], na = 0;     /* the rows still finite, in order */
+    for (int r = 0; r < nr; r++) {
+        row[na] = lam[r];
+        at[na++] = r;
+    }
+    for (int k = s - 1; k >= 0 && na > 0; k--) {
+        if (b->L[k].relu || b->L[k].pool) {
+            for (int i = 0; i < na; i++)
+                c[at[i]] += b->L[k].relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
+        } else {
+            back_affine_rows(b, k, na, row, cc);
+            for (int i = 0; i < na; i++)
+                c[at[i]] += cc[i];
+        }
+        int keep = 0;
+        for (int i = 0; i < na; i++) {
+            if (!finite_row(c[at[i]], row[i], width(b, k))) {
+                v[at[i]] = NAN;
+                continue;
+            }
+            row[keep] = row[i];
+            at[keep++] = at[i];
+        }
+        na = keep;
+    }
+    for (int i = 0; i < na; i++)
+        v[at[i]] = concretise(b, row[i], c[at[i]]);
+}
+
+cn_status cert__bounds_set_block(cert_bounds *b, int rows)
+{
+    CN_REQUIRE(b && rows >= 1 && rows <= CERT_BLOCK_MAX, "a block of 1 to CERT_BLOCK_MAX rows");
+    if (b->smooth || rows == 1) {
+        b->blk = 1;
+        return CN_OK;
+    }
+    size_t n = (size_t)rows * (size_t)b->maxw;
+    double *l = cn_reallocarray(b->blam, n, sizeof(double));
+    if (l)
+        b->blam = l;
+    double *p = l ? cn_reallocarray(b->bplo, n, sizeof(double)) : NULL;
+    if (p)
+        b->bplo = p;
+    double *q = p ? cn_reallocarray(b->bnhi, n, sizeof(double)) : NULL;
+    if (q)
+        b->bnhi = q;
+    int *z = q ? cn_reallocarray(b->bnz, n, sizeof(int)) : NULL;
+    if (z)
+        b->bnz = z;
+    if (!z) {
+        b->blk = 1;                     /* buffers may be shorter now: unused */
+        return CN_ENOMEM;
+    }
+    b->blk = rows;
+    return CN_OK;
 }
 
 /* Smooth networks: backsub, then two more passes in which the row's
@@ -572,17 +925,26 @@ static void enclosure_ne(cert_bounds *b, int k)
 /* Interval bounds of z_{k+1} = W z_k + b (+ e). */
 static void ibp_affine(cert_bounds *b, int k)
 {
-    const layer *l = &b->L[k];
+    layer *l = &b->L[k];
     const double *lo = b->lo[k], *hi = b->hi[k];
+    const size_t in = (size_t)l->in * sizeof(double), out = (size_t)l->out * sizeof(double);
+    if (l->ibp_ok && !memcmp(lo, l->ibp_in, in) && !memcmp(hi, l->ibp_in + l->in, in)) {
+        memcpy(b->lo[k + 1], l->ibp_out, out);  /* the same box: the same bits */
+        memcpy(b->hi[k + 1], l->ibp_out + l->out, out);
+        if (l->encl)
+            memcpy(l->ne, l->ibp_out + 2 * l->out, out);
+        return;
+    }
     if (l->encl)
         enclosure_ne(b, k);
+    const double *hl[2] = {hi, lo};     /* indices, not branches */
     for (int o = 0; o < l->out; o++) {
         const double *w = l->W + (size_t)o * (size_t)l->in;
         double s = l->b[o], ns = -l->b[o];
         for (int j = 0; j < l->in; j++) {
             double v = w[j], nv = -w[j];
-            s += v >= 0.0 ? v * lo[j] : v * hi[j];
-            ns += nv >= 0.0 ? nv * lo[j] : nv * hi[j];
+            s += v * hl[v >= 0.0][j];
+            ns += nv * hl[nv >= 0.0][j];
         }
         if (l->encl) {
             s += l->ne[o];
@@ -590,6 +952,54 @@ static void ibp_affine(cert_bounds *b, int k)
         }
         b->lo[k + 1][o] = s;
         b->hi[k + 1][o] = -ns;
+    }
+    memcpy(l->ibp_in, lo, in);
+    memcpy(l->ibp_in + l->in, hi, in);
+    memcpy(l->ibp_out, b->lo[k + 1], out);
+    memcpy(l->ibp_out + l->out, b->hi[k + 1], out);
+    if (l->encl)
+        memcpy(l->ibp_out + 2 * l->out, l->ne, out);
+    l->ibp_ok = true;
+}
+
+/* linear_affine with its rows back-substituted blk at a time
+ * (backsub_rows): the rows of one layer are independent (a row over z_k
+ * reads the bounds of z_0..z_k only, and linear_affine writes z_{k+1}'s),
+ * so the same rows give the same bounds, applied in the same order. */
+static void linear_affine_rows(cert_bounds *b, int k)
+{
+    const layer *l = &b->L[k];
+    bool next_relu = b->L[k + 1].relu;
+    double *lo = b->lo[k + 1], *hi = b->hi[k + 1];
+    double *lam[CERT_BLOCK_MAX], c[CERT_BLOCK_MAX], v[CERT_BLOCK_MAX];
+    int ro[CERT_BLOCK_MAX], nr = 0;
+    for (int r = 0; r < b->blk; r++)
+        lam[r] = b->blam + (size_t)r * (size_t)b->maxw;
+    for (int o = 0; o <= l->out; o++) {
+        if (o < l->out && next_relu && !(lo[o] < 0.0 && hi[o] > 0.0))
+            continue;
+        if (nr > b->blk - 2 || (o == l->out && nr > 0)) {
+            backsub_rows(b, k, nr, lam, c, v);
+            for (int r = 0; r < nr; r++) {   /* the rows +W_o, -W_o, in order */
+                int q = ro[r] / 2;
+                if (ro[r] % 2 == 0 && v[r] > lo[q])
+                    lo[q] = v[r];
+                if (ro[r] % 2 == 1 && -v[r] < hi[q])
+                    hi[q] = -v[r];
+            }
+            nr = 0;
+        }
+        if (o == l->out)
+            break;
+        const double *w = l->W + (size_t)o * (size_t)l->in;
+        for (int sgn = 1; sgn >= -1; sgn -= 2) {
+            for (int j = 0; j < l->in; j++)
+                lam[nr][j] = sgn * w[j];
+            c[nr] = sgn * l->b[o];
+            if (l->encl)
+                c[nr] += l->ne[o];          /* +-e_o >= -E_o */
+            ro[nr++] = 2 * o + (sgn < 0);
+        }
     }
 }
 
@@ -603,6 +1013,10 @@ static void linear_affine(cert_bounds *b, int k)
     if (b->L[k + 1].pool)
         return;                         /* the pool's own intervals suffice */
     double *lo = b->lo[k + 1], *hi = b->hi[k + 1];
+    if (b->blk > 1) {
+        linear_affine_rows(b, k);
+        return;
+    }
     for (int o = 0; o < l->out; o++) {
         if (next_relu && !(lo[o] < 0.0 && hi[o] > 0.0))
             continue;
