@@ -13,6 +13,9 @@ const net *cert__bounds_net(const cert_bounds *b);
  * lw z + lc <= f(z) <= uw z + uc on [lo, hi].  Call in FE_DOWNWARD. */
 void cert__smooth_relax(net_op op, int n, const double *lo, const double *hi, double *olo,
                         double *ohi, double *lw, double *lc, double *uw, double *uc);
+/* Frees the calling thread's MPFR caches (relax_act.c): a checker thread
+ * calls it before it exits. */
+void cert__thread_exit(void);
 /* relax_act.c: the line on one side (up: upper) of f on [l, u] with its
  * tangent at (the grid point nearest to) p instead of cert__smooth_relax's
  * point, where that side is a tangent; false (unchanged) otherwise.

@@ -294,3 +294,5 @@ bool cert__smooth_line_at(net_op op, double l, double u, double p, bool up, doub
     ln[1] = *c = t;
     return true;
 }
+
+void cert__thread_exit(void) { mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE); }

@@ -580,6 +580,15 @@ static void *flush_run(void *arg)
     return NULL;
 }
 
+/* A started worker: flush_run, then the thread's MPFR caches freed (the
+ * sigmoid/tanh lines use MPFR, whose caches are per thread). */
+static void *flush_thread(void *arg)
+{
+    flush_run(arg);
+    cert__thread_exit();
+    return NULL;
+}
+
 /* Re-proves the queued jobs on the n_b threads (the caller's and n_b - 1
  * started) and empties the queue.  false when one failed: the first in walk
  * order is reported (why[], and the stats as the sequential walk leaves
@@ -606,7 +615,7 @@ static bool flush(walk *w)
     for (int t = 0; t < n_b; t++)
         k[t] = (flush_worker){.S = &S, .P = &w->pv[t], .fail_job = Q->n, .fail_q = -1};
     for (int t = 1; t < n_b; t++)
-        started[t] = pthread_create(&th[t], NULL, flush_run, &k[t]) == 0;
+        started[t] = pthread_create(&th[t], NULL, flush_thread, &k[t]) == 0;
     flush_run(&k[0]);        /* also takes the jobs of a thread that did not start */
     int best = 0;
     for (int t = 0; t < n_b; t++) {
