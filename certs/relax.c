@@ -557,7 +557,14 @@ enum { CERT_TILE = 16 };
  * the same order, each rounded by the same mode (MXCSR), only four to a
  * register instead of two (no fused multiply-add: AVX2 does not imply FMA,
  * and C11 mode does not contract). */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&                   \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) &&                        \
+    !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer)
+/* (not under the sanitizers: the run-time choice is an ifunc, whose resolver
+ * runs before a sanitizer's runtime is up in a static binary) */
 #if __has_attribute(target_clones)
 #define CERT_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
