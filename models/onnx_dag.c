@@ -82,6 +82,7 @@ typedef struct {
     double *acc;                   /* scratch [width] */
     int *stamp, *touched, cur;
     int cap;                       /* scratch capacity */
+    bool *pre;                     /* [n_node]: read by the chain prefix */
 } dg;
 
 /* A linear node's map: output o = beta[o] + sum over k in [rp[o], rp[o+1])
@@ -1544,6 +1545,51 @@ static void dg_free(dg *D)
     cn_free(D->acc);
     cn_free(D->stamp);
     cn_free(D->touched);
+    cn_free(D->pre);
+}
+
+/* The chain before the first fork: while the current tensor is read by one
+ * node only (and is not the graph output), that node reads nothing else
+ * computed and is no Concat, Transpose, Slice or Pad, the chain reader reads
+ * it (folding normalisation and BatchNormalization as in any chain); its
+ * pending layer is then appended. */
+static cn_status prefix(dg *D)
+{
+    ld *L = D->L;
+    const Onnx__GraphProto *g = L->g;
+    cn_status s;
+    for (;;) {
+        size_t at = SIZE_MAX, k = 0;
+        for (size_t i = 0; i < g->n_node; i++)
+            if (!is_op(g->node[i], "Constant"))
+                for (size_t j = 0; j < g->node[i]->n_input; j++)
+                    if (strcmp(S(g->node[i]->input[j]), L->cur) == 0) {
+                        k++;
+                        at = i;
+                    }
+        if (k != 1 || strcmp(S(g->output[0]->name), L->cur) == 0)
+            break;
+        const Onnx__NodeProto *n = g->node[at];
+        if (is_op(n, "Concat") || is_op(n, "Transpose") || is_op(n, "Slice") || is_op(n, "Pad"))
+            break;
+        bool other = false;
+        for (size_t j = 0; j < n->n_input; j++)
+            other = other || (*S(n->input[j]) && strcmp(S(n->input[j]), L->cur) != 0 &&
+                              !net__onnx_const_find(L, n->input[j]));
+        if (other)
+            break;
+        L->node = n;
+        L->node_idx = at;
+        if ((s = net__onnx_read_node(L)))
+            return s;
+        D->pre[at] = true;
+    }
+    L->node = NULL;
+    if ((s = net__onnx_flush(L)) || (s = net__onnx_materialize(L)))
+        return s;
+    if (L->n->n_layers && net_out_size(L->n) != net__onnx_cur_size(L))
+        return net__onnx_fail(L, CN_EINTERNAL, "chain prefix size bookkeeping");
+    return CN_OK;
 }
 
 static cn_status dag_run(dg *D)
@@ -1557,13 +1603,17 @@ static cn_status dag_run(dg *D)
             return s;
     }
     L->node = NULL;
+    if (!(D->pre = cn_calloc(g->n_node ? g->n_node : 1, sizeof *D->pre)))
+        return net__onnx_nomem(L);
+    if ((s = prefix(D)))
+        return s;
     D->v = cn_mallocarray(g->n_node ? g->n_node : 1, sizeof *D->v);
     D->t = cn_mallocarray(g->n_node + 1, sizeof *D->t);
     if (!D->v || !D->t)
         return net__onnx_nomem(L);
     for (size_t i = 0; i < g->n_node; i++) {
         const Onnx__NodeProto *n = g->node[i];
-        if (is_op(n, "Constant"))
+        if (is_op(n, "Constant") || D->pre[i])
             continue;
         L->node = n;
         L->node_idx = i;
@@ -1599,6 +1649,10 @@ static cn_status dag_run(dg *D)
     D->nn = cn_calloc((size_t)x->n, sizeof *D->nn);
     if (!x->rp || !x->col || !x->val || !x->b || !D->nn)
         return net__onnx_nomem(L);
+    int nl = L->n->n_layers;               /* the prefix ends in a ReLU (or sigmoid) */
+    if (nl && (L->n->layers[nl - 1].op == NET_RELU || L->n->layers[nl - 1].op == NET_SIGMOID))
+        for (int i = 0; i < x->n; i++)
+            D->nn[i] = true;
     x->have = true;
     for (int i = 0; i <= x->n; i++)
         x->rp[i] = i;

@@ -2,11 +2,12 @@
  * Transpose, Slice, Pad, Add and Sub of computed tensors, branches of
  * different depths, lowered to the chain IR.
  *
- *   - random small graphs of five shapes (branches of different depths
+ *   - random small graphs of six shapes (branches of different depths
  *     joined by Concat; residual Add and Sub of computed tensors; Reshape,
  *     Transpose and Slices with positive and negative steps; an
- *     inception-like block with a Pad and a negative scale; Concat feeding a
- *     Gemm, and a convolution branch) are evaluated two ways in exact
+ *     inception-like block with a Pad and a negative scale; convolution
+ *     branches joined by Concat over channels; a chain prefix (scale, Gemm,
+ *     Relu) before the branches; every Concat feeds a Gemm) are evaluated two ways in exact
  *     rationals: node by node by a reference evaluator written here, and as
  *     the lowered chain (net_eval_exact); the two must be equal;
  *   - bounds (interval, DeepPoly, CROWN, alpha) of those graphs hold for the
@@ -136,7 +137,7 @@ static snode N1(int op, int in) { return (snode){.op = op, .nin = 1, .in = {in}}
 static snode N2(int op, int a, int b) { return (snode){.op = op, .nin = 2, .in = {a, b}}; }
 static snode G(int in, int n) { return (snode){.op = GEMM, .nin = 1, .in = {in}, .n = n}; }
 
-/* The five shapes; w: hidden width (small), nout outputs. */
+/* The six shapes; w: hidden width (small), nout outputs. */
 static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
 {
     memset(s, 0, sizeof *s);
@@ -183,7 +184,15 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
         t5 = add(s, r, (snode){.op = CONCAT, .nin = 3, .in = {t2, t4, t3}});
         add(s, r, G(t5, nout));
         break;
-    default: { /* convolutions: two branches concatenated over channels */
+    case 5: /* a chain prefix (a scale, Gemm, Relu) read by the chain reader, then
+             * branches of depths 1 and 2 joined by Add */
+        t1 = add(s, r, (snode){.op = MUL, .nin = 1, .in = {0}, .c = 2.0f});
+        t1 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t2 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t3 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N1(RELU, add(s, r, G(t1, w)))), w))));
+        add(s, r, G(add(s, r, N2(ADD, t2, t3)), nout));
+        break;
+    case 4: { /* convolutions: two branches concatenated over channels */
         s->nd_of[0] = 4;
         s->dims[0][0] = 1;
         s->dims[0][1] = 1;
@@ -409,9 +418,10 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
     mpq_clear(p);
 }
 
-static const char *const shape_name[5] = {"concat of depths 1 and 2", "residual add and sub",
-                                          "transpose and slices", "inception-like",
-                                          "convolution branches"};
+enum { NSHAPES = 6 };
+static const char *const shape_name[NSHAPES] = {
+    "concat of depths 1 and 2", "residual add and sub", "transpose and slices", "inception-like",
+    "convolution branches", "chain prefix, then branches"};
 
 /* ------------------------------------------------------------------------ */
 /* (a) the lowered chain is the graph's function                             */
@@ -422,9 +432,9 @@ static void test_exact(void **state)
     (void)state;
     tu_rng r = {tu_seed("dag_exact", 25)};
     int points = 0;
-    for (int t = 0; t < 40; t++) {
+    for (int t = 0; t < 42; t++) {
         spec s;
-        int shape = t % 5;
+        int shape = t % NSHAPES;
         draw(&s, &r, shape, shape == 4 ? 6 : 2 + t % 3, 2 + t % 3, 2 + t % 2);
         mb *b = build(&s);
         long live = cn_alloc_live();
@@ -432,6 +442,12 @@ static void test_exact(void **state)
         assert_int_equal(net_in_size(n), size_of(&s, 0));
         assert_int_equal(net_out_size(n), s.nout);
         assert_false(net_has_enclosure(n));
+        if (shape == 5) {              /* the scale was folded by the chain reader */
+            net_info in;
+            net_get_info(n, &in);
+            assert_int_equal(in.folded, 1);
+            assert_int_equal(net_layer_at(n, 1)->op, NET_RELU);
+        }
         int nin = net_in_size(n);
         double x[8];
         mpq_t *y = qv(s.nout), *yr = qv(s.nout);
@@ -453,8 +469,8 @@ static void test_exact(void **state)
         assert_int_equal(cn_alloc_live(), live);     /* the loader kept nothing */
         free(b);
     }
-    printf("# 40 graphs (5 shapes), %d points: the lowered chain equals the graph exactly\n",
-           points);
+    printf("# 42 graphs (%d shapes), %d points: the lowered chain equals the graph exactly\n",
+           NSHAPES, points);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -466,9 +482,9 @@ static void test_bounds(void **state)
     (void)state;
     tu_rng r = {tu_seed("dag_bounds", 25)};
     int checked = 0;
-    for (int t = 0; t < 20; t++) {
+    for (int t = 0; t < 24; t++) {
         spec s;
-        int shape = t % 5;
+        int shape = t % NSHAPES;
         draw(&s, &r, shape, shape == 4 ? 6 : 3, 3, 3);
         mb *b = build(&s);
         net *n = mb_load_ok(b);
@@ -518,9 +534,9 @@ static void test_bounds(void **state)
         net_free(n);
         free(b);
     }
-    printf("# 20 graphs x %d bound methods: %d points inside every layer bound and query row\n",
+    printf("# 24 graphs x %d bound methods: %d points inside every layer bound and query row\n",
            N_METHODS, checked);
-    assert_true(checked >= 20 * 30);
+    assert_true(checked >= 24 * 30);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -535,7 +551,7 @@ static void test_engine_vs_milp(void **state)
     tu_rng r = {tu_seed("dag_engine_milp", 25)};
     for (int t = 0; t < count; t++) {
         spec s;
-        int shape = t % 5;
+        int shape = t % NSHAPES;
         draw(&s, &r, shape, shape == 4 ? 4 : 2, 3, 3);
         mb *b = build(&s);
         net *n = mb_load_ok(b);
@@ -704,7 +720,7 @@ static void test_oom(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("dag_oom", 25)};
-    for (int shape = 0; shape < 5; shape++) {
+    for (int shape = 0; shape < NSHAPES; shape++) {
         spec s;
         draw(&s, &r, shape, shape == 4 ? 4 : 2, 2, 2);
         mb *b = build(&s);
