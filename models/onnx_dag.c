@@ -32,11 +32,17 @@
  * phase share one layer), and a linear node runs as late as possible, just
  * before the first layer that needs its output.
  *
- * Sigmoid, Tanh, MaxPool, BatchNormalization, AveragePool and the other
- * operators are refused by name in such graphs (the chain reader handles
- * them in chains).  A dense layer above 2^26 entries is refused naming the
- * node that needed it.  The residual blocks of onnx_residual.c are lowered
- * there, with convolutions; this route is for the graphs it refuses.
+ * The chain before the first fork (input normalisation, Conv +
+ * BatchNormalization, pooling, ...) is read by the chain reader as in any
+ * chain (onnx_ops.c, with onnx_fold.c's exact folding or enclosure), and
+ * this route starts from its output, known >= 0 when it ends in a ReLU.
+ * After the first fork, Sigmoid, Tanh, MaxPool, BatchNormalization,
+ * AveragePool and the other operators are refused by name.  A dense layer
+ * above 2^26 entries is refused naming the node that needed it.  The
+ * residual blocks of onnx_residual.c are lowered there, as convolutions
+ * (the dense layers here would be far too large for a ResNet); this route
+ * reads the graphs that walk refuses, and those with a Concat, Transpose or
+ * Slice or another join.
  */
 #include "config.h"
 

@@ -1,12 +1,13 @@
 /* onnx_load.c — ONNX model (protobuf) to the network IR.
  *
  * The protobuf is decoded by the protobuf-c code generated from the system's
- * onnx.proto; the loader only interprets the decoded graph.  The graph must be
- * a chain: starting from the one graph input that is not an initializer,
- * every node takes the previous node's output plus constants (initializers
- * or Constant nodes) and the last node's output is the graph output; or a
- * chain of such nodes and residual blocks, which onnx_residual.c lowers
- * exactly to the chain IR.
+ * onnx.proto; the loader only interprets the decoded graph.  A chain (starting
+ * from the one graph input that is not an initializer, every node takes the
+ * previous node's output plus constants, initializers or Constant nodes, and
+ * the last node's output is the graph output) is read node by node; a chain
+ * of such nodes and residual blocks is lowered exactly by onnx_residual.c;
+ * any other graph (Concat, Transpose, Slice, other joins, or one the residual
+ * walk refuses: then the load is tried again that way) by onnx_dag.c.
  *
  * This file holds the messages, shapes, the constants table and tensor
  * decoding, the graph walk and the entry points; the reader's state (ld) is

@@ -39,7 +39,7 @@
 
 enum { GEMM, RELU, ADD, SUB, CONCAT, RESHAPE3, TRANSPOSE, FLATTEN, SLICE, PAD, MUL, CONV,
        TANH };
-enum { MAXT = MB_NODES + 1, MAXW = 4096 };
+enum { MAXT = MB_NODES + 1, MAXW = 1 << 15 };
 
 typedef struct {
     int op, nin, in[3];
@@ -752,7 +752,8 @@ static void test_oom(void **state)
 }
 
 /* CN_DAG_WRITE=FILE: one inception-like model (4 inputs, 3 outputs) for
- * tests/dag.sh; otherwise nothing. */
+ * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width);
+ * otherwise nothing. */
 static void test_write(void **state)
 {
     (void)state;
@@ -761,7 +762,11 @@ static void test_write(void **state)
         return;
     tu_rng r = {tu_seed("dag_write", 25)};
     spec s;
-    draw(&s, &r, 3, 4, 4, 3);
+    /* CN_DAG_SHAPE / CN_DAG_WIDTH: another shape or hidden width (load-time figures) */
+    const char *sh = getenv("CN_DAG_SHAPE"), *wd = getenv("CN_DAG_WIDTH");
+    int shape = sh && *sh ? atoi(sh) : 3, w = wd && *wd ? atoi(wd) : 4;
+    assert_true(shape >= 0 && shape < NSHAPES && w >= 2 && w <= 100);
+    draw(&s, &r, shape, shape == 4 ? 6 : 4, w, 3);
     mb *b = build(&s);
     size_t len;
     unsigned char *buf = mb_pack(b, &len);
@@ -769,6 +774,7 @@ static void test_write(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(buf, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
+    printf("# wrote %s (%s, width %d): %d float weights\n", path, shape_name[shape], w, s.np);
     free(buf);
     free(b);
 }
