@@ -989,8 +989,8 @@ static cn_status op_slice(job *J)
         int64_t a = ha ? ax[i] : (int64_t)i, stp = hsp ? sp[i] : 1;
         if (a < 0)
             a += x.nd;
-        if (a < 0 || a >= x.nd || seen[a] || stp == 0)
-            return net__onnx_fail(L, CN_EPARSE, "invalid axis or zero step in entry %zu", i);
+        if (a < 0 || a >= x.nd || seen[a] || stp == 0 || stp < -MAX_ELEMS || stp > MAX_ELEMS)
+            return net__onnx_fail(L, CN_EPARSE, "invalid axis or step in entry %zu", i);
         seen[a] = true;
         int64_t dim = x.dims[a], b = st[i], e = en[i];
         if (b < 0)
