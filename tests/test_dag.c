@@ -3,10 +3,11 @@
  * different depths, lowered to the chain IR.
  *
  *   - random small graphs of six shapes (branches of different depths
- *     joined by Concat; residual Add and Sub of computed tensors; Reshape,
- *     Transpose and Slices with positive and negative steps; an
- *     inception-like block with a Pad and a negative scale; convolution
- *     branches joined by Concat over channels; a chain prefix (scale, Gemm,
+ *     joined by Concat; residual Add and Sub of computed tensors, MatMul and
+ *     a Div; Reshape, Transpose and Slices with positive and negative steps,
+ *     as inputs and as attributes; an inception-like block with a Pad and a
+ *     negative scale; strided convolution branches joined by Concat over
+ *     channels; a chain prefix (scale, Gemm,
  *     Relu) before the branches; every Concat feeds a Gemm) are evaluated two ways in exact
  *     rationals: node by node by a reference evaluator written here, and as
  *     the lowered chain (net_eval_exact); the two must be equal;
@@ -38,14 +39,16 @@
 /* ------------------------------------------------------------------------ */
 
 enum { GEMM, RELU, ADD, SUB, CONCAT, RESHAPE3, TRANSPOSE, FLATTEN, SLICE, PAD, MUL, CONV,
-       TANH };
-enum { MAXT = MB_NODES + 1, MAXW = 1 << 15 };
+       TANH, MATMUL, DIV };
+enum { MAXT = MB_NODES + 1, MAXW = 1 << 16 };
 
 typedef struct {
     int op, nin, in[3];
-    int n;                         /* GEMM: outputs; CONV: channels */
-    int a, b, step;                /* RESHAPE3 dims; SLICE start, end, step; PAD p0, p1 */
-    float c;                       /* MUL */
+    int n;                         /* GEMM, MATMUL: outputs; CONV: channels; SLICE: 1 for
+                                      the attribute form (opset < 10) */
+    int a, b, step;                /* RESHAPE3 dims; SLICE start, end, step; PAD p0, p1;
+                                      CONV: step = stride (0: 1) */
+    float c;                       /* MUL, DIV */
     int w, bias;                   /* offsets of the weights in the spec's pool */
 } snode;
 
@@ -88,16 +91,21 @@ static int add(spec *s, tu_rng *r, snode v)
     memcpy(s->dims[t], s->dims[i0], sizeof s->dims[t]);
     switch (v.op) {
     case GEMM:
+    case MATMUL:
         v.w = take(s, v.n * size_of(s, i0), r);
-        v.bias = take(s, v.n, r);
+        v.bias = v.op == GEMM ? take(s, v.n, r) : 0;
         s->nd_of[t] = 2;
         s->dims[t][0] = 1;
         s->dims[t][1] = v.n;
         break;
-    case CONV:                     /* 3x3, pad 1, stride 1 on [1,C,H,W] */
+    case CONV:                     /* 3x3, pad 1, stride step on [1,C,H,W] */
         v.w = take(s, v.n * s->dims[i0][1] * 9, r);
         v.bias = take(s, v.n, r);
+        if (v.step < 1)
+            v.step = 1;
         s->dims[t][1] = v.n;
+        s->dims[t][2] = (s->dims[i0][2] - 1) / v.step + 1;
+        s->dims[t][3] = (s->dims[i0][3] - 1) / v.step + 1;
         break;
     case CONCAT:
         for (int k = 1; k < v.nin; k++)
@@ -160,8 +168,9 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
         t2 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
         t3 = add(s, r, N2(ADD, add(s, r, G(t2, w)), t1));
         t4 = add(s, r, N1(RELU, t3));
-        t5 = add(s, r, G(t4, nout));
-        add(s, r, N2(SUB, t5, add(s, r, G(t2, nout))));
+        t5 = add(s, r, (snode){.op = MATMUL, .nin = 1, .in = {t4}, .n = nout});
+        t5 = add(s, r, N2(SUB, t5, add(s, r, G(t2, nout))));
+        add(s, r, (snode){.op = DIV, .nin = 1, .in = {t5}, .c = 4.0f});
         break;
     case 2: { /* Reshape, Transpose, Flatten, two Slices, Concat */
         int a = 2, b = w;
@@ -171,7 +180,10 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
         t3 = add(s, r, (snode){.op = SLICE, .nin = 1, .in = {t2}, .a = 1, .b = a * b, .step = 2});
         t4 = add(s, r, (snode){.op = SLICE, .nin = 1, .in = {t2}, .a = a * b - 1, .b = 0,
                                .step = -1});
-        t5 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N2(CONCAT, t3, t4)), w))));
+        t5 = add(s, r, (snode){.op = SLICE, .nin = 1, .in = {t2}, .a = 0, .b = b, .step = 1,
+                               .n = 1});
+        t5 = add(s, r, (snode){.op = CONCAT, .nin = 3, .in = {t3, t4, t5}});
+        t5 = add(s, r, N1(RELU, add(s, r, G(t5, w))));
         add(s, r, G(t5, nout));
         break;
     }
@@ -192,15 +204,19 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
         t3 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N1(RELU, add(s, r, G(t1, w)))), w))));
         add(s, r, G(add(s, r, N2(ADD, t2, t3)), nout));
         break;
-    case 4: { /* convolutions: two branches concatenated over channels */
+    case 4: { /* convolutions: a Conv read as a chain, then two strided Conv
+               * branches concatenated over channels */
         s->nd_of[0] = 4;
         s->dims[0][0] = 1;
         s->dims[0][1] = 1;
         s->dims[0][2] = 2;
         s->dims[0][3] = nin / 2;
         t1 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {0}, .n = 2})));
-        t2 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1})));
-        t3 = add(s, r, N2(CONCAT, t2, t1));
+        t2 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1,
+                                                  .step = 2})));
+        t3 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 2,
+                                                  .step = 2})));
+        t3 = add(s, r, N2(CONCAT, t2, t3));
         add(s, r, G(add(s, r, N1(FLATTEN, t3)), nout));
         break;
     }
@@ -210,7 +226,8 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
 static const char *opname(int op)
 {
     static const char *const n[] = {"Gemm", "Relu", "Add", "Sub", "Concat", "Reshape",
-                                    "Transpose", "Flatten", "Slice", "Pad", "Mul", "Conv", "Tanh"};
+                                    "Transpose", "Flatten", "Slice", "Pad", "Mul", "Conv", "Tanh",
+                                    "MatMul", "Div"};
     return n[op];
 }
 
@@ -245,14 +262,23 @@ static mb *build(spec *s)
             ni += 2;
             break;
         }
+        case MATMUL: {              /* x [1,K] times W [K,N] */
+            int64_t dw[2] = {size_of(s, v->in[0]), v->n};
+            snprintf(s->iname[ni], 8, "W%d", k);
+            mb_init_f(b, s->iname[ni], dw, 2, s->pool + v->w);
+            mb_node(b, "MatMul", nm, out, i0, s->iname[ni++], NULL);
+            break;
+        }
         case CONV: {
             int64_t dw[4] = {v->n, s->dims[v->in[0]][1], 3, 3}, db[1] = {v->n}, p[4] = {1, 1, 1, 1};
+            int64_t st[2] = {v->step, v->step};
             snprintf(s->iname[ni], 8, "W%d", k);
             snprintf(s->iname[ni + 1], 8, "B%d", k);
             mb_init_f(b, s->iname[ni], dw, 4, s->pool + v->w);
             mb_init_f(b, s->iname[ni + 1], db, 1, s->pool + v->bias);
             c = mb_node(b, "Conv", nm, out, i0, s->iname[ni], s->iname[ni + 1], NULL);
             mb_attr_ints(b, c, "pads", 4, p);
+            mb_attr_ints(b, c, "strides", 2, st);
             ni += 2;
             break;
         }
@@ -281,6 +307,14 @@ static mb *build(spec *s)
             break;
         }
         case SLICE:                    /* starts, ends, axes, steps as int64 inputs */
+            if (v->n == 1) {           /* or attributes (opset < 10: step 1 only) */
+                int64_t st[1] = {v->a}, en[1] = {v->b}, ax[1] = {1};
+                c = mb_node(b, "Slice", nm, out, i0, NULL);
+                mb_attr_ints(b, c, "starts", 1, st);
+                mb_attr_ints(b, c, "ends", 1, en);
+                mb_attr_ints(b, c, "axes", 1, ax);
+                break;
+            }
             s->ipool[k][0] = v->a;
             s->ipool[k][1] = v->b;
             s->ipool[k][2] = 1;
@@ -300,11 +334,12 @@ static mb *build(spec *s)
             mb_attr_ints(b, c, "pads", 4, p);
             break;
         }
-        case MUL: {
+        case MUL:
+        case DIV: {
             int64_t d1[1] = {1};
             snprintf(s->iname[ni], 8, "C%d", k);
             mb_init_f(b, s->iname[ni], d1, 1, &v->c);
-            mb_node(b, "Mul", nm, out, i0, s->iname[ni++], NULL);
+            mb_node(b, opname(v->op), nm, out, i0, s->iname[ni++], NULL);
             break;
         }
         default:
@@ -340,17 +375,26 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
                 }
             }
             break;
+        case MATMUL:
+            for (int j = 0; j < n; j++)
+                for (int q = 0; q < m0; q++) {
+                    mpq_set_d(p, s->pool[d->w + q * n + j]);
+                    mpq_mul(p, p, a[q]);
+                    mpq_add(o[j], o[j], p);
+                }
+            break;
         case CONV: {
             int C = s->dims[i0][1], H = s->dims[i0][2], W = s->dims[i0][3];
+            int OH = s->dims[t][2], OW = s->dims[t][3];
             for (int co = 0; co < d->n; co++)
-                for (int yy = 0; yy < H; yy++)
-                    for (int xx = 0; xx < W; xx++) {
-                        mpq_t *z = &o[(co * H + yy) * W + xx];
+                for (int yy = 0; yy < OH; yy++)
+                    for (int xx = 0; xx < OW; xx++) {
+                        mpq_t *z = &o[(co * OH + yy) * OW + xx];
                         mpq_set_d(*z, s->pool[d->bias + co]);
                         for (int ci = 0; ci < C; ci++)
                             for (int ky = 0; ky < 3; ky++)
                                 for (int kx = 0; kx < 3; kx++) {
-                                    int iy = yy + ky - 1, ix = xx + kx - 1;
+                                    int iy = yy * d->step + ky - 1, ix = xx * d->step + kx - 1;
                                     if (iy < 0 || iy >= H || ix < 0 || ix >= W)
                                         continue;
                                     mpq_set_d(p, s->pool[d->w + ((co * C + ci) * 3 + ky) * 3 + kx]);
@@ -403,9 +447,10 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
                 mpq_set(o[d->a + j], a[j]);
             break;
         case MUL:
+        case DIV:
             mpq_set_d(p, d->c);
             for (int j = 0; j < n; j++)
-                mpq_mul(o[j], a[j], p);
+                (d->op == MUL ? mpq_mul : mpq_div)(o[j], a[j], p);
             break;
         default:
             fail_msg("no reference for op %d", d->op);
