@@ -36,8 +36,12 @@
  * BatchNormalization, pooling, ...) is read by the chain reader as in any
  * chain (onnx_ops.c, with onnx_fold.c's exact folding or enclosure), and
  * this route starts from its output, known >= 0 when it ends in a ReLU.
- * After the first fork, Sigmoid, Tanh, MaxPool, BatchNormalization,
- * AveragePool and the other operators are refused by name.  A dense layer
+ * Where the graph narrows again to one live tensor, the operators only the
+ * chain reader knows (BatchNormalization, MaxPool, AveragePool,
+ * GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, Clip) are read by it the
+ * same way, on a vector laid out as that tensor (run_chain_node); while
+ * another branch is live they are refused by name, as are the operators no
+ * route reads.  A dense layer
  * above 2^26 entries is refused naming the node that needed it.  The
  * residual blocks of onnx_residual.c are lowered there, as convolutions
  * (the dense layers here would be far too large for a ResNet); this route
@@ -1236,12 +1240,118 @@ static void release_inputs(dg *D)
 
 static const char *const dag_ops =
     "MatMul, Gemm, Conv, Add, Sub, Mul, Div, Relu, Concat, Transpose, Slice, Pad, Flatten, "
-    "Reshape, Identity, Dropout, Constant, Softmax (last)";
+    "Reshape, Identity, Dropout, Constant, Softmax (last); where no other branch is live also "
+    "BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, "
+    "Clip";
+
+/* Operators only the chain reader reads: where the graph narrows to one
+ * tensor, they are read as in a chain (run_chain_node). */
+static bool chain_only(const char *op)
+{
+    static const char *const ops[] = {"BatchNormalization", "MaxPool", "AveragePool",
+                                      "GlobalAveragePool", "Sigmoid", "Tanh", "LeakyRelu",
+                                      "Clip", NULL};
+    for (const char *const *o = ops; *o; o++)
+        if (!strcmp(op, *o))
+            return true;
+    return false;
+}
+
+/* A chain-only operator on tensor x when nothing else is live: the chain's
+ * vector becomes x in order, the chain reader reads the node (its layers
+ * appended), and the output is the new vector.  Otherwise refused. */
+static cn_status run_chain_node(dg *D, const dnode *v)
+{
+    ld *L = D->L;
+    const Onnx__NodeProto *n = v->nd;
+    char nm[96];
+    cn_status s;
+    dten *x = NULL;
+    for (size_t j = 0; j < n->n_input; j++) {
+        dten *t = *S(n->input[j]) ? find_t(D, n->input[j]) : NULL;
+        if (t && x && t != x)
+            return net__onnx_fail(L, CN_EUNSUPPORTED, "reads two computed tensors");
+        x = t ? t : x;
+    }
+    if (!x || !x->have)
+        return net__onnx_fail(L, CN_EUNSUPPORTED, "reads no computed tensor");
+    for (size_t i = 0; i < D->nt; i++)
+        if (&D->t[i] != x && D->t[i].have && D->t[i].uses > 0)
+            return net__onnx_fail(L, CN_EUNSUPPORTED,
+                                  "in a graph that is not a chain, %s is supported only where "
+                                  "every other branch has ended, and '%s' is still needed",
+                                  S(n->op_type), net__onnx_clean(nm, sizeof nm, D->t[i].name));
+    if (x->uses != 1)
+        return net__onnx_fail(L, CN_EUNSUPPORTED,
+                              "in a graph that is not a chain, %s is supported only where "
+                              "its input '%s' has no other reader", S(n->op_type),
+                              net__onnx_clean(nm, sizeof nm, x->name));
+    bool ident = x->n == D->width;
+    for (int e = 0; e < x->n && ident; e++)
+        ident = x->rp[e + 1] - x->rp[e] == 1 && x->col[x->rp[e]] == e &&
+                x->val[x->rp[e]] == 1.0 && x->b[e] == 0.0;
+    int pol = KEEP_NONE;
+    if (!ident && (s = flush(D, 1, &x, &pol)))
+        return s;
+    bool all_nn = true;                     /* x >= 0 (the max of such is too) */
+    for (int j = 0; j < D->width; j++)
+        all_nn = all_nn && D->nn[j];
+    int nl0 = L->n->n_layers;
+    if (nl0 && x->nd == 4 && x->dims[0] == 1) {
+        /* the vector is x's feature map, for the pooling and per-channel
+         * readers (as the chain reader does after a Flatten) */
+        net_layer *l = &L->n->layers[nl0 - 1];
+        net_shape fm = {(int)x->dims[1], (int)x->dims[2], (int)x->dims[3]};
+        if (l->op == NET_DENSE || l->op == NET_RELU) {
+            l->out_shape = fm;
+            if (l->op == NET_RELU)
+                l->in_shape = fm;
+        }
+    }
+    L->cur = x->name;
+    L->nd = x->nd;
+    memcpy(L->dims, x->dims, sizeof L->dims);
+    if ((s = net__onnx_read_node(L)) || (s = net__onnx_flush(L)) ||
+        (s = net__onnx_materialize(L)))
+        return s;
+    int w = net__onnx_cur_size(L), nl = L->n->n_layers;
+    if (w < 1 || w > MAX_ELEMWISE || (nl && net_out_size(L->n) != w))
+        return net__onnx_fail(L, CN_EINTERNAL, "chain node size bookkeeping");
+    x->uses = 0;
+    expr_free(x);
+    dten *out = new_tensor(D, L->dims, L->nd, 0, count_uses(L, S(n->output[0])));
+    out->rp = cn_mallocarray((size_t)w + 1, sizeof *out->rp);
+    out->col = cn_mallocarray((size_t)w, sizeof *out->col);
+    out->val = cn_mallocarray((size_t)w, sizeof *out->val);
+    out->b = cn_calloc((size_t)w, sizeof *out->b);
+    bool *nn = cn_calloc((size_t)w, sizeof *nn);
+    if (!out->rp || !out->col || !out->val || !out->b || !nn) {
+        cn_free(nn);
+        return net__onnx_nomem(L);
+    }
+    out->have = true;
+    out->rp[0] = 0;
+    for (int e = 0; e < w; e++) {
+        out->col[e] = e;
+        out->val[e] = 1.0;
+        out->rp[e + 1] = e + 1;
+    }
+    net_op last = nl ? L->n->layers[nl - 1].op : 0;
+    for (int e = 0; e < w; e++)         /* a ReLU or sigmoid output is >= 0 */
+        nn[e] = last == NET_RELU || last == NET_SIGMOID ||
+                (last == NET_MAXPOOL && nl == nl0 + 1 && all_nn);
+    cn_free(D->nn);
+    D->nn = nn;
+    D->width = w;
+    return CN_OK;
+}
 
 static cn_status run_linear(dg *D, const dnode *v)
 {
     ld *L = D->L;
     const char *op = S(v->nd->op_type);
+    if (chain_only(op))
+        return run_chain_node(D, v);
     job J;
     memset(&J, 0, sizeof J);
     J.D = D;

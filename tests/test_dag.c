@@ -2,24 +2,27 @@
  * Transpose, Slice, Pad, Add and Sub of computed tensors, branches of
  * different depths, lowered to the chain IR.
  *
- *   - random small graphs of six shapes (branches of different depths
+ *   - random small graphs of seven shapes (branches of different depths
  *     joined by Concat; residual Add and Sub of computed tensors, MatMul and
  *     a Div; Reshape, Transpose and Slices with positive and negative steps,
  *     as inputs and as attributes; an inception-like block with a Pad and a
  *     negative scale; strided convolution branches joined by Concat over
- *     channels; a chain prefix (scale, Gemm,
- *     Relu) before the branches; every Concat feeds a Gemm) are evaluated two ways in exact
+ *     channels; a chain prefix (scale, Gemm, Relu) before the branches; a
+ *     MaxPool after a join, where no other branch is live, then a residual
+ *     Add; every Concat feeds a Gemm) are evaluated two ways in exact
  *     rationals: node by node by a reference evaluator written here, and as
  *     the lowered chain (net_eval_exact); the two must be equal;
  *   - bounds (interval, DeepPoly, CROWN, alpha) of those graphs hold for the
  *     exact values at the vertices and random points of random boxes, at
  *     every layer and for every query row;
- *   - the engine against the exact MILP on small such graphs: the verdicts
- *     agree, and every unsat proof is accepted by the certificate checker;
+ *   - the engine against the exact MILP on small such graphs (but the one
+ *     with max pooling, which the MILP lacks): the verdicts agree, and every
+ *     unsat proof is accepted by the certificate checker;
  *   - every allocation failing in turn: out of memory, nothing leaked;
  *   - the refusals, each naming the node: a tensor that may be negative
- *     needed after a Relu, an unsupported operator in a branch, a product of
- *     two computed tensors.
+ *     needed after a Relu, a chain-only operator (Tanh) while another branch
+ *     is live, an operator no route reads, a product of two computed
+ *     tensors.
  * CN_SEED replays; CN_DAG_N sets the number of engine instances (default 40).
  * CN_DAG_WRITE=FILE writes one inception-like model there (tests/dag.sh).
  */
@@ -39,7 +42,7 @@
 /* ------------------------------------------------------------------------ */
 
 enum { GEMM, RELU, ADD, SUB, CONCAT, RESHAPE3, TRANSPOSE, FLATTEN, SLICE, PAD, MUL, CONV,
-       TANH, MATMUL, DIV };
+       TANH, MATMUL, DIV, MAXPOOL };
 enum { MAXT = MB_NODES + 1, MAXW = 1 << 16 };
 
 typedef struct {
@@ -132,6 +135,10 @@ static int add(spec *s, tu_rng *r, snode v)
     case PAD:
         s->dims[t][1] += v.a + v.b;
         break;
+    case MAXPOOL:                  /* 2x2, stride 2, floor */
+        s->dims[t][2] = s->dims[i0][2] / 2;
+        s->dims[t][3] = s->dims[i0][3] / 2;
+        break;
     default:
         break;
     }
@@ -141,11 +148,17 @@ static int add(spec *s, tu_rng *r, snode v)
     return t;
 }
 
+/* Inputs of a shape: conv (4) 2 x nin/2 (conv), 6: 4 x 2; else the vector. */
+static int nin_of(int shape, int conv, int vec)
+{
+    return shape == 4 ? conv : shape == 6 ? 8 : vec;
+}
+
 static snode N1(int op, int in) { return (snode){.op = op, .nin = 1, .in = {in}}; }
 static snode N2(int op, int a, int b) { return (snode){.op = op, .nin = 2, .in = {a, b}}; }
 static snode G(int in, int n) { return (snode){.op = GEMM, .nin = 1, .in = {in}, .n = n}; }
 
-/* The six shapes; w: hidden width (small), nout outputs. */
+/* The seven shapes; w: hidden width (small), nout outputs. */
 static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
 {
     memset(s, 0, sizeof *s);
@@ -204,6 +217,24 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
         t3 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N1(RELU, add(s, r, G(t1, w)))), w))));
         add(s, r, G(add(s, r, N2(ADD, t2, t3)), nout));
         break;
+    case 6: { /* two Conv branches joined by Concat, then MaxPool (no other branch
+               * live: read as in a chain) and a residual Add of a Conv */
+        s->nd_of[0] = 4;
+        s->dims[0][0] = 1;
+        s->dims[0][1] = 1;
+        s->dims[0][2] = 4;
+        s->dims[0][3] = nin / 4;
+        t1 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {0}, .n = 2})));
+        t2 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1})));
+        t3 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1})));
+        /* in the order of the chain's vector, or not (then a dense layer first) */
+        t4 = tu_next(r) % 2 ? add(s, r, N2(CONCAT, t2, t3)) : add(s, r, N2(CONCAT, t3, t2));
+        t4 = add(s, r, (snode){.op = MAXPOOL, .nin = 1, .in = {t4}});
+        t5 = add(s, r, N2(ADD, t4, add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1,
+                                                                     .in = {t4}, .n = 2})))));
+        add(s, r, G(add(s, r, N1(FLATTEN, t5)), nout));
+        break;
+    }
     case 4: { /* convolutions: a Conv read as a chain, then two strided Conv
                * branches concatenated over channels */
         s->nd_of[0] = 4;
@@ -227,7 +258,7 @@ static const char *opname(int op)
 {
     static const char *const n[] = {"Gemm", "Relu", "Add", "Sub", "Concat", "Reshape",
                                     "Transpose", "Flatten", "Slice", "Pad", "Mul", "Conv", "Tanh",
-                                    "MatMul", "Div"};
+                                    "MatMul", "Div", "MaxPool"};
     return n[op];
 }
 
@@ -328,6 +359,13 @@ static mb *build(spec *s)
                     s->iname[ni + 3], NULL);
             ni += 4;
             break;
+        case MAXPOOL: {
+            int64_t two[2] = {2, 2};
+            c = mb_node(b, "MaxPool", nm, out, i0, NULL);
+            mb_attr_ints(b, c, "kernel_shape", 2, two);
+            mb_attr_ints(b, c, "strides", 2, two);
+            break;
+        }
         case PAD: {
             int64_t p[4] = {0, v->a, 0, v->b};
             c = mb_node(b, "Pad", nm, out, i0, NULL);
@@ -446,6 +484,22 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
             for (int j = 0; j < m0; j++)
                 mpq_set(o[d->a + j], a[j]);
             break;
+        case MAXPOOL: {
+            int C = s->dims[t][1], OH = s->dims[t][2], OW = s->dims[t][3];
+            int H = s->dims[i0][2], W = s->dims[i0][3];
+            for (int c = 0; c < C; c++)
+                for (int yy = 0; yy < OH; yy++)
+                    for (int xx = 0; xx < OW; xx++) {
+                        mpq_t *z = &o[(c * OH + yy) * OW + xx];
+                        mpq_set(*z, a[(c * H + 2 * yy) * W + 2 * xx]);
+                        for (int u = 1; u < 4; u++) {
+                            const mpq_t *q = &a[(c * H + 2 * yy + u / 2) * W + 2 * xx + u % 2];
+                            if (mpq_cmp(*q, *z) > 0)
+                                mpq_set(*z, *q);
+                        }
+                    }
+            break;
+        }
         case MUL:
         case DIV:
             mpq_set_d(p, d->c);
@@ -463,10 +517,10 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
     mpq_clear(p);
 }
 
-enum { NSHAPES = 6 };
+enum { NSHAPES = 7, NSHAPES_MILP = 6 };   /* the MILP has no max pooling: not shape 6 */
 static const char *const shape_name[NSHAPES] = {
     "concat of depths 1 and 2", "residual add and sub", "transpose and slices", "inception-like",
-    "convolution branches", "chain prefix, then branches"};
+    "convolution branches", "chain prefix, then branches", "max pooling after a join"};
 
 /* ------------------------------------------------------------------------ */
 /* (a) the lowered chain is the graph's function                             */
@@ -480,7 +534,7 @@ static void test_exact(void **state)
     for (int t = 0; t < 42; t++) {
         spec s;
         int shape = t % NSHAPES;
-        draw(&s, &r, shape, shape == 4 ? 6 : 2 + t % 3, 2 + t % 3, 2 + t % 2);
+        draw(&s, &r, shape, nin_of(shape, 6, 2 + t % 3), 2 + t % 3, 2 + t % 2);
         mb *b = build(&s);
         long live = cn_alloc_live();
         net *n = mb_load_ok(b);
@@ -527,10 +581,10 @@ static void test_bounds(void **state)
     (void)state;
     tu_rng r = {tu_seed("dag_bounds", 25)};
     int checked = 0;
-    for (int t = 0; t < 24; t++) {
+    for (int t = 0; t < 28; t++) {
         spec s;
         int shape = t % NSHAPES;
-        draw(&s, &r, shape, shape == 4 ? 6 : 3, 3, 3);
+        draw(&s, &r, shape, nin_of(shape, 6, 3), 3, 3);
         mb *b = build(&s);
         net *n = mb_load_ok(b);
         int nin = net_in_size(n), no = net_out_size(n);
@@ -579,9 +633,9 @@ static void test_bounds(void **state)
         net_free(n);
         free(b);
     }
-    printf("# 24 graphs x %d bound methods: %d points inside every layer bound and query row\n",
+    printf("# 28 graphs x %d bound methods: %d points inside every layer bound and query row\n",
            N_METHODS, checked);
-    assert_true(checked >= 24 * 30);
+    assert_true(checked >= 28 * 30);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -596,8 +650,8 @@ static void test_engine_vs_milp(void **state)
     tu_rng r = {tu_seed("dag_engine_milp", 25)};
     for (int t = 0; t < count; t++) {
         spec s;
-        int shape = t % NSHAPES;
-        draw(&s, &r, shape, shape == 4 ? 4 : 2, 3, 3);
+        int shape = t % NSHAPES_MILP;
+        draw(&s, &r, shape, nin_of(shape, 4, 2), 3, 3);
         mb *b = build(&s);
         net *n = mb_load_ok(b);
         assert_true(net_n_layers(n) <= ENG_MAX_LAYERS);
@@ -738,7 +792,21 @@ static void test_refusals(void **state)
     draw(&s, &r, 0, 2, 3, 2);
     s.nd[7].op = TANH;
     refused(&s, "Tanh in a branch",
-            "node 'n8' (Tanh): unsupported operator in a graph that is not a chain");
+            "node 'n8' (Tanh): in a graph that is not a chain, Tanh is supported only where every "
+            "other branch has ended, and 't4' is still needed");
+    /* an operator no route reads */
+    draw(&s, &r, 0, 2, 3, 2);
+    {
+        mb *bg = build(&s);
+        bg->node[7].op_type = (char *)"Gather";
+        net *ng = NULL;
+        cn_err eg;
+        assert_int_equal(mb_load(bg, &ng, &eg), CN_EUNSUPPORTED);
+        if (!strstr(eg.msg, "node 'n8' (Gather): unsupported operator in a graph that is not a "
+                            "chain"))
+            fail_msg("Gather: %s", eg.msg);
+        free(bg);
+    }
     /* the product of two computed tensors */
     memset(&s, 0, sizeof s);
     s.nin = 2;
@@ -767,7 +835,7 @@ static void test_oom(void **state)
     tu_rng r = {tu_seed("dag_oom", 25)};
     for (int shape = 0; shape < NSHAPES; shape++) {
         spec s;
-        draw(&s, &r, shape, shape == 4 ? 4 : 2, 2, 2);
+        draw(&s, &r, shape, nin_of(shape, 4, 2), 2, 2);
         mb *b = build(&s);
         size_t len;
         unsigned char *buf = mb_pack(b, &len);
@@ -811,7 +879,7 @@ static void test_write(void **state)
     const char *sh = getenv("CN_DAG_SHAPE"), *wd = getenv("CN_DAG_WIDTH");
     int shape = sh && *sh ? atoi(sh) : 3, w = wd && *wd ? atoi(wd) : 4;
     assert_true(shape >= 0 && shape < NSHAPES && w >= 2 && w <= 100);
-    draw(&s, &r, shape, shape == 4 ? 6 : 4, w, 3);
+    draw(&s, &r, shape, nin_of(shape, 6, 4), w, 3);
     mb *b = build(&s);
     size_t len;
     unsigned char *buf = mb_pack(b, &len);
