@@ -13,9 +13,10 @@
  *                 LeakyRelu, Clip, Softmax);
  *   onnx_residual.c   graphs with residual blocks: the walk along consumers
  *                 and the exact lowering of a block to the chain;
- *   onnx_dag.c    any other graph of linear operators and Relu (Concat,
- *                 Transpose, Slice, joins): the live tensors kept on the
- *                 chain's vector, every layer exact.
+ *   onnx_dag.c, onnx_dag_ops.c (onnx_dag_int.h)   any other graph of
+ *                 linear operators and Relu (Concat, Transpose, Slice,
+ *                 joins): the live tensors kept on the chain's vector, every
+ *                 layer exact.
  * (onnx_graph.c, the read-only graph view for `certnn info`, shares nothing
  * with the loader.)
  *
