@@ -13,7 +13,8 @@ models_libmodels_la_SOURCES = \
 	models/base.c models/net.c models/conv.c models/pool.c models/eval.c models/eval_mpfr.c \
 	models/onnx_int.h models/onnx_load.c models/onnx_fold.c models/onnx_ops.c \
 	models/onnx_ops_affine.c models/onnx_ops_elem.c models/onnx_ops_pool.c models/onnx_ops_act.c models/softmax.c \
-	models/onnx_residual.c models/onnx_graph.c \
+	models/onnx_residual.c models/onnx_dag_int.h models/onnx_dag.c models/onnx_dag_ops.c \
+	models/onnx_graph.c \
 	models/onnx_save.c models/nnet.c \
 	models/vnnlib_int.h models/vnnlib.c models/vnnlib_dnf.c models/vnnlib_cases.c \
 	models/prop.c models/dataset.c models/dataset_npy.c models/dataset_int.h \

@@ -12,7 +12,11 @@
  *                 BatchNormalization; elementwise and shapes; pooling;
  *                 LeakyRelu, Clip, Softmax);
  *   onnx_residual.c   graphs with residual blocks: the walk along consumers
- *                 and the exact lowering of a block to the chain.
+ *                 and the exact lowering of a block to the chain;
+ *   onnx_dag.c, onnx_dag_ops.c (onnx_dag_int.h)   any other graph of
+ *                 linear operators and Relu (Concat, Transpose, Slice,
+ *                 joins): the live tensors kept on the chain's vector, every
+ *                 layer exact.
  * (onnx_graph.c, the read-only graph view for `certnn info`, shares nothing
  * with the loader.)
  *
@@ -114,6 +118,8 @@ typedef struct {
     size_t node_idx;
     mpq_t t1, t2, t3;                       /* scratch */
     struct net__onnx_res *res;              /* lowered residual blocks (onnx_residual.c) */
+    bool dag;                               /* read by onnx_dag.c (set for the retry) */
+    bool walked;                            /* the residual walk was tried */
 } ld;
 
 /* protobuf-c leaves absent strings NULL; this reads them as "". */
@@ -234,5 +240,15 @@ bool net__onnx_graph_forks(const ld *L);
 cn_status net__onnx_walk(ld *L);
 /* Frees the lowered blocks' storage. */
 void net__onnx_res_free(ld *L);
+
+/* ---- onnx_dag.c: graphs that are not chains ---- */
+
+/* True when the graph has a Concat, Transpose or Slice node, or a node other
+ * than Add that reads two computed tensors: onnx_residual.c cannot lower it. */
+bool net__onnx_dag_wanted(const ld *L);
+/* Reads the whole graph (any DAG of the supported linear operators and
+ * Relu) by keeping the live tensors on the chain's vector (see the file's
+ * top comment); L->cur ends at the graph output. */
+cn_status net__onnx_dag(ld *L);
 
 #endif

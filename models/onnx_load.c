@@ -1,12 +1,13 @@
 /* onnx_load.c — ONNX model (protobuf) to the network IR.
  *
  * The protobuf is decoded by the protobuf-c code generated from the system's
- * onnx.proto; the loader only interprets the decoded graph.  The graph must be
- * a chain: starting from the one graph input that is not an initializer,
- * every node takes the previous node's output plus constants (initializers
- * or Constant nodes) and the last node's output is the graph output; or a
- * chain of such nodes and residual blocks, which onnx_residual.c lowers
- * exactly to the chain IR.
+ * onnx.proto; the loader only interprets the decoded graph.  A chain (starting
+ * from the one graph input that is not an initializer, every node takes the
+ * previous node's output plus constants, initializers or Constant nodes, and
+ * the last node's output is the graph output) is read node by node; a chain
+ * of such nodes and residual blocks is lowered exactly by onnx_residual.c;
+ * any other graph (Concat, Transpose, Slice, other joins, or one the residual
+ * walk refuses: then the load is tried again that way) by onnx_dag.c.
  *
  * This file holds the messages, shapes, the constants table and tensor
  * decoding, the graph walk and the entry points; the reader's state (ld) is
@@ -401,7 +402,11 @@ static cn_status read_graph(ld *L, const unsigned char *data, size_t len, net **
     L->n = net_new(in_shape_of(L->dims, L->nd));
     if (!L->n)
         return net__onnx_nomem(L);
-    if (net__onnx_graph_forks(L)) {        /* residual blocks: onnx_residual.c */
+    if (L->dag || net__onnx_dag_wanted(L)) { /* any DAG: onnx_dag.c */
+        if ((s = net__onnx_dag(L)))
+            return s;
+    } else if (net__onnx_graph_forks(L)) {  /* residual blocks: onnx_residual.c */
+        L->walked = true;
         if ((s = net__onnx_walk(L)))
             return s;
     } else {
@@ -474,6 +479,32 @@ static void pb_free(void *st, void *p)
     cn_free(p);
 }
 
+/* read_graph with L's scratch, and everything it built freed (*out kept). */
+static cn_status load_graph(ld *L, const unsigned char *data, size_t len, net **out)
+{
+    mpq_init(L->t1);
+    mpq_init(L->t2);
+    mpq_init(L->t3);
+    /* the error-free checks of folded values need round-to-nearest */
+    int saved = cn_round_push(FE_TONEAREST);
+    cn_status s = read_graph(L, data, len, out);
+    cn_round_pop(saved);
+    mpq_clear(L->t1);
+    mpq_clear(L->t2);
+    mpq_clear(L->t3);
+    net__onnx_fold_clear(L);
+    net__onnx_res_free(L);
+    net_free(L->n);
+    L->n = NULL;
+    for (size_t i = 0; i < L->ncs; i++) {
+        cn_free(L->cs[i].v);
+        cn_free(L->cs[i].iv);
+    }
+    cn_free(L->cs);
+    cn_free(L->tab);
+    return s;
+}
+
 cn_status net_load_onnx_mem(const unsigned char *data, size_t len, const char *name, net **out,
                             cn_err *err)
 {
@@ -501,25 +532,17 @@ cn_status net_load_onnx_mem(const unsigned char *data, size_t len, const char *n
         return cn_fail(err, CN_EPARSE, "%s: not an ONNX model (no graph)", L.path);
     }
     L.g = m->graph;
-    mpq_init(L.t1);
-    mpq_init(L.t2);
-    mpq_init(L.t3);
-    /* the error-free checks of folded values need round-to-nearest */
-    int saved = cn_round_push(FE_TONEAREST);
-    s = read_graph(&L, data, len, out);
-    cn_round_pop(saved);
-    mpq_clear(L.t1);
-    mpq_clear(L.t2);
-    mpq_clear(L.t3);
-    net__onnx_fold_clear(&L);
-    net__onnx_res_free(&L);
-    net_free(L.n);
-    for (size_t i = 0; i < L.ncs; i++) {
-        cn_free(L.cs[i].v);
-        cn_free(L.cs[i].iv);
+    s = load_graph(&L, data, len, out);
+    if (s == CN_EUNSUPPORTED && L.walked) {
+        /* the residual walk refused the graph: read it as a general DAG */
+        memset(&L, 0, sizeof L);
+        L.path = name ? name : "<memory>";
+        L.err = err;
+        L.exact = true;
+        L.g = m->graph;
+        L.dag = true;
+        s = load_graph(&L, data, len, out);
     }
-    cn_free(L.cs);
-    cn_free(L.tab);
     onnx__model_proto__free_unpacked(m, &pa);
     return s;
 }

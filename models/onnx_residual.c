@@ -34,8 +34,9 @@
  * is what the shortcut reads.  Every weight of A and B is a weight of the
  * file, 0 or 1, so A and B are exact and the lowered chain is the same
  * rational function as the graph.  Blocks of other shapes, and joins of
- * computed tensors other than such an Add (Concat, Sub, Add of two tensors
- * that are no residual block), are refused naming the node.
+ * computed tensors other than such an Add, are refused naming the node; the
+ * loader then reads the graph by the general route (onnx_dag.c), whose
+ * message it reports if that fails too.
  */
 #include "config.h"
 

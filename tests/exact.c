@@ -153,6 +153,17 @@ static void run(const net *n, const double *x, const pert *pt, trace *t)
                 for (int k = 0; k < l->in; k++)
                     add_term(b[o], l, pt, i, (long)o * l->in + k, a[k]);
             }
+        } else if (l->op == NET_MAXPOOL) {  /* the max of each window (models.h) */
+            int *idx = malloc(sizeof *idx * (size_t)(l->kh * l->kw));
+            assert_non_null(idx);
+            for (int o = 0; o < l->out; o++) {
+                int nw = net_pool_window(l, o, idx);
+                mpq_set(b[o], a[idx[0]]);
+                for (int k = 1; k < nw; k++)
+                    if (mpq_cmp(a[idx[k]], b[o]) > 0)
+                        mpq_set(b[o], a[idx[k]]);
+            }
+            free(idx);
         } else {
             /* output (co,oy,ox) = b[co] + sum over its taps (models.h) */
             int fan = net_conv_fan(l), hw = l->out_shape.h * l->out_shape.w;

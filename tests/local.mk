@@ -57,9 +57,18 @@ tests_test_fold_CFLAGS = $(tests_cflags)
 tests_test_fold_LDADD = tests/libtestfix.la models/libmodels.la $(MPFR_LIBS) $(CN_TEST_LIBS)
 TESTS += tests/test_fold
 
+# Graphs that are not chains (models/onnx_dag.c): the lowering against the graph
+# (exactly), bounds against exact values, the engine against MILP.
+check_PROGRAMS += tests/test_dag
+TESTS += tests/test_dag
+tests_test_dag_SOURCES = tests/test_dag.c tests/testutil.h
+tests_test_dag_CFLAGS = $(tests_cflags)
+tests_test_dag_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
+
 # Command-line tests: shell scripts driving ./certnn (exit codes, messages).
-dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh tests/graph.sh
-TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh tests/graph.sh
+dist_noinst_SCRIPTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh tests/graph.sh \
+	tests/dag.sh
+TESTS += tests/cli.sh tests/findings.sh tests/json.sh tests/act.sh tests/ops.sh tests/graph.sh tests/dag.sh
 # certnn bench and benchmarks/nightly as a nightly job runs them (JUnit, JSON, baselines).
 TESTS += tests/bench.sh
 dist_noinst_SCRIPTS += tests/bench.sh

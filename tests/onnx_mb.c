@@ -78,6 +78,17 @@ Onnx__TensorProto *mb_init_f(mb *b, const char *name, const int64_t *d, int nd, 
     return t;
 }
 
+/* int64 initializer stored in int64_data (data must outlive b). */
+Onnx__TensorProto *mb_init_i64(mb *b, const char *name, const int64_t *d, int nd, int64_t *data)
+{
+    Onnx__TensorProto *t = mb_init_f(b, name, d, nd, NULL);
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    t->n_int64_data = t->n_float_data;
+    t->int64_data = data;
+    t->n_float_data = 0;
+    return t;
+}
+
 /* Node with inputs given as a NULL-terminated list. */
 int mb_node(mb *b, const char *op, const char *name, const char *out, ...)
 {

@@ -11,7 +11,7 @@
 #include "models/onnx.pb-c.h"
 #include "tests/testutil.h"
 
-enum { MB_NODES = 16, MB_ATTRS = 6, MB_INITS = 16 };
+enum { MB_NODES = 24, MB_ATTRS = 6, MB_INITS = 32 };
 
 typedef struct {
     Onnx__ModelProto m;
@@ -33,6 +33,8 @@ typedef struct {
 /* New model with input "x" of dims din and output "y" of dims dout. */
 mb *mb_new(const int64_t *din, int nin, const int64_t *dout, int nout);
 Onnx__TensorProto *mb_init_f(mb *b, const char *name, const int64_t *d, int nd, float *data);
+/* An int64 initializer (shapes, Slice's starts / ends / axes / steps). */
+Onnx__TensorProto *mb_init_i64(mb *b, const char *name, const int64_t *d, int nd, int64_t *data);
 /* One float initializer: name, dims d[nd], data (the caller's). */
 typedef struct {
     const char *name;

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     write_bytes("truncated", orig, orig_len / 2);
 
     Onnx__ModelProto *m = fresh();
-    m->graph->node[2]->op_type = "Transpose";                /* the first Relu */
+    m->graph->node[2]->op_type = "Gather";                   /* the first Relu */
     write_model("unsupported_op", m);
 
     m = fresh();
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     write_model("softplus", m);
 
     m = fresh();
-    m->graph->node[1]->input[1] = "X_0";                     /* Add(M0, X_0) */
+    m->graph->node[4]->input[1] = "X_0";   /* Add(M1, X_0): X_0 after a Relu */
     write_model("not_a_chain", m);
 
     m = fresh();

@@ -1,0 +1,906 @@
+/* test_dag.c — ONNX graphs that are not chains (models/onnx_dag.c): Concat,
+ * Transpose, Slice, Pad, Add and Sub of computed tensors, branches of
+ * different depths, lowered to the chain IR.
+ *
+ *   - random small graphs of seven shapes (branches of different depths
+ *     joined by Concat; residual Add and Sub of computed tensors, MatMul and
+ *     a Div; Reshape, Transpose and Slices with positive and negative steps,
+ *     as inputs and as attributes; an inception-like block with a Pad and a
+ *     negative scale; strided convolution branches joined by Concat over
+ *     channels; a chain prefix (scale, Gemm, Relu) before the branches; a
+ *     MaxPool after a join, where no other branch is live, then a residual
+ *     Add; every Concat feeds a Gemm) are evaluated two ways in exact
+ *     rationals: node by node by a reference evaluator written here, and as
+ *     the lowered chain (net_eval_exact); the two must be equal;
+ *   - bounds (interval, DeepPoly, CROWN, alpha) of those graphs hold for the
+ *     exact values at the vertices and random points of random boxes, at
+ *     every layer and for every query row;
+ *   - the engine against the exact MILP on small such graphs (but the one
+ *     with max pooling, which the MILP lacks): the verdicts agree, and every
+ *     unsat proof is accepted by the certificate checker;
+ *   - every allocation failing in turn: out of memory, nothing leaked;
+ *   - the refusals, each naming the node: a tensor that may be negative
+ *     needed after a Relu, a chain-only operator (Tanh) while another branch
+ *     is live, an operator no route reads, a product of two computed
+ *     tensors.
+ * CN_SEED replays; CN_DAG_N sets the number of engine instances (default 40).
+ * CN_DAG_WRITE=FILE writes one inception-like model there (tests/dag.sh).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/bnd_check.h"
+#include "tests/engfix.h"
+#include "tests/exact.h"
+#include "tests/onnx_mb.h"
+
+/* ------------------------------------------------------------------------ */
+/* Graph specs: one description, built as ONNX and evaluated here            */
+/* ------------------------------------------------------------------------ */
+
+enum { GEMM, RELU, ADD, SUB, CONCAT, RESHAPE3, TRANSPOSE, FLATTEN, SLICE, PAD, MUL, CONV,
+       TANH, MATMUL, DIV, MAXPOOL };
+enum { MAXT = MB_NODES + 1, MAXW = 1 << 16 };
+
+typedef struct {
+    int op, nin, in[3];
+    int n;                         /* GEMM, MATMUL: outputs; CONV: channels; SLICE: 1 for
+                                      the attribute form (opset < 10) */
+    int a, b, step;                /* RESHAPE3 dims; SLICE start, end, step; PAD p0, p1;
+                                      CONV: step = stride (0: 1) */
+    float c;                       /* MUL, DIV */
+    int w, bias;                   /* offsets of the weights in the spec's pool */
+} snode;
+
+typedef struct {
+    int nin, nout, nn;
+    snode nd[MB_NODES];
+    int nd_of[MAXT], dims[MAXT][4]; /* rank and dims of tensor t (0: x; k: node k-1) */
+    float pool[MAXW];
+    int np;
+    int64_t ipool[MB_NODES][4], idims[MB_NODES][1];
+    char tname[MAXT][8], nname[MB_NODES][8], iname[MB_INITS][8];
+    float *own;
+} spec;
+
+static int size_of(const spec *s, int t)
+{
+    int n = 1;
+    for (int i = 0; i < s->nd_of[t]; i++)
+        n *= s->dims[t][i];
+    return n;
+}
+
+static int take(spec *s, int n, tu_rng *r)
+{
+    int at = s->np;
+    assert_true(s->np + n <= MAXW);
+    for (int i = 0; i < n; i++)
+        s->pool[at + i] = rndf(r);
+    s->np += n;
+    return at;
+}
+
+/* Appends a node; its output is tensor s->nn (after the increment). */
+static int add(spec *s, tu_rng *r, snode v)
+{
+    int t = s->nn + 1;
+    assert_true(s->nn < MB_NODES);
+    int i0 = v.in[0];
+    s->nd_of[t] = s->nd_of[i0];
+    memcpy(s->dims[t], s->dims[i0], sizeof s->dims[t]);
+    switch (v.op) {
+    case GEMM:
+    case MATMUL:
+        v.w = take(s, v.n * size_of(s, i0), r);
+        v.bias = v.op == GEMM ? take(s, v.n, r) : 0;
+        s->nd_of[t] = 2;
+        s->dims[t][0] = 1;
+        s->dims[t][1] = v.n;
+        break;
+    case CONV:                     /* 3x3, pad 1, stride step on [1,C,H,W] */
+        v.w = take(s, v.n * s->dims[i0][1] * 9, r);
+        v.bias = take(s, v.n, r);
+        if (v.step < 1)
+            v.step = 1;
+        s->dims[t][1] = v.n;
+        s->dims[t][2] = (s->dims[i0][2] - 1) / v.step + 1;
+        s->dims[t][3] = (s->dims[i0][3] - 1) / v.step + 1;
+        break;
+    case CONCAT:
+        for (int k = 1; k < v.nin; k++)
+            s->dims[t][1] += s->dims[v.in[k]][1];
+        break;
+    case RESHAPE3:
+        s->nd_of[t] = 3;
+        s->dims[t][1] = v.a;
+        s->dims[t][2] = v.b;
+        break;
+    case TRANSPOSE:
+        s->dims[t][1] = s->dims[i0][2];
+        s->dims[t][2] = s->dims[i0][1];
+        break;
+    case FLATTEN:
+        s->nd_of[t] = 2;
+        s->dims[t][1] = size_of(s, i0);
+        break;
+    case SLICE: {
+        int len = v.step > 0 ? (v.b - v.a + v.step - 1) / v.step : (v.a - v.b - v.step - 1) / -v.step;
+        s->dims[t][1] = len;
+        break;
+    }
+    case PAD:
+        s->dims[t][1] += v.a + v.b;
+        break;
+    case MAXPOOL:                  /* 2x2, stride 2, floor */
+        s->dims[t][2] = s->dims[i0][2] / 2;
+        s->dims[t][3] = s->dims[i0][3] / 2;
+        break;
+    default:
+        break;
+    }
+    if (v.nin == 0)
+        v.nin = 1;
+    s->nd[s->nn++] = v;
+    return t;
+}
+
+/* Inputs of a shape: conv (4) 2 x nin/2 (conv), 6: 4 x 2; else the vector. */
+static int nin_of(int shape, int conv, int vec)
+{
+    return shape == 4 ? conv : shape == 6 ? 8 : vec;
+}
+
+static snode N1(int op, int in) { return (snode){.op = op, .nin = 1, .in = {in}}; }
+static snode N2(int op, int a, int b) { return (snode){.op = op, .nin = 2, .in = {a, b}}; }
+static snode G(int in, int n) { return (snode){.op = GEMM, .nin = 1, .in = {in}, .n = n}; }
+
+/* The seven shapes; w: hidden width (small), nout outputs. */
+static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
+{
+    memset(s, 0, sizeof *s);
+    s->nin = nin;
+    s->nout = nout;
+    s->nd_of[0] = 2;
+    s->dims[0][0] = 1;
+    s->dims[0][1] = nin;
+    int t1, t2, t3, t4, t5;
+    switch (shape) {
+    case 0: /* branches of depths 1 and 2 joined by Concat */
+        t1 = add(s, r, N1(RELU, add(s, r, G(0, w))));
+        t2 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t3 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N1(RELU, add(s, r, G(t1, w)))), w))));
+        t4 = add(s, r, (snode){.op = CONCAT, .nin = 2, .in = {t3, t2}});
+        add(s, r, G(t4, nout));
+        break;
+    case 1: /* residual Add and Sub of computed tensors */
+        t1 = add(s, r, N1(RELU, add(s, r, G(0, w))));
+        t2 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t3 = add(s, r, N2(ADD, add(s, r, G(t2, w)), t1));
+        t4 = add(s, r, N1(RELU, t3));
+        t5 = add(s, r, (snode){.op = MATMUL, .nin = 1, .in = {t4}, .n = nout});
+        t5 = add(s, r, N2(SUB, t5, add(s, r, G(t2, nout))));
+        add(s, r, (snode){.op = DIV, .nin = 1, .in = {t5}, .c = 4.0f});
+        break;
+    case 2: { /* Reshape, Transpose, Flatten, two Slices, Concat */
+        int a = 2, b = w;
+        t1 = add(s, r, N1(RELU, add(s, r, G(0, a * b))));
+        t2 = add(s, r, N1(FLATTEN, add(s, r, N1(TRANSPOSE, add(s, r, (snode){.op = RESHAPE3,
+                                                   .nin = 1, .in = {t1}, .a = a, .b = b})))));
+        t3 = add(s, r, (snode){.op = SLICE, .nin = 1, .in = {t2}, .a = 1, .b = a * b, .step = 2});
+        t4 = add(s, r, (snode){.op = SLICE, .nin = 1, .in = {t2}, .a = a * b - 1, .b = 0,
+                               .step = -1});
+        t5 = add(s, r, (snode){.op = SLICE, .nin = 1, .in = {t2}, .a = 0, .b = b, .step = 1,
+                               .n = 1});
+        t5 = add(s, r, (snode){.op = CONCAT, .nin = 3, .in = {t3, t4, t5}});
+        t5 = add(s, r, N1(RELU, add(s, r, G(t5, w))));
+        add(s, r, G(t5, nout));
+        break;
+    }
+    case 3: /* inception-like: three branches, one a Pad scaled by -1/2 */
+        t1 = add(s, r, N1(RELU, add(s, r, G(0, w))));
+        t2 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t3 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N1(RELU, add(s, r, G(t1, w)))), w))));
+        t4 = add(s, r, (snode){.op = PAD, .nin = 1, .in = {t1}, .a = 1, .b = 2});
+        t4 = add(s, r, (snode){.op = MUL, .nin = 1, .in = {t4}, .c = -0.5f});
+        t5 = add(s, r, (snode){.op = CONCAT, .nin = 3, .in = {t2, t4, t3}});
+        add(s, r, G(t5, nout));
+        break;
+    case 5: /* a chain prefix (a scale, Gemm, Relu) read by the chain reader, then
+             * branches of depths 1 and 2 joined by Add */
+        t1 = add(s, r, (snode){.op = MUL, .nin = 1, .in = {0}, .c = 2.0f});
+        t1 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t2 = add(s, r, N1(RELU, add(s, r, G(t1, w))));
+        t3 = add(s, r, N1(RELU, add(s, r, G(add(s, r, N1(RELU, add(s, r, G(t1, w)))), w))));
+        add(s, r, G(add(s, r, N2(ADD, t2, t3)), nout));
+        break;
+    case 6: { /* two Conv branches joined by Concat, then MaxPool (no other branch
+               * live: read as in a chain) and a residual Add of a Conv */
+        s->nd_of[0] = 4;
+        s->dims[0][0] = 1;
+        s->dims[0][1] = 1;
+        s->dims[0][2] = 4;
+        s->dims[0][3] = nin / 4;
+        t1 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {0}, .n = 2})));
+        t2 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1})));
+        t3 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1})));
+        /* in the order of the chain's vector, or not (then a dense layer first) */
+        t4 = tu_next(r) % 2 ? add(s, r, N2(CONCAT, t2, t3)) : add(s, r, N2(CONCAT, t3, t2));
+        t4 = add(s, r, (snode){.op = MAXPOOL, .nin = 1, .in = {t4}});
+        t5 = add(s, r, N2(ADD, t4, add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1,
+                                                                     .in = {t4}, .n = 2})))));
+        add(s, r, G(add(s, r, N1(FLATTEN, t5)), nout));
+        break;
+    }
+    case 4: { /* convolutions: a Conv read as a chain, then two strided Conv
+               * branches concatenated over channels */
+        s->nd_of[0] = 4;
+        s->dims[0][0] = 1;
+        s->dims[0][1] = 1;
+        s->dims[0][2] = 2;
+        s->dims[0][3] = nin / 2;
+        t1 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {0}, .n = 2})));
+        t2 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1,
+                                                  .step = 2})));
+        t3 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 2,
+                                                  .step = 2})));
+        t3 = add(s, r, N2(CONCAT, t2, t3));
+        add(s, r, G(add(s, r, N1(FLATTEN, t3)), nout));
+        break;
+    }
+    }
+}
+
+static const char *opname(int op)
+{
+    static const char *const n[] = {"Gemm", "Relu", "Add", "Sub", "Concat", "Reshape",
+                                    "Transpose", "Flatten", "Slice", "Pad", "Mul", "Conv", "Tanh",
+                                    "MatMul", "Div", "MaxPool"};
+    return n[op];
+}
+
+/* The spec as an ONNX model: tensor t is "t<t>" (x the input, the last "y"). */
+static mb *build(spec *s)
+{
+    int last = s->nn;
+    int64_t din[4], dout[2] = {1, s->nout};
+    for (int i = 0; i < s->nd_of[0]; i++)
+        din[i] = s->dims[0][i];
+    mb *b = mb_new(din, s->nd_of[0], dout, 2);
+    strcpy(s->tname[0], "x");
+    for (int t = 1; t <= last; t++)
+        snprintf(s->tname[t], sizeof s->tname[t], t == last ? "y" : "t%d", t);
+    int ni = 0;
+    for (int k = 0; k < s->nn; k++) {
+        snode *v = &s->nd[k];
+        const char *out = s->tname[k + 1], *i0 = s->tname[v->in[0]];
+        snprintf(s->nname[k], sizeof s->nname[k], "n%d", k + 1);
+        const char *nm = s->nname[k];
+        int c;
+        switch (v->op) {
+        case GEMM: {
+            int K = size_of(s, v->in[0]);
+            int64_t dw[2] = {v->n, K}, db[1] = {v->n};
+            snprintf(s->iname[ni], 8, "W%d", k);
+            snprintf(s->iname[ni + 1], 8, "B%d", k);
+            mb_init_f(b, s->iname[ni], dw, 2, s->pool + v->w);
+            mb_init_f(b, s->iname[ni + 1], db, 1, s->pool + v->bias);
+            c = mb_node(b, "Gemm", nm, out, i0, s->iname[ni], s->iname[ni + 1], NULL);
+            mb_attr_i(b, c, "transB", 1);
+            ni += 2;
+            break;
+        }
+        case MATMUL: {              /* x [1,K] times W [K,N] */
+            int64_t dw[2] = {size_of(s, v->in[0]), v->n};
+            snprintf(s->iname[ni], 8, "W%d", k);
+            mb_init_f(b, s->iname[ni], dw, 2, s->pool + v->w);
+            mb_node(b, "MatMul", nm, out, i0, s->iname[ni++], NULL);
+            break;
+        }
+        case CONV: {
+            int64_t dw[4] = {v->n, s->dims[v->in[0]][1], 3, 3}, db[1] = {v->n}, p[4] = {1, 1, 1, 1};
+            int64_t st[2] = {v->step, v->step};
+            snprintf(s->iname[ni], 8, "W%d", k);
+            snprintf(s->iname[ni + 1], 8, "B%d", k);
+            mb_init_f(b, s->iname[ni], dw, 4, s->pool + v->w);
+            mb_init_f(b, s->iname[ni + 1], db, 1, s->pool + v->bias);
+            c = mb_node(b, "Conv", nm, out, i0, s->iname[ni], s->iname[ni + 1], NULL);
+            mb_attr_ints(b, c, "pads", 4, p);
+            mb_attr_ints(b, c, "strides", 2, st);
+            ni += 2;
+            break;
+        }
+        case ADD:
+        case SUB:
+            mb_node(b, opname(v->op), nm, out, i0, s->tname[v->in[1]], NULL);
+            break;
+        case CONCAT:
+            c = mb_node(b, "Concat", nm, out, i0, s->tname[v->in[1]],
+                        v->nin > 2 ? s->tname[v->in[2]] : NULL, NULL);
+            mb_attr_i(b, c, "axis", 1);
+            break;
+        case RESHAPE3:
+            s->ipool[k][0] = 1;
+            s->ipool[k][1] = v->a;
+            s->ipool[k][2] = v->b;
+            s->idims[k][0] = 3;
+            snprintf(s->iname[ni], 8, "S%d", k);
+            mb_init_i64(b, s->iname[ni], s->idims[k], 1, s->ipool[k]);
+            mb_node(b, "Reshape", nm, out, i0, s->iname[ni++], NULL);
+            break;
+        case TRANSPOSE: {
+            int64_t perm[3] = {0, 2, 1};
+            c = mb_node(b, "Transpose", nm, out, i0, NULL);
+            mb_attr_ints(b, c, "perm", 3, perm);
+            break;
+        }
+        case SLICE:                    /* starts, ends, axes, steps as int64 inputs */
+            if (v->n == 1) {           /* or attributes (opset < 10: step 1 only) */
+                int64_t st[1] = {v->a}, en[1] = {v->b}, ax[1] = {1};
+                c = mb_node(b, "Slice", nm, out, i0, NULL);
+                mb_attr_ints(b, c, "starts", 1, st);
+                mb_attr_ints(b, c, "ends", 1, en);
+                mb_attr_ints(b, c, "axes", 1, ax);
+                break;
+            }
+            s->ipool[k][0] = v->a;
+            s->ipool[k][1] = v->b;
+            s->ipool[k][2] = 1;
+            s->ipool[k][3] = v->step;
+            s->idims[k][0] = 1;
+            for (int j = 0; j < 4; j++) {
+                snprintf(s->iname[ni + j], 8, "L%d_%d", k, j);
+                mb_init_i64(b, s->iname[ni + j], s->idims[k], 1, &s->ipool[k][j]);
+            }
+            mb_node(b, "Slice", nm, out, i0, s->iname[ni], s->iname[ni + 1], s->iname[ni + 2],
+                    s->iname[ni + 3], NULL);
+            ni += 4;
+            break;
+        case MAXPOOL: {
+            int64_t two[2] = {2, 2};
+            c = mb_node(b, "MaxPool", nm, out, i0, NULL);
+            mb_attr_ints(b, c, "kernel_shape", 2, two);
+            mb_attr_ints(b, c, "strides", 2, two);
+            break;
+        }
+        case PAD: {
+            int64_t p[4] = {0, v->a, 0, v->b};
+            c = mb_node(b, "Pad", nm, out, i0, NULL);
+            mb_attr_ints(b, c, "pads", 4, p);
+            break;
+        }
+        case MUL:
+        case DIV: {
+            int64_t d1[1] = {1};
+            snprintf(s->iname[ni], 8, "C%d", k);
+            mb_init_f(b, s->iname[ni], d1, 1, &v->c);
+            mb_node(b, opname(v->op), nm, out, i0, s->iname[ni++], NULL);
+            break;
+        }
+        default:
+            mb_node(b, opname(v->op), nm, out, i0, NULL);
+        }
+        assert_true(ni <= MB_INITS);
+    }
+    return b;
+}
+
+/* The graph evaluated node by node in exact rationals: y[nout] from x. */
+static void ref_eval(const spec *s, const double *x, mpq_t *y)
+{
+    mpq_t *v[MAXT];
+    int nt = s->nn + 1;
+    v[0] = qv(size_of(s, 0));
+    for (int i = 0; i < size_of(s, 0); i++)
+        mpq_set_d(v[0][i], x[i]);
+    mpq_t p;
+    mpq_init(p);
+    for (int k = 0; k < s->nn; k++) {
+        const snode *d = &s->nd[k];
+        int t = k + 1, n = size_of(s, t), i0 = d->in[0], m0 = size_of(s, i0);
+        mpq_t *o = v[t] = qv(n), *a = v[i0];
+        switch (d->op) {
+        case GEMM:
+            for (int j = 0; j < n; j++) {
+                mpq_set_d(o[j], s->pool[d->bias + j]);
+                for (int q = 0; q < m0; q++) {
+                    mpq_set_d(p, s->pool[d->w + j * m0 + q]);
+                    mpq_mul(p, p, a[q]);
+                    mpq_add(o[j], o[j], p);
+                }
+            }
+            break;
+        case MATMUL:
+            for (int j = 0; j < n; j++)
+                for (int q = 0; q < m0; q++) {
+                    mpq_set_d(p, s->pool[d->w + q * n + j]);
+                    mpq_mul(p, p, a[q]);
+                    mpq_add(o[j], o[j], p);
+                }
+            break;
+        case CONV: {
+            int C = s->dims[i0][1], H = s->dims[i0][2], W = s->dims[i0][3];
+            int OH = s->dims[t][2], OW = s->dims[t][3];
+            for (int co = 0; co < d->n; co++)
+                for (int yy = 0; yy < OH; yy++)
+                    for (int xx = 0; xx < OW; xx++) {
+                        mpq_t *z = &o[(co * OH + yy) * OW + xx];
+                        mpq_set_d(*z, s->pool[d->bias + co]);
+                        for (int ci = 0; ci < C; ci++)
+                            for (int ky = 0; ky < 3; ky++)
+                                for (int kx = 0; kx < 3; kx++) {
+                                    int iy = yy * d->step + ky - 1, ix = xx * d->step + kx - 1;
+                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                        continue;
+                                    mpq_set_d(p, s->pool[d->w + ((co * C + ci) * 3 + ky) * 3 + kx]);
+                                    mpq_mul(p, p, a[(ci * H + iy) * W + ix]);
+                                    mpq_add(*z, *z, p);
+                                }
+                    }
+            break;
+        }
+        case RELU:
+            for (int j = 0; j < n; j++)
+                if (mpq_sgn(a[j]) > 0)
+                    mpq_set(o[j], a[j]);
+            break;
+        case ADD:
+        case SUB:
+            for (int j = 0; j < n; j++)
+                (d->op == ADD ? mpq_add : mpq_sub)(o[j], a[j], v[d->in[1]][j]);
+            break;
+        case CONCAT: {         /* axis 1: per leading index, each input's block */
+            int j = 0, inner = 1;
+            for (int q = 2; q < s->nd_of[t]; q++)
+                inner *= s->dims[t][q];
+            for (int q = 0; q < d->nin; q++) {
+                int m = size_of(s, d->in[q]);
+                for (int e = 0; e < m; e++)
+                    mpq_set(o[j++], v[d->in[q]][e]);
+            }
+            (void)inner;       /* leading dims are 1: blocks follow each other */
+            break;
+        }
+        case RESHAPE3:
+        case FLATTEN:
+            for (int j = 0; j < n; j++)
+                mpq_set(o[j], a[j]);
+            break;
+        case TRANSPOSE: {
+            int A = s->dims[i0][1], B = s->dims[i0][2];
+            for (int i = 0; i < A; i++)
+                for (int j = 0; j < B; j++)
+                    mpq_set(o[j * A + i], a[i * B + j]);
+            break;
+        }
+        case SLICE:
+            for (int j = 0; j < n; j++)
+                mpq_set(o[j], a[d->a + j * d->step]);
+            break;
+        case PAD:
+            for (int j = 0; j < m0; j++)
+                mpq_set(o[d->a + j], a[j]);
+            break;
+        case MAXPOOL: {
+            int C = s->dims[t][1], OH = s->dims[t][2], OW = s->dims[t][3];
+            int H = s->dims[i0][2], W = s->dims[i0][3];
+            for (int c = 0; c < C; c++)
+                for (int yy = 0; yy < OH; yy++)
+                    for (int xx = 0; xx < OW; xx++) {
+                        mpq_t *z = &o[(c * OH + yy) * OW + xx];
+                        mpq_set(*z, a[(c * H + 2 * yy) * W + 2 * xx]);
+                        for (int u = 1; u < 4; u++) {
+                            const mpq_t *q = &a[(c * H + 2 * yy + u / 2) * W + 2 * xx + u % 2];
+                            if (mpq_cmp(*q, *z) > 0)
+                                mpq_set(*z, *q);
+                        }
+                    }
+            break;
+        }
+        case MUL:
+        case DIV:
+            mpq_set_d(p, d->c);
+            for (int j = 0; j < n; j++)
+                (d->op == MUL ? mpq_mul : mpq_div)(o[j], a[j], p);
+            break;
+        default:
+            fail_msg("no reference for op %d", d->op);
+        }
+    }
+    for (int j = 0; j < s->nout; j++)
+        mpq_set(y[j], v[s->nn][j]);
+    for (int t = 0; t < nt; t++)
+        qv_free(v[t], size_of(s, t));
+    mpq_clear(p);
+}
+
+enum { NSHAPES = 7, NSHAPES_MILP = 6 };   /* the MILP has no max pooling: not shape 6 */
+static const char *const shape_name[NSHAPES] = {
+    "concat of depths 1 and 2", "residual add and sub", "transpose and slices", "inception-like",
+    "convolution branches", "chain prefix, then branches", "max pooling after a join"};
+
+/* ------------------------------------------------------------------------ */
+/* (a) the lowered chain is the graph's function                             */
+/* ------------------------------------------------------------------------ */
+
+static void test_exact(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("dag_exact", 25)};
+    int points = 0;
+    for (int t = 0; t < 42; t++) {
+        spec s;
+        int shape = t % NSHAPES;
+        draw(&s, &r, shape, nin_of(shape, 6, 2 + t % 3), 2 + t % 3, 2 + t % 2);
+        mb *b = build(&s);
+        long live = cn_alloc_live();
+        net *n = mb_load_ok(b);
+        assert_int_equal(net_in_size(n), size_of(&s, 0));
+        assert_int_equal(net_out_size(n), s.nout);
+        assert_false(net_has_enclosure(n));
+        if (shape == 5) {              /* the scale was folded by the chain reader */
+            net_info in;
+            net_get_info(n, &in);
+            assert_int_equal(in.folded, 1);
+            assert_int_equal(net_layer_at(n, 1)->op, NET_RELU);
+        }
+        int nin = net_in_size(n);
+        double x[8];
+        mpq_t *y = qv(s.nout), *yr = qv(s.nout);
+        for (int p = 0; p < 20; p++) {
+            for (int k = 0; k < nin; k++)
+                x[k] = p == 0 ? 0.0 : 3 * rndf(&r);
+            cn_err err;
+            assert_int_equal(net_eval_exact_d(n, x, y, &err), CN_OK);
+            ref_eval(&s, x, yr);
+            for (int o = 0; o < s.nout; o++)
+                if (!mpq_equal(y[o], yr[o]))
+                    fail_msg("%s (net %d), point %d, output %d: chain %.17g, graph %.17g",
+                             shape_name[shape], t, p, o, mpq_get_d(y[o]), mpq_get_d(yr[o]));
+            points++;
+        }
+        qv_free(y, s.nout);
+        qv_free(yr, s.nout);
+        net_free(n);
+        assert_int_equal(cn_alloc_live(), live);     /* the loader kept nothing */
+        free(b);
+    }
+    printf("# 42 graphs (%d shapes), %d points: the lowered chain equals the graph exactly\n",
+           NSHAPES, points);
+}
+
+/* ------------------------------------------------------------------------ */
+/* (b) bounds enclose the exact values                                       */
+/* ------------------------------------------------------------------------ */
+
+static void test_bounds(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("dag_bounds", 25)};
+    int checked = 0;
+    for (int t = 0; t < 28; t++) {
+        spec s;
+        int shape = t % NSHAPES;
+        draw(&s, &r, shape, nin_of(shape, 6, 3), 3, 3);
+        mb *b = build(&s);
+        net *n = mb_load_ok(b);
+        int nin = net_in_size(n), no = net_out_size(n);
+        double lo[8], hi[8], x[8], rad = pow(10.0, -1.5 + 1.5 * tu_unif(&r));
+        for (int k = 0; k < nin; k++) {
+            double c = rndf(&r);
+            lo[k] = c - rad * tu_unif(&r);
+            hi[k] = c + rad * tu_unif(&r);
+        }
+        double C[16 * 3] = {0}, d[16] = {0};
+        int q = margin_rows(&r, no, 10, 2, C, d);
+        cn_err err;
+        bnd_ctx *c = bnd_ctx_new(n, &err);
+        assert_non_null(c);
+        trace tr;
+        trace_init(&tr, n);
+        snapshot sn[N_METHODS];
+        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        for (int k = 0; k < N_METHODS; k++) {
+            bnd_opts o;
+            bnd_opts_init(&o, methods[k]);
+            o.alpha_iters = 5;
+            sn[k].m = q;
+            sn[k].C = C;
+            sn[k].d = d;
+            sn[k].lb = calloc((size_t)q, sizeof(double));
+            assert_int_equal(bnd_run(c, &o, &rg, q, C, d, sn[k].lb, NULL, &err), CN_OK);
+            snap_take(c, n, &sn[k], &tr);
+        }
+        int nv = box_vertices(nin, 6);
+        for (int p = 0; p < nv + 30; p++) {
+            if (!box_point(&r, p, nin, 6, lo, hi, NULL, x))
+                continue;
+            eval_trace(n, x, &tr);
+            for (int k = 0; k < N_METHODS; k++)
+                if (!check_point(n, &tr, &sn[k], bnd_method_name(methods[k])))
+                    fail_msg("%s (net %d): bound violated (%s, point %d)", shape_name[shape], t,
+                             bnd_method_name(methods[k]), p);
+            checked++;
+        }
+        assert_inside_interval(sn, &tr);
+        for (int k = 0; k < N_METHODS; k++)
+            snap_free(&sn[k], tr.nl);
+        trace_clear(&tr);
+        bnd_ctx_free(c);
+        net_free(n);
+        free(b);
+    }
+    printf("# 28 graphs x %d bound methods: %d points inside every layer bound and query row\n",
+           N_METHODS, checked);
+    assert_true(checked >= 28 * 30);
+}
+
+/* ------------------------------------------------------------------------ */
+/* (c) the engine against the exact MILP                                     */
+/* ------------------------------------------------------------------------ */
+
+static void test_engine_vs_milp(void **state)
+{
+    (void)state;
+    const char *e = getenv("CN_DAG_N");
+    int count = e && *e ? atoi(e) : 40, n_sat = 0, n_unsat = 0, ties = 0;
+    tu_rng r = {tu_seed("dag_engine_milp", 25)};
+    for (int t = 0; t < count; t++) {
+        spec s;
+        int shape = t % NSHAPES_MILP;
+        draw(&s, &r, shape, nin_of(shape, 4, 2), 3, 3);
+        mb *b = build(&s);
+        net *n = mb_load_ok(b);
+        assert_true(net_n_layers(n) <= ENG_MAX_LAYERS);
+        int nin = net_in_size(n);
+        double lo[4], hi[4];
+        for (int k = 0; k < nin; k++) {
+            double c = 2 * tu_unif(&r) - 1, w = 0.05 + 0.5 * tu_unif(&r);
+            lo[k] = c - w;
+            hi[k] = c + w;
+        }
+        int i = (int)(tu_next(&r) % 3);
+        cn_err err;
+        const double *pl[ENG_MAX_LAYERS], *ph[ENG_MAX_LAYERS];
+        bnd_ctx *bc = relu_box_bounds(n, lo, hi, pl, ph);
+        lp_region lr = {lo, hi, pl, ph, NULL, 0, NULL};
+        double cy[3] = {0, 0, 0}, mmin, xo[4];
+        cy[i] = -1;
+        lp_outcome out;
+        assert_int_equal(lp_milp_min(n, &lr, NULL, cy, 0, &out, &mmin, xo, &err), CN_OK);
+        assert_int_equal(out, LP_BOUND);
+        bnd_ctx_free(bc);
+        double maxy = -mmin, c = maxy + (tu_unif(&r) < 0.5 ? -1 : 1) * (0.002 + 0.2 * tu_unif(&r));
+        if (fabs(c - maxy) < 1e-6) {
+            ties++;
+            net_free(n);
+            free(b);
+            continue;
+        }
+        bool expect_sat = maxy >= c;
+        char text[2048];
+        int pos = 0;
+        for (int k = 0; k < nin; k++)
+            pos += snprintf(text + pos, sizeof text - (size_t)pos, "(declare-const X_%d Real)\n", k);
+        for (int k = 0; k < 3; k++)
+            pos += snprintf(text + pos, sizeof text - (size_t)pos, "(declare-const Y_%d Real)\n", k);
+        for (int k = 0; k < nin; k++)
+            pos += snprintf(text + pos, sizeof text - (size_t)pos,
+                            "(assert (>= X_%d %.17g))\n(assert (<= X_%d %.17g))\n", k, lo[k], k,
+                            hi[k]);
+        pos += snprintf(text + pos, sizeof text - (size_t)pos, "(assert (>= Y_%d %.17g))\n", i, c);
+        prop *p = NULL;
+        if (prop_parse_vnnlib_mem(text, (size_t)pos, "dag.vnnlib", 0, &p, &err) != CN_OK)
+            fail_msg("parse: %s", err.msg);
+        vfy_opts o = engine_opts(1 + t % 2, 60);
+        o.split = t % 3 ? VFY_SPLIT_RELU : VFY_SPLIT_INPUT;
+        o.attack_s = t % 2 ? 0.0 : 0.02;
+        o.record_proof = true;
+        o.seed = (uint64_t)t + 1;
+        vfy_result res;
+        vfy_result_init(&res);
+        assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
+        if (res.verdict != (expect_sat ? VFY_SAT : VFY_UNSAT))
+            fail_msg("%s, instance %d: engine says %s (%s), MILP max Y_%d = %.17g against "
+                     "%.17g\n%s", shape_name[shape], t, vfy_verdict_name(res.verdict),
+                     res.reason, i, maxy, c, text);
+        if (res.verdict == VFY_SAT) {
+            assert_true(res.check.violated);
+            n_sat++;
+        } else {
+            check_proof(res.proof, p);
+            check_proof_cert(res.proof, n, p, NULL);
+            n_unsat++;
+        }
+        vfy_result_clear(&res);
+        prop_free(p);
+        net_free(n);
+        free(b);
+    }
+    printf("# %d graph instances: %d sat, %d unsat agree with the MILP (%d ties skipped); "
+           "every unsat proof accepted by the checker\n", count, n_sat, n_unsat, ties);
+    if (count >= 20)
+        assert_true(n_sat > 0 && n_unsat > 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* (d) refusals                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void refused(spec *s, const char *what, const char *msg)
+{
+    mb *b = build(s);
+    net *n = (net *)&n;
+    cn_err err;
+    long live = cn_alloc_live();
+    cn_status st = mb_load(b, &n, &err);
+    if (st != CN_EUNSUPPORTED)
+        fail_msg("%s: status %d (%s); expected a refusal", what, st, st ? err.msg : "loaded");
+    assert_ptr_equal(n, (net *)&n);
+    assert_int_equal(cn_alloc_live(), live);
+    if (!strstr(err.msg, msg))
+        fail_msg("%s: message '%s' lacks '%s'", what, err.msg, msg);
+    free(b);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("dag_refusals", 25)};
+    spec s;
+    /* the graph input (may be negative) is needed after the first Relu */
+    memset(&s, 0, sizeof s);
+    s.nin = 3;
+    s.nout = 3;
+    s.nd_of[0] = 2;
+    s.dims[0][0] = 1;
+    s.dims[0][1] = 3;
+    int t1 = add(&s, &r, N1(RELU, add(&s, &r, G(0, 3))));
+    add(&s, &r, N2(ADD, t1, 0));
+    refused(&s, "input crosses a Relu",
+            "node 'n2' (Relu): tensor 'x' is still needed after this Relu but may be negative");
+    /* a Gemm output (may be negative) needed after a Relu of another branch */
+    memset(&s, 0, sizeof s);
+    s.nin = 2;
+    s.nout = 2;
+    s.nd_of[0] = 2;
+    s.dims[0][0] = 1;
+    s.dims[0][1] = 2;
+    t1 = add(&s, &r, G(0, 2));
+    int t2 = add(&s, &r, N1(RELU, t1));
+    int t3 = add(&s, &r, N1(RELU, add(&s, &r, G(t2, 2))));
+    add(&s, &r, N2(SUB, t3, t1));
+    refused(&s, "negative branch crosses a Relu",
+            "(Relu): tensor 't1' is still needed after this Relu but may be negative");
+    /* a Relu output scaled by -1/2, needed after the next Relu */
+    memset(&s, 0, sizeof s);
+    s.nin = 2;
+    s.nout = 2;
+    s.nd_of[0] = 2;
+    s.dims[0][0] = 1;
+    s.dims[0][1] = 2;
+    t1 = add(&s, &r, N1(RELU, add(&s, &r, G(0, 2))));
+    t2 = add(&s, &r, (snode){.op = MUL, .nin = 1, .in = {t1}, .c = -0.5f});
+    t3 = add(&s, &r, N1(RELU, t2));
+    add(&s, &r, G(add(&s, &r, N2(CONCAT, t3, t2)), 2));
+    refused(&s, "negated Relu output crosses a Relu",
+            "node 'n4' (Relu): tensor 't3' is still needed after this Relu but may be negative");
+    /* an unsupported operator inside a branch */
+    draw(&s, &r, 0, 2, 3, 2);
+    s.nd[7].op = TANH;
+    refused(&s, "Tanh in a branch",
+            "node 'n8' (Tanh): in a graph that is not a chain, Tanh is supported only where every "
+            "other branch has ended, and 't4' is still needed");
+    /* an operator no route reads */
+    draw(&s, &r, 0, 2, 3, 2);
+    {
+        mb *bg = build(&s);
+        bg->node[7].op_type = (char *)"Gather";
+        net *ng = NULL;
+        cn_err eg;
+        assert_int_equal(mb_load(bg, &ng, &eg), CN_EUNSUPPORTED);
+        if (!strstr(eg.msg, "node 'n8' (Gather): unsupported operator in a graph that is not a "
+                            "chain"))
+            fail_msg("Gather: %s", eg.msg);
+        free(bg);
+    }
+    /* the product of two computed tensors */
+    memset(&s, 0, sizeof s);
+    s.nin = 2;
+    s.nout = 2;
+    s.nd_of[0] = 2;
+    s.dims[0][0] = 1;
+    s.dims[0][1] = 2;
+    t1 = add(&s, &r, N1(RELU, add(&s, &r, G(0, 2))));
+    add(&s, &r, N2(ADD, t1, t1));
+    mb *b = build(&s);
+    b->node[2].op_type = (char *)"Mul";
+    net *n = NULL;
+    cn_err err;
+    assert_int_equal(mb_load(b, &n, &err), CN_EUNSUPPORTED);
+    if (!strstr(err.msg, "node 'n3' (Mul): multiplies two computed tensors"))
+        fail_msg("product: %s", err.msg);
+    free(b);
+}
+
+/* Allocation k failing, for every k until the load succeeds: each failure
+ * is CN_ENOMEM, writes no net and leaks nothing (one graph of each shape;
+ * the residual walk's retry included: shape 1 forks only through Adds). */
+static void test_oom(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("dag_oom", 25)};
+    for (int shape = 0; shape < NSHAPES; shape++) {
+        spec s;
+        draw(&s, &r, shape, nin_of(shape, 4, 2), 2, 2);
+        mb *b = build(&s);
+        size_t len;
+        unsigned char *buf = mb_pack(b, &len);
+        long k;
+        for (k = 1; k < 100000; k++) {
+            net *n = (net *)&n;
+            cn_err err;
+            long live = cn_alloc_live();
+            cn_alloc_fail_after(k);
+            cn_status st = net_load_onnx_mem(buf, len, "oom.onnx", &n, &err);
+            cn_alloc_fail_after(0);
+            if (st == CN_OK) {
+                net_free(n);
+                assert_int_equal(cn_alloc_live(), live);
+                break;
+            }
+            if (st != CN_ENOMEM)
+                fail_msg("%s, allocation %ld failing: status %d (%s)", shape_name[shape], k, st,
+                         err.msg);
+            assert_ptr_equal(n, (net *)&n);
+            assert_int_equal(cn_alloc_live(), live);
+        }
+        assert_true(k > 10);
+        free(buf);
+        free(b);
+    }
+}
+
+/* CN_DAG_WRITE=FILE: one inception-like model (4 inputs, 3 outputs) for
+ * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width);
+ * otherwise nothing. */
+static void test_write(void **state)
+{
+    (void)state;
+    const char *path = getenv("CN_DAG_WRITE");
+    if (!path || !*path)
+        return;
+    tu_rng r = {tu_seed("dag_write", 25)};
+    spec s;
+    /* CN_DAG_SHAPE / CN_DAG_WIDTH: another shape or hidden width (load-time figures) */
+    const char *sh = getenv("CN_DAG_SHAPE"), *wd = getenv("CN_DAG_WIDTH");
+    int shape = sh && *sh ? atoi(sh) : 3, w = wd && *wd ? atoi(wd) : 4;
+    assert_true(shape >= 0 && shape < NSHAPES && w >= 2 && w <= 100);
+    draw(&s, &r, shape, nin_of(shape, 6, 4), w, 3);
+    mb *b = build(&s);
+    size_t len;
+    unsigned char *buf = mb_pack(b, &len);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    printf("# wrote %s (%s, width %d): %d float weights\n", path, shape_name[shape], w, s.np);
+    free(buf);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_engine_vs_milp),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_write),
+    };
+    return run_filtered_group("dag", tests, sizeof tests / sizeof *tests);
+}
