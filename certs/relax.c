@@ -51,6 +51,8 @@ typedef struct {
     int chw;                  /* conv: output positions oh*ow */
     int roff;                 /* relu: global index of its first neuron */
     signed char *st;          /* relu: [in] ST_* */
+    int *izero, *iunst, *ilive; /* relu: [in] the j with st ZERO, UNSTABLE, not ZERO */
+    int nzero, nunst, nlive;  /*   (increasing j; set with st by prep_relu)       */
     double *alpha;            /* relu: [in] lower slope (0 or 1) */
     double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable); smooth too */
     double *lw, *lc;          /* smooth: [in] lower line lw z + lc */
@@ -112,6 +114,9 @@ void cert_bounds_free(cert_bounds *b)
         net_conv_map_clear(b->L[k].cm);
         cn_free(b->L[k].cm);
         cn_free(b->L[k].st);
+        cn_free(b->L[k].izero);
+        cn_free(b->L[k].iunst);
+        cn_free(b->L[k].ilive);
         cn_free(b->L[k].alpha);
         cn_free(b->L[k].ua);
         cn_free(b->L[k].uc);
@@ -254,7 +259,10 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             l->alpha = cn_mallocarray(w, sizeof(double));
             l->ua = cn_mallocarray(w, sizeof(double));
             l->uc = cn_mallocarray(w, sizeof(double));
-            if (!l->st || !l->alpha || !l->ua || !l->uc)
+            l->izero = cn_mallocarray(w, sizeof(int));
+            l->iunst = cn_mallocarray(w, sizeof(int));
+            l->ilive = cn_mallocarray(w, sizeof(int));
+            if (!l->st || !l->alpha || !l->ua || !l->uc || !l->izero || !l->iunst || !l->ilive)
                 goto nomem;
         } else if (nl->op == NET_MAXPOOL) {
             l->pool = nl;
@@ -402,8 +410,61 @@ static double back_beta(cert_bounds *b, int k, double *lam)
     return c;
 }
 
-/* lam over z_{k+1} = relu(z_k)  ->  lam over z_k; returns the constant. */
+/* back_relu's step at an unstable ReLU input j (v = lam_j != 0): the lower
+ * slope where v >= 0, the upper line where v < 0; returns the constant c
+ * with its terms added one by one (in that order). */
+static inline double relu_unstable(const cert_bounds *b, const layer *l, int j, double v,
+                                   double zl, double *lam, double c)
+{
+    if (v >= 0.0 && b->aq) {
+        /* a stored slope q / CERT_ALPHA_DEN in [0, 1] (exact) */
+        double a = (double)b->aq[l->roff + j] / CERT_ALPHA_DEN;
+        double p = v * a;                       /* p_lo <= v a */
+        c += rounding_term(p, (-v) * a, zl);
+        *lam = p;
+    } else if (v >= 0.0) {
+        *lam = v * l->alpha[j];                 /* 0 or v: exact */
+    } else if (v < 0.0) {
+        double p = v * l->ua[j];                /* p_lo <= v a */
+        c += v * l->uc[j];
+        c += rounding_term(p, (-v) * l->ua[j], zl);
+        *lam = p;
+    } else {
+        *lam = NAN;                             /* NaN stays NaN */
+    }
+    return c;
+}
+
+/* lam over z_{k+1} = relu(z_k)  ->  lam over z_k; returns the constant.
+ * The lists of prep_relu: an entry at an identity input is kept, one at a
+ * zero input becomes 0 (unless it is a zero already: its sign is kept, as
+ * back_relu_ref's skip keeps it), and the unstable inputs take
+ * relu_unstable in increasing j, so the constant gets the same terms in the
+ * same order as back_relu_ref's (which adds nothing at the others): the
+ * same bits, without a branch per entry on its state. */
 static double back_relu(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    double c = 0.0;
+    for (int t = 0; t < l->nzero; t++) {
+        const int j = l->izero[t];
+        lam[j] = lam[j] != 0.0 ? 0.0 : lam[j];  /* a select; NaN -> 0 as well */
+    }
+    for (int t = 0; t < l->nunst; t++) {
+        const int j = l->iunst[t];
+        const double v = lam[j];
+        if (v != 0.0)
+            c = relu_unstable(b, l, j, v, zl[j], &lam[j], c);
+    }
+    if (b->bd)
+        c += back_beta(b, k, lam);
+    return c;
+}
+
+/* back_relu one entry at a time (the reference: a context of one row at a
+ * time, cert__bounds_set_block(b, 1), takes it). */
+static double back_relu_ref(cert_bounds *b, int k, double *lam)
 {
     const layer *l = &b->L[k];
     const double *zl = b->lo[k];
@@ -514,7 +575,7 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
 {
     double best = -INFINITY;
     for (int k = s - 1; k >= 0; k--) {
-        c += b->L[k].relu     ? back_relu(b, k, lam)
+        c += b->L[k].relu     ? (b->blk > 1 ? back_relu(b, k, lam) : back_relu_ref(b, k, lam))
              : b->L[k].smooth ? back_smooth(b, k, lam)
              : b->L[k].pool   ? back_pool(b, k, lam)
                               : back_affine(b, k, lam);
@@ -706,16 +767,23 @@ static void sums1(const double *lr, const int *nz, int m, const double *W, size_
     *nhi = n0;
 }
 
-static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, double *cc)
+static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const *lam,
+                             double *cc)
 {
     const layer *l = &b->L[k];
     const double *zl = b->lo[k];
     const size_t mw = (size_t)b->maxw, in = (size_t)l->in;
+    /* Where the rows came through ReLU layer k + 1 (back_relu, no split
+     * multipliers), an entry at one of its zero inputs is +-0: the o that
+     * can hold a non-zero are its other inputs (ilive, increasing). */
+    const bool live = k + 1 < s && b->L[k + 1].relu && !b->bd;
+    const int *ol = live ? b->L[k + 1].ilive : NULL, nol = live ? b->L[k + 1].nlive : l->out;
     for (int r = 0; r < nr; r++) {
         double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
         int *nz = b->bnz + (size_t)r * mw, m = 0;
         double c = 0.0;
-        for (int o = 0; o < l->out; o++) {
+        for (int t = 0; t < nol; t++) {
+            const int o = ol ? ol[t] : t;
             nz[m] = o;
             m += lam[r][o] != 0.0;      /* not a branch */
         }
@@ -774,9 +842,16 @@ static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, 
             }
         }
     }
+    bool neg = false;                   /* z_k >= 0 (after a ReLU): no rounding terms */
+    for (int j = 0; j < l->in; j++)
+        neg |= zl[j] < 0.0;
     for (int r = 0; r < nr; r++) {
         const double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
         double c = cc[r];
+        if (!neg) {
+            memcpy(lam[r], plo, in * sizeof(double));
+            continue;
+        }
         for (int j = 0; j < l->in; j++) {
             double d = -(plo[j] + nhi[j]);
             if (zl[j] < 0.0)
@@ -803,7 +878,7 @@ static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, doub
             for (int i = 0; i < na; i++)
                 c[at[i]] += b->L[k].relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
         } else {
-            back_affine_rows(b, k, na, row, cc);
+            back_affine_rows(b, s, k, na, row, cc);
             for (int i = 0; i < na; i++)
                 c[at[i]] += cc[i];
         }
@@ -1072,14 +1147,19 @@ static cert_region prep_relu(cert_bounds *b, int k, const signed char *split)
         return CERT_REGION_EMPTY;
     if (blown)
         return CERT_REGION_BLOWN;
+    l->nzero = l->nunst = l->nlive = 0;
     for (int j = 0; j < l->in; j++) {
         double lj = lo[j], uj = hi[j];
         if (uj <= 0.0) {
             l->st[j] = ST_ZERO;
+            l->izero[l->nzero++] = j;
         } else if (lj >= 0.0) {
             l->st[j] = ST_ID;
+            l->ilive[l->nlive++] = j;
         } else {
             l->st[j] = ST_UNSTABLE;
+            l->iunst[l->nunst++] = j;
+            l->ilive[l->nlive++] = j;
             double a = uj / (uj - lj);
             double c1 = -(a * lj);           /* >= -a l */
             double c2 = -(a * uj - uj);      /* >= u - a u */
