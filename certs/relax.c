@@ -29,6 +29,7 @@
 
 #include <fenv.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "certs/certs_int.h"
@@ -448,8 +449,14 @@ static double back_relu(cert_bounds *b, int k, double *lam)
     const double *zl = b->lo[k];
     double c = 0.0;
     for (int t = 0; t < l->nzero; t++) {
+        /* lam_j != 0 ? +0 : lam_j (NaN -> +0 too), on the bits, as the
+         * compiler would make a branch of the select: u << 1 is 0 only for
+         * +-0, and the mask keeps those bits or clears them all */
         const int j = l->izero[t];
-        lam[j] = lam[j] != 0.0 ? 0.0 : lam[j];  /* a select; NaN -> 0 as well */
+        uint64_t u;
+        memcpy(&u, &lam[j], sizeof u);
+        u &= -(uint64_t)((u << 1) == 0);
+        memcpy(&lam[j], &u, sizeof u);
     }
     for (int t = 0; t < l->nunst; t++) {
         const int j = l->iunst[t];
@@ -897,6 +904,17 @@ static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, doub
         v[at[i]] = concretise(b, row[i], c[at[i]]);
 }
 
+/* backsub of one row, by backsub_rows where the context takes blocks (the
+ * same bits either way; backsub_rows has the faster steps). */
+static double backsub_one(cert_bounds *b, int s, double *lam, double c)
+{
+    if (b->blk == 1)
+        return backsub(b, s, lam, c);
+    double v;
+    backsub_rows(b, s, 1, &lam, &c, &v);
+    return v;
+}
+
 cn_status cert__bounds_set_block(cert_bounds *b, int rows)
 {
     CN_REQUIRE(b && rows >= 1 && rows <= CERT_BLOCK_MAX, "a block of 1 to CERT_BLOCK_MAX rows");
@@ -934,7 +952,7 @@ cn_status cert__bounds_set_block(cert_bounds *b, int rows)
 static double backsub_points(cert_bounds *b, int s, double *lam, double c)
 {
     if (!b->smooth)
-        return backsub(b, s, lam, c);
+        return backsub_one(b, s, lam, c);
     int ws = width(b, s);
     memcpy(b->lam0, lam, (size_t)ws * sizeof(double));
     b->pts = NULL;
@@ -1302,7 +1320,7 @@ double cert_bounds_claim(cert_bounds *b, int li, int neuron, int sgn, const unsi
     if (l->encl)
         c0 += l->ne[neuron];            /* +-e_o >= -E_o */
     b->aq = q;
-    double v = backsub(b, li - 1, b->lam, c0);
+    double v = backsub_one(b, li - 1, b->lam, c0);
     b->aq = NULL;
     cn_round_pop(saved);
     return v;
