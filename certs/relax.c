@@ -99,6 +99,7 @@ struct cert_bounds {
      * blk rows (1: one at a time, backsub), blam/bplo/bnhi [blk * maxw]
      * their rows and back_affine's sums. */
     int blk;
+    bool lazy;                /* back_relu leaves the zero inputs (backsub_rows) */
     double *blam, *bplo, *bnhi;
     int *bnz, bnn[CERT_BLOCK_MAX];    /* [blk * maxw]: each row's o with lam_o != 0 */
 };
@@ -442,13 +443,16 @@ static inline double relu_unstable(const cert_bounds *b, const layer *l, int j, 
  * back_relu_ref's skip keeps it), and the unstable inputs take
  * relu_unstable in increasing j, so the constant gets the same terms in the
  * same order as back_relu_ref's (which adds nothing at the others): the
- * same bits, without a branch per entry on its state. */
+ * same bits, without a branch per entry on its state.  b->lazy (set by
+ * backsub_rows only): the zero inputs are left as they are, the caller
+ * reading the row at ilive only (their entries are 0 on the reference's
+ * row; back_beta is never lazy). */
 static double back_relu(cert_bounds *b, int k, double *lam)
 {
     const layer *l = &b->L[k];
     const double *zl = b->lo[k];
     double c = 0.0;
-    for (int t = 0; t < l->nzero; t++) {
+    for (int t = 0; t < l->nzero && !b->lazy; t++) {
         /* lam_j != 0 ? +0 : lam_j (NaN -> +0 too), on the bits, as the
          * compiler would make a branch of the select: u << 1 is 0 only for
          * +-0, and the mask keeps those bits or clears them all */
@@ -573,6 +577,20 @@ static bool finite_row(double c, const double *lam, int n)
     for (; j < n; j++)
         s0 += 0.0 * lam[j];
     return isfinite(s0 + s1 + s2 + s3);
+}
+
+/* finite_row over lam[ix[0..n)] only. */
+static bool finite_at(double c, const double *lam, const int *ix, int n)
+{
+    double s0 = c, s1 = 0.0;
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        s0 += 0.0 * lam[ix[t]];
+        s1 += 0.0 * lam[ix[t + 1]];
+    }
+    for (; t < n; t++)
+        s0 += 0.0 * lam[ix[t]];
+    return isfinite(s0 + s1);
 }
 
 /* Lower bound of lam . z_s + c over the region (lam is overwritten); NaN
@@ -774,6 +792,72 @@ static void sums1(const double *lr, const int *nz, int m, const double *W, size_
     *nhi = n0;
 }
 
+/* sums16, sums8, sums4 with P_lo only (plo), for a layer whose inputs are
+ * all >= 0, where back_affine_rows needs no -P_hi (no rounding term: the
+ * same P_lo bits, half the products). */
+CERT_CLONES static void sums16lo(const double *lr, const int *nz, int m, const double *W,
+                                 size_t in, double *plo)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+    double a8 = 0.0, a9 = 0.0, a10 = 0.0, a11 = 0.0, a12 = 0.0, a13 = 0.0, a14 = 0.0, a15 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+        a8 += v * w[8];
+        a9 += v * w[9];
+        a10 += v * w[10];
+        a11 += v * w[11];
+        a12 += v * w[12];
+        a13 += v * w[13];
+        a14 += v * w[14];
+        a15 += v * w[15];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+    plo[8] = a8, plo[9] = a9, plo[10] = a10, plo[11] = a11;
+    plo[12] = a12, plo[13] = a13, plo[14] = a14, plo[15] = a15;
+}
+
+CERT_CLONES static void sums8lo(const double *lr, const int *nz, int m, const double *W,
+                                size_t in, double *plo)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+}
+
+CERT_CLONES static void sums4lo(const double *lr, const int *nz, int m, const double *W,
+                                size_t in, double *plo)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+}
+
 static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const *lam,
                              double *cc)
 {
@@ -819,6 +903,9 @@ static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const
             }
         }
     }
+    bool neg = false;                   /* z_k >= 0 (after a ReLU): no rounding terms */
+    for (int j = 0; j < l->in; j++)
+        neg |= zl[j] < 0.0;
     if (!l->cm) {
         for (size_t j0 = 0; j0 < in; j0 += CERT_TILE) {
             const size_t nt = in - j0 < CERT_TILE ? in - j0 : CERT_TILE;
@@ -828,16 +915,25 @@ static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const
                 const double *lr = lam[r];
                 double *plo = b->bplo + (size_t)r * mw + j0, *nhi = b->bnhi + (size_t)r * mw + j0;
                 if (nt == CERT_TILE) {
-                    sums16(lr, nz, m, W, in, plo, nhi);
+                    if (neg)
+                        sums16(lr, nz, m, W, in, plo, nhi);
+                    else
+                        sums16lo(lr, nz, m, W, in, plo);
                     continue;
                 }
                 size_t t = 0;
                 if (nt - t >= 8) {
-                    sums8(lr, nz, m, W, in, plo, nhi);
+                    if (neg)
+                        sums8(lr, nz, m, W, in, plo, nhi);
+                    else
+                        sums8lo(lr, nz, m, W, in, plo);
                     t += 8;
                 }
                 if (nt - t >= 4) {
-                    sums4(lr, nz, m, W + t, in, plo + t, nhi + t);
+                    if (neg)
+                        sums4(lr, nz, m, W + t, in, plo + t, nhi + t);
+                    else
+                        sums4lo(lr, nz, m, W + t, in, plo + t);
                     t += 4;
                 }
                 if (nt - t >= 2) {
@@ -849,9 +945,6 @@ static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const
             }
         }
     }
-    bool neg = false;                   /* z_k >= 0 (after a ReLU): no rounding terms */
-    for (int j = 0; j < l->in; j++)
-        neg |= zl[j] < 0.0;
     for (int r = 0; r < nr; r++) {
         const double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
         double c = cc[r];
@@ -881,9 +974,18 @@ static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, doub
         at[na++] = r;
     }
     for (int k = s - 1; k >= 0 && na > 0; k--) {
-        if (b->L[k].relu || b->L[k].pool) {
+        /* A ReLU layer under an affine one, without split multipliers: its
+         * zero inputs' entries are not cleared (back_relu, b->lazy) and not
+         * read: the finiteness test and back_affine_rows read its other
+         * inputs only, and back_affine_rows then writes the whole row. */
+        const layer *l = &b->L[k];
+        const bool lazy = l->relu && !b->bd && k >= 1 && !b->L[k - 1].relu &&
+                          !b->L[k - 1].smooth && !b->L[k - 1].pool;
+        if (l->relu || l->pool) {
+            b->lazy = lazy;
             for (int i = 0; i < na; i++)
-                c[at[i]] += b->L[k].relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
+                c[at[i]] += l->relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
+            b->lazy = false;
         } else {
             back_affine_rows(b, s, k, na, row, cc);
             for (int i = 0; i < na; i++)
@@ -891,7 +993,8 @@ static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, doub
         }
         int keep = 0;
         for (int i = 0; i < na; i++) {
-            if (!finite_row(c[at[i]], row[i], width(b, k))) {
+            if (lazy ? !finite_at(c[at[i]], row[i], l->ilive, l->nlive)
+                     : !finite_row(c[at[i]], row[i], width(b, k))) {
                 v[at[i]] = NAN;
                 continue;
             }

@@ -92,7 +92,7 @@ static void test_block_bits(void **state)
         net *n;
         if (kind == 0) {
             net_cfg g = {.depth = 3 + (int)(tu_unif(&r) * 3), .width = 4 + (int)(tu_unif(&r) * 30),
-                         .n_in = 1 + (int)(tu_unif(&r) * 12), .n_out = 1 + (int)(tu_unif(&r) * 4),
+                         .n_in = 1 + (int)(tu_unif(&r) * 40), .n_out = 1 + (int)(tu_unif(&r) * 4),
                          .wexp = wexp};
             n = random_dense(&r, &g);
         } else if (kind == 1) {
