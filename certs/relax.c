@@ -23,7 +23,17 @@
  * back-substitutes its rows blk at a time (backsub_rows: the loops
  * reordered, each row's operations and their order kept), and an affine
  * layer's interval bounds are reused while its input bounds recur bit for
- * bit (ibp_affine; the regions of ReLU splits share their box).
+ * bit (ibp_affine; the regions of ReLU splits share their box).  Also
+ * bit for bit, in a context that takes blocks (cert__bounds_set_block > 1;
+ * one row at a time is the reference the tests compare with): back_relu
+ * walks per-region lists of the zero and unstable inputs (prep_relu)
+ * instead of branching on each entry's state, and under an affine layer
+ * leaves the zero inputs' entries, which back_affine_rows does not read
+ * (it walks the ReLU's other inputs); back_affine_rows forms no -P_hi sums
+ * over inputs that are all >= 0 (every layer after a ReLU: -P_hi only
+ * enters the rounding terms, which are 0 there) and adds four rows'
+ * constants side by side; a single row (cert_bounds_row, a claim) takes
+ * backsub_rows too; ibp_affine sums four outputs side by side.
  */
 #include "config.h"
 
@@ -858,6 +868,45 @@ CERT_CLONES static void sums4lo(const double *lr, const int *nz, int m, const do
     plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
 }
 
+/* A row's constant over layer l: c plus lam_o b_o (plus |lam_o| ne_o), in
+ * that order (back_affine's). */
+static inline double const_term(const layer *l, double v, int o, double c)
+{
+    c += v * l->b[o];
+    if (l->encl)
+        c += fabs(v) * l->ne[o];        /* lam_o e_o >= -|lam_o| E_o */
+    return c;
+}
+
+/* The constants of four rows lam[0..4) (non-zero entries nz + q * mw,
+ * m[q] of them): each row's terms in its own order, the four chains of
+ * additions side by side. */
+static void row_consts4(const layer *l, double *const *lam, const int *nz, size_t mw,
+                        const int *m, double *cc)
+{
+    const int *z0 = nz, *z1 = nz + mw, *z2 = nz + 2 * mw, *z3 = nz + 3 * mw;
+    int mm = m[0];
+    for (int q = 1; q < 4; q++)
+        mm = m[q] < mm ? m[q] : mm;
+    double c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
+    int i = 0;
+    for (; i < mm; i++) {
+        c0 = const_term(l, lam[0][z0[i]], z0[i], c0);
+        c1 = const_term(l, lam[1][z1[i]], z1[i], c1);
+        c2 = const_term(l, lam[2][z2[i]], z2[i], c2);
+        c3 = const_term(l, lam[3][z3[i]], z3[i], c3);
+    }
+    for (int j = i; j < m[0]; j++)
+        c0 = const_term(l, lam[0][z0[j]], z0[j], c0);
+    for (int j = i; j < m[1]; j++)
+        c1 = const_term(l, lam[1][z1[j]], z1[j], c1);
+    for (int j = i; j < m[2]; j++)
+        c2 = const_term(l, lam[2][z2[j]], z2[j], c2);
+    for (int j = i; j < m[3]; j++)
+        c3 = const_term(l, lam[3][z3[j]], z3[j], c3);
+    cc[0] = c0, cc[1] = c1, cc[2] = c2, cc[3] = c3;
+}
+
 static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const *lam,
                              double *cc)
 {
@@ -870,24 +919,27 @@ static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const
     const bool live = k + 1 < s && b->L[k + 1].relu && !b->bd;
     const int *ol = live ? b->L[k + 1].ilive : NULL, nol = live ? b->L[k + 1].nlive : l->out;
     for (int r = 0; r < nr; r++) {
-        double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
         int *nz = b->bnz + (size_t)r * mw, m = 0;
-        double c = 0.0;
         for (int t = 0; t < nol; t++) {
             const int o = ol ? ol[t] : t;
             nz[m] = o;
             m += lam[r][o] != 0.0;      /* not a branch */
         }
-        for (int i = 0; i < m; i++) {
-            double v = lam[r][nz[i]];
-            c += v * l->b[nz[i]];
-            if (l->encl)
-                c += fabs(v) * l->ne[nz[i]];
-        }
-        cc[r] = c;
         b->bnn[r] = m;
-        if (!l->cm)
-            continue;
+    }
+    int r4 = 0;
+    for (; r4 + 4 <= nr; r4 += 4)
+        row_consts4(l, lam + r4, b->bnz + (size_t)r4 * mw, mw, b->bnn + r4, cc + r4);
+    for (int r = r4; r < nr; r++) {
+        const int *nz = b->bnz + (size_t)r * mw, m = b->bnn[r];
+        double c = 0.0;
+        for (int i = 0; i < m; i++)
+            c = const_term(l, lam[r][nz[i]], nz[i], c);
+        cc[r] = c;
+    }
+    for (int r = 0; r < nr && l->cm; r++) {
+        double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        const int *nz = b->bnz + (size_t)r * mw, m = b->bnn[r];
         for (int j = 0; j < l->in; j++)
             plo[j] = nhi[j] = 0.0;
         for (int i = 0; i < m; i++) {
