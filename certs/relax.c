@@ -422,6 +422,17 @@ static double back_beta(cert_bounds *b, int k, double *lam)
     return c;
 }
 
+/* k ? a : b on the bits (the compiler would make a branch of the select). */
+static inline double select_bits(bool k, double a, double b)
+{
+    uint64_t ua, ub, m = -(uint64_t)k;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, sizeof ua);
+    return a;
+}
+
 /* back_relu's step at an unstable ReLU input j (v = lam_j != 0): the lower
  * slope where v >= 0, the upper line where v < 0; returns the constant c
  * with its terms added one by one (in that order). */
@@ -472,11 +483,26 @@ static double back_relu(cert_bounds *b, int k, double *lam)
         u &= -(uint64_t)((u << 1) == 0);
         memcpy(&lam[j], &u, sizeof u);
     }
-    for (int t = 0; t < l->nunst; t++) {
+    for (int t = 0; t < l->nunst && b->aq; t++) {
         const int j = l->iunst[t];
         const double v = lam[j];
         if (v != 0.0)
             c = relu_unstable(b, l, j, v, zl[j], &lam[j], c);
+    }
+    for (int t = 0; t < l->nunst && !b->aq; t++) {
+        /* relu_unstable without stored slopes, both sides formed and the
+         * one of v's sign selected (no branch on the sign): v < 0 gives
+         * relu_unstable's p and c; v >= 0 (+-0 included: v * alpha is then
+         * +-0 with v's sign, as lam_j was) v alpha and c unchanged; NaN NaN
+         * and c unchanged.  The terms added, and their order, are its. */
+        const int j = l->iunst[t];
+        const double v = lam[j], a = l->ua[j];
+        const double p = v * a;                 /* p_lo <= v a */
+        double cn = c + v * l->uc[j];
+        cn += -(p + (-v) * a) * zl[j];          /* rounding_term: zl_j < 0 (unstable) */
+        const double q = v * l->alpha[j];       /* 0 or v: exact */
+        c = select_bits(v < 0.0, cn, c);
+        lam[j] = select_bits(v < 0.0, p, select_bits(v >= 0.0, q, NAN));
     }
     if (b->bd)
         c += back_beta(b, k, lam);
@@ -919,11 +945,23 @@ static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const
     const bool live = k + 1 < s && b->L[k + 1].relu && !b->bd;
     const int *ol = live ? b->L[k + 1].ilive : NULL, nol = live ? b->L[k + 1].nlive : l->out;
     for (int r = 0; r < nr; r++) {
+        /* lam_o != 0 (NaN too) on the bits: u << 1 is 0 only for +-0 */
         int *nz = b->bnz + (size_t)r * mw, m = 0;
-        for (int t = 0; t < nol; t++) {
-            const int o = ol ? ol[t] : t;
-            nz[m] = o;
-            m += lam[r][o] != 0.0;      /* not a branch */
+        const double *lr = lam[r];
+        uint64_t u;
+        if (ol) {
+            for (int t = 0; t < nol; t++) {
+                const int o = ol[t];
+                memcpy(&u, &lr[o], sizeof u);
+                nz[m] = o;
+                m += (u << 1) != 0;     /* not a branch */
+            }
+        } else {
+            for (int o = 0; o < nol; o++) {
+                memcpy(&u, &lr[o], sizeof u);
+                nz[m] = o;
+                m += (u << 1) != 0;
+            }
         }
         b->bnn[r] = m;
     }
