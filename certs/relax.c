@@ -27,7 +27,9 @@
  * bit for bit, in a context that takes blocks (cert__bounds_set_block > 1;
  * one row at a time is the reference the tests compare with): back_relu
  * walks per-region lists of the zero and unstable inputs (prep_relu)
- * instead of branching on each entry's state, and under an affine layer
+ * instead of branching on each entry's state or sign (selects on the
+ * bits, select_bits; so does the compaction of a row's non-zero
+ * entries in back_affine_rows), and under an affine layer
  * leaves the zero inputs' entries, which back_affine_rows does not read
  * (it walks the ReLU's other inputs); back_affine_rows forms no -P_hi sums
  * over inputs that are all >= 0 (every layer after a ReLU: -P_hi only
