@@ -33,7 +33,8 @@ void cert__bounds_affine(const cert_bounds *b, int k, const double **W, const do
 /* relax.c: linear_affine back-substitutes its rows (2 per neuron it
  * tightens) rows at a time, 1 <= rows <= CERT_BLOCK_MAX (bit-identical
  * bounds for every rows; cert_bounds_new sets CERT_BLOCK_ROWS; 1: one row
- * at a time, the reference the tests compare with).  Networks with
+ * at a time with the plain steps (back_relu_ref, one output at a time in
+ * the intervals), the reference the tests compare with).  Networks with
  * sigmoid/tanh layers always take 1.  CN_ENOMEM (then 1) the only error. */
 enum { CERT_BLOCK_ROWS = 16, CERT_BLOCK_MAX = 64 };
 cn_status cert__bounds_set_block(cert_bounds *b, int rows) CN_WUR;

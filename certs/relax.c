@@ -23,12 +23,25 @@
  * back-substitutes its rows blk at a time (backsub_rows: the loops
  * reordered, each row's operations and their order kept), and an affine
  * layer's interval bounds are reused while its input bounds recur bit for
- * bit (ibp_affine; the regions of ReLU splits share their box).
+ * bit (ibp_affine; the regions of ReLU splits share their box).  Also
+ * bit for bit, in a context that takes blocks (cert__bounds_set_block > 1;
+ * one row at a time is the reference the tests compare with): back_relu
+ * walks per-region lists of the zero and unstable inputs (prep_relu)
+ * instead of branching on each entry's state or sign (selects on the
+ * bits, select_bits; so does the compaction of a row's non-zero
+ * entries in back_affine_rows), and under an affine layer
+ * leaves the zero inputs' entries, which back_affine_rows does not read
+ * (it walks the ReLU's other inputs); back_affine_rows forms no -P_hi sums
+ * over inputs that are all >= 0 (every layer after a ReLU: -P_hi only
+ * enters the rounding terms, which are 0 there) and adds four rows'
+ * constants side by side; a single row (cert_bounds_row, a claim) takes
+ * backsub_rows too; ibp_affine sums four outputs side by side.
  */
 #include "config.h"
 
 #include <fenv.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "certs/certs_int.h"
@@ -51,6 +64,8 @@ typedef struct {
     int chw;                  /* conv: output positions oh*ow */
     int roff;                 /* relu: global index of its first neuron */
     signed char *st;          /* relu: [in] ST_* */
+    int *izero, *iunst, *ilive; /* relu: [in] the j with st ZERO, UNSTABLE, not ZERO */
+    int nzero, nunst, nlive;  /*   (increasing j; set with st by prep_relu)       */
     double *alpha;            /* relu: [in] lower slope (0 or 1) */
     double *ua, *uc;          /* relu: [in] upper line ua z + uc (unstable); smooth too */
     double *lw, *lc;          /* smooth: [in] lower line lw z + lc */
@@ -96,6 +111,7 @@ struct cert_bounds {
      * blk rows (1: one at a time, backsub), blam/bplo/bnhi [blk * maxw]
      * their rows and back_affine's sums. */
     int blk;
+    bool lazy;                /* back_relu leaves the zero inputs (backsub_rows) */
     double *blam, *bplo, *bnhi;
     int *bnz, bnn[CERT_BLOCK_MAX];    /* [blk * maxw]: each row's o with lam_o != 0 */
 };
@@ -112,6 +128,9 @@ void cert_bounds_free(cert_bounds *b)
         net_conv_map_clear(b->L[k].cm);
         cn_free(b->L[k].cm);
         cn_free(b->L[k].st);
+        cn_free(b->L[k].izero);
+        cn_free(b->L[k].iunst);
+        cn_free(b->L[k].ilive);
         cn_free(b->L[k].alpha);
         cn_free(b->L[k].ua);
         cn_free(b->L[k].uc);
@@ -254,7 +273,10 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
             l->alpha = cn_mallocarray(w, sizeof(double));
             l->ua = cn_mallocarray(w, sizeof(double));
             l->uc = cn_mallocarray(w, sizeof(double));
-            if (!l->st || !l->alpha || !l->ua || !l->uc)
+            l->izero = cn_mallocarray(w, sizeof(int));
+            l->iunst = cn_mallocarray(w, sizeof(int));
+            l->ilive = cn_mallocarray(w, sizeof(int));
+            if (!l->st || !l->alpha || !l->ua || !l->uc || !l->izero || !l->iunst || !l->ilive)
                 goto nomem;
         } else if (nl->op == NET_MAXPOOL) {
             l->pool = nl;
@@ -402,8 +424,96 @@ static double back_beta(cert_bounds *b, int k, double *lam)
     return c;
 }
 
-/* lam over z_{k+1} = relu(z_k)  ->  lam over z_k; returns the constant. */
+/* k ? a : b on the bits (the compiler would make a branch of the select). */
+static inline double select_bits(bool k, double a, double b)
+{
+    uint64_t ua, ub, m = -(uint64_t)k;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, sizeof ua);
+    return a;
+}
+
+/* back_relu's step at an unstable ReLU input j (v = lam_j != 0): the lower
+ * slope where v >= 0, the upper line where v < 0; returns the constant c
+ * with its terms added one by one (in that order). */
+static inline double relu_unstable(const cert_bounds *b, const layer *l, int j, double v,
+                                   double zl, double *lam, double c)
+{
+    if (v >= 0.0 && b->aq) {
+        /* a stored slope q / CERT_ALPHA_DEN in [0, 1] (exact) */
+        double a = (double)b->aq[l->roff + j] / CERT_ALPHA_DEN;
+        double p = v * a;                       /* p_lo <= v a */
+        c += rounding_term(p, (-v) * a, zl);
+        *lam = p;
+    } else if (v >= 0.0) {
+        *lam = v * l->alpha[j];                 /* 0 or v: exact */
+    } else if (v < 0.0) {
+        double p = v * l->ua[j];                /* p_lo <= v a */
+        c += v * l->uc[j];
+        c += rounding_term(p, (-v) * l->ua[j], zl);
+        *lam = p;
+    } else {
+        *lam = NAN;                             /* NaN stays NaN */
+    }
+    return c;
+}
+
+/* lam over z_{k+1} = relu(z_k)  ->  lam over z_k; returns the constant.
+ * The lists of prep_relu: an entry at an identity input is kept, one at a
+ * zero input becomes 0 (unless it is a zero already: its sign is kept, as
+ * back_relu_ref's skip keeps it), and the unstable inputs take
+ * relu_unstable in increasing j, so the constant gets the same terms in the
+ * same order as back_relu_ref's (which adds nothing at the others): the
+ * same bits, without a branch per entry on its state.  b->lazy (set by
+ * backsub_rows only): the zero inputs are left as they are, the caller
+ * reading the row at ilive only (their entries are 0 on the reference's
+ * row; back_beta is never lazy). */
 static double back_relu(cert_bounds *b, int k, double *lam)
+{
+    const layer *l = &b->L[k];
+    const double *zl = b->lo[k];
+    double c = 0.0;
+    for (int t = 0; t < l->nzero && !b->lazy; t++) {
+        /* lam_j != 0 ? +0 : lam_j (NaN -> +0 too), on the bits, as the
+         * compiler would make a branch of the select: u << 1 is 0 only for
+         * +-0, and the mask keeps those bits or clears them all */
+        const int j = l->izero[t];
+        uint64_t u;
+        memcpy(&u, &lam[j], sizeof u);
+        u &= -(uint64_t)((u << 1) == 0);
+        memcpy(&lam[j], &u, sizeof u);
+    }
+    for (int t = 0; t < l->nunst && b->aq; t++) {
+        const int j = l->iunst[t];
+        const double v = lam[j];
+        if (v != 0.0)
+            c = relu_unstable(b, l, j, v, zl[j], &lam[j], c);
+    }
+    for (int t = 0; t < l->nunst && !b->aq; t++) {
+        /* relu_unstable without stored slopes, both sides formed and the
+         * one of v's sign selected (no branch on the sign): v < 0 gives
+         * relu_unstable's p and c; v >= 0 (+-0 included: v * alpha is then
+         * +-0 with v's sign, as lam_j was) v alpha and c unchanged; NaN NaN
+         * and c unchanged.  The terms added, and their order, are its. */
+        const int j = l->iunst[t];
+        const double v = lam[j], a = l->ua[j];
+        const double p = v * a;                 /* p_lo <= v a */
+        double cn = c + v * l->uc[j];
+        cn += -(p + (-v) * a) * zl[j];          /* rounding_term: zl_j < 0 (unstable) */
+        const double q = v * l->alpha[j];       /* 0 or v: exact */
+        c = select_bits(v < 0.0, cn, c);
+        lam[j] = select_bits(v < 0.0, p, select_bits(v >= 0.0, q, NAN));
+    }
+    if (b->bd)
+        c += back_beta(b, k, lam);
+    return c;
+}
+
+/* back_relu one entry at a time (the reference: a context of one row at a
+ * time, cert__bounds_set_block(b, 1), takes it). */
+static double back_relu_ref(cert_bounds *b, int k, double *lam)
 {
     const layer *l = &b->L[k];
     const double *zl = b->lo[k];
@@ -507,6 +617,20 @@ static bool finite_row(double c, const double *lam, int n)
     return isfinite(s0 + s1 + s2 + s3);
 }
 
+/* finite_row over lam[ix[0..n)] only. */
+static bool finite_at(double c, const double *lam, const int *ix, int n)
+{
+    double s0 = c, s1 = 0.0;
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        s0 += 0.0 * lam[ix[t]];
+        s1 += 0.0 * lam[ix[t + 1]];
+    }
+    for (; t < n; t++)
+        s0 += 0.0 * lam[ix[t]];
+    return isfinite(s0 + s1);
+}
+
 /* Lower bound of lam . z_s + c over the region (lam is overwritten); NaN
  * when a row or constant stops being finite (overflow): the invariant is
  * only kept for real numbers. */
@@ -514,7 +638,7 @@ static double backsub(cert_bounds *b, int s, double *lam, double c)
 {
     double best = -INFINITY;
     for (int k = s - 1; k >= 0; k--) {
-        c += b->L[k].relu     ? back_relu(b, k, lam)
+        c += b->L[k].relu     ? (b->blk > 1 ? back_relu(b, k, lam) : back_relu_ref(b, k, lam))
              : b->L[k].smooth ? back_smooth(b, k, lam)
              : b->L[k].pool   ? back_pool(b, k, lam)
                               : back_affine(b, k, lam);
@@ -706,29 +830,156 @@ static void sums1(const double *lr, const int *nz, int m, const double *W, size_
     *nhi = n0;
 }
 
-static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, double *cc)
+/* sums16, sums8, sums4 with P_lo only (plo), for a layer whose inputs are
+ * all >= 0, where back_affine_rows needs no -P_hi (no rounding term: the
+ * same P_lo bits, half the products). */
+CERT_CLONES static void sums16lo(const double *lr, const int *nz, int m, const double *W,
+                                 size_t in, double *plo)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+    double a8 = 0.0, a9 = 0.0, a10 = 0.0, a11 = 0.0, a12 = 0.0, a13 = 0.0, a14 = 0.0, a15 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+        a8 += v * w[8];
+        a9 += v * w[9];
+        a10 += v * w[10];
+        a11 += v * w[11];
+        a12 += v * w[12];
+        a13 += v * w[13];
+        a14 += v * w[14];
+        a15 += v * w[15];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+    plo[8] = a8, plo[9] = a9, plo[10] = a10, plo[11] = a11;
+    plo[12] = a12, plo[13] = a13, plo[14] = a14, plo[15] = a15;
+}
+
+CERT_CLONES static void sums8lo(const double *lr, const int *nz, int m, const double *W,
+                                size_t in, double *plo)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+    plo[4] = a4, plo[5] = a5, plo[6] = a6, plo[7] = a7;
+}
+
+CERT_CLONES static void sums4lo(const double *lr, const int *nz, int m, const double *W,
+                                size_t in, double *plo)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double v = lr[nz[i]], *w = W + (size_t)nz[i] * in;
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+    }
+    plo[0] = a0, plo[1] = a1, plo[2] = a2, plo[3] = a3;
+}
+
+/* A row's constant over layer l: c plus lam_o b_o (plus |lam_o| ne_o), in
+ * that order (back_affine's). */
+static inline double const_term(const layer *l, double v, int o, double c)
+{
+    c += v * l->b[o];
+    if (l->encl)
+        c += fabs(v) * l->ne[o];        /* lam_o e_o >= -|lam_o| E_o */
+    return c;
+}
+
+/* The constants of four rows lam[0..4) (non-zero entries nz + q * mw,
+ * m[q] of them): each row's terms in its own order, the four chains of
+ * additions side by side. */
+static void row_consts4(const layer *l, double *const *lam, const int *nz, size_t mw,
+                        const int *m, double *cc)
+{
+    const int *z0 = nz, *z1 = nz + mw, *z2 = nz + 2 * mw, *z3 = nz + 3 * mw;
+    int mm = m[0];
+    for (int q = 1; q < 4; q++)
+        mm = m[q] < mm ? m[q] : mm;
+    double c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
+    int i = 0;
+    for (; i < mm; i++) {
+        c0 = const_term(l, lam[0][z0[i]], z0[i], c0);
+        c1 = const_term(l, lam[1][z1[i]], z1[i], c1);
+        c2 = const_term(l, lam[2][z2[i]], z2[i], c2);
+        c3 = const_term(l, lam[3][z3[i]], z3[i], c3);
+    }
+    for (int j = i; j < m[0]; j++)
+        c0 = const_term(l, lam[0][z0[j]], z0[j], c0);
+    for (int j = i; j < m[1]; j++)
+        c1 = const_term(l, lam[1][z1[j]], z1[j], c1);
+    for (int j = i; j < m[2]; j++)
+        c2 = const_term(l, lam[2][z2[j]], z2[j], c2);
+    for (int j = i; j < m[3]; j++)
+        c3 = const_term(l, lam[3][z3[j]], z3[j], c3);
+    cc[0] = c0, cc[1] = c1, cc[2] = c2, cc[3] = c3;
+}
+
+static void back_affine_rows(cert_bounds *b, int s, int k, int nr, double *const *lam,
+                             double *cc)
 {
     const layer *l = &b->L[k];
     const double *zl = b->lo[k];
     const size_t mw = (size_t)b->maxw, in = (size_t)l->in;
+    /* Where the rows came through ReLU layer k + 1 (back_relu, no split
+     * multipliers), an entry at one of its zero inputs is +-0: the o that
+     * can hold a non-zero are its other inputs (ilive, increasing). */
+    const bool live = k + 1 < s && b->L[k + 1].relu && !b->bd;
+    const int *ol = live ? b->L[k + 1].ilive : NULL, nol = live ? b->L[k + 1].nlive : l->out;
     for (int r = 0; r < nr; r++) {
-        double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        /* lam_o != 0 (NaN too) on the bits: u << 1 is 0 only for +-0 */
         int *nz = b->bnz + (size_t)r * mw, m = 0;
-        double c = 0.0;
-        for (int o = 0; o < l->out; o++) {
-            nz[m] = o;
-            m += lam[r][o] != 0.0;      /* not a branch */
+        const double *lr = lam[r];
+        uint64_t u;
+        if (ol) {
+            for (int t = 0; t < nol; t++) {
+                const int o = ol[t];
+                memcpy(&u, &lr[o], sizeof u);
+                nz[m] = o;
+                m += (u << 1) != 0;     /* not a branch */
+            }
+        } else {
+            for (int o = 0; o < nol; o++) {
+                memcpy(&u, &lr[o], sizeof u);
+                nz[m] = o;
+                m += (u << 1) != 0;
+            }
         }
-        for (int i = 0; i < m; i++) {
-            double v = lam[r][nz[i]];
-            c += v * l->b[nz[i]];
-            if (l->encl)
-                c += fabs(v) * l->ne[nz[i]];
-        }
-        cc[r] = c;
         b->bnn[r] = m;
-        if (!l->cm)
-            continue;
+    }
+    int r4 = 0;
+    for (; r4 + 4 <= nr; r4 += 4)
+        row_consts4(l, lam + r4, b->bnz + (size_t)r4 * mw, mw, b->bnn + r4, cc + r4);
+    for (int r = r4; r < nr; r++) {
+        const int *nz = b->bnz + (size_t)r * mw, m = b->bnn[r];
+        double c = 0.0;
+        for (int i = 0; i < m; i++)
+            c = const_term(l, lam[r][nz[i]], nz[i], c);
+        cc[r] = c;
+    }
+    for (int r = 0; r < nr && l->cm; r++) {
+        double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
+        const int *nz = b->bnz + (size_t)r * mw, m = b->bnn[r];
         for (int j = 0; j < l->in; j++)
             plo[j] = nhi[j] = 0.0;
         for (int i = 0; i < m; i++) {
@@ -744,6 +995,9 @@ static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, 
             }
         }
     }
+    bool neg = false;                   /* z_k >= 0 (after a ReLU): no rounding terms */
+    for (int j = 0; j < l->in; j++)
+        neg |= zl[j] < 0.0;
     if (!l->cm) {
         for (size_t j0 = 0; j0 < in; j0 += CERT_TILE) {
             const size_t nt = in - j0 < CERT_TILE ? in - j0 : CERT_TILE;
@@ -753,16 +1007,25 @@ static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, 
                 const double *lr = lam[r];
                 double *plo = b->bplo + (size_t)r * mw + j0, *nhi = b->bnhi + (size_t)r * mw + j0;
                 if (nt == CERT_TILE) {
-                    sums16(lr, nz, m, W, in, plo, nhi);
+                    if (neg)
+                        sums16(lr, nz, m, W, in, plo, nhi);
+                    else
+                        sums16lo(lr, nz, m, W, in, plo);
                     continue;
                 }
                 size_t t = 0;
                 if (nt - t >= 8) {
-                    sums8(lr, nz, m, W, in, plo, nhi);
+                    if (neg)
+                        sums8(lr, nz, m, W, in, plo, nhi);
+                    else
+                        sums8lo(lr, nz, m, W, in, plo);
                     t += 8;
                 }
                 if (nt - t >= 4) {
-                    sums4(lr, nz, m, W + t, in, plo + t, nhi + t);
+                    if (neg)
+                        sums4(lr, nz, m, W + t, in, plo + t, nhi + t);
+                    else
+                        sums4lo(lr, nz, m, W + t, in, plo + t);
                     t += 4;
                 }
                 if (nt - t >= 2) {
@@ -777,6 +1040,10 @@ static void back_affine_rows(cert_bounds *b, int k, int nr, double *const *lam, 
     for (int r = 0; r < nr; r++) {
         const double *plo = b->bplo + (size_t)r * mw, *nhi = b->bnhi + (size_t)r * mw;
         double c = cc[r];
+        if (!neg) {
+            memcpy(lam[r], plo, in * sizeof(double));
+            continue;
+        }
         for (int j = 0; j < l->in; j++) {
             double d = -(plo[j] + nhi[j]);
             if (zl[j] < 0.0)
@@ -799,17 +1066,27 @@ static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, doub
         at[na++] = r;
     }
     for (int k = s - 1; k >= 0 && na > 0; k--) {
-        if (b->L[k].relu || b->L[k].pool) {
+        /* A ReLU layer under an affine one, without split multipliers: its
+         * zero inputs' entries are not cleared (back_relu, b->lazy) and not
+         * read: the finiteness test and back_affine_rows read its other
+         * inputs only, and back_affine_rows then writes the whole row. */
+        const layer *l = &b->L[k];
+        const bool lazy = l->relu && !b->bd && k >= 1 && !b->L[k - 1].relu &&
+                          !b->L[k - 1].smooth && !b->L[k - 1].pool;
+        if (l->relu || l->pool) {
+            b->lazy = lazy;
             for (int i = 0; i < na; i++)
-                c[at[i]] += b->L[k].relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
+                c[at[i]] += l->relu ? back_relu(b, k, row[i]) : back_pool(b, k, row[i]);
+            b->lazy = false;
         } else {
-            back_affine_rows(b, k, na, row, cc);
+            back_affine_rows(b, s, k, na, row, cc);
             for (int i = 0; i < na; i++)
                 c[at[i]] += cc[i];
         }
         int keep = 0;
         for (int i = 0; i < na; i++) {
-            if (!finite_row(c[at[i]], row[i], width(b, k))) {
+            if (lazy ? !finite_at(c[at[i]], row[i], l->ilive, l->nlive)
+                     : !finite_row(c[at[i]], row[i], width(b, k))) {
                 v[at[i]] = NAN;
                 continue;
             }
@@ -820,6 +1097,17 @@ static void backsub_rows(cert_bounds *b, int s, int nr, double *const *lam, doub
     }
     for (int i = 0; i < na; i++)
         v[at[i]] = concretise(b, row[i], c[at[i]]);
+}
+
+/* backsub of one row, by backsub_rows where the context takes blocks (the
+ * same bits either way; backsub_rows has the faster steps). */
+static double backsub_one(cert_bounds *b, int s, double *lam, double c)
+{
+    if (b->blk == 1)
+        return backsub(b, s, lam, c);
+    double v;
+    backsub_rows(b, s, 1, &lam, &c, &v);
+    return v;
 }
 
 cn_status cert__bounds_set_block(cert_bounds *b, int rows)
@@ -859,7 +1147,7 @@ cn_status cert__bounds_set_block(cert_bounds *b, int rows)
 static double backsub_points(cert_bounds *b, int s, double *lam, double c)
 {
     if (!b->smooth)
-        return backsub(b, s, lam, c);
+        return backsub_one(b, s, lam, c);
     int ws = width(b, s);
     memcpy(b->lam0, lam, (size_t)ws * sizeof(double));
     b->pts = NULL;
@@ -945,7 +1233,39 @@ static void ibp_affine(cert_bounds *b, int k)
     if (l->encl)
         enclosure_ne(b, k);
     const double *hl[2] = {hi, lo};     /* indices, not branches */
-    for (int o = 0; o < l->out; o++) {
+    int o = 0;
+    /* Four outputs at a time where the context takes blocks: each output's
+     * two sums keep their terms and order, the four outputs' chains of
+     * additions only run side by side (a context of one row at a time
+     * keeps one output at a time: the reference). */
+    for (; b->blk > 1 && o + 4 <= l->out; o += 4) {
+        const double *w0 = l->W + (size_t)o * (size_t)l->in, *w1 = w0 + l->in,
+                     *w2 = w1 + l->in, *w3 = w2 + l->in;
+        double s0 = l->b[o], s1 = l->b[o + 1], s2 = l->b[o + 2], s3 = l->b[o + 3];
+        double n0 = -l->b[o], n1 = -l->b[o + 1], n2 = -l->b[o + 2], n3 = -l->b[o + 3];
+        for (int j = 0; j < l->in; j++) {
+            double v0 = w0[j], v1 = w1[j], v2 = w2[j], v3 = w3[j];
+            s0 += v0 * hl[v0 >= 0.0][j];
+            s1 += v1 * hl[v1 >= 0.0][j];
+            s2 += v2 * hl[v2 >= 0.0][j];
+            s3 += v3 * hl[v3 >= 0.0][j];
+            v0 = -v0, v1 = -v1, v2 = -v2, v3 = -v3;
+            n0 += v0 * hl[v0 >= 0.0][j];
+            n1 += v1 * hl[v1 >= 0.0][j];
+            n2 += v2 * hl[v2 >= 0.0][j];
+            n3 += v3 * hl[v3 >= 0.0][j];
+        }
+        double sv[4] = {s0, s1, s2, s3}, nv[4] = {n0, n1, n2, n3};
+        for (int i = 0; i < 4; i++) {
+            if (l->encl) {
+                sv[i] += l->ne[o + i];
+                nv[i] += l->ne[o + i];
+            }
+            b->lo[k + 1][o + i] = sv[i];
+            b->hi[k + 1][o + i] = -nv[i];
+        }
+    }
+    for (; o < l->out; o++) {
         const double *w = l->W + (size_t)o * (size_t)l->in;
         double s = l->b[o], ns = -l->b[o];
         for (int j = 0; j < l->in; j++) {
@@ -1072,14 +1392,19 @@ static cert_region prep_relu(cert_bounds *b, int k, const signed char *split)
         return CERT_REGION_EMPTY;
     if (blown)
         return CERT_REGION_BLOWN;
+    l->nzero = l->nunst = l->nlive = 0;
     for (int j = 0; j < l->in; j++) {
         double lj = lo[j], uj = hi[j];
         if (uj <= 0.0) {
             l->st[j] = ST_ZERO;
+            l->izero[l->nzero++] = j;
         } else if (lj >= 0.0) {
             l->st[j] = ST_ID;
+            l->ilive[l->nlive++] = j;
         } else {
             l->st[j] = ST_UNSTABLE;
+            l->iunst[l->nunst++] = j;
+            l->ilive[l->nlive++] = j;
             double a = uj / (uj - lj);
             double c1 = -(a * lj);           /* >= -a l */
             double c2 = -(a * uj - uj);      /* >= u - a u */
@@ -1222,7 +1547,7 @@ double cert_bounds_claim(cert_bounds *b, int li, int neuron, int sgn, const unsi
     if (l->encl)
         c0 += l->ne[neuron];            /* +-e_o >= -E_o */
     b->aq = q;
-    double v = backsub(b, li - 1, b->lam, c0);
+    double v = backsub_one(b, li - 1, b->lam, c0);
     b->aq = NULL;
     cn_round_pop(saved);
     return v;

@@ -85,14 +85,14 @@ static void test_block_bits(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("test_block_bits", 24)};
-    int regions = 0, ok = 0, rows = 0, cached = 0, encl = 0;
+    int regions = 0, ok = 0, rows = 0, cached = 0, encl = 0, ab_rows = 0, claims = 0;
     for (int trial = 0; trial < 90; trial++) {
         int kind = trial % 3;
         double wexp = 0.3 + 0.7 * tu_unif(&r);
         net *n;
         if (kind == 0) {
             net_cfg g = {.depth = 3 + (int)(tu_unif(&r) * 3), .width = 4 + (int)(tu_unif(&r) * 30),
-                         .n_in = 1 + (int)(tu_unif(&r) * 12), .n_out = 1 + (int)(tu_unif(&r) * 4),
+                         .n_in = 1 + (int)(tu_unif(&r) * 40), .n_out = 1 + (int)(tu_unif(&r) * 4),
                          .wexp = wexp};
             n = random_dense(&r, &g);
         } else if (kind == 1) {
@@ -119,7 +119,10 @@ static void test_block_bits(void **state)
         double *x0 = cn_mallocarray((size_t)nin, sizeof(double));
         double *c = cn_mallocarray((size_t)nout, sizeof(double));
         signed char *split = cn_calloc((size_t)(nr ? nr : 1), 1);
-        assert_true(lo && hi && x0 && c && split);
+        unsigned char *aq = cn_calloc((size_t)(nr ? nr : 1), 1);
+        int *bj = cn_calloc((size_t)(nr ? nr : 1), sizeof(int));
+        double *bv = cn_calloc((size_t)(nr ? nr : 1), sizeof(double));
+        assert_true(lo && hi && x0 && c && split && aq && bj && bv);
         for (int rep = 0; rep < 12; rep++) {
             if (rep % 4 == 0)                   /* a new box, then splits of it */
                 random_box(&r, nin, 1.0, 0, lo, hi, x0);
@@ -158,6 +161,44 @@ static void test_block_bits(void **state)
                         fail_msg("trial %d rep %d: row bounds %a, %a, %a differ", trial, rep, v1,
                                  v2, v3);
                 }
+                /* stored slopes and split multipliers (back_relu's other
+                 * cases, back_beta), and a claim's row */
+                if (nr > 0) {
+                    for (int j = 0; j < nout; j++)
+                        c[j] = wide(&r, 1.0);
+                    for (int j = 0; j < nr; j++)
+                        aq[j] = (unsigned char)(tu_unif(&r) * (CERT_ALPHA_DEN + 1));
+                    int nb = 0;
+                    for (int j = 0; j < nr; j++)
+                        if (split[j] && tu_unif(&r) < 0.7) {
+                            bj[nb] = j;
+                            bv[nb++] = tu_unif(&r) < 0.2 ? 0.0 : fabs(wide(&r, 1.0));
+                        }
+                    cert_par par = {.kind = CERT_PAR_AB, .n_alpha = tu_unif(&r) < 0.8 ? nr : 0,
+                                    .alpha = aq, .n_beta = nb, .beta_j = bj, .beta = bv};
+                    double v1 = cert_bounds_row_ab(b1, c, &par, split),
+                           v2 = cert_bounds_row_ab(bd, c, &par, split),
+                           v3 = cert_bounds_row_ab(bk, c, &par, split);
+                    if (!same_bits(&v1, &v2, 1) || !same_bits(&v1, &v3, 1))
+                        fail_msg("trial %d rep %d: ab row bounds %a, %a, %a differ", trial, rep,
+                                 v1, v2, v3);
+                    ab_rows += nb > 0;
+                    for (int k = 2; k < nl; k++) {
+                        if (net_layer_at(n, k)->op != NET_RELU ||
+                            (net_layer_at(n, k - 1)->op != NET_DENSE &&
+                             net_layer_at(n, k - 1)->op != NET_CONV))
+                            continue;
+                        int neuron = (int)(tu_unif(&r) * net_layer_at(n, k)->in);
+                        int sgn = tu_unif(&r) < 0.5 ? 1 : -1;
+                        v1 = cert_bounds_claim(b1, k, neuron, sgn, aq);
+                        v2 = cert_bounds_claim(bd, k, neuron, sgn, aq);
+                        v3 = cert_bounds_claim(bk, k, neuron, sgn, aq);
+                        if (!same_bits(&v1, &v2, 1) || !same_bits(&v1, &v3, 1))
+                            fail_msg("trial %d rep %d: claim bounds %a, %a, %a differ", trial,
+                                     rep, v1, v2, v3);
+                        claims++;
+                    }
+                }
             }
             cert_bounds_free(b1);
         }
@@ -166,16 +207,21 @@ static void test_block_bits(void **state)
         cn_free(x0);
         cn_free(c);
         cn_free(split);
+        cn_free(aq);
+        cn_free(bj);
+        cn_free(bv);
         cert_bounds_free(bd);
         cert_bounds_free(bk);
         net_free(n);
     }
     printf("# %d regions (%d bounded, %d of the same box as the one before, %d nets with an "
-           "enclosure), %d back-substituted rows compared\n",
-           regions, ok, cached, encl, rows);
+           "enclosure), %d back-substituted rows compared, %d rows with split multipliers, "
+           "%d claims\n",
+           regions, ok, cached, encl, rows, ab_rows, claims);
     /* the comparison has to have covered blocks of rows */
     assert_true(ok > regions / 3);
     assert_true(rows > 20 * CERT_BLOCK_ROWS);
+    assert_true(ab_rows > 20 && claims > 100);
 }
 
 int main(void)
