@@ -36,6 +36,15 @@ long check_proof_cert(const vfy_proof *pf, const net *n, const prop *p, long *ab
 int distributed_verify(const net *n, const prop *p, const vfy_opts *o, int target,
                        vfy_result *res);
 
+/* One engine-vs-MILP instance on a small ReLU network n with at most 4 inputs
+ * and 3 outputs: a random box, the atom Y_i >= c with c just above or below
+ * the exact MILP maximum of Y_i (instance t sets threads, split mode, attack
+ * and seed), decided by vfy_verify; a verdict other than the MILP's fails the
+ * test naming `tag`, and an unsat proof must pass check_proof and the
+ * certificate checker.  Returns 1 (sat), 0 (unsat) or -1 (c too close to the
+ * maximum: skipped). */
+int engine_vs_milp_box(const net *n, tu_rng *r, int t, const char *tag);
+
 /* Runs the tests whose names match CN_TEST_FILTER (comma-separated fnmatch
  * patterns; unset: all) as cmocka group `name`; returns the failed count. */
 int run_filtered_group(const char *name, const struct CMUnitTest *tests, size_t n);

@@ -655,68 +655,13 @@ static void test_engine_vs_milp(void **state)
         mb *b = build(&s);
         net *n = mb_load_ok(b);
         assert_true(net_n_layers(n) <= ENG_MAX_LAYERS);
-        int nin = net_in_size(n);
-        double lo[4], hi[4];
-        for (int k = 0; k < nin; k++) {
-            double c = 2 * tu_unif(&r) - 1, w = 0.05 + 0.5 * tu_unif(&r);
-            lo[k] = c - w;
-            hi[k] = c + w;
-        }
-        int i = (int)(tu_next(&r) % 3);
-        cn_err err;
-        const double *pl[ENG_MAX_LAYERS], *ph[ENG_MAX_LAYERS];
-        bnd_ctx *bc = relu_box_bounds(n, lo, hi, pl, ph);
-        lp_region lr = {lo, hi, pl, ph, NULL, 0, NULL};
-        double cy[3] = {0, 0, 0}, mmin, xo[4];
-        cy[i] = -1;
-        lp_outcome out;
-        assert_int_equal(lp_milp_min(n, &lr, NULL, cy, 0, &out, &mmin, xo, &err), CN_OK);
-        assert_int_equal(out, LP_BOUND);
-        bnd_ctx_free(bc);
-        double maxy = -mmin, c = maxy + (tu_unif(&r) < 0.5 ? -1 : 1) * (0.002 + 0.2 * tu_unif(&r));
-        if (fabs(c - maxy) < 1e-6) {
+        int v = engine_vs_milp_box(n, &r, t, shape_name[shape]);
+        if (v < 0)
             ties++;
-            net_free(n);
-            free(b);
-            continue;
-        }
-        bool expect_sat = maxy >= c;
-        char text[2048];
-        int pos = 0;
-        for (int k = 0; k < nin; k++)
-            pos += snprintf(text + pos, sizeof text - (size_t)pos, "(declare-const X_%d Real)\n", k);
-        for (int k = 0; k < 3; k++)
-            pos += snprintf(text + pos, sizeof text - (size_t)pos, "(declare-const Y_%d Real)\n", k);
-        for (int k = 0; k < nin; k++)
-            pos += snprintf(text + pos, sizeof text - (size_t)pos,
-                            "(assert (>= X_%d %.17g))\n(assert (<= X_%d %.17g))\n", k, lo[k], k,
-                            hi[k]);
-        pos += snprintf(text + pos, sizeof text - (size_t)pos, "(assert (>= Y_%d %.17g))\n", i, c);
-        prop *p = NULL;
-        if (prop_parse_vnnlib_mem(text, (size_t)pos, "dag.vnnlib", 0, &p, &err) != CN_OK)
-            fail_msg("parse: %s", err.msg);
-        vfy_opts o = engine_opts(1 + t % 2, 60);
-        o.split = t % 3 ? VFY_SPLIT_RELU : VFY_SPLIT_INPUT;
-        o.attack_s = t % 2 ? 0.0 : 0.02;
-        o.record_proof = true;
-        o.seed = (uint64_t)t + 1;
-        vfy_result res;
-        vfy_result_init(&res);
-        assert_int_equal(vfy_verify(n, p, &o, NULL, &res, &err), CN_OK);
-        if (res.verdict != (expect_sat ? VFY_SAT : VFY_UNSAT))
-            fail_msg("%s, instance %d: engine says %s (%s), MILP max Y_%d = %.17g against "
-                     "%.17g\n%s", shape_name[shape], t, vfy_verdict_name(res.verdict),
-                     res.reason, i, maxy, c, text);
-        if (res.verdict == VFY_SAT) {
-            assert_true(res.check.violated);
+        else if (v)
             n_sat++;
-        } else {
-            check_proof(res.proof, p);
-            check_proof_cert(res.proof, n, p, NULL);
+        else
             n_unsat++;
-        }
-        vfy_result_clear(&res);
-        prop_free(p);
         net_free(n);
         free(b);
     }
