@@ -141,7 +141,7 @@ static void run_instances(int count, uint64_t seed, vfy_split split, int threads
          * boxes, on every open box, or never; the single-dimension choice
          * from the default depth or everywhere */
         o.input_opt_gap = (double[]){0.005, 1e9, 0}[(t / 2) % 3];
-        o.input_first_depth = (t % 5) == 2 ? 0 : 12;
+        o.input_first_depth = (t % 5) == 2 ? 0 : 20;
         /* frontier + subproblems + grafted proof */
         bool distributed = all_distributed || (t % 7) == 3;
         o.record_proof = (t % 5) == 0 || distributed;

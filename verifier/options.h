@@ -101,9 +101,9 @@
  * canonical LP, kept when the checker accepts them).  Off by default: on
  * ACAS Xu it did not pay. */
 #define VFY_OPTION_input_first_depth(O)                                                     \
-    O(INT, int, input_first_depth, "input-first-depth", 0, "D", 12, -1, 1e6, NULL,            \
-      "--input-branch coef: from depth D on, bisect the dimension the coefficients rank "     \
-      "first without trying the second (-1: never)")
+    O(INT, int, input_first_depth, "input-first-depth", 0, "D", 20, -1, 1e6, NULL,            \
+      "input splitting: from depth D on, bisect the dimension the bound's coefficients "     \
+      "rank first without trying the second (-1: never)")
 #define VFY_OPTION_lp_tail(O)                                                                \
     O(INT, int, lp_tail, "lp-tail", 0, "K", 0, 0, 16, NULL,                                   \
       "input splitting: a box with at most K unstable ReLUs is first tried with GLPK LPs over " \
