@@ -3,6 +3,8 @@
 canonical (certs.h section 2), with one optimised refutation ["ab", d, k,
 ALPHA, BETAS] changed (tests/certs.sh):
   alpha_high    a slope above 1 (q = 129)
+  alpha_mirror  every slope q of every such item replaced by 128 - q (valid
+                slopes, but no longer the ones that refute)
   beta_neg      a negative multiplier
   beta_unsplit  a multiplier for a ReLU that no node of the tree splits
   beta_big      multipliers so large that the bound no longer follows
@@ -48,6 +50,11 @@ def main():
         return
     for tree, it in items(doc):
         alpha, betas = it[3], it[4]
+        if how == "alpha_mirror" and alpha:
+            it[3] = "".join("%02x" % (128 - int(alpha[i:i + 2], 16))
+                            for i in range(0, len(alpha), 2))
+            done = True
+            continue
         if how == "alpha_high" and alpha:
             it[3] = "81" + alpha[2:]
         elif how == "beta_neg" and betas:

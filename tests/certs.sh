@@ -74,6 +74,23 @@ for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not
     check "cmp -s '$T/out_j2' '$T/out'" "... with the same message ($kind)"
 done
 
+# ---- optimised slopes on input-split boxes (--input-opt-gap): ACAS Xu 1_2
+# property 3 has boxes plain CROWN leaves open by less than 0.2 that the
+# optimised output slopes close; their refutations carry the slopes (no
+# multipliers: nothing is split on ReLUs) and are re-proved on input boxes
+AP3="$D/benchmarks/acasxu/onnx/ACASXU_run2a_1_2_batch_2000.onnx"
+expect 0 "ACAS 1_2 prop 3 --input-opt-gap 0.2 --cert" "$C" verify "$AP3" --vnnlib "$P3" --input-opt-gap 0.2 --threads 2 --timeout 120 --cert "$T/ia.cert" -q
+has "$T/ia.cert" '\["i",[0-9]+,"' "... input splits"
+has "$T/ia.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f]+",\[\]\]' "... refutations by optimised slopes on input boxes"
+expect 0 "check the input-split certificate with slopes" "$C" check "$T/ia.cert" --allow-unsigned --vnnlib "$P3"
+has "$T/out" "1 proven" "... re-proved"
+for how in alpha_high:"above 1" alpha_mirror:"with the stored slopes and multipliers"; do
+    kind=${how%%:*}
+    expect 0 "input boxes, tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ia.cert" "$T/ia_$kind.cert"
+    expect 1 "... $kind refused" "$C" check "$T/ia_$kind.cert" --allow-unsigned --vnnlib "$P3"
+    has "$T/out" "${how#*:}" "... naming why ($kind)"
+done
+
 # ---- failures of check
 expect 1 "unsigned check without --pubkey" "$C" check "$T/p3.cert"
 has "$T/out" "no trusted public key" "untrusted signature explained"

@@ -137,6 +137,11 @@ static void run_instances(int count, uint64_t seed, vfy_split split, int threads
         o.alpha_root = (t % 4) == 0;
         o.seed = (uint64_t)t + 1;
         o.lp_tail = (int[]){6, 0, 16, 2}[t % 4]; /* the LP tail (input splitting) */
+        /* input splitting: optimised slopes on the default near-closing
+         * boxes, on every open box, or never; the single-dimension choice
+         * from the default depth or everywhere */
+        o.input_opt_gap = (double[]){0.005, 1e9, 0}[(t / 2) % 3];
+        o.input_first_depth = (t % 5) == 2 ? 0 : 20;
         /* frontier + subproblems + grafted proof */
         bool distributed = all_distributed || (t % 7) == 3;
         o.record_proof = (t % 5) == 0 || distributed;

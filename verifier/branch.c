@@ -132,7 +132,11 @@ cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *
      * widest splittable one (otherwise a dimension whose bisection keeps
      * improving the score a little, geometrically but never enough, is split
      * forever while the others stay wide); with COEF, only those of the two
-     * the bound's coefficients rank first, unless neither qualifies. */
+     * the bound's coefficients rank first, from depth opts.input_first_depth
+     * on only the first (the trial between two pays near the root, where a
+     * dimension whose bisection gains a sliver each time would otherwise be
+     * split on and on, but doubles the bounds per split deeper down), unless
+     * neither qualifies. */
     double maxrel = -1;
     for (int j = 0; j < S->n_in; j++) {
         double root = S->pc->hi_d[j] - S->pc->lo_d[j];
@@ -143,6 +147,8 @@ cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *
     if (maxrel < 0)
         return CN_OK; /* nothing can be bisected */
     bool cand[VFY__SPLIT_MAX_DIMS], coef = false;
+    const bool first_only =
+        S->o->input_first_depth >= 0 && nd->depth >= S->o->input_first_depth;
     for (int pass = 0; pass < 2; pass++) {
         int nc = 0;
         coef = pass == 0 && S->o->input_branch == VFY_BRANCH_COEF && nd->pref_dim[0] >= 0;
@@ -150,7 +156,7 @@ cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *
             double root = S->pc->hi_d[j] - S->pc->lo_d[j];
             double rel = root > 0 ? (nd->hi[j] - nd->lo[j]) / root : 0;
             cand[j] = splittable(nd, j) && rel >= maxrel / VFY__SPLIT_WIDTH_RATIO &&
-                      (!coef || j == nd->pref_dim[0] || j == nd->pref_dim[1]);
+                      (!coef || j == nd->pref_dim[0] || (j == nd->pref_dim[1] && !first_only));
             nc += cand[j];
         }
         if (nc > 0)

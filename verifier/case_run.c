@@ -289,6 +289,7 @@ cn_status vfy__run_case(const net *n, const prop *p, const vfy_opts *o, int ci, 
         return st;
     }
     S.opt_on = S.relu_mode && o->opt_bounds && o->method != BND_INTERVAL;
+    S.opt_in = S.own_box && o->input_opt_gap > 0 && o->method != BND_INTERVAL && S.n_relus > 0;
     S.node_bytes = sizeof(node) + sizeof(uint64_t) * (size_t)S.words +
                    (S.own_box ? 4 * sizeof(double) * (size_t)S.n_in : 0) +
                    (S.relu_mode ? (size_t)S.n_relus : 0) +

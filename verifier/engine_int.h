@@ -182,6 +182,8 @@ typedef struct {
     int n_in, n_out, n_relus, n_layers;
     bool relu_mode, own_box;
     bool opt_on;            /* relu_mode with opts.opt_bounds and a linear method */
+    bool opt_in;            /* input splitting with opts.input_opt_gap > 0, a linear
+                               method and ReLUs (node_opt.c, vfy__opt_input) */
     /* opt_on: pre-activation bounds proved at the case's root (node_opt.c,
      * vfy__root_tighten), [n_layers] arrays for the ReLU layers' inputs, NULL
      * until then; written before the root's children exist */
@@ -311,7 +313,7 @@ typedef struct {
     double t_begin, t_sample;   /* when the worker started; seconds spent sampling */
     double margin;          /* float margin of the last point try_point screened */
     bool sample_here;       /* the node being processed was taken as the lowest bound */
-    /* node_opt.c scratch (opt_on): rows' parameters [m * n_relus], rows
+    /* node_opt.c scratch (opt_on or opt_in): rows' parameters [m * n_relus], rows
      * [m * n_out], their bounds and atoms [m], one refutation's values */
     double *oa, *ob, *oC, *olb;
     int *ok;
@@ -432,6 +434,10 @@ cn_status vfy__bound_batch(worker *w, const node *nd, int B);
  * with exactly those; refutations are logged with them.  Updates alive,
  * score, the node's parameters and *closed. */
 cn_status vfy__opt_node(worker *w, node *nd, bool *closed);
+/* Input splitting (opt_in): vfy__opt_node right after the plain bound of
+ * nd's box, from that bound's slopes and opts.input_opt_iters steps, only
+ * the slopes (no splits: no multipliers; nothing kept in the node). */
+cn_status vfy__opt_input(worker *w, node *nd, bool *closed);
 /* Branching with the node's parameters (has_par; otherwise nothing is
  * changed): after a plain bound over nd's region, the alive atoms bounded
  * with nd's stored slopes and multipliers as they are (no optimisation),

@@ -192,10 +192,34 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
     return st;
 }
 
+/* With input splitting (opt_in): whether nd's plain bound, just computed,
+ * left it open by at most opts.input_opt_gap (worth optimising). */
+static bool near_closing(const worker *w, const node *nd)
+{
+    return w->S->opt_in && !w->halted && nd->score >= -w->S->o->input_opt_gap;
+}
+
+/* The optimised bound after a plain bound of nd's region (the context's
+ * last run) left it open: vfy__opt_node (ReLU splitting) or
+ * vfy__opt_input; the plain refutations are logged first, the optimised
+ * ones by node_opt.c. */
+static cn_status bound_opt(worker *w, node *nd, bool input, bool *closed)
+{
+    shared *S = w->S;
+    if (S->log) {
+        vfy__log_refuted(S, nd->pid, w->alive_before, nd->alive);
+        memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    }
+    cn_status st = input ? vfy__opt_input(w, nd, closed) : vfy__opt_node(w, nd, closed);
+    if (st == CN_OK && S->log)
+        memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    return st;
+}
+
 /* vfy__bound_region on a node of the tree, recording what it refutes; with
- * opt, what plain CROWN leaves open is bounded again with optimised
- * parameters (node_opt.c); then the bound's minimising vertex is tried as a
- * counterexample. */
+ * opt (ReLU splitting), or near closing (input splitting), what plain CROWN
+ * leaves open is bounded again with optimised parameters (node_opt.c); then
+ * the bound's minimising vertex is tried as a counterexample. */
 cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed)
 {
     shared *S = w->S;
@@ -203,15 +227,10 @@ cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed)
         memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
     cn_status st =
         vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, false, &nd->score, closed);
-    if (st == CN_OK && !*closed && opt && S->opt_on) {
-        if (S->log) { /* the plain refutations, then optimise_node logs its own */
-            vfy__log_refuted(S, nd->pid, w->alive_before, nd->alive);
-            memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
-        }
-        st = vfy__opt_node(w, nd, closed);
-        if (st == CN_OK && S->log)
-            memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
-    }
+    if (st == CN_OK && !*closed && opt && S->opt_on)
+        st = bound_opt(w, nd, false, closed);
+    else if (st == CN_OK && !*closed && near_closing(w, nd))
+        st = bound_opt(w, nd, true, closed);
     return bound_node_finish(w, nd, st, closed);
 }
 
@@ -230,7 +249,24 @@ cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, boo
     w->have_cand = t->have_cand[h];
     w->n_unst = t->n_unst[h];
     memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
-    return bound_node_finish(w, nd, CN_OK, closed);
+    cn_status st = CN_OK;
+    if (!*closed && near_closing(w, nd)) {
+        /* the optimisation starts from the context's last run, which was
+         * another trial's box: bound this one again (the same result) */
+        bool again;
+        memcpy(w->alive_tmp, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+        double sc;
+        st = vfy__bound_region(w, nd->lo, nd->hi, nd->split, w->alive_tmp, false, &sc, &again);
+        if (st == CN_OK && !w->halted)
+            st = bound_opt(w, nd, true, closed);
+        w->halted = false; /* (a stopped bound: the node stays as the trial left it) */
+        w->pref_dim[0] = t->pref_dim[h][0];
+        w->pref_dim[1] = t->pref_dim[h][1];
+        w->have_cand = t->have_cand[h];
+        w->n_unst = t->n_unst[h];
+        memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
+    }
+    return bound_node_finish(w, nd, st, closed);
 }
 
 cn_status vfy__bound_batch(worker *w, const node *nd, int B)

@@ -4,7 +4,11 @@
  * from the parent's values.  The values are then rounded to what a
  * certificate stores (slopes q/128, multipliers as floats) and the bound is
  * computed again from exactly those, so that a refutation the engine counts
- * is one the checker recomputes (certs.h, CERT_PAR_AB). */
+ * is one the checker recomputes (certs.h, CERT_PAR_AB).  With input
+ * splitting (opts.input_opt_gap, vfy__opt_input) the same for the slopes
+ * alone, from CROWN's, on boxes plain CROWN leaves open by a small gap;
+ * nothing is kept in the node (no warm start: the parameters of millions
+ * of boxes would not fit). */
 #include "config.h"
 
 #include <fenv.h>
@@ -62,7 +66,7 @@ static int load_rows(worker *w, const node *nd, const uint64_t *alive)
             w->ok[R] = k;
             memcpy(w->oC + (size_t)R * (size_t)no, S->C + (size_t)k * (size_t)no,
                    sizeof(double) * (size_t)no);
-            if (nd->has_par) {
+            if (nd && nd->has_par) {
                 const unsigned char *pa = nd->pa + (size_t)k * (size_t)nr;
                 const float *pb = nd->pb + (size_t)k * (size_t)nr;
                 for (int j = 0; j < nr; j++) {
@@ -79,26 +83,31 @@ static int load_rows(worker *w, const node *nd, const uint64_t *alive)
 }
 
 /* The values a certificate stores: slopes on the 1/128 grid, multipliers
- * as floats (0 below 1e-30 or off the splits); kept in the node too. */
+ * as floats (0 below 1e-30 or off the splits); kept in the node too when it
+ * has room for them (opt_on). */
 static void round_params(worker *w, node *nd, int R)
 {
     const shared *S = w->S;
     const int nr = S->n_relus;
     for (int r = 0; r < R; r++) {
         double *a = w->oa + (size_t)r * (size_t)nr, *b = w->ob + (size_t)r * (size_t)nr;
-        unsigned char *pa = nd->pa + (size_t)w->ok[r] * (size_t)nr;
-        float *pb = nd->pb + (size_t)w->ok[r] * (size_t)nr;
+        unsigned char *pa = nd->pa ? nd->pa + (size_t)w->ok[r] * (size_t)nr : NULL;
+        float *pb = nd->pb ? nd->pb + (size_t)w->ok[r] * (size_t)nr : NULL;
         for (int j = 0; j < nr; j++) {
             long q = lround(a[j] * CERT_ALPHA_DEN);
             q = q < 0 ? 0 : q > CERT_ALPHA_DEN ? CERT_ALPHA_DEN : q;
-            pa[j] = (unsigned char)q;
             a[j] = (double)q / CERT_ALPHA_DEN;
-            float f = nd->split[j] && b[j] > 1e-30 && b[j] < 1e30 ? (float)b[j] : 0.0f;
-            pb[j] = f;
+            float f = nd->split && nd->split[j] && b[j] > 1e-30 && b[j] < 1e30 ? (float)b[j]
+                                                                                 : 0.0f;
             b[j] = f;
+            if (pa) {
+                pa[j] = (unsigned char)q;
+                pb[j] = f;
+            }
         }
     }
-    nd->has_par = true;
+    if (nd->pa && R > 0)
+        nd->has_par = true;
 }
 
 /* Logs the refutation of disjunct d by row r (atom k). */
@@ -121,14 +130,16 @@ static void log_row(worker *w, const node *nd, int d, int r)
     vfy__log_refuted_par(S, nd->pid, d, &p);
 }
 
-cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
+/* vfy__opt_node with `iters` steps; fresh: start from the last run's
+ * default slopes and no multipliers rather than the node's values. */
+static cn_status opt_rows(worker *w, node *nd, int iters, bool fresh, bool *closed)
 {
     shared *S = w->S;
-    int R = load_rows(w, nd, nd->alive);
+    int R = load_rows(w, fresh ? NULL : nd, nd->alive);
     if (R == 0)
         return CN_OK;
     int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
-    cn_status st = bnd_run_param(w->bc, &w->bo, R, w->oC, NULL, w->oa, w->ob, S->o->opt_iters,
+    cn_status st = bnd_run_param(w->bc, &w->bo, R, w->oC, NULL, w->oa, w->ob, iters,
                                  OPT_LR_ALPHA, OPT_LR_BETA, w->olb, &w->err);
     if (st == CN_OK) {
         round_params(w, nd, R);
@@ -176,6 +187,16 @@ cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
     *closed = !any;
     nd->score = any ? worst : INFINITY;
     return CN_OK;
+}
+
+cn_status vfy__opt_node(worker *w, node *nd, bool *closed)
+{
+    return opt_rows(w, nd, w->S->o->opt_iters, false, closed);
+}
+
+cn_status vfy__opt_input(worker *w, node *nd, bool *closed)
+{
+    return opt_rows(w, nd, w->S->o->input_opt_iters, true, closed);
 }
 
 /* The part of an atom's lower bound lb_k - (r + corrections) that counts

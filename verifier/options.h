@@ -59,6 +59,17 @@
 #define VFY_OPTION_opt_iters(O)                                                              \
     O(INT, int, opt_iters, "opt-iters", 0, "N", 20, 1, 1000, NULL,                            \
       "--opt-bounds: gradient steps per node")
+/* alpha-CROWN on input-split children (bnd_run_param on the atoms' rows,
+ * from CROWN's slopes, no intermediate optimisation): only on children
+ * whose plain bound misses closing by at most the gap; certificates record
+ * each refutation's slopes (1/128 grid) as with --opt-bounds. */
+#define VFY_OPTION_input_opt_gap(O)                                                          \
+    O(DBL, double, input_opt_gap, "input-opt-gap", 0, "G", 0.005, 0, 1e9, NULL,                 \
+      "input splitting: optimise the output slopes (alpha-CROWN) of a node plain CROWN "      \
+      "leaves open by at most G (0: never)")
+#define VFY_OPTION_input_opt_iters(O)                                                        \
+    O(INT, int, input_opt_iters, "input-opt-iters", 0, "N", 4, 1, 1000, NULL,                 \
+      "--input-opt-gap: gradient steps per node")
 #define VFY_OPTION_attack_s(O)                                                               \
     O(DBL, double, attack_s, "attack-time", 0, "S", -1, -1, 1e9, NULL,                        \
       "initial attack time (< 0: min(0.5, timeout/50); with input splitting also at most "    \
@@ -89,6 +100,10 @@
  * below the box with LP refutations (the multipliers of the checker's
  * canonical LP, kept when the checker accepts them).  Off by default: on
  * ACAS Xu it did not pay. */
+#define VFY_OPTION_input_first_depth(O)                                                     \
+    O(INT, int, input_first_depth, "input-first-depth", 0, "D", 20, -1, 1e6, NULL,            \
+      "input splitting: from depth D on, bisect the dimension the bound's coefficients "     \
+      "rank first without trying the second (-1: never)")
 #define VFY_OPTION_lp_tail(O)                                                                \
     O(INT, int, lp_tail, "lp-tail", 0, "K", 0, 0, 16, NULL,                                   \
       "input splitting: a box with at most K unstable ReLUs is first tried with GLPK LPs over " \
@@ -116,9 +131,10 @@
     VFY_OPTION_timeout_s(O) VFY_OPTION_threads(O) VFY_OPTION_max_nodes(O)                    \
     VFY_OPTION_max_mem_mb(O) VFY_OPTION_split(O) VFY_OPTION_input_split_max_dims(O)          \
     VFY_OPTION_method(O) VFY_OPTION_alpha_root(O) VFY_OPTION_opt_bounds(O)                   \
-    VFY_OPTION_opt_iters(O) VFY_OPTION_attack_s(O)                                           \
+    VFY_OPTION_opt_iters(O) VFY_OPTION_input_opt_gap(O) VFY_OPTION_input_opt_iters(O)        \
+    VFY_OPTION_attack_s(O)                                                                   \
     VFY_OPTION_node_pgd_every(O) VFY_OPTION_branch_candidates(O) VFY_OPTION_batch(O)         \
-    VFY_OPTION_input_branch(O)                                                               \
+    VFY_OPTION_input_branch(O) VFY_OPTION_input_first_depth(O)                               \
     VFY_OPTION_lp_tail(O) VFY_OPTION_best_first_every(O) VFY_OPTION_node_samples(O)          \
     VFY_OPTION_attack_bursts(O) VFY_OPTION_seed(O) VFY_OPTION_record_proof(O)
 

@@ -473,7 +473,7 @@ cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
             return cn_fail(err, CN_ENOMEM, "out of memory for a worker's batch of %d regions",
                            w->bt_n);
     }
-    if (S->opt_on && vfy__opt_worker_init(w) != CN_OK)
+    if ((S->opt_on || S->opt_in) && vfy__opt_worker_init(w) != CN_OK)
         return cn_fail(err, CN_ENOMEM, "out of memory for a worker's optimised bounds");
     return CN_OK;
 }
