@@ -99,7 +99,8 @@ tests_fuzz_fuzz_cert_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_cert_LDADD = certs/libcerts.la models/libmodels.la $(JANSSON_LIBS) $(CN_BASE_LIBS)
 endif
 dist_noinst_SCRIPTS += tests/fuzz/run.sh
-EXTRA_DIST += tests/fuzz/cert.dict
+EXTRA_DIST += tests/fuzz/cert.dict tests/fuzz/seeds/dag_concat_depths.onnx \
+	tests/fuzz/seeds/dag_transpose_slice.onnx tests/fuzz/seeds/dag_inception.onnx
 
 # The MPI front end (certnn-mpi): suites and branch and bound over mpirun, only when
 # configure found MPI.

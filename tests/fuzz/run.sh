@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh BUILD_DIR SECONDS — runs each libFuzzer target built in
 # BUILD_DIR/tests/fuzz (configure --enable-fuzzing CC=clang) for SECONDS,
-# seeded with the shared benchmark files (fuzz_cert: the shared findings'
-# certificates and the valid ones it writes itself).  Exits non-zero if a target
+# CN_FUZZ_JOBS targets at a time (default 2), seeded with the shared benchmark
+# files (fuzz_onnx also with the graphs in tests/fuzz/seeds: Concat, Transpose,
+# Slice and branches, which no shared network has; fuzz_cert: the shared
+# findings' certificates and the valid ones it writes itself).  Exits non-zero if a target
 # crashes (its reproducer is kept in BUILD_DIR/tests/fuzz/artifacts/).
 # The shared data is found through $CN_SHARED (default: ../shared next to
 # the source tree).
@@ -29,6 +31,11 @@ arts=$build/tests/fuzz/artifacts
 mkdir -p "$arts"
 failed=0
 ran=0
+jobs=${CN_FUZZ_JOBS:-2}
+case $jobs in
+    '' | *[!0-9]* | 0) echo "$0: CN_FUZZ_JOBS must be a positive whole number, got '$jobs'" >&2; exit 64 ;;
+esac
+started=
 
 # seed DIR FIND-ARGS...: copies matching benchmark files into DIR
 seed() {
@@ -58,6 +65,7 @@ for target in fuzz_vnnlib fuzz_onnx fuzz_nnet fuzz_cert; do
             ;;
         fuzz_onnx)
             seed "$corpus" -name '*.onnx' -size -70k
+            cp "$here"/seeds/*.onnx "$corpus"/
             extra=-max_len=70000
             ;;
         fuzz_nnet)
@@ -80,9 +88,18 @@ for target in fuzz_vnnlib fuzz_onnx fuzz_nnet fuzz_cert; do
     echo "$target: $(ls "$corpus" | wc -l) seed file(s), $secs s"
     ran=$((ran + 1))
     # shellcheck disable=SC2086
-    if "$bin" "$corpus" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    ("$bin" "$corpus" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$arts/$target-" -print_final_stats=1 $extra \
-        >"$tmp/$target.log" 2>&1; then
+        >"$tmp/$target.log" 2>&1
+     echo $? >"$tmp/$target.rc") &
+    started="$started $target"
+    if [ $((ran % jobs)) -eq 0 ]; then
+        wait
+    fi
+done
+wait
+for target in $started; do
+    if [ "$(cat "$tmp/$target.rc")" -eq 0 ]; then
         tail -n 12 "$tmp/$target.log" | grep -E 'stat::number_of_executed_units|stat::peak_rss_mb|Done' || true
         echo "$target: ok"
     else
