@@ -611,7 +611,10 @@ static void test_bounds(void **state)
             sn[k].C = C;
             sn[k].d = d;
             sn[k].lb = calloc((size_t)q, sizeof(double));
-            assert_int_equal(bnd_run(c, &o, &rg, q, C, d, sn[k].lb, NULL, &err), CN_OK);
+            bnd_result res;
+            assert_int_equal(bnd_run(c, &o, &rg, q, C, d, sn[k].lb, &res, &err), CN_OK);
+            sn[k].infeasible = res.infeasible;   /* a box: never, but read below */
+            assert_false(res.infeasible);
             snap_take(c, n, &sn[k], &tr);
         }
         int nv = box_vertices(nin, 6);
