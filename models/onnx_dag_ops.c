@@ -75,6 +75,9 @@ static cn_status operand(dg *D, size_t i, opnd *o)
 {
     ld *L = D->L;
     memset(o, 0, sizeof *o);
+    if (i >= L->node->n_input || !*S(L->node->input[i]))
+        return net__onnx_fail(L, CN_EPARSE, "input %zu is missing (the node has %zu)", i,
+                              L->node->n_input);
     const char *name = S(L->node->input[i]);
     if ((o->t = net__dag_find(D, name))) {
         o->nd = o->t->nd;

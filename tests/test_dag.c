@@ -755,6 +755,20 @@ static void test_refusals(void **state)
             fail_msg("Gather: %s", eg.msg);
         free(bg);
     }
+    /* a node without its data input (found by fuzz_onnx: no read past the
+     * node's inputs) */
+    draw(&s, &r, 0, 2, 3, 2);
+    {
+        mb *bg = build(&s);
+        bg->node[7].op_type = (char *)"Transpose";
+        bg->node[7].n_input = 0;
+        net *ng = NULL;
+        cn_err eg;
+        cn_status st = mb_load(bg, &ng, &eg);
+        if (st == CN_OK || !strstr(eg.msg, "node 'n8' (Transpose): input 0 is missing"))
+            fail_msg("Transpose without inputs: status %d, %s", st, st ? eg.msg : "loaded");
+        free(bg);
+    }
     /* the product of two computed tensors */
     memset(&s, 0, sizeof s);
     s.nin = 2;
