@@ -904,6 +904,10 @@ static cn_status prefix(dg *D)
             break;
         L->node = n;
         L->node_idx = at;
+        if (D->pre[at])   /* (found by fuzz_onnx: the walk went round forever) */
+            return net__onnx_fail(L, CN_EPARSE,
+                                  "reached twice along the chain: a tensor is defined twice "
+                                  "or the graph has a cycle");
         if ((s = net__onnx_read_node(L)))
             return s;
         D->pre[at] = true;

@@ -343,6 +343,10 @@ static const struct {
     {"output_not_end", CN_EUNSUPPORTED, "graph output 'M2' is not the end of the layer chain"},
     {"huge_input_dims", CN_ELIMIT, "tensor 'X_0' has an invalid shape [1099511627776]"},
     {"int_weight", CN_EUNSUPPORTED, "tensor 'W1' has data type 6"},
+    /* found by fuzz_onnx: the walk before a fork went round forever */
+    {"defined_twice", CN_EPARSE, "node #3 (MatMul): reached twice along the chain: a tensor is "
+                                 "defined twice or the graph has a cycle"},
+    {"relu_output_reused", CN_EPARSE, "node 'n2' (Relu): reached twice along the chain"},
 };
 
 static void test_bad_corpus(void **state)
