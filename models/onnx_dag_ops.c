@@ -462,7 +462,8 @@ static cn_status ints_arg(ld *L, const char *name, size_t i, int64_t *v, size_t 
     if (a) {
         if (a->n_ints > MAX_RANK)
             return net__onnx_fail(L, CN_EUNSUPPORTED, "'%s' has %zu values", name, a->n_ints);
-        memcpy(v, a->ints, a->n_ints * sizeof *v);
+        if (a->n_ints)   /* (an empty list has no array: fuzz_onnx) */
+            memcpy(v, a->ints, a->n_ints * sizeof *v);
         *n = a->n_ints;
         *has = true;
         return CN_OK;
@@ -475,7 +476,8 @@ static cn_status ints_arg(ld *L, const char *name, size_t i, int64_t *v, size_t 
     cn_status s = net__onnx_const_int64(L, k);
     if (s)
         return s;
-    memcpy(v, k->iv, k->n * sizeof *v);
+    if (k->n)
+        memcpy(v, k->iv, k->n * sizeof *v);
     *n = k->n;
     *has = true;
     return CN_OK;
@@ -564,7 +566,8 @@ cn_status net__dag_op_pad(job *J)
         if (a->n_ints > 2 * MAX_RANK)
             return net__onnx_fail(L, CN_EPARSE, "too many pads");
         np = a->n_ints;
-        memcpy(p, a->ints, np * sizeof *p);
+        if (np)
+            memcpy(p, a->ints, np * sizeof *p);
     } else {
         cst *k = L->node->n_input > 1 ? net__onnx_const_find(L, L->node->input[1]) : NULL;
         if (!k)

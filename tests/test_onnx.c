@@ -347,6 +347,9 @@ static const struct {
     {"defined_twice", CN_EPARSE, "node #3 (MatMul): reached twice along the chain: a tensor is "
                                  "defined twice or the graph has a cycle"},
     {"relu_output_reused", CN_EPARSE, "node 'n2' (Relu): reached twice along the chain"},
+    /* found by fuzz_onnx: Slice's lists empty (no array to copy; UBSan) */
+    {"slice_empty_lists", CN_EPARSE,
+     "node 'n8' (Slice): starts, ends, axes and steps do not match"},
 };
 
 static void test_bad_corpus(void **state)
