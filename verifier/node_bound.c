@@ -234,6 +234,17 @@ cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed)
     return bound_node_finish(w, nd, st, closed);
 }
 
+/* The branching hints half h's trial bound left (what vfy__bound_region
+ * sets in the worker for the node just bounded). */
+static void trial_hints(worker *w, const trial *t, int h)
+{
+    w->pref_dim[0] = t->pref_dim[h][0];
+    w->pref_dim[1] = t->pref_dim[h][1];
+    w->have_cand = t->have_cand[h];
+    w->n_unst = t->n_unst[h];
+    memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)w->S->n_in);
+}
+
 /* vfy__bound_node for half h of an input split whose bound vfy__split_input computed
  * already (the same call on the same box and alive set: the same result). */
 cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, bool *closed)
@@ -244,11 +255,7 @@ cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, boo
     memcpy(nd->alive, t->alive[h], sizeof(uint64_t) * (size_t)S->words);
     nd->score = t->score[h];
     *closed = t->closed[h];
-    w->pref_dim[0] = t->pref_dim[h][0];
-    w->pref_dim[1] = t->pref_dim[h][1];
-    w->have_cand = t->have_cand[h];
-    w->n_unst = t->n_unst[h];
-    memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
+    trial_hints(w, t, h);
     cn_status st = CN_OK;
     if (!*closed && near_closing(w, nd)) {
         /* the optimisation starts from the context's last run, which was
@@ -260,11 +267,7 @@ cn_status vfy__bound_node_cached(worker *w, node *nd, const trial *t, int h, boo
         if (st == CN_OK && !w->halted)
             st = bound_opt(w, nd, true, closed);
         w->halted = false; /* (a stopped bound: the node stays as the trial left it) */
-        w->pref_dim[0] = t->pref_dim[h][0];
-        w->pref_dim[1] = t->pref_dim[h][1];
-        w->have_cand = t->have_cand[h];
-        w->n_unst = t->n_unst[h];
-        memcpy(w->cand, t->cand[h], sizeof(double) * (size_t)S->n_in);
+        trial_hints(w, t, h);
     }
     return bound_node_finish(w, nd, st, closed);
 }

@@ -95,15 +95,15 @@
     O(ENUM, vfy_branch, input_branch, "input-branch", 0, "HOW", "coef", 0, -1, "coef trial",  \
       "input splitting: choose the dimension by the bound's coefficients (coef) or by "       \
       "bounding both halves of every dimension (trial)")
+#define VFY_OPTION_input_first_depth(O)                                                     \
+    O(INT, int, input_first_depth, "input-first-depth", 0, "D", 20, -1, 1e6, NULL,            \
+      "input splitting: from depth D on, bisect the dimension the bound's coefficients "     \
+      "rank first without trying the second (-1: never)")
 /* Such leaves (lp_conj_solve, rigorous from the duals; at most 2K+1 LPs,
  * then bisection goes on) are certified with record_proof as ReLU splits
  * below the box with LP refutations (the multipliers of the checker's
  * canonical LP, kept when the checker accepts them).  Off by default: on
  * ACAS Xu it did not pay. */
-#define VFY_OPTION_input_first_depth(O)                                                     \
-    O(INT, int, input_first_depth, "input-first-depth", 0, "D", 20, -1, 1e6, NULL,            \
-      "input splitting: from depth D on, bisect the dimension the bound's coefficients "     \
-      "rank first without trying the second (-1: never)")
 #define VFY_OPTION_lp_tail(O)                                                                \
     O(INT, int, lp_tail, "lp-tail", 0, "K", 0, 0, 16, NULL,                                   \
       "input splitting: a box with at most K unstable ReLUs is first tried with GLPK LPs over " \
