@@ -290,7 +290,10 @@ fi
 FM=/usr/share/datasets/fashion-mnist
 if [ -r "$FM/t10k-images-idx3-ubyte.gz" ]; then
     # wait_lines FILE N PID: until FILE has N "sample" lines (or PID ended)
-    wait_lines() { while [ "$(grep -c '^sample ' "$1" 2>/dev/null)" -lt "$2" ] && kill -0 "$3" 2>/dev/null; do sleep 0.05; done; }
+    # (a file the background job has not opened yet counts 0 lines: grep -c
+    # on a missing file prints nothing, which ended the wait at once and sent
+    # SIGINT before certnn had its handler)
+    wait_lines() { while [ "$(cat "$1" 2>/dev/null | grep -c '^sample ')" -lt "$2" ] && kill -0 "$3" 2>/dev/null; do sleep 0.05; done; }
     rm -f "$T/int.out"
     "$C" verify "$S/models/zoo/fmnist_ibp.onnx" --data "$FM/t10k-images-idx3-ubyte.gz" --labels "$FM/t10k-labels-idx1-ubyte.gz" --eps 0.05 --method alpha --attack 0 --cert "$T/int.cert" >"$T/int.out" 2>"$T/int.err" &
     pid=$!
