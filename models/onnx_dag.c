@@ -22,15 +22,26 @@
  *
  * A Relu node needs a layer: the live set is flushed so that each element
  * of the Relu's input is +z_j (or a constant), and a NET_RELU layer acts on
- * the whole vector.  Every other live tensor crosses that ReLU unchanged
- * only if each z_j it reads is known to be >= 0: z_j is the output of an
- * earlier ReLU, or a row with a nonnegative bias and nonnegative
- * coefficients on such values.  If a tensor that may be negative would have
- * to cross, the load is refused naming the Relu node and the tensor.  To
- * keep such crossings rare, the nodes run in phases: Relu node r runs in the
- * ReLU layer s(r) = 1 + the largest s of the Relus before it (all Relus of a
- * phase share one layer), and a linear node runs as late as possible, just
- * before the first layer that needs its output.
+ * the whole vector.  Every other live tensor must cross that ReLU.  A value
+ * z_j known to be >= 0 (the output of an earlier ReLU, or a row with a
+ * nonnegative bias and nonnegative coefficients on such values) crosses
+ * unchanged, as one neuron; so does an element that reads only such values
+ * (with any coefficients: a negated Relu output) — it keeps its expression.
+ * A value y that may be negative (the graph input, a Gemm output, the skip
+ * tensor x of a pre-activation residual block x + f(relu(x))) crosses as a
+ * pair: the flush's layer has the row y and a row -y (exact negations), and
+ * after the ReLU the element reads p - n, p = relu(y), n = relu(-y), which
+ * is y for every real y (weights +-1, so the chain is still the graph's
+ * function).  When that layer only copies and negates the rows of the
+ * dense layer before it, the two are merged (the negated rows are exact),
+ * so no two affine layers follow each other.  A pair is an unstable ReLU
+ * wherever y straddles 0, so the bounds there are looser than for a graph
+ * that needs no crossing (relu(y) - relu(-y) is relaxed neuron by neuron;
+ * benchmarks/README.md has figures).  To keep such crossings rare, the
+ * nodes run in phases: Relu node r runs in the ReLU layer s(r) = 1 + the
+ * largest s of the Relus before it (all Relus of a phase share one layer),
+ * and a linear node runs as late as possible, just before the first layer
+ * that needs its output.
  *
  * The chain before the first fork (input normalisation, Conv +
  * BatchNormalization, pooling, ...) is read by the chain reader as in any

@@ -285,6 +285,38 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
     }
 }
 
+/* Shape 8 written without crossing (SHAPE_NOCROSS; for the figures in
+ * benchmarks/README.md and test_crossings): the same weights, but the skip
+ * tensor x (a Gemm output) is computed a second time from the input, moved
+ * by 64 through an identity Gemm, passed through a Relu (a value >= 0, which
+ * crosses as one neuron) and moved back: relu(x + 64) - 64, which is x
+ * wherever x > -64. */
+enum { SHAPE_NOCROSS = 10 };
+static void draw_nocross(spec *s, tu_rng *r, int nin, int w, int nout)
+{
+    draw(s, r, 8, nin, w, nout);
+    snode last = s->nd[7];
+    s->nn = 5;                                   /* t1 .. t5: x, the block's branch */
+    int t6 = add(s, r, G(0, w));
+    s->nd[t6 - 1].w = s->nd[0].w;
+    s->nd[t6 - 1].bias = s->nd[0].bias;
+    int up = add(s, r, G(t6, w)), down;
+    int t8 = add(s, r, N1(RELU, up));
+    down = add(s, r, G(t8, w));
+    for (int k = 0; k < 2; k++) {
+        const snode *v = &s->nd[(k ? down : up) - 1];
+        for (int i = 0; i < w; i++) {
+            for (int j = 0; j < w; j++)
+                s->pool[v->w + i * w + j] = i == j;
+            s->pool[v->bias + i] = k ? -64.0f : 64.0f;
+        }
+    }
+    int t10 = add(s, r, N1(RELU, add(s, r, N2(ADD, down, 5))));
+    int y = add(s, r, G(t10, nout));
+    s->nd[y - 1].w = last.w;
+    s->nd[y - 1].bias = last.bias;
+}
+
 static const char *opname(int op)
 {
     static const char *const n[] = {"Gemm", "Relu", "Add", "Sub", "Concat", "Reshape",
@@ -798,8 +830,42 @@ static void test_crossings(void **state)
     t3 = add(&s, &r, N1(RELU, add(&s, &r, N2(ADD, add(&s, &r, G(t1, 2)), t2))));
     add(&s, &r, G(add(&s, &r, N2(CONCAT, t3, t2)), 2));
     crosses(&s, &r, "negated Relu output crosses as it is", 5, (const int[]){2, 0, 4, 0, 2});
+    /* the pre-activation block (shape 8) and the same block written without
+     * crossing are the same function where the skip tensor is above -64
+     * (inputs in [-3, 3], weights in [-1, 1]): equal exactly; the pairs are
+     * the only difference in the ReLU neurons (w of them) */
+    for (int t = 0; t < 6; t++) {
+        int w = 2 + t % 3;
+        tu_rng r2 = r;
+        spec s2;
+        draw(&s, &r, 8, 3, w, 3);
+        draw_nocross(&s2, &r2, 3, w, 3);
+        mb *b = build(&s), *b2 = build(&s2);
+        net *n = mb_load_ok(b), *n2 = mb_load_ok(b2);
+        assert_int_equal(net_n_relus(n), net_n_relus(n2) + w);
+        mpq_t *y = qv(3), *y2 = qv(3);
+        for (int p = 0; p < 20; p++) {
+            double x[3];
+            for (int k = 0; k < 3; k++)
+                x[k] = 3 * rndf(&r);
+            cn_err err;
+            assert_int_equal(net_eval_exact_d(n, x, y, &err), CN_OK);
+            assert_int_equal(net_eval_exact_d(n2, x, y2, &err), CN_OK);
+            for (int o = 0; o < 3; o++)
+                if (!mpq_equal(y[o], y2[o]))
+                    fail_msg("pre-activation block %d, point %d, output %d: %.17g with pairs, "
+                             "%.17g without", t, p, o, mpq_get_d(y[o]), mpq_get_d(y2[o]));
+        }
+        qv_free(y, 3);
+        qv_free(y2, 3);
+        net_free(n);
+        net_free(n2);
+        free(b);
+        free(b2);
+    }
     printf("# 4 graphs that cross a ReLU layer with values that may be negative: the layers "
-           "expected, equal to the graph at 30 points each\n");
+           "expected, equal to the graph at 30 points each; 6 pre-activation blocks equal to "
+           "the same blocks written without crossing\n");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -919,8 +985,8 @@ static void test_oom(void **state)
 }
 
 /* CN_DAG_WRITE=FILE: one inception-like model (4 inputs, 3 outputs) for
- * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width);
- * otherwise nothing. */
+ * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width; shape 10:
+ * shape 8 without crossing, draw_nocross); otherwise nothing. */
 static void test_write(void **state)
 {
     (void)state;
@@ -932,8 +998,11 @@ static void test_write(void **state)
     /* CN_DAG_SHAPE / CN_DAG_WIDTH: another shape or hidden width (load-time figures) */
     const char *sh = getenv("CN_DAG_SHAPE"), *wd = getenv("CN_DAG_WIDTH");
     int shape = sh && *sh ? atoi(sh) : 3, w = wd && *wd ? atoi(wd) : 4;
-    assert_true(shape >= 0 && shape < NSHAPES && w >= 2 && w <= 100);
-    draw(&s, &r, shape, nin_of(shape, 6, 4), w, 3);
+    assert_true(shape >= 0 && shape <= SHAPE_NOCROSS && w >= 2 && w <= 100);
+    if (shape == SHAPE_NOCROSS)
+        draw_nocross(&s, &r, 4, w, 3);
+    else
+        draw(&s, &r, shape, nin_of(shape, 6, 4), w, 3);
     mb *b = build(&s);
     size_t len;
     unsigned char *buf = mb_pack(b, &len);
@@ -941,7 +1010,9 @@ static void test_write(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(buf, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
-    printf("# wrote %s (%s, width %d): %d float weights\n", path, shape_name[shape], w, s.np);
+    printf("# wrote %s (%s, width %d): %d float weights\n", path,
+           shape == SHAPE_NOCROSS ? "pre-activation residual block without crossing"
+                                  : shape_name[shape], w, s.np);
     free(buf);
     free(b);
 }
