@@ -22,15 +22,26 @@
  *
  * A Relu node needs a layer: the live set is flushed so that each element
  * of the Relu's input is +z_j (or a constant), and a NET_RELU layer acts on
- * the whole vector.  Every other live tensor crosses that ReLU unchanged
- * only if each z_j it reads is known to be >= 0: z_j is the output of an
- * earlier ReLU, or a row with a nonnegative bias and nonnegative
- * coefficients on such values.  If a tensor that may be negative would have
- * to cross, the load is refused naming the Relu node and the tensor.  To
- * keep such crossings rare, the nodes run in phases: Relu node r runs in the
- * ReLU layer s(r) = 1 + the largest s of the Relus before it (all Relus of a
- * phase share one layer), and a linear node runs as late as possible, just
- * before the first layer that needs its output.
+ * the whole vector.  Every other live tensor must cross that ReLU.  A value
+ * z_j known to be >= 0 (the output of an earlier ReLU, or a row with a
+ * nonnegative bias and nonnegative coefficients on such values) crosses
+ * unchanged, as one neuron; so does an element that reads only such values
+ * (with any coefficients: a negated Relu output) — it keeps its expression.
+ * A value y that may be negative (the graph input, a Gemm output, the skip
+ * tensor x of a pre-activation residual block x + f(relu(x))) crosses as a
+ * pair: the flush's layer has the row y and a row -y (exact negations), and
+ * after the ReLU the element reads p - n, p = relu(y), n = relu(-y), which
+ * is y for every real y (weights +-1, so the chain is still the graph's
+ * function).  When that layer only copies and negates the rows of the
+ * dense layer before it, the two are merged (the negated rows are exact),
+ * so no two affine layers follow each other.  A pair is an unstable ReLU
+ * wherever y straddles 0, so the bounds there are looser than for a graph
+ * that needs no crossing (relu(y) - relu(-y) is relaxed neuron by neuron;
+ * benchmarks/README.md has figures).  To keep such crossings rare, the
+ * nodes run in phases: Relu node r runs in the ReLU layer s(r) = 1 + the
+ * largest s of the Relus before it (all Relus of a phase share one layer),
+ * and a linear node runs as late as possible, just before the first layer
+ * that needs its output.
  *
  * The chain before the first fork (input normalisation, Conv +
  * BatchNormalization, pooling, ...) is read by the chain reader as in any
@@ -253,32 +264,121 @@ nomem:
 /* Flushing the live set into a layer                                        */
 /* ------------------------------------------------------------------------ */
 
-enum { KEEP_PLAIN, KEEP_STRICT, KEEP_POS, KEEP_NONE };
+/* KEEP_CROSS: as KEEP_PLAIN, and an element whose own row might be negative
+ * but which reads only values known >= 0 (a negated Relu output, or relu(y)
+ * - relu(-y) after an earlier crossing) keeps its expression: those values
+ * cross the ReLU layer unchanged. */
+enum { KEEP_PLAIN, KEEP_STRICT, KEEP_POS, KEEP_NONE, KEEP_CROSS };
+
+/* Is row e of t, when it gets a row of its own, known >= 0 (a nonnegative
+ * bias and nonnegative coefficients on values known >= 0)? */
+static bool row_nn(const dg *D, const dten *t, int e)
+{
+    bool pos = t->b[e] >= 0.0;
+    for (int j = t->rp[e]; j < t->rp[e + 1] && pos; j++)
+        pos = t->val[j] >= 0.0 && D->nn[t->col[j]];
+    return pos;
+}
 
 /* May element e of t stay as it is (no row of its own) under policy pol? */
-static bool keeps(const dten *t, int e, int pol)
+static bool keeps(const dg *D, const dten *t, int e, int pol)
 {
     int k = t->rp[e + 1] - t->rp[e];
     if (pol == KEEP_NONE)
         return false;
     if (k == 0)
         return pol != KEEP_STRICT || t->b[e] == 0.0;
+    if (pol == KEEP_CROSS && !row_nn(D, t, e)) {
+        bool all = true;
+        for (int j = t->rp[e]; j < t->rp[e + 1] && all; j++)
+            all = D->nn[t->col[j]];
+        if (all)
+            return true;
+    }
     if (k != 1 || t->b[e] != 0.0)
         return false;
     double a = t->val[t->rp[e]];
     return a == 1.0 || (a == -1.0 && pol != KEEP_POS);
 }
 
+/* When the dense layer just appended only selects and negates values
+ * (each row one entry +-1, no bias) and the layer before it is dense with
+ * the file's values (no enclosure), the two become one: the earlier rows,
+ * copied or negated (exact).  Then no two affine layers follow each other
+ * (the LP encoding wants them merged).  Nothing to do otherwise. */
+static cn_status merge_selection(dg *D)
+{
+    net *n = D->L->n;
+    int nl = n->n_layers;
+    if (nl < 2)
+        return CN_OK;
+    net_layer *a = &n->layers[nl - 2], *b = &n->layers[nl - 1];
+    if (a->op != NET_DENSE || b->op != NET_DENSE || a->brad || a->wrel != 0.0 ||
+        a->wabs != 0.0 || (int64_t)b->out * a->in > DAG_MAX_LAYER)
+        return CN_OK;
+    int *sel = cn_mallocarray((size_t)b->out, sizeof *sel);
+    if (!sel)
+        return net__onnx_nomem(D->L);
+    for (int r = 0; r < b->out; r++) {
+        sel[r] = -1;
+        const double *w = b->W + (size_t)r * (size_t)b->in;
+        for (int j = 0; j < b->in; j++)
+            if (w[j] != 0.0) {
+                if (sel[r] >= 0 || fabs(w[j]) != 1.0) {
+                    cn_free(sel);
+                    return CN_OK;
+                }
+                sel[r] = j;
+            }
+        if (b->b[r] != 0.0) {
+            cn_free(sel);
+            return CN_OK;
+        }
+    }
+    double *W = cn_calloc((size_t)b->out * (size_t)a->in, sizeof *W);
+    double *bb = cn_calloc((size_t)b->out, sizeof *bb);
+    if (!W || !bb) {
+        cn_free(sel), cn_free(W), cn_free(bb);
+        return net__onnx_nomem(D->L);
+    }
+    for (int r = 0; r < b->out; r++) {
+        int j = sel[r];
+        if (j < 0)
+            continue;
+        double sg = b->W[(size_t)r * (size_t)b->in + (size_t)j];
+        const double *src = a->W + (size_t)j * (size_t)a->in;
+        for (int k = 0; k < a->in; k++)
+            W[(size_t)r * (size_t)a->in + (size_t)k] = src[k] != 0.0 ? sg * src[k] : 0.0;
+        bb[r] = a->b[j] != 0.0 ? sg * a->b[j] : 0.0;
+    }
+    cn_free(sel);
+    cn_free(a->W), cn_free(a->b);
+    a->W = W;
+    a->b = bb;
+    a->out = b->out;
+    a->out_shape = b->out_shape;
+    cn_free(b->W), cn_free(b->b);
+    n->n_layers--;
+    return CN_OK;
+}
+
 /* One dense layer whose rows are the live elements that may not stay (by
  * pol[i] for live tensor live[i]) and identity rows for the values the others
- * read; afterwards every live element is +-z_j or a constant. */
-static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol)
+ * read; afterwards every live element is +-z_j or a constant (or, under
+ * KEEP_CROSS, an expression over values known >= 0).  With cross
+ * (non-NULL), each row read by a tensor with cross[i] that may be negative
+ * gets a second row, its negation, at the end of the layer: *pair_out
+ * ([new width], freed by the caller) holds that row's index, or -1. */
+static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol, const bool *cross,
+                       int **pair_out)
 {
     ld *L = D->L;
     cn_status s = CN_OK;
     int W = D->width;
     int *map = cn_mallocarray(W ? (size_t)W : 1, sizeof *map);
-    int64_t rows = 0, cnt = 0;
+    int64_t rows = 0, cnt = 0, npair = 0;
+    if (pair_out)
+        *pair_out = NULL;
     if (!map)
         return net__onnx_nomem(L);
     for (int j = 0; j < W; j++)
@@ -287,10 +387,12 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol)
     for (size_t i = 0; i < nl; i++)
         for (int e = 0; e < live[i]->n; e++) {
             const dten *t = live[i];
-            if (!keeps(t, e, pol[i]))
+            if (!keeps(D, t, e, pol[i]))
                 cnt++;
-            else if (t->rp[e + 1] > t->rp[e] && map[t->col[t->rp[e]]] < 0)
-                map[t->col[t->rp[e]]] = (int)rows++;
+            else
+                for (int j = t->rp[e]; j < t->rp[e + 1]; j++)
+                    if (map[t->col[j]] < 0)
+                        map[t->col[j]] = (int)rows++;
         }
     rows += cnt;
     if (rows < 1 || rows > MAX_ELEMWISE) {
@@ -300,25 +402,64 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol)
                                        : "the live tensors hold %lld values; at most %d",
                               (long long)rows, MAX_ELEMWISE);
     }
-    bool ident = rows == W && cnt == 0;
+    int *pair = NULL;
+    if (cross) {
+        /* the rows that cross the next ReLU layer and may be negative */
+        if (!(pair = cn_mallocarray((size_t)rows, sizeof *pair))) {
+            cn_free(map);
+            return net__onnx_nomem(L);
+        }
+        for (int64_t j = 0; j < rows; j++)
+            pair[j] = -1;
+        int64_t r = rows - cnt;
+        for (size_t i = 0; i < nl; i++)
+            for (int e = 0; e < live[i]->n; e++) {
+                const dten *t = live[i];
+                if (!keeps(D, t, e, pol[i])) {
+                    int64_t at = r++;
+                    if (cross[i] && !row_nn(D, t, e))
+                        pair[at] = (int)(rows + npair++);
+                    continue;
+                }
+                for (int j = t->rp[e]; j < t->rp[e + 1]; j++) {
+                    int at = map[t->col[j]];
+                    if (cross[i] && !D->nn[t->col[j]] && pair[at] < 0)
+                        pair[at] = (int)(rows + npair++);
+                }
+            }
+    }
+    int64_t total = rows + npair;
+    if (total > MAX_ELEMWISE) {
+        cn_free(map);
+        cn_free(pair);
+        return net__onnx_fail(L, CN_ELIMIT,
+                              "the live tensors hold %lld values with the pairs that cross a "
+                              "ReLU layer; at most %d", (long long)total, MAX_ELEMWISE);
+    }
+    bool ident = rows == W && cnt == 0 && npair == 0;
     for (int j = 0; j < W && ident; j++)
         ident = map[j] == j;
     if (ident) {
         cn_free(map);
+        cn_free(pair);
         return CN_OK;
     }
-    if (rows * (int64_t)(W ? W : 1) > DAG_MAX_LAYER) {
+    if (total * (int64_t)(W ? W : 1) > DAG_MAX_LAYER) {
         cn_free(map);
+        cn_free(pair);
         return net__onnx_fail(L, CN_ELIMIT,
                               "lowering the graph needs a dense layer of %lld x %d entries; at "
-                              "most 2^26 are supported", (long long)rows, W);
+                              "most 2^26 are supported", (long long)total, W);
     }
     cn_err e2;
-    net_layer *ly = net_add_dense(L->n, (int)rows, &e2);
-    bool *nn = cn_calloc((size_t)rows, sizeof *nn);
-    if (!ly || !nn) {
+    net_layer *ly = net_add_dense(L->n, (int)total, &e2);
+    bool *nn = cn_calloc((size_t)total, sizeof *nn);
+    int *pr = pair ? cn_mallocarray((size_t)total, sizeof *pr) : NULL;
+    if (!ly || !nn || (pair && !pr)) {
         cn_free(map);
         cn_free(nn);
+        cn_free(pair);
+        cn_free(pr);
         return ly ? net__onnx_nomem(L) : net__onnx_fail(L, e2.status, "%s", e2.msg);
     }
     for (int j = 0; j < W; j++)
@@ -329,8 +470,9 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol)
     int r = (int)(rows - cnt);
     for (size_t i = 0; i < nl; i++) {
         dten *t = live[i];
-        int *col = cn_mallocarray((size_t)t->n, sizeof *col);
-        double *val = cn_mallocarray((size_t)t->n, sizeof *val);
+        size_t cap = (size_t)t->n + (size_t)t->rp[t->n];   /* kept expressions too */
+        int *col = cn_mallocarray(cap, sizeof *col);
+        double *val = cn_mallocarray(cap, sizeof *val);
         int *rp = cn_mallocarray((size_t)t->n + 1, sizeof *rp);
         if (!col || !val || !rp) {
             cn_free(col), cn_free(val), cn_free(rp);
@@ -340,20 +482,19 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol)
         int nz = 0;
         rp[0] = 0;
         for (int e = 0; e < t->n; e++) {
-            if (!keeps(t, e, pol[i])) {
-                bool pos = t->b[e] >= 0.0;
-                for (int j = t->rp[e]; j < t->rp[e + 1]; j++) {
+            if (!keeps(D, t, e, pol[i])) {
+                for (int j = t->rp[e]; j < t->rp[e + 1]; j++)
                     ly->W[(size_t)r * (size_t)W + (size_t)t->col[j]] = t->val[j];
-                    pos = pos && t->val[j] >= 0.0 && D->nn[t->col[j]];
-                }
                 ly->b[r] = t->b[e];
-                nn[r] = pos;
+                nn[r] = row_nn(D, t, e);
                 col[nz] = r++;
                 val[nz++] = 1.0;
                 t->b[e] = 0.0;
-            } else if (t->rp[e + 1] > t->rp[e]) {
-                col[nz] = map[t->col[t->rp[e]]];
-                val[nz++] = t->val[t->rp[e]];
+            } else {
+                for (int j = t->rp[e]; j < t->rp[e + 1]; j++) {
+                    col[nz] = map[t->col[j]];
+                    val[nz++] = t->val[j];
+                }
             }
             rp[e + 1] = nz;
         }
@@ -362,10 +503,27 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol)
         t->col = col;
         t->val = val;
     }
+    if (pair) {
+        /* the negated rows (negation is exact) */
+        for (int64_t j = 0; j < total; j++)
+            pr[j] = j < rows ? pair[j] : -1;
+        for (int64_t j = 0; j < rows; j++)
+            if (pair[j] >= 0) {
+                const double *src = ly->W + (size_t)j * (size_t)W;
+                double *dst = ly->W + (size_t)pair[j] * (size_t)W;
+                for (int c = 0; c < W; c++)
+                    dst[c] = src[c] != 0.0 ? -src[c] : 0.0;
+                ly->b[pair[j]] = ly->b[j] != 0.0 ? -ly->b[j] : 0.0;
+            }
+        cn_free(pair);
+        *pair_out = pr;
+    }
+    if (!s && npair > 0)
+        s = merge_selection(D);
     cn_free(map);
     cn_free(D->nn);
     D->nn = nn;
-    D->width = (int)rows;
+    D->width = (int)total;
     return s;
 }
 
@@ -399,7 +557,7 @@ static cn_status flush_all(dg *D, int pol)
     }
     for (size_t i = 0; i < nl; i++)
         p[i] = pol;
-    s = flush(D, nl, lv, p);
+    s = flush(D, nl, lv, p, NULL, NULL);
     cn_free(p);
     cn_free(lv);
     return s;
@@ -499,7 +657,7 @@ static cn_status run_chain_node(dg *D, const dnode *v)
         ident = x->rp[e + 1] - x->rp[e] == 1 && x->col[x->rp[e]] == e &&
                 x->val[x->rp[e]] == 1.0 && x->b[e] == 0.0;
     int pol = KEEP_NONE;
-    if (!ident && (s = flush(D, 1, &x, &pol)))
+    if (!ident && (s = flush(D, 1, &x, &pol, NULL, NULL)))
         return s;
     bool all_nn = true;                     /* x >= 0 (the max of such is too) */
     for (int j = 0; j < D->width; j++)
@@ -614,12 +772,50 @@ static cn_status run_linear(dg *D, const dnode *v)
     return s;
 }
 
+/* After the ReLU layer of a flush with pairs: each term a z_c of t whose
+ * value c was paired with row p becomes a z_c - a z_p (relu(y) - relu(-y) =
+ * y; a is +-1, so -a is exact). */
+static cn_status cross_pairs(dg *D, dten *t, const int *pair)
+{
+    int nz = 0;
+    for (int e = 0; e < t->n; e++)
+        for (int j = t->rp[e]; j < t->rp[e + 1]; j++)
+            nz += 1 + (pair[t->col[j]] >= 0);
+    if (nz == t->rp[t->n])
+        return CN_OK;
+    int *rp = cn_mallocarray((size_t)t->n + 1, sizeof *rp);
+    int *col = cn_mallocarray((size_t)nz, sizeof *col);
+    double *val = cn_mallocarray((size_t)nz, sizeof *val);
+    if (!rp || !col || !val) {
+        cn_free(rp), cn_free(col), cn_free(val);
+        return net__onnx_nomem(D->L);
+    }
+    int k = 0;
+    rp[0] = 0;
+    for (int e = 0; e < t->n; e++) {
+        for (int j = t->rp[e]; j < t->rp[e + 1]; j++) {
+            int c = t->col[j], p = pair[c];
+            col[k] = c;
+            val[k++] = t->val[j];
+            if (p >= 0) {
+                col[k] = p;
+                val[k++] = -t->val[j];
+            }
+        }
+        rp[e + 1] = k;
+    }
+    cn_free(t->rp), cn_free(t->col), cn_free(t->val);
+    t->rp = rp;
+    t->col = col;
+    t->val = val;
+    return CN_OK;
+}
+
 /* The Relu nodes rs[nr] of one stage: one ReLU layer. */
 static cn_status run_relus(dg *D, const dnode *const *rs, size_t nr, int stage)
 {
     ld *L = D->L;
     cn_status s;
-    char nm[96];
     dten **in = cn_mallocarray(nr, sizeof *in);
     if (!in)
         return net__onnx_nomem(L);
@@ -642,15 +838,16 @@ static cn_status run_relus(dg *D, const dnode *const *rs, size_t nr, int stage)
     if ((s = live_set(D, &lv, &nl)))
         goto done;
     dten **all = cn_mallocarray(nl + nr, sizeof *all);
-    int *pol = cn_mallocarray(nl + nr, sizeof *pol);
+    int *pol = cn_mallocarray(nl + nr, sizeof *pol), *pair = NULL;
+    bool *cross = cn_mallocarray(nl + nr, sizeof *cross);
     size_t na = 0;
-    if (!all || !pol) {
+    if (!all || !pol || !cross) {
         s = net__onnx_nomem(L);
         goto done2;
     }
     for (size_t i = 0; i < nl; i++) {
         all[na] = lv[i];
-        pol[na++] = KEEP_PLAIN;
+        pol[na++] = KEEP_CROSS;
     }
     for (size_t i = 0; i < nr; i++) {
         size_t j = 0;
@@ -660,22 +857,17 @@ static cn_status run_relus(dg *D, const dnode *const *rs, size_t nr, int stage)
             all[na++] = in[i];
         pol[j] = KEEP_POS;
     }
+    /* what stays live crosses the layer: a value that may be negative as a
+     * pair of rows, y and -y */
+    for (size_t i = 0; i < na; i++) {
+        cross[i] = false;
+        for (size_t j = 0; j < nl; j++)
+            cross[i] = cross[i] || all[i] == lv[j];
+    }
     L->node = rs[0]->nd;
     L->node_idx = rs[0]->idx;
-    if ((s = flush(D, na, all, pol)))
+    if ((s = flush(D, na, all, pol, cross, &pair)))
         goto done2;
-    /* what stays live must read only values >= 0 */
-    for (size_t i = 0; i < nl; i++)
-        for (int e = 0; e < lv[i]->n; e++)
-            for (int j = lv[i]->rp[e]; j < lv[i]->rp[e + 1]; j++)
-                if (!D->nn[lv[i]->col[j]]) {
-                    s = net__onnx_fail(L, CN_EUNSUPPORTED,
-                                       "tensor '%s' is still needed after this Relu but may be "
-                                       "negative (it is not built from Relu outputs with "
-                                       "nonnegative weights), so it cannot cross the ReLU layer "
-                                       "exactly", net__onnx_clean(nm, sizeof nm, lv[i]->name));
-                    goto done2;
-                }
     cn_err e2;
     if (!net_add_relu(L->n, &e2)) {
         s = net__onnx_fail(L, e2.status, "%s", e2.msg);
@@ -702,12 +894,17 @@ static cn_status run_relus(dg *D, const dnode *const *rs, size_t nr, int stage)
             s = apply(D, &m, &x, out, &inexact);
         lin_free(&m);
     }
+    /* y = relu(y) - relu(-y), once the Relus' outputs are read */
+    for (size_t i = 0; i < nl && pair && !s; i++)
+        s = cross_pairs(D, lv[i], pair);
     for (size_t i = 0; i < nr && !s; i++)  /* their reads were counted before the layer */
         if (in[i]->uses == 0 && in[i]->have)
             expr_free(in[i]);
 done2:
     cn_free(all);
     cn_free(pol);
+    cn_free(cross);
+    cn_free(pair);
     cn_free(lv);
 done:
     cn_free(in);
@@ -1024,7 +1221,7 @@ static cn_status dag_run(dg *D)
                 y->val[y->rp[e]] == 1.0 && y->b[e] == 0.0;
     if (!ident) {
         int pol = KEEP_NONE;
-        if ((s = flush(D, 1, &y, &pol)))
+        if ((s = flush(D, 1, &y, &pol, NULL, NULL)))
             return s;
     }
     L->cur = y->name;

@@ -1,28 +1,27 @@
 #!/bin/sh
-# dag.sh — a graph that is not a chain, end to end: an inception-like block
+# dag.sh — graphs that are not chains, end to end: an inception-like block
 # (three ReLU branches of different depths, one a Pad scaled by -1/2, joined
-# by Concat and read by a Gemm; written by tests/test_dag).  `certnn info`
-# shows the graph and the layers it is lowered to; `certnn verify --cert`
-# decides eps-ball properties around a point (never unsat where `certnn eval`
-# at sampled points of the ball found another class; both verdicts occur over
-# the radii) and `certnn check` accepts every certificate.
+# by Concat and read by a Gemm) and a pre-activation residual block
+# x + W2 relu(W1 relu(x)) of a Gemm output x (which may be negative, so it
+# crosses the ReLU layers as pairs relu(x), relu(-x)); both written by
+# tests/test_dag.  `certnn info` shows the graph and the layers it is
+# lowered to; `certnn verify --cert` decides eps-ball properties around a
+# point (never unsat where `certnn eval` at sampled points of the ball found
+# another class; both verdicts occur over the radii) and `certnn check`
+# accepts every certificate.
 set -u
 . "${CN_SRCDIR:-.}/tests/tap.sh"
 
-M="$T/inception.onnx"
-CN_DAG_WRITE="$M" CN_TEST_FILTER=test_write "$B/tests/test_dag" >"$T/gen" 2>&1
-check '[ -s "$M" ]' "test_dag wrote the model"
-expect 0 "info" "$C" info "$M"
-has "$T/out" "Concat +\[1,15\]" "info shows the Concat node and its shape"
-has "$T/out" "^layers: +7$" "info shows the lowered layers"
-expect 0 "keygen" "$C" keygen --out "$T/k"
-echo "0.1 -0.2 0.3 0.05" >"$T/pt"
-expect 0 "eval at the centre" "$C" eval "$M" --input "$T/pt"
-cls=$(sed 's/.*argmax *//' "$T/out")
-n_sat=0 n_unsat=0
-for eps in 0.001 0.03 0.3 3; do
-    P="$T/eps_$eps.vnnlib"
-    python3 - "$eps" "$cls" >"$P" <<'PY'
+# balls NAME: eps-balls around one point of model $M, decided with a
+# certificate and checked
+balls() {
+    echo "0.1 -0.2 0.3 0.05" >"$T/pt"
+    n_sat=0 n_unsat=0
+    expect 0 "$1: eval at the centre" "$C" eval "$M" --input "$T/pt"
+    cls=$(sed 's/.*argmax *//' "$T/out")
+    for eps in 0.001 0.03 0.3 3; do
+        P="$T/${1}_eps_$eps.vnnlib"
+        python3 - "$eps" "$cls" >"$P" <<'PY'
 import sys
 eps, cls = float(sys.argv[1]), int(sys.argv[2])
 c = [0.1, -0.2, 0.3, 0.05]
@@ -34,17 +33,35 @@ for i, v in enumerate(c):
     print("(assert (>= X_%d %r))\n(assert (<= X_%d %r))" % (i, v - eps, i, v + eps))
 print("(assert (or %s))" % " ".join("(and (>= Y_%d Y_%d))" % (j, cls) for j in range(3) if j != cls))
 PY
-    python3 - "$eps" >"$T/pts" <<'PY'
+        python3 - "$eps" >"$T/pts" <<'PY'
 import random, sys
 eps, r = float(sys.argv[1]), random.Random(25)
 c = [0.1, -0.2, 0.3, 0.05]
 for _ in range(300):
     print(" ".join(repr(v + eps * r.choice([-1, 1, r.uniform(-1, 1)])) for v in c))
 PY
-    "$C" eval "$M" --input "$T/pts" >"$T/evals" 2>"$T/err"
-    want=$(awk -v k="$cls" '$NF != k { f = 1 } END { print f ? "sat" : "unknown" }' "$T/evals")
-    check '[ "$(wc -l <"$T/evals")" -eq 300 ]' "eps $eps: 300 sampled points evaluated ($want)"
-    decide_spec "$M" "$P" "$want"
-done
-check '[ "$n_unsat" -ge 1 ] && [ "$n_sat" -ge 1 ]' "both verdicts occur ($n_unsat unsat, $n_sat sat)"
+        "$C" eval "$M" --input "$T/pts" >"$T/evals" 2>"$T/err"
+        want=$(awk -v k="$cls" '$NF != k { f = 1 } END { print f ? "sat" : "unknown" }' "$T/evals")
+        check '[ "$(wc -l <"$T/evals")" -eq 300 ]' "$1, eps $eps: 300 sampled points evaluated ($want)"
+        decide_spec "$M" "$P" "$want"
+    done
+    check '[ "$n_unsat" -ge 1 ] && [ "$n_sat" -ge 1 ]' "$1: both verdicts occur ($n_unsat unsat, $n_sat sat)"
+}
+
+M="$T/inception.onnx"
+CN_DAG_WRITE="$M" CN_TEST_FILTER=test_write "$B/tests/test_dag" >"$T/gen" 2>&1
+check '[ -s "$M" ]' "test_dag wrote the model"
+expect 0 "info" "$C" info "$M"
+has "$T/out" "Concat +\[1,15\]" "info shows the Concat node and its shape"
+has "$T/out" "^layers: +7$" "info shows the lowered layers"
+expect 0 "keygen" "$C" keygen --out "$T/k"
+balls inception
+
+M="$T/preact.onnx"
+CN_DAG_WRITE="$M" CN_DAG_SHAPE=8 CN_TEST_FILTER=test_write "$B/tests/test_dag" >"$T/gen" 2>&1
+check '[ -s "$M" ]' "test_dag wrote the pre-activation residual model"
+expect 0 "info (pre-activation residual)" "$C" info "$M"
+has "$T/out" "Add +\[1,4\] +'t6' <- 't1' 't5'" "info shows the residual Add of the Gemm output"
+has "$T/out" "^layers: +7$" "info shows the lowered layers"
+balls preact
 tap_end dag.sh

@@ -332,8 +332,6 @@ static const struct {
     {"no_graph", CN_EPARSE, "not an ONNX model (no graph)"},
     {"unsupported_op", CN_EUNSUPPORTED, "node #2 (Gather): unsupported operator"},
     {"softplus", CN_EUNSUPPORTED, "node #2 (Softplus): unsupported activation"},
-    {"not_a_chain", CN_EUNSUPPORTED, "node #2 (Relu): tensor 'X_0' is still needed after this "
-                                     "Relu but may be negative"},
     {"bad_raw_data_length", CN_EPARSE,
      "node #3 (MatMul): tensor 'W1': raw_data has 12 bytes; dims [2,2] of float32 need 16"},
     {"missing_initializer", CN_EPARSE, "node #4 (Add): input 'B1' is not defined"},

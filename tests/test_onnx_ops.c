@@ -366,11 +366,6 @@ static void test_refusals(void **state)
         {"auto_pad", "node 'conv' (Conv): auto_pad must be NOTSET", CN_EUNSUPPORTED},
         {"unknown_attr", "node 'relu' (Relu): unsupported attribute 'alpha'", CN_EUNSUPPORTED},
         {"bn_training", "node 'bn' (BatchNormalization): only inference-mode", CN_EUNSUPPORTED},
-        /* a join of a Relu output and the tensor before the Relu: the general
-         * route (onnx_dag.c) reads the chain prefix Conv -> BN, and refuses
-         * to carry that tensor (it may be negative) across the ReLU layer */
-        {"join", "node 'relu' (Relu): tensor 'n' is still needed after this Relu but may be "
-                 "negative", CN_EUNSUPPORTED},
         {"square", "node 'sq' (Mul): multiplies two computed tensors", CN_EUNSUPPORTED},
         {"custom_domain", "operator domain 'com.microsoft'", CN_EUNSUPPORTED},
         {"div_by_zero", "node 'div' (Div): division by a zero constant", CN_EPARSE},
@@ -406,11 +401,6 @@ static void test_refusals(void **state)
         if (!strcmp(what, "custom_domain"))
             b->node[r].domain = "com.microsoft";
         const char *prev = "r";
-        if (!strcmp(what, "join")) {
-            mb_node(b, "Mul", "m", "r2", "n", "one", NULL);
-            mb_node(b, "Add", "join", "r3", "r2", "r", NULL);
-            prev = "r3";
-        }
         if (!strcmp(what, "square")) {
             mb_node(b, "Mul", "sq", "r2", "r", "r", NULL);
             prev = "r2";

@@ -93,10 +93,6 @@ int main(int argc, char **argv)
     write_model("softplus", m);
 
     m = fresh();
-    m->graph->node[4]->input[1] = "X_0";   /* Add(M1, X_0): X_0 after a Relu */
-    write_model("not_a_chain", m);
-
-    m = fresh();
     init(m, "W1")->raw_data.len = 12;                        /* dims [2,2] need 16 */
     write_model("bad_raw_data_length", m);
 
