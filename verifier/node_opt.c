@@ -125,6 +125,7 @@ static void log_row(worker *w, const node *nd, int d, int r)
             w->bv[p.n_beta++] = b[j];
         }
     }
+    vfy__alpha_defaults(S, S->n_layers, nd->split, w->qa);
     p.beta_j = w->bj;
     p.beta = w->bv;
     vfy__log_refuted_par(S, nd->pid, d, &p);
