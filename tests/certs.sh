@@ -61,7 +61,7 @@ expect 0 "mnist_fc prop 5 within 400 nodes --cert" "$C" verify "$MN" --vnnlib "$
 has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f:,]+",\[\[' "slopes and split multipliers are recorded"
 has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9]+:[0-9a-f]+' "... sparse: split ReLUs take the default slope"
 has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"' "the root's tightened bounds are recorded"
-has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"[^"]*","[0-9]+:[0-9a-f]+"' "... sparse: the ReLUs at and above a bound's layer take the default slope"
+has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"[^"]*","([0-9]+:[0-9a-f:,]+)?"\]' "... sparse: the ReLUs at and above a bound's layer take the default slope"
 expect 0 "check the optimised refutations" "$C" check "$T/ab.cert" --allow-unsigned --vnnlib "$MP0"
 for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not split on the path" \
            beta_big:"with the stored slopes and multipliers" bound_high:"below the claimed" \

@@ -13,6 +13,7 @@
 
 #include <fenv.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "verifier/engine_int.h"
@@ -300,6 +301,48 @@ static void on_claim(void *user, int i, int j, int sgn, double lb, const unsigne
     vfy__log_claim(S, i, j, sgn, lb, q);
 }
 
+/* The case's claims logged from index `first` on, with the slopes of the
+ * ReLUs the checker will find stable left to the default: the checker
+ * re-proves the claims of each layer over one region of the root box with
+ * the claims of the layers below in force (certs.h section 3, B); that
+ * region is computed here as it will be (the checker's own bounds, the
+ * same box and known bounds), so the bounds it recomputes do not change.
+ * Without memory the slopes stay as they are. */
+static void claim_defaults(worker *w, int first)
+{
+    shared *S = w->S;
+    cert_bounds *cb = cert_bounds_new(S->n, NULL);
+    if (!cb)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    cert_bounds_ref_reset(cb);
+    cert_region r = CERT_REGION_OK;
+    for (int k = first, at = -1; k < L->n_claims; k++) {
+        const vfy_claim *c = &L->claims[k];
+        if (c->layer < at)
+            break;                      /* not by layer: the checker refuses it anyway */
+        if (c->layer != at) {
+            r = cert_bounds_region(cb, S->pc->lo_d, S->pc->hi_d, NULL);
+            at = c->layer;
+        }
+        if (r != CERT_REGION_OK)
+            break;
+        for (int i = 0; i < c->layer; i++) {
+            if (net_layer_at(S->n, i)->op != NET_RELU)
+                continue;
+            const double *lo, *hi;
+            cert_bounds_layer(cb, i, &lo, &hi);
+            for (int j = 0; j < net_layer_at(S->n, i)->in; j++)
+                if (lo[j] >= 0.0 || hi[j] <= 0.0)
+                    c->q[S->relu_off[i] + j] = CERT_ALPHA_DEFAULT;
+        }
+        cert_bounds_ref_set(cb, c->layer, c->neuron, c->sgn, c->lb);
+    }
+    pthread_mutex_unlock(&S->log_mu);
+    cert_bounds_free(cb);
+}
+
 cn_status vfy__root_tighten(worker *w, node *nd)
 {
     shared *S = w->S;
@@ -328,7 +371,10 @@ cn_status vfy__root_tighten(worker *w, node *nd)
     bnd_region r = {.lo = nd->lo, .hi = nd->hi, .split = nd->split};
     bnd_result res;
     int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
+    int first = S->log ? S->log->n_claims : 0;
     cn_status st = bnd_run_tight(w->bc, &o, &r, 0, NULL, NULL, NULL, &res, on_claim, S, &w->err);
     vfy__phase_to(w, was);
+    if (S->log)
+        claim_defaults(w, first);
     return st; /* (a stopped run: the claims made before the stop hold) */
 }
