@@ -80,6 +80,18 @@ for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not
     check "cmp -s '$T/out_j2' '$T/out'" "... with the same message ($kind)"
 done
 
+# ---- a large network proved at the root by its plain bounds: the
+# certificate path bounds the root as the plain path does (no root claims
+# unless the root stays open) and the certificate holds only the refutations
+RN="$D/benchmarks/cifar10_resnet/onnx/resnet_2b.onnx"
+RP="$D/benchmarks/cifar10_resnet/vnnlib/resnet2b_pgd_filtered/prop_2_eps_0.008.vnnlib"
+expect 0 "resnet_2b prop 2 --cert" "$C" verify "$RN" --vnnlib "$RP" --threads 1 --timeout 120 --cert "$T/rn.cert"
+has "$T/out" "^unsat" "... unsat"
+has "$T/rn.cert" '"nodes":\[\["l",\[0,1,2,3,4,5,6,7,8\]\]\]' "... at the root, by plain refutations"
+check "! grep -q '\"bounds\":\\[' '$T/rn.cert'" "... without root claims"
+expect 0 "check the resnet_2b certificate" "$C" check "$T/rn.cert" --allow-unsigned --vnnlib "$RP" --threads 1
+has "$T/out" "9 refutations re-proved" "... re-proved"
+
 # ---- optimised slopes on input-split boxes (--input-opt-gap): ACAS Xu 1_2
 # property 3 has boxes plain CROWN leaves open by less than 0.2 that the
 # optimised output slopes close; their refutations carry the slopes (no
