@@ -16,8 +16,6 @@ ALPHA, BETAS] changed (tests/certs.sh):
   alpha_badhex  an ALPHA with an upper-case hex digit
   alpha_zero    a sparse ALPHA with a run that skips 0 ReLUs after the first
                 (the same slopes, not the one spelling)
-  alpha_dense0  a dense ALPHA spelt as one sparse run "0:..." (the same
-                slopes, not the one spelling)
 ALPHA (certs.h section 1): "" every slope the default, 2 hex digits per
 ReLU when none is, else runs "SKIP:HEX" separated by ",".
 Exits 3 when IN has nothing the change applies to."""
@@ -70,8 +68,6 @@ def respell(how, alpha):
     if how == "alpha_badhex" and alpha:
         at = alpha.index(":") + 1 if ":" in alpha else 0
         return alpha[:at] + "A" + alpha[at + 1:]
-    if how == "alpha_dense0" and alpha and ":" not in alpha:
-        return "0:" + alpha
     if ":" not in alpha:
         return None
     if how == "alpha_past":
@@ -134,8 +130,7 @@ def main():
             it[3] = encode({j: 128 - v for j, v in q.items()}, n, ":" not in alpha)
             done = True
             continue
-        r = respell(how, alpha) if how in ("alpha_past", "alpha_badhex", "alpha_zero",
-                                            "alpha_dense0") else None
+        r = respell(how, alpha) if how in ("alpha_past", "alpha_badhex", "alpha_zero") else None
         if r is not None:
             it[3] = r
         elif how == "alpha_high" and alpha:

@@ -111,11 +111,22 @@ static void round_params(worker *w, node *nd, int R)
         nd->has_par = true;
 }
 
-/* Logs the refutation of disjunct d by row r (atom k). */
-static void log_row(worker *w, const node *nd, int d, int r)
+/* Logs the refutation of disjunct d by row r (atom k).  *region: 0 before
+ * the node's first logged row, then 1 when the checker's bounds of the
+ * node's region (vfy__lpc_region, as the checker will compute them) are in
+ * w->pre_lo / pre_hi, -1 when not: the slopes of the ReLUs they make stable
+ * are left to the default (they cannot change the checker's bound). */
+static void log_row(worker *w, node *nd, int d, int r, int *region)
 {
     shared *S = w->S;
     const int nr = S->n_relus;
+    if (*region == 0) {
+        cert_region cr;
+        *region = vfy__lpc_region(w, nd->lo, nd->hi, nd->split, &cr) == CN_OK &&
+                          cr == CERT_REGION_OK
+                      ? 1
+                      : -1;
+    }
     const double *a = w->oa + (size_t)r * (size_t)nr, *b = w->ob + (size_t)r * (size_t)nr;
     cert_par p = {.kind = CERT_PAR_AB, .atom = w->ok[r] - S->dstart[d], .n_alpha = nr,
                   .alpha = w->qa};
@@ -127,6 +138,13 @@ static void log_row(worker *w, const node *nd, int d, int r)
         }
     }
     vfy__alpha_defaults(S, S->n_layers, nd->split, w->qa);
+    for (int i = 0; *region > 0 && i < S->n_layers; i++) {
+        if (net_layer_at(S->n, i)->op != NET_RELU)
+            continue;
+        for (int j = 0; j < net_layer_at(S->n, i)->in; j++)
+            if (w->pre_lo[i][j] >= 0.0 || w->pre_hi[i][j] <= 0.0)
+                w->qa[S->relu_off[i] + j] = CERT_ALPHA_DEFAULT;
+    }
     p.beta_j = w->bj;
     p.beta = w->bv;
     vfy__log_refuted_par(S, nd->pid, d, &p);
@@ -155,7 +173,7 @@ static cn_status opt_rows(worker *w, node *nd, int iters, bool fresh, bool *clos
      * (w->ymax holds that call's output magnitudes when corrections exist) */
     double worst = INFINITY;
     bool any = false;
-    int r = 0;
+    int r = 0, region = S->log ? 0 : -1;
     int saved = cn_round_push(FE_UPWARD);
     for (int d = 0; d < S->n_disj; d++) {
         if (!vfy__alive_get(nd->alive, d))
@@ -176,7 +194,7 @@ static cn_status opt_rows(worker *w, node *nd, int iters, bool fresh, bool *clos
         }
         if (hit >= 0) {
             cn_round_pop(saved);
-            log_row(w, nd, d, hit);
+            log_row(w, nd, d, hit, &region);
             saved = cn_round_push(FE_UPWARD);
             vfy__alive_clear(nd->alive, d);
             continue;
