@@ -99,9 +99,10 @@
  * spelling of a list without defaults) naming the item.  The search stores
  * the default where the slope cannot change the bound: ReLUs a claim's row
  * does not pass (layers at or above the claim's), ReLUs split on the node's
- * path, and ReLUs the checker's own bounds of the region make stable (it
- * computes them as the checker will: the root box with the claims of the
- * layers below for a claim, the node's region for an item).
+ * path, ReLUs the checker's own bounds of the region make stable, and
+ * slopes equal to the checker's default there (it computes those bounds as
+ * the checker will: the root box with the claims of the layers below for a
+ * claim, the node's region for an item).
  * A leaf refuted by an LP is an ordinary "l" leaf; the LP tail of input
  * splitting (the LP over each activation pattern of a box's few unstable
  * ReLUs) is a subtree of "r" splits below an input-split node whose leaves

@@ -15,7 +15,8 @@ ALPHA, BETAS] changed (tests/certs.sh):
   bound_past, bound_badhex, bound_zero: as alpha_* on a root bound's slopes
   alpha_badhex  an ALPHA with an upper-case hex digit
   alpha_zero    a sparse ALPHA with a run that skips 0 ReLUs after the first
-                (the same slopes, not the one spelling)
+                (the same slopes, not the one spelling; when every run has
+                one slope, a slope more after the last)
 ALPHA (certs.h section 1): "" every slope the default, 2 hex digits per
 ReLU when none is, else runs "SKIP:HEX" separated by ",".
 Exits 3 when IN has nothing the change applies to."""
@@ -79,6 +80,7 @@ def respell(how, alpha):
             if len(hexs) >= 4:
                 runs[i] = "%s:%s,0:%s" % (skip, hexs[:2], hexs[2:])
                 return ",".join(runs)
+        return alpha + ",0:80"    # (runs of one slope: one more, skipping 0)
     return None
 
 

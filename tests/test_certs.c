@@ -229,8 +229,9 @@ static void relu_offsets(const net *n, int *off)
 }
 
 /* Slopes the default where they cannot change the bound, as the search
- * stores them: ReLU layers >= below, and the ReLUs the region's bounds
- * (after the splits) make stable. */
+ * stores them: ReLU layers >= below, the ReLUs the region's bounds (after
+ * the splits) make stable, and slopes equal to the default there (0, or 1
+ * when u >= -l). */
 static void default_where_irrelevant(const cert_bounds *b, const net *n, const int *off,
                                      int below, unsigned char *q)
 {
@@ -240,14 +241,23 @@ static void default_where_irrelevant(const cert_bounds *b, const net *n, const i
         const double *lo, *hi;
         cert_bounds_layer(b, i, &lo, &hi);
         for (int j = 0; j < net_layer_at(n, i)->in; j++)
-            if (i >= below || lo[j] >= 0.0 || hi[j] <= 0.0)
+            if (i >= below || lo[j] >= 0.0 || hi[j] <= 0.0 ||
+                q[off[i] + j] == (hi[j] >= -lo[j] ? CERT_ALPHA_DEN : 0))
                 q[off[i] + j] = CERT_ALPHA_DEFAULT;
     }
 }
 
+/* The same value, bit for bit but for a zero's sign (a stored 0 or 1 adds
+ * a rounding term of -0 that the default does not). */
+static void assert_same_bound(double a, double b)
+{
+    if (!(a == 0.0 && b == 0.0))
+        assert_memory_equal(&a, &b, sizeof a);
+}
+
 /* The checker's bounds with slopes left to the default where they cannot
- * matter are those with every slope stored, bit for bit (refutations and
- * root claims); with defaults anywhere they are still lower bounds. */
+ * matter are those with every slope stored (refutations and root claims);
+ * with defaults anywhere they are still lower bounds. */
 static void test_alpha_defaults_bounds(void **state)
 {
     (void)state;
@@ -275,7 +285,10 @@ static void test_alpha_defaults_bounds(void **state)
             }
             for (int k = 0; k < nr; k++) {
                 split[k] = tu_unif(&r) < 0.15 ? (tu_unif(&r) < 0.5 ? 1 : -1) : 0;
-                q[k] = (unsigned char)(tu_next(&r) % (CERT_ALPHA_DEN + 1));
+                int pick = (int)(tu_next(&r) % 4);  /* the ends of [0, 1] often */
+                q[k] = pick == 0   ? 0
+                       : pick == 1 ? CERT_ALPHA_DEN
+                                   : (unsigned char)(tu_next(&r) % (CERT_ALPHA_DEN + 1));
                 qr[k] = tu_unif(&r) < 0.5 ? CERT_ALPHA_DEFAULT : q[k];
             }
             if (cert_bounds_region(b, lo, hi, split) != CERT_REGION_OK)
@@ -295,7 +308,7 @@ static void test_alpha_defaults_bounds(void **state)
             double l_dense = cert_bounds_row_ab(b, c, &pd, split),
                    l_sparse = cert_bounds_row_ab(b, c, &ps, split),
                    l_rand = cert_bounds_row_ab(b, c, &pr, split);
-            assert_memory_equal(&l_dense, &l_sparse, sizeof l_dense);
+            assert_same_bound(l_dense, l_sparse);
             same++;
             /* root claims (no splits): each ReLU layer's input rows */
             if (cert_bounds_region(b, lo, hi, NULL) == CERT_REGION_OK)
@@ -308,7 +321,7 @@ static void test_alpha_defaults_bounds(void **state)
                         for (int sg = -1; sg <= 1; sg += 2) {
                             double cd = cert_bounds_claim(b, li, j, sg, q),
                                    cs = cert_bounds_claim(b, li, j, sg, qd);
-                            assert_memory_equal(&cd, &cs, sizeof cd);
+                            assert_same_bound(cd, cs);
                             same++;
                         }
                 }
@@ -343,7 +356,7 @@ static void test_alpha_defaults_bounds(void **state)
         cert_bounds_free(b);
         net_free(n);
     }
-    printf("# %d bounds the same bit for bit (%d slopes left to the default), %d points "
+    printf("# %d bounds the same (%d slopes left to the default), %d points "
            "confirmed\n", same, defaults, confirmed);
     assert_true(same > 500 && defaults > 100 && confirmed > 500);
 }

@@ -465,6 +465,11 @@ cn_status vfy__opt_eval(worker *w, const node *nd, const uint64_t *alive, int re
  * with slopes on the certificate's grid (bnd_run_tight), kept in
  * S->ref_lo/ref_hi for every node of the case and logged as claims. */
 cn_status vfy__root_tighten(worker *w, node *nd);
+/* Whether the stored slope q of a ReLU whose input the checker bounds by
+ * [lo, hi] gives the checker's bound what its default slope gives (the
+ * ReLU is stable, or q is the default 0 / CERT_ALPHA_DEN: the same value;
+ * at most a zero's sign can differ): then the certificate can omit it. */
+bool vfy__alpha_is_default(unsigned char q, double lo, double hi);
 void vfy__ref_free(shared *S);
 cn_status vfy__opt_worker_init(worker *w);
 void vfy__opt_worker_clear(worker *w);

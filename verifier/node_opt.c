@@ -111,11 +111,18 @@ static void round_params(worker *w, node *nd, int R)
         nd->has_par = true;
 }
 
+bool vfy__alpha_is_default(unsigned char q, double lo, double hi)
+{
+    /* (the checker's default lower slope of an unstable ReLU: 1 when
+     * u >= -l, else 0, certs.h section 3) */
+    return lo >= 0.0 || hi <= 0.0 || q == (hi >= -lo ? CERT_ALPHA_DEN : 0);
+}
+
 /* Logs the refutation of disjunct d by row r (atom k).  *region: 0 before
  * the node's first logged row, then 1 when the checker's bounds of the
  * node's region (vfy__lpc_region, as the checker will compute them) are in
- * w->pre_lo / pre_hi, -1 when not: the slopes of the ReLUs they make stable
- * are left to the default (they cannot change the checker's bound). */
+ * w->pre_lo / pre_hi, -1 when not: the slopes that cannot change the
+ * checker's bound there (vfy__alpha_is_default) are left to the default. */
 static void log_row(worker *w, node *nd, int d, int r, int *region)
 {
     shared *S = w->S;
@@ -142,7 +149,8 @@ static void log_row(worker *w, node *nd, int d, int r, int *region)
         if (net_layer_at(S->n, i)->op != NET_RELU)
             continue;
         for (int j = 0; j < net_layer_at(S->n, i)->in; j++)
-            if (w->pre_lo[i][j] >= 0.0 || w->pre_hi[i][j] <= 0.0)
+            if (vfy__alpha_is_default(w->qa[S->relu_off[i] + j], w->pre_lo[i][j],
+                                      w->pre_hi[i][j]))
                 w->qa[S->relu_off[i] + j] = CERT_ALPHA_DEFAULT;
     }
     p.beta_j = w->bj;
@@ -319,13 +327,14 @@ static void on_claim(void *user, int i, int j, int sgn, double lb, const unsigne
     vfy__log_claim(S, i, j, sgn, lb, q);
 }
 
-/* The case's claims logged from index `first` on, with the slopes of the
- * ReLUs the checker will find stable left to the default: the checker
- * re-proves the claims of each layer over one region of the root box with
- * the claims of the layers below in force (certs.h section 3, B); that
- * region is computed here as it will be (the checker's own bounds, the
- * same box and known bounds), so the bounds it recomputes do not change.
- * Without memory the slopes stay as they are. */
+/* The case's claims logged from index `first` on, with the slopes that
+ * cannot change the checker's bound left to the default (ReLUs it will
+ * find stable, slopes equal to its default: vfy__alpha_is_default): the
+ * checker re-proves the claims of each layer over one region of the root
+ * box with the claims of the layers below in force (certs.h section 3, B);
+ * that region is computed here as it will be (the checker's own bounds,
+ * the same box and known bounds), so the bounds it recomputes keep their
+ * values.  Without memory the slopes stay as they are. */
 static void claim_defaults(worker *w, int first)
 {
     shared *S = w->S;
@@ -352,7 +361,7 @@ static void claim_defaults(worker *w, int first)
             const double *lo, *hi;
             cert_bounds_layer(cb, i, &lo, &hi);
             for (int j = 0; j < net_layer_at(S->n, i)->in; j++)
-                if (lo[j] >= 0.0 || hi[j] <= 0.0)
+                if (vfy__alpha_is_default(c->q[S->relu_off[i] + j], lo[j], hi[j]))
                     c->q[S->relu_off[i] + j] = CERT_ALPHA_DEFAULT;
         }
         cert_bounds_ref_set(cb, c->layer, c->neuron, c->sgn, c->lb);
