@@ -437,11 +437,10 @@ double cert_bounds_row(cert_bounds *b, const double *c);
 /* cert_bounds_row with the parameters p (kind CERT_PAR_AB) of a refutation:
  * the lower slope of an unstable ReLU j with a row coefficient >= 0 is
  * p->alpha[j] / CERT_ALPHA_DEN (n_alpha == 0, or CERT_ALPHA_DEFAULT: the
- * default), and the row
- * gets -beta s z_j at ReLU layer j's input for each multiplier (j split
- * s = split[j] on the region).  The caller has checked every q <= 128,
- * every beta finite and >= 0, every j split in `split` and no j twice
- * (CN_REQUIRE otherwise). */
+ * default), and the row gets -beta s z_j at ReLU layer j's input for each
+ * multiplier (j split s = split[j] on the region).  The caller has checked
+ * every q <= 128 or CERT_ALPHA_DEFAULT, every beta finite and >= 0, every
+ * j split in `split` and no j twice (CN_REQUIRE otherwise). */
 double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
                           const signed char *split);
 /* Known bounds of the ReLU layers' inputs that cert_bounds_region
