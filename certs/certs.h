@@ -49,8 +49,8 @@
  *               >= LB (hex float; s is 1 or -1; z_i the input of ReLU
  *               layer i, the output of the affine layer i-1), by
  *               back-substitution of the row s (W_{i-1}[j] z_{i-1} + b[j])
- *               with the slopes Q (2 hex digits per ReLU, q/128, as "ab"
- *               items); listed by layer
+ *               with the slopes Q (an ALPHA string, as in "ab" items);
+ *               listed by layer
  *   sat/not-robust: "counterexample": {"x": [V, ...] (one per input),
  *               "case": c, "disjunct": d, "margins": [Q, ...]}
  *     V: an exact rational: a C99 hex float "%a" ("0x1.8p-2") when it is a
@@ -72,8 +72,7 @@
  * parameters of its bound:
  *   ["ab", d, k, ALPHA, BETAS]   refuted by atom k of disjunct d with the
  *                                stored slopes and split multipliers
- *                                (par.c): ALPHA holds one slope q per ReLU
- *                                (2 hex digits, slope q/128, q <= 128),
+ *                                (par.c): ALPHA the slopes (below),
  *                                BETAS [[j, "hex float"], ...] the
  *                                multipliers (>= 0) of splits of the
  *                                node's root path;
@@ -83,6 +82,27 @@
  *                                separated by ",", each a hex float
  *                                (cert_hexd) or "" for 0; the count must
  *                                be the LP's number of rows.
+ * ALPHA (slopes of an "ab" item or a "bounds" claim) gives each ReLU of the
+ * network (global order) either a slope q/128 (q = 0 .. 128, 2 lowercase hex
+ * digits) or "the default" (the checker's own slope for that ReLU, section
+ * 3).  One spelling per list of n = net_n_relus values:
+ *   - every value the default (or n = 0): "";
+ *   - no value the default: the 2n hex digits of q_0 .. q_{n-1} (dense; the
+ *     only form before sparse slopes, so older certificates still read);
+ *   - otherwise runs "SKIP:HEX" separated by ",": SKIP (decimal, no
+ *     leading zeros, at most 10 digits) values take the default, then the
+ *     values HEX spells (2 digits each, at least one); every run but the
+ *     first skips at least 1 (so each HEX is a maximal stretch of given
+ *     values), and the values after the last run take the default.
+ * The checker refuses any other spelling (a run past the n-th value, a q
+ * above 128, not lowercase hex, a SKIP of 0 after the first run, a sparse
+ * spelling of a list without defaults) naming the item.  The search stores
+ * the default where the slope cannot change the bound: ReLUs a claim's row
+ * does not pass (layers at or above the claim's), ReLUs split on the node's
+ * path, ReLUs the checker's own bounds of the region make stable, and
+ * slopes equal to the checker's default there (it computes those bounds as
+ * the checker will: the root box with the claims of the layers below for a
+ * claim, the node's region for an item).
  * A leaf refuted by an LP is an ordinary "l" leaf; the LP tail of input
  * splitting (the LP over each activation pattern of a box's few unstable
  * ReLUs) is a subtree of "r" splits below an input-split node whose leaves
@@ -154,7 +174,11 @@
  *    with two changes that keep it a lower bound for ANY stored values in
  *    range: an unstable ReLU with a coefficient v >= 0 gets the stored
  *    slope a = q/128 in [0, 1] (v relu(z) >= v a z), the product v a
- *    rounded down with its error term as for the upper line below; and at
+ *    rounded down with its error term as for the upper line below (a
+ *    ReLU whose ALPHA value is the default gets the default slope above,
+ *    0 or 1: any slope in [0, 1] gives a lower line of relu on [l, u], so
+ *    which ReLUs are left to the default, and the default itself, change
+ *    how tight the bound is, never whether it holds); and at
  *    the input of each split ReLU j with a multiplier beta >= 0 the row
  *    gets -beta s z_j, where s z_j >= 0 on the region (s = +1 active, -1
  *    inactive), so the added term is <= 0 there (beta-CROWN's Lagrangian);
@@ -315,6 +339,7 @@ typedef enum {
 } cert_par_kind;
 
 #define CERT_ALPHA_DEN 128    /* a stored slope q means q / 128, 0 <= q <= 128 */
+#define CERT_ALPHA_DEFAULT 0xff /* a stored "slope" meaning the checker's default */
 
 typedef struct {
     cert_par_kind kind;
@@ -322,7 +347,8 @@ typedef struct {
     /* CERT_PAR_AB: slopes of every ReLU (global order), used where the
      * checker finds the neuron unstable; multipliers of split constraints */
     int n_alpha;              /* net_n_relus, or 0: the default slopes */
-    unsigned char *alpha;     /* [n_alpha] q (slope q / CERT_ALPHA_DEN) */
+    unsigned char *alpha;     /* [n_alpha] q (slope q / CERT_ALPHA_DEN) or
+                                 CERT_ALPHA_DEFAULT */
     int n_beta;
     int *beta_j;              /* [n_beta] ReLUs split on the node's root path */
     double *beta;             /* [n_beta] multipliers >= 0 */
@@ -350,7 +376,7 @@ typedef struct {
     int layer, neuron, sgn;
     double lb;
     int n_q;
-    unsigned char *q;         /* [n_q] (owned by the tree) */
+    unsigned char *q;         /* [n_q] as cert_par.alpha (owned by the tree) */
 } cert_claim;
 
 typedef struct {
@@ -376,6 +402,12 @@ cn_status cert_tree_push(cert_tree *t, cert_kind kind, int dim, double at, int n
 cn_status cert_tree_set_par(cert_tree *t, int i, int q, const cert_par *p, cn_err *err) CN_WUR;
 /* Frees what p owns and zeroes it. */
 void cert_par_clear(cert_par *p);
+/* The ALPHA spelling (section 1) of the values q [n] (each <= CERT_ALPHA_DEN
+ * or CERT_ALPHA_DEFAULT): cn_free it; NULL without memory. */
+char *cert_alpha_string(const unsigned char *q, int n);
+/* Parses an ALPHA spelling of n values into q [n]; false when s is not the
+ * one spelling of some list (why[] says what is wrong; q then undefined). */
+bool cert_alpha_parse(const char *s, int n, unsigned char *q, char *why, size_t why_len) CN_WUR;
 /* *dst = a deep copy of src (CN_ENOMEM leaves dst zeroed). */
 cn_status cert_par_copy(cert_par *dst, const cert_par *src, cn_err *err) CN_WUR;
 
@@ -404,11 +436,11 @@ cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *h
 double cert_bounds_row(cert_bounds *b, const double *c);
 /* cert_bounds_row with the parameters p (kind CERT_PAR_AB) of a refutation:
  * the lower slope of an unstable ReLU j with a row coefficient >= 0 is
- * p->alpha[j] / CERT_ALPHA_DEN (n_alpha == 0: the default), and the row
- * gets -beta s z_j at ReLU layer j's input for each multiplier (j split
- * s = split[j] on the region).  The caller has checked every q <= 128,
- * every beta finite and >= 0, every j split in `split` and no j twice
- * (CN_REQUIRE otherwise). */
+ * p->alpha[j] / CERT_ALPHA_DEN (n_alpha == 0, or CERT_ALPHA_DEFAULT: the
+ * default), and the row gets -beta s z_j at ReLU layer j's input for each
+ * multiplier (j split s = split[j] on the region).  The caller has checked
+ * every q <= 128 or CERT_ALPHA_DEFAULT, every beta finite and >= 0, every
+ * j split in `split` and no j twice (CN_REQUIRE otherwise). */
 double cert_bounds_row_ab(cert_bounds *b, const double *c, const cert_par *p,
                           const signed char *split);
 /* Known bounds of the ReLU layers' inputs that cert_bounds_region
@@ -419,7 +451,8 @@ void cert_bounds_ref_set(cert_bounds *b, int layer, int neuron, int sgn, double 
 /* After a CERT_REGION_OK region: a lower bound of sgn * z_layer[neuron]
  * (layer: a ReLU layer whose previous layer is dense or a convolution) by
  * back-substitution
- * with the slopes q [n_relus] (q <= CERT_ALPHA_DEN, checked by the caller);
+ * with the slopes q [n_relus] (q <= CERT_ALPHA_DEN or CERT_ALPHA_DEFAULT,
+ * checked by the caller);
  * NaN when none. */
 double cert_bounds_claim(cert_bounds *b, int layer, int neuron, int sgn, const unsigned char *q);
 /* After a CERT_REGION_OK region: interval bounds of the outputs (borrowed). */

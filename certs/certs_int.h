@@ -70,8 +70,8 @@ void cert__free_dump(char *s);
  * fills t (initialised by the caller) or returns false with why[] naming the
  * offending node. */
 json_t *cert__tree_to_json(const cert_tree *t);
-cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char *why,
-                               size_t why_len, cn_err *err);
+cn_status cert__tree_from_json(const json_t *nodes, int n_relus, cert_tree *t, bool *ok,
+                               char *why, size_t why_len, cn_err *err);
 
 /* par.c: a parameterised refutation item [tag, d, k, ...] (certs.h, cert_par)
  * and back.  cert__par_disj reads d from an item of any known tag (false if
@@ -79,14 +79,15 @@ cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char
  * why[] set when malformed; CN_ENOMEM otherwise the only error. */
 json_t *cert__par_to_json(int disj, const cert_par *p);
 bool cert__par_disj(const json_t *item, int *disj);
-cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t why_len,
-                              cn_err *err);
+/* n_relus: the network's, the length of ALPHA's slope list. */
+cn_status cert__par_from_json(const json_t *item, int n_relus, cert_par *p, char *why,
+                              size_t why_len, cn_err *err);
 
 /* par.c: a tree's "bounds" claims as JSON ([[i, j, s, "LB", "Q"], ...]), and
  * back into t (false with why[] when malformed; CN_ENOMEM the only error). */
 json_t *cert__claims_to_json(const cert_tree *t);
-cn_status cert__claims_from_json(const json_t *a, cert_tree *t, bool *ok, char *why,
-                                 size_t why_len, cn_err *err);
+cn_status cert__claims_from_json(const json_t *a, int n_relus, cert_tree *t, bool *ok,
+                                 char *why, size_t why_len, cn_err *err);
 
 /* doc.c: exact rationals as certificate strings (hex float when a double,
  * else "p/q"), and back (false unless the string is in that exact form). */

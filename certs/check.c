@@ -366,15 +366,17 @@ static bool check_proof(checker *c, const char *where, const prop *p, const json
         cert_tree_init(&t, ci);
         bool ok;
         char why[400];
-        cn_status s = cert__tree_from_json(json_object_get(tc, "nodes"), &t, &ok, why,
-                                           sizeof why, c->err);
+        cn_status s = cert__tree_from_json(json_object_get(tc, "nodes"),
+                                           net_n_relus(c->in->model), &t, &ok, why, sizeof why,
+                                           c->err);
         if (s == CN_OK && !ok) {
             cert_tree_clear(&t);
             return fail(c, "%s.proof[%d].nodes: %s", where, ci, why);
         }
         const json_t *bounds = json_object_get(tc, "bounds");
         if (s == CN_OK && bounds) {
-            s = cert__claims_from_json(bounds, &t, &ok, why, sizeof why, c->err);
+            s = cert__claims_from_json(bounds, net_n_relus(c->in->model), &t, &ok, why,
+                                       sizeof why, c->err);
             if (s == CN_OK && !ok) {
                 cert_tree_clear(&t);
                 return fail(c, "%s.proof[%d].bounds: %s", where, ci, why);

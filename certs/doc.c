@@ -156,8 +156,8 @@ static bool small_int(const json_t *v, int *out)
     return true;
 }
 
-cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char *why,
-                               size_t why_len, cn_err *err)
+cn_status cert__tree_from_json(const json_t *nodes, int n_relus, cert_tree *t, bool *ok,
+                               char *why, size_t why_len, cn_err *err)
 {
     *ok = false;
     if (!json_is_array(nodes)) {
@@ -209,7 +209,7 @@ cn_status cert__tree_from_json(const json_t *nodes, cert_tree *t, bool *ok, char
                 continue;
             cert_par par;
             char pw[160];
-            if ((s = cert__par_from_json(item, &par, pw, sizeof pw, err)) != CN_OK)
+            if ((s = cert__par_from_json(item, n_relus, &par, pw, sizeof pw, err)) != CN_OK)
                 goto out;
             if (par.kind == CERT_PAR_NONE) {
                 snprintf(why, why_len, "node %zu, refutation %zu: %s", i, q, pw);

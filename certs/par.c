@@ -2,9 +2,12 @@
  * cert_par): an item of a node's refutation list is the integer d (plain
  * CROWN) or
  *   ["ab", d, k, ALPHA, [[j, "BETA"], ...]]
- * ALPHA: "" (default slopes) or 2 lowercase hex digits per ReLU of the
- * network (global order), each a q in 0..CERT_ALPHA_DEN (the slope is
- * q / CERT_ALPHA_DEN, exact in binary); BETA: a hex float (cert_hexd) >= 0,
+ * ALPHA: one slope q per ReLU of the network (global order), q in
+ * 0..CERT_ALPHA_DEN (the slope q / CERT_ALPHA_DEN, exact in binary) or
+ * CERT_ALPHA_DEFAULT (the checker's default slope), spelt as certs.h
+ * section 1 says (cert_alpha_string, cert_alpha_parse: "" when every
+ * slope is the default, 2 hex digits per ReLU when none is, else runs
+ * "SKIP:HEX" separated by ","); BETA: a hex float (cert_hexd) >= 0,
  * the multiplier of the split of ReLU j on the node's root path.  Values
  * are checked for range here only as far as the syntax goes; the checker
  * (tree.c) refuses a slope above 1, a negative or non-finite multiplier
@@ -79,6 +82,140 @@ static bool lp_parse(const char *y, cert_par *p, cn_status *st, cn_err *err)
     return true;
 }
 
+char *cert_alpha_string(const unsigned char *q, int n)
+{
+    CN_REQUIRE(n >= 0 && (n == 0 || q), "slopes");
+    int n_def = 0;
+    for (int j = 0; j < n; j++)
+        n_def += q[j] == CERT_ALPHA_DEFAULT;
+    /* dense: 2n digits; sparse: at most 2 per explicit slope and, per run,
+     * ",", ":" and a count of at most 10 digits (at most n runs) */
+    size_t cap = n_def == 0 ? (size_t)n * 2 + 1 : (size_t)n * 14 + 1;
+    char *s = cn_mallocarray(cap, 1);
+    if (!s)
+        return NULL;
+    if (n_def == 0 || n_def == n) {
+        if (n_def == 0)
+            cert__hex(q, (size_t)n, s);
+        else
+            s[0] = '\0';
+        return s;
+    }
+    size_t len = 0;
+    int j = 0;
+    while (j < n) {
+        int skip = 0;
+        while (j < n && q[j] == CERT_ALPHA_DEFAULT) {
+            skip++;
+            j++;
+        }
+        if (j == n)
+            break;                              /* trailing defaults: omitted */
+        len += (size_t)snprintf(s + len, cap - len, "%s%d:", len ? "," : "", skip);
+        int e = j;
+        while (e < n && q[e] != CERT_ALPHA_DEFAULT)
+            e++;
+        cert__hex(q + j, (size_t)(e - j), s + len);
+        len += 2 * (size_t)(e - j);
+        j = e;
+    }
+    s[len] = '\0';
+    return s;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool cert_alpha_parse(const char *s, int n, unsigned char *q, char *why, size_t why_len)
+{
+    CN_REQUIRE(s && n >= 0 && (n == 0 || q) && why && why_len > 0, "a string and room");
+    size_t len = strlen(s);
+    if (len == 0) {
+        memset(q, CERT_ALPHA_DEFAULT, (size_t)n);
+        return true;
+    }
+    if (!strchr(s, ':')) {                      /* dense: no slope is the default */
+        if (len != 2 * (size_t)n) {
+            snprintf(why, why_len, "%zu hex digits for %d ReLUs (2 each)", len, n);
+            return false;
+        }
+        for (int j = 0; j < n; j++) {
+            int hi = hexval(s[2 * j]), lo = hexval(s[2 * j + 1]);
+            if (hi < 0 || lo < 0) {
+                snprintf(why, why_len, "slope of ReLU %d is not 2 lowercase hex digits", j);
+                return false;
+            }
+            q[j] = (unsigned char)(16 * hi + lo);
+            if (q[j] > CERT_ALPHA_DEN) {
+                snprintf(why, why_len, "slope of ReLU %d is %d/%d, above 1", j, q[j],
+                         CERT_ALPHA_DEN);
+                return false;
+            }
+        }
+        return true;
+    }
+    memset(q, CERT_ALPHA_DEFAULT, (size_t)n);
+    const char *c = s;
+    long j = 0;
+    bool any_default = false;
+    for (int run = 0;; run++) {
+        /* SKIP: decimal, no leading zero, >= 1 after the first run */
+        long skip = 0;
+        const char *d0 = c;
+        while (*c >= '0' && *c <= '9' && c - d0 < 10)
+            skip = 10 * skip + (*c++ - '0');
+        if (c == d0 || *c != ':' || (c - d0 > 1 && *d0 == '0')) {
+            snprintf(why, why_len, "run %d: expected SKIP:HEX (SKIP a decimal count without "
+                     "leading zeros)", run);
+            return false;
+        }
+        if (run > 0 && skip == 0) {
+            snprintf(why, why_len, "run %d: skips 0 ReLUs (not the shortest spelling: "
+                     "join it to the run before)", run);
+            return false;
+        }
+        c++;
+        if (skip > n - j) {
+            snprintf(why, why_len, "run %d: skips past the last ReLU (%ld + %ld > %d)", run, j,
+                     skip, n);
+            return false;
+        }
+        any_default |= skip > 0;
+        j += skip;
+        const char *h0 = c;
+        while (hexval(c[0]) >= 0 && hexval(c[1]) >= 0) {
+            if (j >= n) {
+                snprintf(why, why_len, "run %d: slopes past the last ReLU (%d)", run, n);
+                return false;
+            }
+            q[j] = (unsigned char)(16 * hexval(c[0]) + hexval(c[1]));
+            if (q[j] > CERT_ALPHA_DEN) {
+                snprintf(why, why_len, "slope of ReLU %ld is %d/%d, above 1", j, q[j],
+                         CERT_ALPHA_DEN);
+                return false;
+            }
+            j++;
+            c += 2;
+        }
+        if (c == h0 || (*c != ',' && *c != '\0')) {
+            snprintf(why, why_len, "run %d: expected pairs of lowercase hex digits, then ',' "
+                     "or the end", run);
+            return false;
+        }
+        if (*c == '\0')
+            break;
+        c++;
+    }
+    if (!any_default && j == n) {
+        snprintf(why, why_len, "no slope is the default: the shortest spelling is 2 hex "
+                 "digits per ReLU");
+        return false;
+    }
+    return true;
+}
+
 json_t *cert__par_to_json(int disj, const cert_par *p)
 {
     json_t *a = json_array();
@@ -88,12 +225,8 @@ json_t *cert__par_to_json(int disj, const cert_par *p)
     if (p->kind == CERT_PAR_AB) {
         ok = push(a, json_string("ab")) && push(a, json_integer(disj)) &&
              push(a, json_integer(p->atom));
-        char *hex = ok ? cn_mallocarray((size_t)p->n_alpha * 2 + 1, 1) : NULL;
-        ok = ok && hex;
-        if (ok) {
-            cert__hex(p->alpha, (size_t)p->n_alpha, hex);
-            ok = push(a, json_string(hex));
-        }
+        char *hex = ok ? cert_alpha_string(p->alpha, p->n_alpha) : NULL;
+        ok = ok && hex && push(a, json_string(hex));
         cn_free(hex);
         json_t *bl = ok ? json_array() : NULL;
         ok = ok && bl && push(a, bl);
@@ -141,8 +274,8 @@ bool cert__par_disj(const json_t *item, int *disj)
     return int_at(item, 1, disj);
 }
 
-cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t why_len,
-                              cn_err *err)
+cn_status cert__par_from_json(const json_t *item, int n_relus, cert_par *p, char *why,
+                              size_t why_len, cn_err *err)
 {
     memset(p, 0, sizeof *p);
     const char *tag = json_string_value(json_array_get(item, 0));
@@ -170,13 +303,11 @@ cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t
     }
     const char *hex = json_string_value(json_array_get(item, 3));
     const json_t *bl = json_array_get(item, 4);
-    size_t nh = hex ? strlen(hex) : 0;
-    if (!hex || nh % 2 != 0 || nh / 2 > 100000000 || !json_is_array(bl) ||
-        json_array_size(bl) > 100000000) {
-        snprintf(why, why_len, "\"ab\": ALPHA must be hex digits, BETAS a list");
+    if (!hex || !json_is_array(bl) || json_array_size(bl) > 100000000) {
+        snprintf(why, why_len, "\"ab\": ALPHA must be a string, BETAS a list");
         return CN_OK;
     }
-    p->n_alpha = (int)(nh / 2);
+    p->n_alpha = hex[0] ? n_relus : 0;          /* "": every slope the default */
     p->n_beta = (int)json_array_size(bl);
     p->alpha = p->n_alpha ? cn_mallocarray((size_t)p->n_alpha, 1) : NULL;
     p->beta_j = p->n_beta ? cn_mallocarray((size_t)p->n_beta, sizeof(int)) : NULL;
@@ -185,9 +316,10 @@ cn_status cert__par_from_json(const json_t *item, cert_par *p, char *why, size_t
         cert_par_clear(p);
         return cn_fail(err, CN_ENOMEM, "out of memory reading a certificate's slopes");
     }
-    bool ok = p->n_alpha == 0 || cert__unhex(hex, p->alpha, (size_t)p->n_alpha);
+    char aw[120];
+    bool ok = p->n_alpha == 0 || cert_alpha_parse(hex, p->n_alpha, p->alpha, aw, sizeof aw);
     if (!ok)
-        snprintf(why, why_len, "\"ab\": ALPHA is not lowercase hex");
+        snprintf(why, why_len, "\"ab\": ALPHA: %s", aw);
     for (int t = 0; ok && t < p->n_beta; t++) {
         const json_t *e = json_array_get(bl, (size_t)t);
         ok = json_is_array(e) && json_array_size(e) == 2 && int_at(e, 0, &p->beta_j[t]) &&
@@ -212,15 +344,11 @@ json_t *cert__claims_to_json(const cert_tree *t)
         const cert_claim *c = &t->claims[k];
         char lb[40];
         cert_hexd(c->lb, lb);
-        char *hex = cn_mallocarray((size_t)c->n_q * 2 + 1, 1);
+        char *hex = cert_alpha_string(c->q, c->n_q);
         json_t *e = json_array();
         ok = hex && e && push(a, e) && push(e, json_integer(c->layer)) &&
              push(e, json_integer(c->neuron)) && push(e, json_integer(c->sgn)) &&
-             push(e, json_string(lb));
-        if (ok) {
-            cert__hex(c->q, (size_t)c->n_q, hex);
-            ok = push(e, json_string(hex));
-        }
+             push(e, json_string(lb)) && push(e, json_string(hex));
         cn_free(hex);
     }
     if (!ok) {
@@ -230,8 +358,8 @@ json_t *cert__claims_to_json(const cert_tree *t)
     return a;
 }
 
-cn_status cert__claims_from_json(const json_t *a, cert_tree *t, bool *ok, char *why,
-                                 size_t why_len, cn_err *err)
+cn_status cert__claims_from_json(const json_t *a, int n_relus, cert_tree *t, bool *ok,
+                                 char *why, size_t why_len, cn_err *err)
 {
     *ok = false;
     if (!json_is_array(a)) {
@@ -246,27 +374,26 @@ cn_status cert__claims_from_json(const json_t *a, cert_tree *t, bool *ok, char *
         double lb;
         const char *hex = json_string_value(json_array_get(e, 4));
         const json_t *sv = json_array_get(e, 2);
-        size_t nh = hex ? strlen(hex) : 0;
         bool good = json_is_array(e) && json_array_size(e) == 5 && int_at(e, 0, &layer) &&
                     int_at(e, 1, &neuron) && json_is_integer(sv) &&
                     ((sg = json_integer_value(sv)) == 1 || sg == -1) &&
                     json_is_string(json_array_get(e, 3)) &&
-                    cert_parse_hexd(json_string_value(json_array_get(e, 3)), &lb) && hex &&
-                    nh % 2 == 0 && nh / 2 < 100000000;
-        if (good) {
-            cn_free(q);
-            q = cn_mallocarray(nh / 2 + 1, 1);
-            if (!q)
-                return cn_fail(err, CN_ENOMEM, "out of memory reading a certificate's bounds");
-            good = cert__unhex(hex, q, nh / 2);
-        }
+                    cert_parse_hexd(json_string_value(json_array_get(e, 3)), &lb) && hex;
         if (!good) {
             cn_free(q);
             snprintf(why, why_len, "bound %zu: expected [layer, neuron, 1 or -1, \"hex float\", "
-                                   "\"slopes in hex\"]", k);
+                                   "\"slopes\"]", k);
             return CN_OK;
         }
-        cn_status s = cert_tree_add_claim(t, layer, neuron, (int)sg, lb, (int)(nh / 2), q, err);
+        if (!q && !(q = cn_mallocarray((size_t)n_relus + 1, 1)))
+            return cn_fail(err, CN_ENOMEM, "out of memory reading a certificate's bounds");
+        char aw[120];
+        if (!cert_alpha_parse(hex, n_relus, q, aw, sizeof aw)) {
+            cn_free(q);
+            snprintf(why, why_len, "bound %zu: %s", k, aw);
+            return CN_OK;
+        }
+        cn_status s = cert_tree_add_claim(t, layer, neuron, (int)sg, lb, n_relus, q, err);
         if (s != CN_OK) {
             cn_free(q);
             return s;

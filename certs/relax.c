@@ -441,7 +441,7 @@ static inline double select_bits(bool k, double a, double b)
 static inline double relu_unstable(const cert_bounds *b, const layer *l, int j, double v,
                                    double zl, double *lam, double c)
 {
-    if (v >= 0.0 && b->aq) {
+    if (v >= 0.0 && b->aq && b->aq[l->roff + j] != CERT_ALPHA_DEFAULT) {
         /* a stored slope q / CERT_ALPHA_DEN in [0, 1] (exact) */
         double a = (double)b->aq[l->roff + j] / CERT_ALPHA_DEN;
         double p = v * a;                       /* p_lo <= v a */
@@ -524,7 +524,7 @@ static double back_relu_ref(cert_bounds *b, int k, double *lam)
             continue;
         if (l->st[j] == ST_ZERO)
             lam[j] = 0.0;
-        else if (v >= 0.0 && b->aq) {
+        else if (v >= 0.0 && b->aq && b->aq[l->roff + j] != CERT_ALPHA_DEFAULT) {
             /* a stored slope q / CERT_ALPHA_DEN in [0, 1] (exact) */
             double a = (double)b->aq[l->roff + j] / CERT_ALPHA_DEN;
             double p = v * a;                   /* p_lo <= v a */

@@ -388,9 +388,9 @@ static bool bad(walk *w, int node, const char *fmt, ...)
 }
 
 /* The parameters p of refutation (node i, disjunct d) are in range: the
- * atom exists and is usable, every slope q <= CERT_ALPHA_DEN, one per
- * ReLU, every multiplier finite, >= 0, of a ReLU split on the path and
- * given once. */
+ * atom exists and is usable, every slope q <= CERT_ALPHA_DEN or the
+ * default, one per ReLU, every multiplier finite, >= 0, of a ReLU split on
+ * the path and given once. */
 static bool par_ok(walk *w, int i, int d, const cert_par *p, const frame *fr)
 {
     int n_relus = net_n_relus(cert__bounds_net(w->b));
@@ -403,7 +403,7 @@ static bool par_ok(walk *w, int i, int d, const cert_par *p, const frame *fr)
     if (p->n_alpha != 0 && p->n_alpha != n_relus)
         return bad(w, i, "disjunct %d: %d slopes for %d ReLUs", d, p->n_alpha, n_relus);
     for (int j = 0; j < p->n_alpha; j++)
-        if (p->alpha[j] > CERT_ALPHA_DEN)
+        if (p->alpha[j] > CERT_ALPHA_DEN && p->alpha[j] != CERT_ALPHA_DEFAULT)
             return bad(w, i, "disjunct %d: slope of ReLU %d is %d/%d, above 1", d, j,
                        p->alpha[j], CERT_ALPHA_DEN);
     bool ok = true;
@@ -793,7 +793,7 @@ static bool check_claims(walk *w, const frame *root)
         if (c->n_q != nr)
             return bad(w, -1, "bound %d: %d slopes for %d ReLUs", k, c->n_q, nr);
         for (int j = 0; j < nr; j++)
-            if (c->q[j] > CERT_ALPHA_DEN)
+            if (c->q[j] > CERT_ALPHA_DEN && c->q[j] != CERT_ALPHA_DEFAULT)
                 return bad(w, -1, "bound %d: slope of ReLU %d is %d/%d, above 1", k, j, c->q[j],
                            CERT_ALPHA_DEN);
         if (c->layer < at)

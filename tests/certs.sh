@@ -58,13 +58,19 @@ done
 # 88,000 then and about 800 now)
 MP0="$D/benchmarks/mnist_fc/vnnlib/prop_5_0.03.vnnlib"
 expect 0 "mnist_fc prop 5 within 400 nodes --cert" "$C" verify "$MN" --vnnlib "$MP0" --timeout 300 -j 2 --max-nodes 400 --cert "$T/ab.cert"
-has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f]+",\[\[' "slopes and split multipliers are recorded"
+has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f:,]+",\[\[' "slopes and split multipliers are recorded"
+has "$T/ab.cert" '\["ab",[0-9]+,[0-9]+,"[0-9]+:[0-9a-f]+' "... sparse: split ReLUs take the default slope"
 has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"' "the root's tightened bounds are recorded"
+has "$T/ab.cert" '"bounds":\[\[[0-9]+,[0-9]+,-?1,"[^"]*","([0-9]+:[0-9a-f:,]+)?"\]' "... sparse: the ReLUs at and above a bound's layer take the default slope"
 expect 0 "check the optimised refutations" "$C" check "$T/ab.cert" --allow-unsigned --vnnlib "$MP0"
 for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not split on the path" \
            beta_big:"with the stored slopes and multipliers" bound_high:"below the claimed" \
-           bound_slope:"bound 0: slope of ReLU 0 is 129/128" \
-           bound_layer:"bound 0: not a finite bound of a ReLU layer's input"; do
+           bound_slope:"bound [0-9]+: slope of ReLU [0-9]+ is 129/128" \
+           bound_layer:"bound 0: not a finite bound of a ReLU layer's input" \
+           alpha_past:"refutation [0-9]+: \"ab\": ALPHA: run [0-9]+: skips past the last ReLU" \
+           alpha_zero:"ALPHA: run [0-9]+: skips 0 ReLUs" alpha_badhex:"ALPHA: run 0: .*lowercase hex" \
+           bound_past:"bound [0-9]+: run [0-9]+: skips past the last ReLU" \
+           bound_zero:"bound [0-9]+: run [0-9]+: skips 0 ReLUs" bound_badhex:"bound [0-9]+: run 0: .*lowercase hex"; do
     kind=${how%%:*}
     expect 0 "tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ab.cert" "$T/ab_$kind.cert"
     expect 1 "... $kind refused" "$C" check "$T/ab_$kind.cert" --allow-unsigned --threads 2
@@ -74,6 +80,18 @@ for how in alpha_high:"above 1" beta_neg:"not finite and >= 0" beta_unsplit:"not
     check "cmp -s '$T/out_j2' '$T/out'" "... with the same message ($kind)"
 done
 
+# ---- a large network proved at the root by its plain bounds: the
+# certificate path bounds the root as the plain path does (no root claims
+# unless the root stays open) and the certificate holds only the refutations
+RN="$D/benchmarks/cifar10_resnet/onnx/resnet_2b.onnx"
+RP="$D/benchmarks/cifar10_resnet/vnnlib/resnet2b_pgd_filtered/prop_2_eps_0.008.vnnlib"
+expect 0 "resnet_2b prop 2 --cert" "$C" verify "$RN" --vnnlib "$RP" --threads 1 --timeout 120 --cert "$T/rn.cert"
+has "$T/out" "^unsat" "... unsat"
+has "$T/rn.cert" '"nodes":\[\["l",\[0,1,2,3,4,5,6,7,8\]\]\]' "... at the root, by plain refutations"
+check "! grep -q '\"bounds\":\\[' '$T/rn.cert'" "... without root claims"
+expect 0 "check the resnet_2b certificate" "$C" check "$T/rn.cert" --allow-unsigned --vnnlib "$RP" --threads 1
+has "$T/out" "9 refutations re-proved" "... re-proved"
+
 # ---- optimised slopes on input-split boxes (--input-opt-gap): ACAS Xu 1_2
 # property 3 has boxes plain CROWN leaves open by less than 0.2 that the
 # optimised output slopes close; their refutations carry the slopes (no
@@ -81,10 +99,12 @@ done
 AP3="$D/benchmarks/acasxu/onnx/ACASXU_run2a_1_2_batch_2000.onnx"
 expect 0 "ACAS 1_2 prop 3 --input-opt-gap 0.2 --cert" "$C" verify "$AP3" --vnnlib "$P3" --input-opt-gap 0.2 --threads 2 --timeout 120 --cert "$T/ia.cert" -q
 has "$T/ia.cert" '\["i",[0-9]+,"' "... input splits"
-has "$T/ia.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f]+",\[\]\]' "... refutations by optimised slopes on input boxes"
+has "$T/ia.cert" '\["ab",[0-9]+,[0-9]+,"[0-9a-f:,]+",\[\]\]' "... refutations by optimised slopes on input boxes"
+has "$T/ia.cert" '\["ab",[0-9]+,[0-9]+,"[0-9]+:[0-9a-f]+' "... sparse: the ReLUs stable on the box take the default slope"
 expect 0 "check the input-split certificate with slopes" "$C" check "$T/ia.cert" --allow-unsigned --vnnlib "$P3"
 has "$T/out" "1 proven" "... re-proved"
-for how in alpha_high:"above 1" alpha_mirror:"with the stored slopes and multipliers"; do
+for how in alpha_high:"above 1" alpha_mirror:"with the stored slopes and multipliers" \
+           alpha_zero:"ALPHA: run [0-9]+: skips 0 ReLUs" alpha_badhex:"ALPHA: run 0: .*lowercase hex"; do
     kind=${how%%:*}
     expect 0 "input boxes, tamper: $kind" python3 "${CN_SRCDIR:-.}/tests/cert_tamper.py" "$kind" "$T/ia.cert" "$T/ia_$kind.cert"
     expect 1 "... $kind refused" "$C" check "$T/ia_$kind.cert" --allow-unsigned --vnnlib "$P3"

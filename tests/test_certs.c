@@ -111,6 +111,262 @@ static void test_bounds_sound(void **state)
     assert_true(confirmed > 1000);
 }
 
+/* ---- slopes: the ALPHA spelling (certs.h section 1) ----------------------- */
+
+static void test_alpha_spelling(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("test_alpha_spelling", 3)};
+    unsigned char q[64], back[64];
+    char why[200];
+    int forms[3] = {0, 0, 0};
+    for (int trial = 0; trial < 3000; trial++) {
+        int n = (int)(tu_next(&r) % 41);
+        int mode = (int)(tu_next(&r) % 5);   /* all default, none, mixed, runs at the ends */
+        double pd = mode == 0 ? 1.0 : mode == 1 ? 0.0 : tu_unif(&r);
+        for (int j = 0; j < n; j++)
+            q[j] = tu_unif(&r) < pd ? CERT_ALPHA_DEFAULT
+                                    : (unsigned char)(tu_next(&r) % (CERT_ALPHA_DEN + 1));
+        if (mode == 3 && n > 0)
+            q[0] = q[n - 1] = CERT_ALPHA_DEFAULT;
+        if (mode == 4 && n > 1) {
+            q[0] = 0;
+            q[n - 1] = CERT_ALPHA_DEN;
+        }
+        int n_def = 0;
+        for (int j = 0; j < n; j++)
+            n_def += q[j] == CERT_ALPHA_DEFAULT;
+        char *sp = cert_alpha_string(q, n);
+        assert_non_null(sp);
+        /* the form: "" / dense / runs */
+        if (n_def == n)
+            assert_string_equal(sp, "");
+        else if (n_def == 0)
+            assert_int_equal(strlen(sp), 2 * (size_t)n);
+        else
+            assert_non_null(strchr(sp, ':'));
+        forms[n_def == n ? 0 : n_def == 0 ? 1 : 2]++;
+        memset(back, 0x5a, sizeof back);
+        if (!cert_alpha_parse(sp, n, back, why, sizeof why))
+            fail_msg("n = %d: \"%s\" refused: %s", n, sp, why);
+        assert_memory_equal(back, q, (size_t)n);
+        /* one spelling: the list read back spells the same string, and a
+         * list without defaults spelt as one run is refused */
+        char *again = cert_alpha_string(back, n);
+        assert_string_equal(again, sp);
+        cn_free(again);
+        if (n_def == 0 && n > 0) {
+            char *sparse = cn_mallocarray(strlen(sp) + 3, 1);
+            snprintf(sparse, strlen(sp) + 3, "0:%s", sp);
+            assert_false(cert_alpha_parse(sparse, n, back, why, sizeof why));
+            assert_non_null(strstr(why, "no slope is the default"));
+            cn_free(sparse);
+        }
+        if (strchr(sp, ':')) {       /* the first skip with a leading zero */
+            char *padded = cn_mallocarray(strlen(sp) + 2, 1);
+            snprintf(padded, strlen(sp) + 2, "0%s", sp);
+            assert_false(cert_alpha_parse(padded, n, back, why, sizeof why));
+            assert_non_null(strstr(why, "leading zeros"));
+            cn_free(padded);
+        }
+        cn_free(sp);
+    }
+    printf("# spellings: %d all default, %d dense, %d runs\n", forms[0], forms[1], forms[2]);
+    assert_true(forms[0] > 100 && forms[1] > 100 && forms[2] > 1000);
+    /* the spelling of a few lists, exactly */
+    unsigned char a[6] = {CERT_ALPHA_DEFAULT, 0x80, 0x00, CERT_ALPHA_DEFAULT, CERT_ALPHA_DEFAULT,
+                          0x40};
+    char *sp = cert_alpha_string(a, 6);
+    assert_string_equal(sp, "1:8000,2:40");
+    cn_free(sp);
+    a[5] = CERT_ALPHA_DEFAULT;
+    a[0] = 0x01;
+    sp = cert_alpha_string(a, 6);
+    assert_string_equal(sp, "0:018000");
+    cn_free(sp);
+    /* malformed spellings of 5 values, each refused with its reason */
+    static const struct {
+        const char *s, *why;
+    } bad[] = {
+        {"1:80,0:80", "skips 0 ReLUs"},
+        {"01:80", "leading zeros"},
+        {"1:81", "slope of ReLU 1 is 129/128, above 1"},
+        {"1:ff", "slope of ReLU 1 is 255/128, above 1"},
+        {"8080808081", "slope of ReLU 4 is 129/128, above 1"},
+        {"80808080ff", "above 1"},
+        {"4:8080", "slopes past the last ReLU"},
+        {"1:80,3:80", "slopes past the last ReLU"},
+        {"6:80", "skips past the last ReLU"},
+        {"99999999999:80", "expected SKIP:HEX"},
+        {"0:8080808080", "no slope is the default"},
+        {"1:8g", "lowercase hex"},
+        {"1:8A", "lowercase hex"},
+        {"1:8", "lowercase hex"},
+        {"1:", "lowercase hex"},
+        {"1:80,", "expected SKIP:HEX"},
+        {",1:80", "expected SKIP:HEX"},
+        {"1:80 ", "lowercase hex"},
+        {":80", "expected SKIP:HEX"},
+        {"-1:80", "expected SKIP:HEX"},
+        {"80808080", "8 hex digits for 5 ReLUs"},
+        {"808080808080", "12 hex digits for 5 ReLUs"},
+        {"8080808A80", "slope of ReLU 3 is not 2 lowercase hex digits"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (cert_alpha_parse(bad[i].s, 5, back, why, sizeof why))
+            fail_msg("\"%s\" accepted", bad[i].s);
+        if (!strstr(why, bad[i].why))
+            fail_msg("\"%s\": '%s' does not say '%s'", bad[i].s, why, bad[i].why);
+    }
+    assert_true(cert_alpha_parse("", 0, back, why, sizeof why));
+    assert_false(cert_alpha_parse("80", 0, back, why, sizeof why));
+    assert_false(cert_alpha_parse("0:80", 0, back, why, sizeof why));
+}
+
+/* The first global ReLU index of each ReLU layer of n (off [layers]). */
+static void relu_offsets(const net *n, int *off)
+{
+    int at = 0;
+    for (int i = 0; i < net_n_layers(n); i++) {
+        off[i] = at;
+        if (net_layer_at(n, i)->op == NET_RELU)
+            at += net_layer_at(n, i)->in;
+    }
+}
+
+/* Slopes the default where they cannot change the bound, as the search
+ * stores them: ReLU layers >= below, the ReLUs the region's bounds (after
+ * the splits) make stable, and slopes equal to the default there (0, or 1
+ * when u >= -l). */
+static void default_where_irrelevant(const cert_bounds *b, const net *n, const int *off,
+                                     int below, unsigned char *q)
+{
+    for (int i = 0; i < net_n_layers(n); i++) {
+        if (net_layer_at(n, i)->op != NET_RELU)
+            continue;
+        const double *lo, *hi;
+        cert_bounds_layer(b, i, &lo, &hi);
+        for (int j = 0; j < net_layer_at(n, i)->in; j++)
+            if (i >= below || lo[j] >= 0.0 || hi[j] <= 0.0 ||
+                q[off[i] + j] == (hi[j] >= -lo[j] ? CERT_ALPHA_DEN : 0))
+                q[off[i] + j] = CERT_ALPHA_DEFAULT;
+    }
+}
+
+/* The same value, bit for bit but for a zero's sign (a stored 0 or 1 adds
+ * a rounding term of -0 that the default does not). */
+static void assert_same_bound(double a, double b)
+{
+    if (!(a == 0.0 && b == 0.0))
+        assert_memory_equal(&a, &b, sizeof a);
+}
+
+/* The checker's bounds with slopes left to the default where they cannot
+ * matter are those with every slope stored (refutations and root claims);
+ * with defaults anywhere they are still lower bounds. */
+static void test_alpha_defaults_bounds(void **state)
+{
+    (void)state;
+    tu_rng r = {tu_seed("test_alpha_defaults_bounds", 5)};
+    int same = 0, defaults = 0, confirmed = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        net *n = random_net(&r, 3, 6, 5, 3);
+        cn_err err;
+        cert_bounds *b = cert_bounds_new(n, &err);
+        assert_non_null(b);
+        int nr = net_n_relus(n), off[16];
+        assert_true(net_n_layers(n) <= 16);
+        relu_offsets(n, off);
+        mpq_t *pre = qv(nr), *y = qv(3), lbq, v, t;
+        mpq_inits(lbq, v, t, NULL);
+        unsigned char q[11], qd[11], qr[11];
+        for (int rep = 0; rep < 8; rep++) {
+            double lo[3], hi[3], c[3], x[3];
+            signed char split[11];
+            for (int j = 0; j < 3; j++) {
+                double a = 2 * tu_unif(&r) - 1, w = 0.05 + 0.6 * tu_unif(&r);
+                lo[j] = a;
+                hi[j] = a + w;
+                c[j] = draw_f32(&r, false, 0);
+            }
+            for (int k = 0; k < nr; k++) {
+                split[k] = tu_unif(&r) < 0.15 ? (tu_unif(&r) < 0.5 ? 1 : -1) : 0;
+                int pick = (int)(tu_next(&r) % 4);  /* the ends of [0, 1] often */
+                q[k] = pick == 0   ? 0
+                       : pick == 1 ? CERT_ALPHA_DEN
+                                   : (unsigned char)(tu_next(&r) % (CERT_ALPHA_DEN + 1));
+                qr[k] = tu_unif(&r) < 0.5 ? CERT_ALPHA_DEFAULT : q[k];
+            }
+            if (cert_bounds_region(b, lo, hi, split) != CERT_REGION_OK)
+                continue;
+            memcpy(qd, q, sizeof q);
+            default_where_irrelevant(b, n, off, net_n_layers(n), qd);
+            for (int k = 0; k < nr; k++)
+                defaults += qd[k] == CERT_ALPHA_DEFAULT;
+            /* the spelling in between, as a certificate carries it */
+            char *sp = cert_alpha_string(qd, nr), why[200];
+            unsigned char qp[11];
+            assert_true(cert_alpha_parse(sp, nr, qp, why, sizeof why));
+            cn_free(sp);
+            cert_par pd = {.kind = CERT_PAR_AB, .n_alpha = nr, .alpha = q},
+                     ps = {.kind = CERT_PAR_AB, .n_alpha = nr, .alpha = qp},
+                     pr = {.kind = CERT_PAR_AB, .n_alpha = nr, .alpha = qr};
+            double l_dense = cert_bounds_row_ab(b, c, &pd, split),
+                   l_sparse = cert_bounds_row_ab(b, c, &ps, split),
+                   l_rand = cert_bounds_row_ab(b, c, &pr, split);
+            assert_same_bound(l_dense, l_sparse);
+            same++;
+            /* root claims (no splits): each ReLU layer's input rows */
+            if (cert_bounds_region(b, lo, hi, NULL) == CERT_REGION_OK)
+                for (int li = 1; li < net_n_layers(n); li++) {
+                    if (net_layer_at(n, li)->op != NET_RELU)
+                        continue;
+                    memcpy(qd, q, sizeof q);
+                    default_where_irrelevant(b, n, off, li, qd);
+                    for (int j = 0; j < net_layer_at(n, li)->in; j++)
+                        for (int sg = -1; sg <= 1; sg += 2) {
+                            double cd = cert_bounds_claim(b, li, j, sg, q),
+                                   cs = cert_bounds_claim(b, li, j, sg, qd);
+                            assert_same_bound(cd, cs);
+                            same++;
+                        }
+                }
+            assert_int_equal(cert_bounds_region(b, lo, hi, split), CERT_REGION_OK);
+            /* defaults anywhere: still a lower bound at points of the region */
+            for (int s = 0; s < 20; s++) {
+                for (int j = 0; j < 3; j++)
+                    x[j] = lo[j] + (hi[j] - lo[j]) * tu_unif(&r);
+                exact_forward(n, NULL, x, pre, y);
+                bool in = true;
+                for (int k = 0; k < nr; k++)
+                    if ((split[k] > 0 && mpq_sgn(pre[k]) < 0) || (split[k] < 0 && mpq_sgn(pre[k]) > 0))
+                        in = false;
+                if (!in)
+                    continue;
+                mpq_set_ui(v, 0, 1);
+                for (int j = 0; j < 3; j++) {
+                    mpq_set_d(t, c[j]);
+                    mpq_mul(t, t, y[j]);
+                    mpq_add(v, v, t);
+                }
+                mpq_set_d(lbq, l_rand);
+                if (mpq_cmp(lbq, v) > 0)
+                    fail_msg("trial %d: lower bound %a with default slopes > exact value %a",
+                             trial, l_rand, mpq_get_d(v));
+                confirmed++;
+            }
+        }
+        mpq_clears(lbq, v, t, NULL);
+        qv_free(pre, nr);
+        qv_free(y, 3);
+        cert_bounds_free(b);
+        net_free(n);
+    }
+    printf("# %d bounds the same (%d slopes left to the default), %d points "
+           "confirmed\n", same, defaults, confirmed);
+    assert_true(same > 500 && defaults > 100 && confirmed > 500);
+}
+
 /* ---- a small problem with a real proof (certfix.h) ------------------------ */
 
 static void test_proof_valid(void **state)
@@ -669,6 +925,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_bounds_sound),
+        cmocka_unit_test(test_alpha_spelling),
+        cmocka_unit_test(test_alpha_defaults_bounds),
         cmocka_unit_test(test_proof_valid),
         cmocka_unit_test(test_flip_every_byte),
         cmocka_unit_test(test_other_key_and_model),

@@ -410,8 +410,19 @@ int vfy__log_node(shared *S, int parent, int side);
 void vfy__log_set(shared *S, int id, vfy_pn_kind kind, int dim, double at);
 void vfy__log_refuted(shared *S, int id, const uint64_t *before, const uint64_t *after);
 void vfy__log_refuted_par(shared *S, int id, int d, const cert_par *p);
+/* Records a root claim (its slopes' defaults set by vfy__alpha_defaults). */
 void vfy__log_claim(shared *S, int layer, int neuron, int sgn, double lb, const unsigned char *q);
+/* Sets q [n_relus] to CERT_ALPHA_DEFAULT (certs.h) where the slope cannot
+ * change the checker's bound, so that the certificate need not store it:
+ * ReLUs of layers >= below (a row from below them does not pass them),
+ * split in `split` (NULL: none; the checker clips them to a phase), or
+ * stable by the case's root claims (S->ref_lo / ref_hi: the checker
+ * intersects every region with those). */
+void vfy__alpha_defaults(const shared *S, int below, const signed char *split,
+                         unsigned char *q);
 void vfy__log_ref(shared *S, int id, int d, const double *y, int n);
+/* Forgets the refutations recorded at node id. */
+void vfy__log_drop_refs(shared *S, int id);
 
 /* ---- node_bound.c -------------------------------------------------------- */
 
@@ -454,6 +465,11 @@ cn_status vfy__opt_eval(worker *w, const node *nd, const uint64_t *alive, int re
  * with slopes on the certificate's grid (bnd_run_tight), kept in
  * S->ref_lo/ref_hi for every node of the case and logged as claims. */
 cn_status vfy__root_tighten(worker *w, node *nd);
+/* Whether the stored slope q of a ReLU whose input the checker bounds by
+ * [lo, hi] gives the checker's bound what its default slope gives (the
+ * ReLU is stable, or q is the default 0 / CERT_ALPHA_DEN: the same value;
+ * at most a zero's sign can differ): then the certificate can omit it. */
+bool vfy__alpha_is_default(unsigned char q, double lo, double hi);
 void vfy__ref_free(shared *S);
 cn_status vfy__opt_worker_init(worker *w);
 void vfy__opt_worker_clear(worker *w);

@@ -13,6 +13,7 @@
 
 #include <fenv.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "verifier/engine_int.h"
@@ -110,11 +111,29 @@ static void round_params(worker *w, node *nd, int R)
         nd->has_par = true;
 }
 
-/* Logs the refutation of disjunct d by row r (atom k). */
-static void log_row(worker *w, const node *nd, int d, int r)
+bool vfy__alpha_is_default(unsigned char q, double lo, double hi)
+{
+    /* (the checker's default lower slope of an unstable ReLU: 1 when
+     * u >= -l, else 0, certs.h section 3) */
+    return lo >= 0.0 || hi <= 0.0 || q == (hi >= -lo ? CERT_ALPHA_DEN : 0);
+}
+
+/* Logs the refutation of disjunct d by row r (atom k).  *region: 0 before
+ * the node's first logged row, then 1 when the checker's bounds of the
+ * node's region (vfy__lpc_region, as the checker will compute them) are in
+ * w->pre_lo / pre_hi, -1 when not: the slopes that cannot change the
+ * checker's bound there (vfy__alpha_is_default) are left to the default. */
+static void log_row(worker *w, node *nd, int d, int r, int *region)
 {
     shared *S = w->S;
     const int nr = S->n_relus;
+    if (*region == 0) {
+        cert_region cr;
+        *region = vfy__lpc_region(w, nd->lo, nd->hi, nd->split, &cr) == CN_OK &&
+                          cr == CERT_REGION_OK
+                      ? 1
+                      : -1;
+    }
     const double *a = w->oa + (size_t)r * (size_t)nr, *b = w->ob + (size_t)r * (size_t)nr;
     cert_par p = {.kind = CERT_PAR_AB, .atom = w->ok[r] - S->dstart[d], .n_alpha = nr,
                   .alpha = w->qa};
@@ -124,6 +143,15 @@ static void log_row(worker *w, const node *nd, int d, int r)
             w->bj[p.n_beta] = j;
             w->bv[p.n_beta++] = b[j];
         }
+    }
+    vfy__alpha_defaults(S, S->n_layers, nd->split, w->qa);
+    for (int i = 0; *region > 0 && i < S->n_layers; i++) {
+        if (net_layer_at(S->n, i)->op != NET_RELU)
+            continue;
+        for (int j = 0; j < net_layer_at(S->n, i)->in; j++)
+            if (vfy__alpha_is_default(w->qa[S->relu_off[i] + j], w->pre_lo[i][j],
+                                      w->pre_hi[i][j]))
+                w->qa[S->relu_off[i] + j] = CERT_ALPHA_DEFAULT;
     }
     p.beta_j = w->bj;
     p.beta = w->bv;
@@ -153,7 +181,7 @@ static cn_status opt_rows(worker *w, node *nd, int iters, bool fresh, bool *clos
      * (w->ymax holds that call's output magnitudes when corrections exist) */
     double worst = INFINITY;
     bool any = false;
-    int r = 0;
+    int r = 0, region = S->log ? 0 : -1;
     int saved = cn_round_push(FE_UPWARD);
     for (int d = 0; d < S->n_disj; d++) {
         if (!vfy__alive_get(nd->alive, d))
@@ -174,7 +202,7 @@ static cn_status opt_rows(worker *w, node *nd, int iters, bool fresh, bool *clos
         }
         if (hit >= 0) {
             cn_round_pop(saved);
-            log_row(w, nd, d, hit);
+            log_row(w, nd, d, hit, &region);
             saved = cn_round_push(FE_UPWARD);
             vfy__alive_clear(nd->alive, d);
             continue;
@@ -299,6 +327,49 @@ static void on_claim(void *user, int i, int j, int sgn, double lb, const unsigne
     vfy__log_claim(S, i, j, sgn, lb, q);
 }
 
+/* The case's claims logged from index `first` on, with the slopes that
+ * cannot change the checker's bound left to the default (ReLUs it will
+ * find stable, slopes equal to its default: vfy__alpha_is_default): the
+ * checker re-proves the claims of each layer over one region of the root
+ * box with the claims of the layers below in force (certs.h section 3, B);
+ * that region is computed here as it will be (the checker's own bounds,
+ * the same box and known bounds), so the bounds it recomputes keep their
+ * values.  Without memory the slopes stay as they are. */
+static void claim_defaults(worker *w, int first)
+{
+    shared *S = w->S;
+    cert_bounds *cb = cert_bounds_new(S->n, NULL);
+    if (!cb)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    cert_bounds_ref_reset(cb);
+    cert_region r = CERT_REGION_OK;
+    for (int k = first, at = -1; k < L->n_claims; k++) {
+        const vfy_claim *c = &L->claims[k];
+        if (c->layer < at)
+            break;                      /* not by layer: the checker refuses it anyway */
+        if (c->layer != at) {
+            r = cert_bounds_region(cb, S->pc->lo_d, S->pc->hi_d, NULL);
+            at = c->layer;
+        }
+        if (r != CERT_REGION_OK)
+            break;
+        for (int i = 0; i < c->layer; i++) {
+            if (net_layer_at(S->n, i)->op != NET_RELU)
+                continue;
+            const double *lo, *hi;
+            cert_bounds_layer(cb, i, &lo, &hi);
+            for (int j = 0; j < net_layer_at(S->n, i)->in; j++)
+                if (vfy__alpha_is_default(c->q[S->relu_off[i] + j], lo[j], hi[j]))
+                    c->q[S->relu_off[i] + j] = CERT_ALPHA_DEFAULT;
+        }
+        cert_bounds_ref_set(cb, c->layer, c->neuron, c->sgn, c->lb);
+    }
+    pthread_mutex_unlock(&S->log_mu);
+    cert_bounds_free(cb);
+}
+
 cn_status vfy__root_tighten(worker *w, node *nd)
 {
     shared *S = w->S;
@@ -327,7 +398,10 @@ cn_status vfy__root_tighten(worker *w, node *nd)
     bnd_region r = {.lo = nd->lo, .hi = nd->hi, .split = nd->split};
     bnd_result res;
     int was = vfy__phase_to(w, VFY__PH_OPTIMISE);
+    int first = S->log ? S->log->n_claims : 0;
     cn_status st = bnd_run_tight(w->bc, &o, &r, 0, NULL, NULL, NULL, &res, on_claim, S, &w->err);
     vfy__phase_to(w, was);
+    if (S->log)
+        claim_defaults(w, first);
     return st; /* (a stopped run: the claims made before the stop hold) */
 }

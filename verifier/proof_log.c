@@ -82,6 +82,20 @@ static bool ref_room(shared *S)
     return true;
 }
 
+void vfy__log_drop_refs(shared *S, int id)
+{
+    if (!S->log || id < 0)
+        return;
+    pthread_mutex_lock(&S->log_mu);
+    vfy_proof *L = S->log;
+    int k = 0;
+    for (int i = 0; i < L->n_refs; i++)
+        if (L->refs[i].node != id)
+            L->refs[k++] = L->refs[i];
+    L->n_refs = k;        /* (their parameters and multipliers stay unused) */
+    pthread_mutex_unlock(&S->log_mu);
+}
+
 /* Records disjunct d refuted at node id by the LP with multipliers y [n]
  * (n == 0: by the bounds). */
 void vfy__log_ref(shared *S, int id, int d, const double *y, int n)
@@ -163,6 +177,22 @@ out:
     pthread_mutex_unlock(&S->log_mu);
 }
 
+void vfy__alpha_defaults(const shared *S, int below, const signed char *split,
+                         unsigned char *q)
+{
+    for (int i = 0; i < S->n_layers; i++) {
+        const net_layer *l = net_layer_at(S->n, i);
+        if (l->op != NET_RELU)
+            continue;
+        const int off = S->relu_off[i];
+        const double *lo = S->ref_lo ? S->ref_lo[i] : NULL, *hi = S->ref_hi ? S->ref_hi[i] : NULL;
+        for (int j = 0; j < l->in; j++)
+            if (i >= below || (split && split[off + j]) || (lo && lo[j] >= 0.0) ||
+                (hi && hi[j] <= 0.0))
+                q[off + j] = CERT_ALPHA_DEFAULT;
+    }
+}
+
 /* Records a root claim of the current case (copied). */
 void vfy__log_claim(shared *S, int layer, int neuron, int sgn, double lb, const unsigned char *q)
 {
@@ -186,6 +216,7 @@ void vfy__log_claim(shared *S, int layer, int neuron, int sgn, double lb, const 
         goto out;
     }
     memcpy(c, q, (size_t)S->n_relus);
+    vfy__alpha_defaults(S, layer, NULL, c);
     L->claims[L->n_claims++] = (vfy_claim){S->case_idx, layer, neuron, sgn, lb, c, S->n_relus};
 out:
     pthread_mutex_unlock(&S->log_mu);

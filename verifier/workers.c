@@ -105,22 +105,34 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         /* (evaluated ReLU-split children are bounded again: their
          * intermediate bounds are needed for branching) */
         cn_status st = CN_OK;
-        /* the root's bounds tightened (vfy__root_tighten): with a proof log
-         * before anything is bounded, so that every logged refutation saw
-         * the bounds the checker will use; without one only when the root
-         * is left open by its plain and optimised bounds (cheaper on easy
-         * cases) */
+        /* the root's bounds tightened (vfy__root_tighten) only when the
+         * root is left open by its plain and optimised bounds (cheaper on
+         * easy cases, and a certificate then needs no root claims).  With
+         * a proof log the first pass's refutations are dropped and the
+         * root bounded again from all its disjuncts: the checker holds
+         * the claims in every region of the case, and a bound with other
+         * intermediate bounds is not always as good, so every logged
+         * refutation must have seen the bounds the checker will use */
         bool tighten = nd->depth == 0 && !nd->evaluated && S->opt_on && !S->o->sub &&
                        S->frontier_target <= 0;
-        if (tighten && S->log)
-            st = vfy__root_tighten(w, nd);
-        if (st == CN_OK)
-            st = vfy__bound_node(w, nd, !nd->evaluated, &closed);
-        if (st == CN_OK && tighten && !S->log && !closed && !w->halted) {
+        uint64_t *alive0 = NULL;
+        if (tighten && S->log) {
+            alive0 = cn_mallocarray((size_t)S->words, sizeof(uint64_t));
+            if (!alive0)
+                return cn_fail(&w->err, CN_ENOMEM, "out of memory at a root");
+            memcpy(alive0, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+        }
+        st = vfy__bound_node(w, nd, !nd->evaluated, &closed);
+        if (st == CN_OK && tighten && !closed && !w->halted) {
+            if (alive0) {
+                vfy__log_drop_refs(S, nd->pid);
+                memcpy(nd->alive, alive0, sizeof(uint64_t) * (size_t)S->words);
+            }
             st = vfy__root_tighten(w, nd);
             if (st == CN_OK)
                 st = vfy__bound_node(w, nd, true, &closed);
         }
+        cn_free(alive0);
         if (!nd->evaluated)
             w->local_nodes++;
         if (st != CN_OK)
