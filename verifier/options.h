@@ -36,9 +36,10 @@
     O(INT, long, max_mem_mb, "max-mem", 0, "MIB", 4096, 16, 1e9, NULL,                        \
       "memory for open branch-and-bound nodes")
 #define VFY_OPTION_split(O)                                                                  \
-    O(ENUM, vfy_split, split, "split", 0, "HOW", "auto", 0, -1, "auto input relu",            \
-      "branching: input (bisect input intervals), relu (fix ReLU phases) or auto (input up to " \
-      "12 inputs)")
+    O(ENUM, vfy_split, split, "split", 0, "HOW", "auto", 0, -1, "auto input relu act",        \
+      "branching: input (bisect input intervals), relu (fix ReLU phases), act (split "        \
+      "sigmoid/tanh pre-activation intervals) or auto (input up to 12 inputs, else relu, or "  \
+      "act for sigmoid/tanh networks without ReLUs)")
 /* AUTO's limit: ACAS Xu has 5 inputs; images have hundreds. */
 #define VFY_OPTION_input_split_max_dims(O)                                                   \
     O(INT, int, input_split_max_dims, "input-split-max-dims", 0, "N", 12, 0, 1e6, NULL,       \

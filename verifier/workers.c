@@ -181,6 +181,16 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         *resolved = true;
         return CN_OK;
     }
+    if (S->act_mode) {
+        bool split;
+        cn_status st = vfy__split_act(w, nd, kids, n_kids, &split);
+        if (st != CN_OK)
+            return st;
+        if (!split) /* neither closed nor split: it must not vanish */
+            vfy__set_undecided(S, "no sigmoid/tanh interval left to split in double precision");
+        *resolved = true;
+        return CN_OK;
+    }
     if (S->o->lp_tail > 0 && nd->n_unst <= S->o->lp_tail &&
         nd->n_unst < nd->lp_skip) {
         bool tfound;
