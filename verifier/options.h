@@ -112,8 +112,8 @@
 #define VFY_OPTION_best_first_every(O)                                                       \
     O(INT, int, best_first_every, "best-first", 0, "K", -1, -1, 1e9, NULL,                    \
       "every K-th branch-and-bound node searched is the open node with the lowest bound "     \
-      "(the rest depth first; 0: depth first only; -1: 1 with input splitting, 4 with ReLU "  \
-      "splitting)")
+      "(the rest depth first; 0: depth first only; -1: 1 with input or activation "          \
+      "splitting, 4 with ReLU splitting)")
 #define VFY_OPTION_node_samples(O)                                                           \
     O(INT, int, node_samples, "node-samples", 0, "N", 1024, 0, 1e6, NULL,                     \
       "input splitting: random points of each node taken best first by its bound tried as "   \
