@@ -391,9 +391,67 @@ static double act_point(double l, double u)
     return s > l && s < u ? s : NAN;
 }
 
+/* The sensitivity of the hardest atom's row to each layer's values, from
+ * the outputs down: |c| over the outputs, |W|^T s through a dense layer,
+ * times the chord slope (f(u) - f(l)) / (u - l) through a sigmoid / tanh
+ * layer; for each smooth neuron the product of its estimated line gap and
+ * the sensitivity at its output is its score (BaBSR's |coefficient| x gap,
+ * with magnitudes in place of the back-substitution's coefficients).
+ * false when a layer is neither dense nor smooth (or no row): then the
+ * outgoing weight norm stands in for the sensitivity.  Ranking only. */
+static bool act_scores(worker *w, node *nd)
+{
+    shared *S = w->S;
+    if (w->worst_atom < 0 || !w->as)
+        return false;
+    double *s = w->as, *t = w->as2, best = -1.0;
+    for (int j = 0; j < S->n_out; j++)
+        s[j] = fabs(S->C[(size_t)w->worst_atom * (size_t)S->n_out + (size_t)j]);
+    int g = S->n_smooth;
+    for (int i = S->n_layers - 1; i >= 0; i--) {
+        const net_layer *nl = net_layer_at(S->n, i);
+        if (nl->op == NET_DENSE) {
+            for (int k = 0; k < nl->in; k++)
+                t[k] = 0.0;
+            for (int o = 0; o < nl->out; o++)
+                for (int k = 0; k < nl->in; k++)
+                    t[k] += fabs(nl->W[(size_t)o * (size_t)nl->in + (size_t)k]) * s[o];
+        } else if (net_op_smooth(nl->op)) {
+            const double *l, *u;
+            bnd_layer_bounds(w->bc, i, &l, &u);
+            g -= nl->in;
+            for (int k = 0; k < nl->in; k++) {
+                double gap = 0.0, slope = 0.0;
+                if (isfinite(l[k]) && isfinite(u[k]) && l[k] < u[k]) {
+                    gap = act_gap(nl->op, l[k], u[k]);
+                    double fl = nl->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-l[k])) : tanh(l[k]);
+                    double fu = nl->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-u[k])) : tanh(u[k]);
+                    slope = (fu - fl) / (u[k] - l[k]);
+                    double at = act_point(l[k], u[k]), sc = gap * s[k];
+                    if (!isnan(at) && sc > best) {
+                        best = sc;
+                        nd->act_j = g + k;
+                        nd->act_at = at;
+                    }
+                }
+                t[k] = s[k] * slope;
+            }
+        } else {
+            return false;
+        }
+        double *x = s;
+        s = t;
+        t = x;
+    }
+    return true;
+}
+
 void vfy__act_choose(worker *w, node *nd)
 {
     shared *S = w->S;
+    nd->act_j = -1;
+    if (act_scores(w, nd) && nd->act_j >= 0)
+        return;
     nd->act_j = -1;
     double best = -1.0;
     int g = 0;

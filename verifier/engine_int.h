@@ -326,6 +326,8 @@ typedef struct {
     double *sx, *sy;        /* its inputs and outputs */
     double t_begin, t_sample;   /* when the worker started; seconds spent sampling */
     double margin;          /* float margin of the last point try_point screened */
+    int worst_atom;         /* the hardest alive atom of the last bound_region (-1: none) */
+    double *as, *as2;       /* act_mode: [widest layer] sensitivities (vfy__act_choose) */
     bool sample_here;       /* the node being processed was taken as the lowest bound */
     /* node_opt.c scratch (opt_on or opt_in): rows' parameters [m * n_relus], rows
      * [m * n_out], their bounds and atoms [m], one refutation's values */

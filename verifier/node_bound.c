@@ -121,6 +121,7 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
     double worst;
     bool any;
     int worst_atom = refute(w, w->lb, -1, alive, &worst, &any);
+    w->worst_atom = worst_atom;
     /* Branching hint: the input dimension contributing most to the gap of
      * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
     if (any && (S->own_box || S->act_mode) && worst_atom >= 0) {

@@ -368,6 +368,8 @@ void vfy__worker_clear(worker *w)
     cn_free(w->cvec);
     cn_free(w->cvec_in);
     cn_free(w->ymax);
+    cn_free(w->as);
+    cn_free(w->as2);
     cn_free(w->alive_tmp);
     cn_free(w->alive_before);
     cn_free(w->cand);
@@ -456,6 +458,17 @@ cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
     w->tcy = cn_calloc((size_t)S->n_out, sizeof(double));
     w->tcy_dn = cn_calloc((size_t)S->n_out, sizeof(double));
     w->tr_best = -1;
+    w->worst_atom = -1;
+    if (S->act_mode) { /* vfy__act_choose's sensitivities */
+        size_t mw = (size_t)S->n_in;
+        for (int i = 0; i < S->n_layers; i++)
+            if ((size_t)net_layer_at(S->n, i)->out > mw)
+                mw = (size_t)net_layer_at(S->n, i)->out;
+        w->as = cn_mallocarray(mw, sizeof(double));
+        w->as2 = cn_mallocarray(mw, sizeof(double));
+        if (!w->as || !w->as2)
+            return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
+    }
     w->t_begin = vfy__now();
     bool tr_ok = true;
     for (int t = 0; t < 2; t++) {
