@@ -37,9 +37,11 @@
  * cut at s (0 when l < 0 < u, where the function changes curvature, else
  * the midpoint): z <= s and z >= s; each child's bounds intersect that
  * neuron's interval with its side before its lines are built (bounds.h,
- * bnd_region.act_lo / act_hi).  The neuron has the largest score
- * (the gap its lines leave on [l, u], estimated, times its outgoing weight
- * norm).  Every split covers its parent:
+ * bnd_region.act_lo / act_hi).  The neuron has the largest score: the
+ * gap its lines leave on [l, u] (estimated) times the hardest atom's
+ * sensitivity to its output (the row's |c| carried back through |W| and
+ * the chord slopes; the outgoing weight norm where a layer is neither dense
+ * nor sigmoid / tanh).  Every split covers its parent:
  * the two halves of an interval, or z >= 0 and z <= 0.
  *
  * Order.  Open nodes form a stack (depth first, the child with the lower
