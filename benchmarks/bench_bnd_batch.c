@@ -149,7 +149,8 @@ int main(int argc, char **argv)
                         goto fail;
             }
             for (int b = 0; b < B; b++)
-                rg[b] = (bnd_region){pc->lo_d, pc->hi_d, sp + (size_t)b * nr, NULL, NULL, NULL, NULL};
+                rg[b] = (bnd_region){pc->lo_d, pc->hi_d, sp + (size_t)b * nr, NULL, NULL, NULL,
+                                     NULL};
             double t1 = INFINITY, t2 = INFINITY;
             for (int rd = 0; rd < rounds; rd++) {
                 double t0 = now();

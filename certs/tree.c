@@ -453,7 +453,8 @@ static int said(char *msg, size_t len, int q, const char *fmt, ...)
     return q;
 }
 
-/* Bounds the region lo, hi, split, alo, ahi (NULL: no smooth neurons) of node i and re-proves its refutations
+/* Bounds the region lo, hi, split, alo, ahi (the smooth restrictions; NULL:
+ * no sigmoid / tanh neurons) of node i and re-proves its refutations
  * q < n_check (and the region's overflow at q = n_check < n_refs).  -1 when
  * they hold; else the q that failed, msg[] saying how (*oom: no memory for
  * an LP check). */

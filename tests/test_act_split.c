@@ -355,7 +355,8 @@ static void test_restriction_narrows(void **state)
         const double *l1, *u1;
         bnd_layer_bounds(bc, 1, &l1, &u1); /* the first smooth layer's input */
         double l = l1[0], u = u1[0], s = 0.5 * (l + u);
-        double *alo = malloc(sizeof(double) * (size_t)ns), *ahi = malloc(sizeof(double) * (size_t)ns);
+        double *alo = malloc(sizeof(double) * (size_t)ns);
+        double *ahi = malloc(sizeof(double) * (size_t)ns);
         for (int j = 0; j < ns; j++) {
             alo[j] = -INFINITY;
             ahi[j] = INFINITY;

@@ -13,8 +13,9 @@
 
 /* One allocation of shared.node_bytes: the node, alive[words], then with
  * input splitting lo, hi, cand, bx [n_in] each, with activation splitting
- * act_lo, act_hi [n_smooth] each, with ReLU splitting split[n_relus].  A child copies its parent's region, alive set, vertex and
- * LP-tail skip. */
+ * act_lo, act_hi [n_smooth] each, with ReLU splitting split[n_relus].  A
+ * child copies its parent's region (with its restrictions), alive set,
+ * vertex and LP-tail skip. */
 node *vfy__node_new(shared *S, const node *parent)
 {
     node *nd = cn_calloc(1, S->node_bytes);
