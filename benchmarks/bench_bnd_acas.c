@@ -137,7 +137,7 @@ int main(int argc, char **argv)
                     double t0 = now();
                     for (int call = 0; call < calls; call++) {
                         double *bl = boxes + 2 * (size_t)nin * (size_t)call, *bh = bl + nin;
-                        bnd_region rg = {bl, bh, NULL, NULL, NULL};
+                        bnd_region rg = {bl, bh, NULL, NULL, NULL, NULL, NULL};
                         bnd_result res;
                         if (bnd_run(bc, &o, &rg, m, C, dd, lb, &res, &err) != CN_OK) {
                             fprintf(stderr, "bench_bnd_acas: %s\n", err.msg);

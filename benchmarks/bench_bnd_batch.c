@@ -54,7 +54,7 @@ static int deepen(bnd_ctx *bc, const net *n, const double *lo, const double *hi,
     int nr = net_n_relus(n);
     int *un = malloc(sizeof(int) * (size_t)(nr + 1));
     for (int k = 0; k < depth; k++) {
-        bnd_region rg = {lo, hi, split, NULL, NULL};
+        bnd_region rg = {lo, hi, split, NULL, NULL, NULL, NULL};
         bnd_result res;
         if (bnd_run(bc, &o, &rg, 0, NULL, NULL, NULL, &res, err) != CN_OK)
             return -1;
@@ -149,7 +149,8 @@ int main(int argc, char **argv)
                         goto fail;
             }
             for (int b = 0; b < B; b++)
-                rg[b] = (bnd_region){pc->lo_d, pc->hi_d, sp + (size_t)b * nr, NULL, NULL};
+                rg[b] = (bnd_region){pc->lo_d, pc->hi_d, sp + (size_t)b * nr, NULL, NULL, NULL,
+                                     NULL};
             double t1 = INFINITY, t2 = INFINITY;
             for (int rd = 0; rd < rounds; rd++) {
                 double t0 = now();

@@ -104,6 +104,7 @@ struct bnd__act {
     double *pt, *ra, *rc;           /* points; the lines a row used (ra NaN: none) */
     int *poff;                      /* [nl + 1]: offset of z_i in a row of pt */
     const signed char *split;       /* this run's ReLU splits (borrowed) or NULL */
+    const double *alo, *ahi;        /* this run's smooth restrictions (bnd_region) or NULL */
 };
 
 static bool is_act(const bnd_ctx *c, int i) { return net_op_act(net_layer_at(c->n, i)->op); }
@@ -787,10 +788,12 @@ static bool linear_layer(bnd_ctx *c, bnd__act *a, int s, bool concr)
 /* The driver                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Activation layer i: clip by splits, set lines and interval bounds of its
- * output.  Returns false when the splits make the region empty. */
+/* Activation layer i: clip by splits (ReLU) or restrictions (sigmoid /
+ * tanh, bnd_region.act_lo / act_hi; *soff: the layer's first smooth
+ * neuron), set lines and interval bounds of its output.  Returns false when
+ * the splits or restrictions make the region empty. */
 static bool act_layer(bnd_ctx *c, bnd__act *a, const bnd_opts *o, int i, int *roff,
-                      int *unstable)
+                      int *soff, int *unstable)
 {
     net_op op = net_layer_at(c->n, i)->op;
     int n = c->L[i].in;
@@ -810,6 +813,17 @@ static bool act_layer(bnd_ctx *c, bnd__act *a, const bnd_opts *o, int i, int *ro
             c->lo[i + 1][j] = lo[j] > 0.0 ? lo[j] : 0.0;
             c->hi[i + 1][j] = hi[j] > 0.0 ? hi[j] : 0.0;
         } else {
+            if (a->alo) { /* the restriction: a subset of X's pre-activations */
+                double rl = a->alo[*soff + j], rh = a->ahi[*soff + j];
+                if (rl > lo[j])
+                    lo[j] = rl;
+                if (rh < hi[j])
+                    hi[j] = rh;
+                if (lo[j] > hi[j]) {
+                    ok = false;
+                    break;
+                }
+            }
             smooth_lines(op, lo[j], hi[j], &a->al[i][j], &a->cl[i][j], &a->au[i][j],
                          &a->cu[i][j], &a->flh[i][j], &a->fud[i][j], &a->tl[i][j], &a->tu[i][j]);
             for (int g = 0; g < 2 * (ACT_GRID + 1); g++)
@@ -820,6 +834,8 @@ static bool act_layer(bnd_ctx *c, bnd__act *a, const bnd_opts *o, int i, int *ro
     }
     if (op == NET_RELU)
         *roff += n;
+    else
+        *soff += n;
     return ok;
 }
 
@@ -885,6 +901,8 @@ cn_status bnd__act_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int 
     c->coef_m = 0;
     c->last_ok = false;
     a->split = rg->split;
+    a->alo = rg->act_lo && rg->act_hi ? rg->act_lo : NULL;
+    a->ahi = a->alo ? rg->act_hi : NULL;
     int saved = cn_round_push(FE_DOWNWARD);
     memcpy(c->lo[0], rg->lo, (size_t)c->n_in * sizeof(double));
     memcpy(c->hi[0], rg->hi, (size_t)c->n_in * sizeof(double));
@@ -892,7 +910,7 @@ cn_status bnd__act_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int 
     for (int j = 0; j < c->n_in; j++)
         if (rg->lo[j] > rg->hi[j])
             feasible = false;
-    int roff = 0;
+    int roff = 0, soff = 0;
     for (int i = 0; i < c->nl && feasible && ok; i++) {
         if (bnd__halted(c)) {
             halted = true;
@@ -910,7 +928,7 @@ cn_status bnd__act_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int 
             halted = true;
             break;
         }
-        feasible = act_layer(c, a, o, i, &roff, &rs.unstable);
+        feasible = act_layer(c, a, o, i, &roff, &soff, &rs.unstable);
     }
     if (!halted && ok && feasible && !finite_layer(c, c->nl))
         ok = false;

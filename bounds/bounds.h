@@ -165,6 +165,17 @@ typedef struct {
      * layer's computed bounds are intersected with them before the ReLU is
      * relaxed. */
     const double *const *ref_lo, *const *ref_hi;
+    /* Optional restrictions of the sigmoid / tanh neurons' pre-activations
+     * (activation splitting): [number of sigmoid / tanh neurons, numbered in
+     * layer order] each, or NULL: none.  X is also cut to
+     *     act_lo[j] <= pre-activation_j(x) <= act_hi[j]
+     * (-inf / +inf: no restriction on that side).  Each smooth layer's input
+     * bounds, computed as without restrictions (they hold on the larger
+     * region, hence on X), are intersected with them before the layer's
+     * lines are built, so the lines are act.c's for the narrowed interval;
+     * an empty intersection makes the region infeasible.  Ignored by
+     * networks without such layers. */
+    const double *act_lo, *act_hi;
 } bnd_region;
 
 /* An L2 ball for bnd_run_ball: c [n_in] finite doubles (borrowed), r >= 0

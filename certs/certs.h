@@ -64,6 +64,10 @@
  *                               side 0 = [lo, AT], side 1 = [AT, hi]
  *   ["r", j, [d, ...]]          split global ReLU j (layer order): side 0 =
  *                               pre-activation <= 0, side 1 = >= 0
+ *   ["a", j, "AT", [d, ...]]    split sigmoid / tanh neuron j (numbered over
+ *                               those neurons only, in layer order) at AT
+ *                               (hex float): side 0 = its pre-activation
+ *                               <= AT, side 1 = >= AT
  *   ["l", [d, ...]]             leaf
  *   ["e"]                       leaf at the root of a case whose box is empty
  * [d, ...] lists the disjuncts of the case refuted on that node's region
@@ -141,10 +145,15 @@
  * (checked to enclose the exact box: lo_d <= lo and hi_d >= hi exactly):
  *  (T) The tree is well formed: each split has exactly two children, an
  *      input split point lies strictly inside the parent's interval, a ReLU
- *      split names a neuron not fixed on the path.  Region(child) is the
- *      parent's region with hi[dim] = AT / lo[dim] = AT, or with the
- *      constraint pre_j(x) <= 0 / >= 0 added.  The two children's regions
- *      cover the parent's, so by induction the leaves cover B0.
+ *      split names a neuron not fixed on the path, an activation split ("a")
+ *      names a sigmoid / tanh neuron j (0 <= j < their number) and a finite
+ *      AT strictly inside the path's interval of j (the restrictions of the
+ *      "a" splits of j above it; (-inf, inf) when none).  Region(child) is
+ *      the parent's region with hi[dim] = AT / lo[dim] = AT, or with the
+ *      constraint pre_j(x) <= 0 / >= 0 added, or with pre_j(x) <= AT / >= AT
+ *      added (pre_j: the input of sigmoid / tanh neuron j).  The two
+ *      children's regions cover the parent's, so by induction the leaves
+ *      cover B0.
  *  (C) Every leaf has, for every disjunct of the case, a refutation on some
  *      node of its root path (that node's region contains the leaf's).
  *  (R) A refutation (node v, disjunct D) holds when, over region(v), some
@@ -183,7 +192,11 @@
  *    gets -beta s z_j, where s z_j >= 0 on the region (s = +1 active, -1
  *    inactive), so the added term is <= 0 there (beta-CROWN's Lagrangian);
  *    the subtraction is rounded down with its error term too.
- *  - sigmoid / tanh layers (relax_act.c): interval bounds [f(l), f(u)]
+ *  - sigmoid / tanh layers (relax_act.c): the input bounds [l, u] of
+ *    neuron j, computed as for the box alone, are first intersected with
+ *    the path's restrictions of j ("a" splits: every x of the region has
+ *    pre_j(x) in them, so the intersection still holds there; empty = the
+ *    region is empty); then interval bounds [f(l), f(u)]
  *    and, per neuron, a lower and an upper line valid on [l, u] for the
  *    real function (tangents and chords; MPFR end-point values in
  *    directed rounding, a rigorous slack for the approximate tangent
@@ -285,7 +298,7 @@
  *  3. policy: unsigned, or signed but no trusted key given, is refused
  *     unless allow_unsigned; another key is refused;
  *  4. node limit: the proof nodes are counted in the raw bytes (every node
- *     is an array whose first element is "i", "r", "l" or "e", i.e. the
+ *     is an array whose first element is "i", "r", "a", "l" or "e", i.e. the
  *     bytes ["i" etc., which cannot occur inside a JSON string) and more
  *     than limits.max_nodes (default 2,000,000) is refused unparsed;
  *  5. the JSON is parsed and must be exactly canonical;
@@ -326,7 +339,8 @@ typedef enum {
     CERT_LEAF = 'l',
     CERT_EMPTY = 'e',
     CERT_SPLIT_INPUT = 'i',
-    CERT_SPLIT_RELU = 'r'
+    CERT_SPLIT_RELU = 'r',
+    CERT_SPLIT_ACT = 'a'
 } cert_kind;
 
 /* The parameters of the bound behind one refutation (section 1, "a
@@ -361,8 +375,9 @@ typedef struct {
 
 typedef struct {
     cert_kind kind;
-    int dim;                  /* SPLIT_INPUT: input index; SPLIT_RELU: ReLU index */
-    double at;                /* SPLIT_INPUT: split point */
+    int dim;                  /* SPLIT_INPUT: input index; SPLIT_RELU: ReLU index;
+                                 SPLIT_ACT: sigmoid / tanh neuron index */
+    double at;                /* SPLIT_INPUT, SPLIT_ACT: split point */
     int n_refs;
     int *refs;                /* [n_refs] disjuncts refuted here (owned by the tree) */
     cert_par *par;            /* [n_refs] or NULL (every refutation plain) */
@@ -431,6 +446,16 @@ void cert_bounds_free(cert_bounds *b);
  * none).  Does not allocate. */
 cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *hi,
                                const signed char *split);
+/* cert_bounds_region with the region also cut to alo[j] <= pre-activation
+ * of sigmoid / tanh neuron j <= ahi[j] (smooth neurons in layer order,
+ * [cert_bounds_n_smooth] each, -inf / +inf: none; NULL: none): each smooth
+ * layer's input bounds are intersected with them before its relaxation is
+ * built (EMPTY when an intersection is empty). */
+cert_region cert_bounds_region_act(cert_bounds *b, const double *lo, const double *hi,
+                                   const signed char *split, const double *alo,
+                                   const double *ahi);
+/* The number of sigmoid / tanh neurons of the context's network. */
+int cert_bounds_n_smooth(const cert_bounds *b);
 /* After a CERT_REGION_OK region: a lower bound of c . y (c: [n_out] doubles)
  * valid for every x of the region (-inf or NaN when none). */
 double cert_bounds_row(cert_bounds *b, const double *c);

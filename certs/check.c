@@ -175,14 +175,14 @@ bool cert_screen(const char *bytes, size_t len, const cert_check_in *in, cert_re
 }
 
 /* Proof nodes in the raw bytes: every node is an array whose first element
- * is one of the strings "i", "r", "l", "e", i.e. the bytes ["i" etc.; in a
+ * is one of the strings "i", "r", "a", "l", "e", i.e. the bytes ["i" etc.; in a
  * JSON string a quote is escaped, so these bytes are never string contents. */
 static long count_nodes(const char *b, size_t len)
 {
     long n = 0;
     for (const char *p = b, *end = b + len; (p = memchr(p, '[', (size_t)(end - p))) != NULL;
          p++) {
-        if (end - p >= 4 && p[1] == '"' && p[3] == '"' && strchr("ilre", p[2]) && p[2])
+        if (end - p >= 4 && p[1] == '"' && p[3] == '"' && strchr("ilrea", p[2]) && p[2])
             n++;
     }
     return n;
@@ -204,7 +204,7 @@ static int tree_shape(const json_t *nodes, int max_depth, unsigned char *stk, si
     size_t n = json_array_size(nodes);
     for (size_t i = 0; i < n; i++) {
         const char *k = json_string_value(json_array_get(json_array_get(nodes, i), 0));
-        if (k && (k[0] == 'i' || k[0] == 'r') && k[1] == '\0') {
+        if (k && (k[0] == 'i' || k[0] == 'r' || k[0] == 'a') && k[1] == '\0') {
             if (sp >= max_depth) {
                 *at = i;
                 return 1;

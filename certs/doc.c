@@ -123,9 +123,10 @@ json_t *cert__tree_to_json(const cert_tree *t)
         char k[2] = {(char)nd->kind, 0}, at[40];
         json_t *a = json_array();
         bool ok = a && push(nodes, a) && push(a, json_string(k));
-        if (ok && (nd->kind == CERT_SPLIT_INPUT || nd->kind == CERT_SPLIT_RELU))
+        if (ok && (nd->kind == CERT_SPLIT_INPUT || nd->kind == CERT_SPLIT_RELU ||
+                   nd->kind == CERT_SPLIT_ACT))
             ok = push(a, json_integer(nd->dim));
-        if (ok && nd->kind == CERT_SPLIT_INPUT) {
+        if (ok && (nd->kind == CERT_SPLIT_INPUT || nd->kind == CERT_SPLIT_ACT)) {
             cert_hexd(nd->at, at);
             ok = push(a, json_string(at));
         }
@@ -170,18 +171,21 @@ cn_status cert__tree_from_json(const json_t *nodes, int n_relus, cert_tree *t, b
         const json_t *a = json_array_get(nodes, i);
         size_t n = json_is_array(a) ? json_array_size(a) : 0;
         const char *k = n ? json_string_value(json_array_get(a, 0)) : NULL;
-        if (!k || strlen(k) != 1 || !strchr("ilre", k[0])) {
-            snprintf(why, why_len, "node %zu: expected [\"i\"|\"r\"|\"l\"|\"e\", ...]", i);
+        if (!k || strlen(k) != 1 || !strchr("ilrea", k[0])) {
+            snprintf(why, why_len, "node %zu: expected [\"i\"|\"r\"|\"a\"|\"l\"|\"e\", ...]",
+                     i);
             goto out;
         }
         cert_kind kind = (cert_kind)k[0];
-        size_t fixed = kind == CERT_SPLIT_INPUT ? 3 : kind == CERT_SPLIT_RELU ? 2 : 1;
+        size_t fixed = kind == CERT_SPLIT_INPUT || kind == CERT_SPLIT_ACT ? 3
+                       : kind == CERT_SPLIT_RELU                         ? 2
+                                                                         : 1;
         int dim = -1;
         double at = 0;
         bool good = n == fixed || (n == fixed + 1 && kind != CERT_EMPTY);
         if (good && fixed >= 2)
             good = small_int(json_array_get(a, 1), &dim);
-        if (good && kind == CERT_SPLIT_INPUT)
+        if (good && (kind == CERT_SPLIT_INPUT || kind == CERT_SPLIT_ACT))
             good = json_is_string(json_array_get(a, 2)) &&
                    cert_parse_hexd(json_string_value(json_array_get(a, 2)), &at);
         const json_t *r = n > fixed ? json_array_get(a, fixed) : NULL;

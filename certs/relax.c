@@ -63,6 +63,7 @@ typedef struct {
     const double *cf;         /* conv: the filters [cout * fan] */
     int chw;                  /* conv: output positions oh*ow */
     int roff;                 /* relu: global index of its first neuron */
+    int soff;                 /* smooth: global index of its first neuron (layer order) */
     signed char *st;          /* relu: [in] ST_* */
     int *izero, *iunst, *ilive; /* relu: [in] the j with st ZERO, UNSTABLE, not ZERO */
     int nzero, nunst, nlive;  /*   (increasing j; set with st by prep_relu)       */
@@ -87,6 +88,7 @@ struct cert_bounds {
     bool smooth;              /* the network has sigmoid/tanh layers: backsub also
                                  concretises at every layer it passes */
     int nl, n_in, n_out, maxw;
+    int n_smooth;             /* sigmoid/tanh neurons */
     layer *L;                 /* [nl] */
     double **lo, **hi;        /* [nl+1][width of z_k] */
     double *lam, *plo, *nhi;  /* [maxw] row workspaces */
@@ -247,7 +249,7 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
     b->nhi = cn_mallocarray((size_t)b->maxw, sizeof(double));
     if (!b->L || !b->lo || !b->hi || !b->lam || !b->plo || !b->nhi)
         goto nomem;
-    int roff = 0;
+    int roff = 0, soff = 0;
     for (int k = 0; k < b->nl; k++) {
         const net_layer *nl = net_layer_at(n, k);
         layer *l = &b->L[k];
@@ -257,6 +259,8 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
         if (net_op_smooth(nl->op)) {
             size_t w = (size_t)l->in;
             l->smooth = true;
+            l->soff = soff;
+            soff += l->in;
             l->ua = cn_mallocarray(w, sizeof(double));
             l->uc = cn_mallocarray(w, sizeof(double));
             l->lw = cn_mallocarray(w, sizeof(double));
@@ -303,6 +307,7 @@ cert_bounds *cert_bounds_new(const net *n, cn_err *err)
         }
     }
     b->n_relus = roff;
+    b->n_smooth = soff;
     if (!(b->bdense = cn_calloc((size_t)(roff ? roff : 1), sizeof(double))))
         goto nomem;
     b->rlo = cn_calloc((size_t)b->nl, sizeof(double *));
@@ -1424,8 +1429,38 @@ static bool finite_layer(const cert_bounds *b, int k)
     return true;
 }
 
+/* A smooth layer's input bounds intersected with the region's restrictions
+ * (alo/ahi over the smooth neurons, NULL: none); EMPTY when one becomes
+ * empty. */
+static cert_region restrict_smooth(cert_bounds *b, int k, const double *alo, const double *ahi)
+{
+    layer *l = &b->L[k];
+    if (!alo || !ahi)
+        return CERT_REGION_OK;
+    double *lo = b->lo[k], *hi = b->hi[k];
+    for (int j = 0; j < l->in; j++) {
+        double rl = alo[l->soff + j], rh = ahi[l->soff + j];
+        if (rl > lo[j])
+            lo[j] = rl;
+        if (rh < hi[j])
+            hi[j] = rh;
+        if (lo[j] > hi[j])
+            return CERT_REGION_EMPTY;
+    }
+    return CERT_REGION_OK;
+}
+
+int cert_bounds_n_smooth(const cert_bounds *b) { return b->n_smooth; }
+
 cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *hi,
                                const signed char *split)
+{
+    return cert_bounds_region_act(b, lo, hi, split, NULL, NULL);
+}
+
+cert_region cert_bounds_region_act(cert_bounds *b, const double *lo, const double *hi,
+                                   const signed char *split, const double *alo,
+                                   const double *ahi)
 {
     CN_REQUIRE(b && lo && hi, "bounds context and box");
     b->ok = false;
@@ -1448,6 +1483,8 @@ cert_region cert_bounds_region(cert_bounds *b, const double *lo, const double *h
             }
         } else if (b->L[k].smooth) {
             layer *l = &b->L[k];
+            if ((r = restrict_smooth(b, k, alo, ahi)) != CERT_REGION_OK)
+                break;
             cert__smooth_relax(l->op, l->in, b->lo[k], b->hi[k], b->lo[k + 1], b->hi[k + 1],
                                l->lw, l->lc, l->ua, l->uc);
             for (size_t q = 0; q < (size_t)l->in * CERT_LINE_CACHE; q++)

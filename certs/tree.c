@@ -258,13 +258,15 @@ typedef struct {
     int next;                 /* split: which child is visited next (0, 1; 2 = done) */
     double *lo, *hi;          /* [n_in] region box */
     signed char *split;       /* [n_relus] */
+    double *alo, *ahi;        /* [n_smooth] sigmoid / tanh pre-activation restrictions
+                                 of the path ("a" splits; -inf / +inf: none) */
     unsigned char *cov;       /* [n_disj] refuted on the path */
 } frame;
 
 typedef struct {
     int n, cap;
     frame *f;
-    int n_in, n_relus, n_disj;
+    int n_in, n_relus, n_disj, n_smooth;
 } frames;
 
 static void frames_free(frames *F)
@@ -273,6 +275,8 @@ static void frames_free(frames *F)
         cn_free(F->f[i].lo);
         cn_free(F->f[i].hi);
         cn_free(F->f[i].split);
+        cn_free(F->f[i].alo);
+        cn_free(F->f[i].ahi);
         cn_free(F->f[i].cov);
     }
     cn_free(F->f);
@@ -295,8 +299,10 @@ static bool frame_at(frames *F, int d)
         fr->hi = cn_mallocarray((size_t)F->n_in, sizeof(double));
         fr->split = cn_calloc((size_t)(F->n_relus ? F->n_relus : 1), 1);
         fr->cov = cn_calloc((size_t)(F->n_disj ? F->n_disj : 1), 1);
+        fr->alo = cn_mallocarray((size_t)(F->n_smooth ? F->n_smooth : 1), sizeof(double));
+        fr->ahi = cn_mallocarray((size_t)(F->n_smooth ? F->n_smooth : 1), sizeof(double));
         F->cap = i + 1;
-        if (!fr->lo || !fr->hi || !fr->split || !fr->cov)
+        if (!fr->lo || !fr->hi || !fr->split || !fr->cov || !fr->alo || !fr->ahi)
             return false;
     }
     return true;
@@ -311,12 +317,19 @@ static void child_region(frames *F, const cert_tree *t, int d, int side)
     memcpy(c->lo, p->lo, sizeof(double) * (size_t)F->n_in);
     memcpy(c->hi, p->hi, sizeof(double) * (size_t)F->n_in);
     memcpy(c->split, p->split, (size_t)F->n_relus);
+    memcpy(c->alo, p->alo, sizeof(double) * (size_t)F->n_smooth);
+    memcpy(c->ahi, p->ahi, sizeof(double) * (size_t)F->n_smooth);
     memcpy(c->cov, p->cov, (size_t)F->n_disj);
     if (pn->kind == CERT_SPLIT_INPUT) {
         if (side == 0)
             c->hi[pn->dim] = pn->at;
         else
             c->lo[pn->dim] = pn->at;
+    } else if (pn->kind == CERT_SPLIT_ACT) {
+        if (side == 0)
+            c->ahi[pn->dim] = pn->at;   /* pre-activation <= AT */
+        else
+            c->alo[pn->dim] = pn->at;   /* pre-activation >= AT */
     } else {
         c->split[pn->dim] = side ? 1 : -1;
     }
@@ -344,13 +357,15 @@ typedef struct {
     cert_stats st;
 } job;
 
-/* Jobs in walk order, their regions in three flat arrays (job k's box at
- * lo/hi + k * n_in, its splits at split + k * n_relus). */
+/* Jobs in walk order, their regions in flat arrays (job k's box at
+ * lo/hi + k * n_in, its splits at split + k * n_relus, its smooth
+ * restrictions at alo/ahi + k * n_smooth). */
 typedef struct {
     int n, cap;               /* cap == 0: sequential, no queue */
     job *jobs;
     double *lo, *hi;
     signed char *split;
+    double *alo, *ahi;
 } queue;
 
 typedef struct {
@@ -362,7 +377,7 @@ typedef struct {
     const prop_case *pc;
     const cert_tree *t;
     case_atoms ca;
-    int n_out, n_in, n_relus;
+    int n_out, n_in, n_relus, n_smooth;
     char *why;
     size_t why_len;
     cert_stats *st;
@@ -438,16 +453,18 @@ static int said(char *msg, size_t len, int q, const char *fmt, ...)
     return q;
 }
 
-/* Bounds the region lo, hi, split of node i and re-proves its refutations
+/* Bounds the region lo, hi, split, alo, ahi (the smooth restrictions; NULL:
+ * no sigmoid / tanh neurons) of node i and re-proves its refutations
  * q < n_check (and the region's overflow at q = n_check < n_refs).  -1 when
  * they hold; else the q that failed, msg[] saying how (*oom: no memory for
  * an LP check). */
 static int prove_refs(prover *P, int i, const double *lo, const double *hi,
-                      const signed char *split, int n_check, char *msg, size_t len, bool *oom)
+                      const signed char *split, const double *alo, const double *ahi,
+                      int n_check, char *msg, size_t len, bool *oom)
 {
     const cert_node *nd = &P->t->nodes[i];
     const case_atoms *ca = P->ca;
-    cert_region r = cert_bounds_region(P->b, lo, hi, split);
+    cert_region r = cert_bounds_region_act(P->b, lo, hi, split, alo, ahi);
     for (int q = 0; q < nd->n_refs; q++) {
         int d = nd->refs[q];
         if (r == CERT_REGION_BLOWN)
@@ -509,13 +526,17 @@ static void queue_free(queue *Q)
     cn_free(Q->lo);
     cn_free(Q->hi);
     cn_free(Q->split);
+    cn_free(Q->alo);
+    cn_free(Q->ahi);
     memset(Q, 0, sizeof *Q);
 }
 
 /* Room for the jobs of a tree of n_nodes nodes within `bytes`. */
-static bool queue_init(queue *Q, size_t bytes, int n_nodes, int n_in, int n_relus)
+static bool queue_init(queue *Q, size_t bytes, int n_nodes, int n_in, int n_relus,
+                       int n_smooth)
 {
-    size_t per = sizeof(job) + 2 * sizeof(double) * (size_t)n_in + (size_t)n_relus;
+    size_t per = sizeof(job) + 2 * sizeof(double) * ((size_t)n_in + (size_t)n_smooth) +
+                 (size_t)n_relus;
     size_t cap = bytes / per;
     if (cap < 1)
         cap = 1;
@@ -526,7 +547,9 @@ static bool queue_init(queue *Q, size_t bytes, int n_nodes, int n_in, int n_relu
     Q->lo = cn_mallocarray(cap * (size_t)n_in, sizeof(double));
     Q->hi = cn_mallocarray(cap * (size_t)n_in, sizeof(double));
     Q->split = cn_calloc(cap * (size_t)n_relus + 1, 1);
-    if (!Q->jobs || !Q->lo || !Q->hi || !Q->split) {
+    Q->alo = cn_mallocarray(cap * (size_t)n_smooth + 1, sizeof(double));
+    Q->ahi = cn_mallocarray(cap * (size_t)n_smooth + 1, sizeof(double));
+    if (!Q->jobs || !Q->lo || !Q->hi || !Q->split || !Q->alo || !Q->ahi) {
         queue_free(Q);
         return false;
     }
@@ -539,7 +562,7 @@ static bool queue_init(queue *Q, size_t bytes, int n_nodes, int n_in, int n_relu
  * and skips the jobs after the first failure known to any thread. */
 typedef struct {
     const queue *Q;
-    int n_in, n_relus;
+    int n_in, n_relus, n_smooth;
     atomic_int next;
     atomic_int first_fail;    /* lowest failed job so far (Q->n: none) */
 } flush_shared;
@@ -563,10 +586,12 @@ static void *flush_run(void *arg)
             break;
         const job *jb = &Q->jobs[j];
         bool oom = false;
+        size_t ks = (size_t)j * (size_t)S->n_smooth;
         int fq = prove_refs(k->P, jb->node, Q->lo + (size_t)j * (size_t)S->n_in,
                             Q->hi + (size_t)j * (size_t)S->n_in,
-                            Q->split + (size_t)j * (size_t)S->n_relus, jb->n_check, k->msg,
-                            sizeof k->msg, &oom);
+                            Q->split + (size_t)j * (size_t)S->n_relus,
+                            S->n_smooth ? Q->alo + ks : NULL, S->n_smooth ? Q->ahi + ks : NULL,
+                            jb->n_check, k->msg, sizeof k->msg, &oom);
         if (fq >= 0) {
             k->fail_job = j;
             k->fail_q = fq;
@@ -598,7 +623,7 @@ static bool flush(walk *w)
     queue *Q = &w->q;
     if (Q->n == 0)
         return true;
-    flush_shared S = {.Q = Q, .n_in = w->n_in, .n_relus = w->n_relus};
+    flush_shared S = {.Q = Q, .n_in = w->n_in, .n_relus = w->n_relus, .n_smooth = w->n_smooth};
     atomic_init(&S.next, 0);
     atomic_init(&S.first_fail, Q->n);
     int n_b = w->n_b < Q->n ? w->n_b : Q->n;
@@ -653,6 +678,10 @@ static bool queue_push(walk *w, int i, const frame *fr, int n_check)
     memcpy(Q->lo + (size_t)Q->n * (size_t)w->n_in, fr->lo, sizeof(double) * (size_t)w->n_in);
     memcpy(Q->hi + (size_t)Q->n * (size_t)w->n_in, fr->hi, sizeof(double) * (size_t)w->n_in);
     memcpy(Q->split + (size_t)Q->n * (size_t)w->n_relus, fr->split, (size_t)w->n_relus);
+    memcpy(Q->alo + (size_t)Q->n * (size_t)w->n_smooth, fr->alo,
+           sizeof(double) * (size_t)w->n_smooth);
+    memcpy(Q->ahi + (size_t)Q->n * (size_t)w->n_smooth, fr->ahi,
+           sizeof(double) * (size_t)w->n_smooth);
     Q->n++;
     return Q->n < Q->cap || flush(w);
 }
@@ -681,8 +710,9 @@ static bool check_refs(walk *w, int i, frame *fr)
     } else {
         char msg[400];
         bool oom = false;
-        int fq = prove_refs(&w->pv[0], i, fr->lo, fr->hi, fr->split, n_ok, msg, sizeof msg,
-                            &oom);
+        int fq = prove_refs(&w->pv[0], i, fr->lo, fr->hi, fr->split,
+                            w->n_smooth ? fr->alo : NULL, w->n_smooth ? fr->ahi : NULL, n_ok,
+                            msg, sizeof msg, &oom);
         if (oom) {
             w->oom = true;
             return false;
@@ -746,6 +776,15 @@ static bool check_node(walk *w, frames *F, int i, int depth)
             return bad(w, i, "ReLU split on neuron %d of %d", nd->dim, F->n_relus);
         if (fr->split[nd->dim])
             return bad(w, i, "ReLU %d is split again on its path", nd->dim);
+        break;
+    case CERT_SPLIT_ACT:
+        if (nd->dim < 0 || nd->dim >= F->n_smooth)
+            return bad(w, i, "activation split on sigmoid/tanh neuron %d of %d", nd->dim,
+                       F->n_smooth);
+        if (!(isfinite(nd->at) && fr->alo[nd->dim] < nd->at && nd->at < fr->ahi[nd->dim]))
+            return bad(w, i, "activation split point %a is not finite and strictly inside "
+                       "[%a, %a], the path's interval of sigmoid/tanh neuron %d", nd->at,
+                       fr->alo[nd->dim], fr->ahi[nd->dim], nd->dim);
         break;
     case CERT_EMPTY: {
         bool empty = false;
@@ -838,6 +877,10 @@ static bool walk_tree(walk *w, frames *F)
         root->hi[k] = pc->hi_d[k];
     }
     memset(root->split, 0, (size_t)F->n_relus);
+    for (int k = 0; k < F->n_smooth; k++) {
+        root->alo[k] = -INFINITY;
+        root->ahi[k] = INFINITY;
+    }
     memset(root->cov, 0, (size_t)F->n_disj);
     if (!check_claims(w, root))
         return false;
@@ -850,7 +893,8 @@ static bool walk_tree(walk *w, frames *F)
     for (;;) {
         if (!check_node(w, F, i, d))
             return false;
-        if (t->nodes[i].kind == CERT_SPLIT_INPUT || t->nodes[i].kind == CERT_SPLIT_RELU) {
+        if (t->nodes[i].kind == CERT_SPLIT_INPUT || t->nodes[i].kind == CERT_SPLIT_RELU ||
+            t->nodes[i].kind == CERT_SPLIT_ACT) {
             if (!frame_at(F, d + 1)) {
                 w->oom = true;
                 return false;
@@ -885,7 +929,8 @@ cn_status cert__check_tree_chunked(cert_bounds *const *bs, int n_b, size_t queue
                    "one context per thread, all on the same network");
     const net *n = cert__bounds_net(bs[0]);
     walk w = {.b = bs[0], .bs = bs, .n_b = n_b, .t = t, .n_out = net_out_size(n),
-              .n_in = net_in_size(n), .n_relus = net_n_relus(n), .why = why,
+              .n_in = net_in_size(n), .n_relus = net_n_relus(n),
+              .n_smooth = cert_bounds_n_smooth(bs[0]), .why = why,
               .why_len = why_len, .st = st};
     why[0] = '\0';
     if (t->case_idx < 0 || t->case_idx >= prop_n_cases(p)) {
@@ -907,7 +952,8 @@ cn_status cert__check_tree_chunked(cert_bounds *const *bs, int n_b, size_t queue
         return CN_OK;
     }
     w.pc = prop_case_at(p, t->case_idx);
-    frames F = {.n_in = w.n_in, .n_relus = w.n_relus, .n_disj = w.pc->n_disj};
+    frames F = {.n_in = w.n_in, .n_relus = w.n_relus, .n_disj = w.pc->n_disj,
+                .n_smooth = w.n_smooth};
     mpq_init(w.tmp);
     cn_status s = CN_OK;
     int n_pv = 0;
@@ -916,7 +962,8 @@ cn_status cert__check_tree_chunked(cert_bounds *const *bs, int n_b, size_t queue
     w.pv = cn_calloc((size_t)n_b, sizeof(prover));
     if (!w.seen || !w.bseen || !w.pv || !atoms_build(w.pc, w.n_out, &w.ca) ||
         !frame_at(&F, 0) || (n_b > 1 && t->n_nodes > 0 &&
-                             !queue_init(&w.q, queue_bytes, t->n_nodes, w.n_in, w.n_relus))) {
+                             !queue_init(&w.q, queue_bytes, t->n_nodes, w.n_in, w.n_relus,
+                                        w.n_smooth))) {
         s = cn_fail(err, CN_ENOMEM, "checker: out of memory");
         goto done;
     }

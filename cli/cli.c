@@ -650,7 +650,7 @@ static const cli_val *given(const cli_args *a, const char *name)
     return NULL;
 }
 
-/* "--split: expected input, relu or auto, got 'x'": the other choices, then
+/* "--split: expected input, relu, act or auto, got 'x'": the other choices, then
  * the default. */
 static void bad_choice(const char *name, const char *choices, const char *def, const char *got)
 {

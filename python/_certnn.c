@@ -679,7 +679,7 @@ static PyObject *net_bounds_py(Net *self, PyObject *args, PyObject *kw)
         }
         bnd_opts o;
         bnd_opts_init(&o, m);
-        bnd_region reg = {lo, hi, NULL, NULL, NULL};
+        bnd_region reg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         Py_BEGIN_ALLOW_THREADS
         bnd_ctx *bc = bnd_ctx_new(self->n, &err);
         s = bc ? bnd_run(bc, &o, &reg, 2 * n_out, C, NULL, lb, NULL, &err) : err.status;

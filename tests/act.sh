@@ -3,7 +3,8 @@
 # MLP of tests/data/tanh (tests/data/make_tanh_mlp.py) against each of its
 # eps-ball specs: a verdict (sat or unsat; never unsat where sampling found a
 # counterexample), a signed certificate, and `certnn check` accepting it; a
-# tampered counterexample is refused.
+# tampered counterexample is refused; activation splitting (--split act)
+# proves the tight spec with a certificate that checks.
 set -u
 . "${CN_SRCDIR:-.}/tests/tap.sh"
 
@@ -26,4 +27,13 @@ for spec in "$M"/*.vnnlib; do
     fi
 done
 check '[ "$n_unsat" -ge 5 ] && [ "$n_sat" -ge 5 ]' "both verdicts occur ($n_unsat unsat, $n_sat sat)"
+# activation splitting (--split act): the tight spec needs branching; its
+# proof splits tanh/sigmoid pre-activations ("a" nodes) and must check
+b=tanh_mlp_p4_eps_0.35_tight.vnnlib
+expect 0 "$b: --split act" "$C" verify "$M/tanh_mlp.onnx" --vnnlib "$M/$b" --timeout 30 \
+    --seed 1 --split act --cert "$T/a.json" --sign "$T/k.key"
+check '[ "$(head -1 "$T/out")" = unsat ]' "$b: --split act decides unsat"
+check 'grep -q "\[\"a\"," "$T/a.json"' "$b: the proof has activation splits"
+expect 0 "$b: its certificate checks" "$C" check "$T/a.json" --pubkey "$T/k.pub" \
+    --model "$M/tanh_mlp.onnx" --vnnlib "$M/$b"
 tap_end act.sh

@@ -156,7 +156,7 @@ done
 expect 64 "eval --offset 1000000001 is refused" "$C" eval x --offset 1000000001
 has_text "$T/err" "--offset: 1000000001 is out of range" "eval names --offset"
 expect 64 "verify --split sideways is refused" "$C" verify "$ACAS" --vnnlib "$D/benchmarks/acasxu/vnnlib/prop_1.vnnlib" --split sideways
-has_text "$T/err" "--split: expected input, relu or auto, got 'sideways'" "the message lists --split's choices"
+has_text "$T/err" "--split: expected input, relu, act or auto, got 'sideways'" "the message lists --split's choices"
 
 # SIGINT stops the complete engine on the --data path too: the sample the
 # bounds cannot prove ends with the verdict timeout (counted unknown: exit 2).

@@ -24,7 +24,7 @@ bnd_ctx *relu_box_bounds(const net *n, const double *lo, const double *hi,
     assert_non_null(bc);
     bnd_opts bo;
     bnd_opts_init(&bo, BND_INTERVAL);
-    bnd_region reg = {lo, hi, NULL, NULL, NULL};
+    bnd_region reg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     assert_int_equal(bnd_run(bc, &bo, &reg, 0, NULL, NULL, NULL, NULL, &err), CN_OK);
     assert_true(net_n_layers(n) <= ENG_MAX_LAYERS);
     for (int i = 0; i < ENG_MAX_LAYERS; i++)
@@ -54,7 +54,8 @@ int check_proof(const vfy_proof *pf, const prop *p)
             roots++;
         else
             assert_int_equal(pf->nodes[nd->parent].child[nd->side], i);
-        if (nd->kind == VFY_PN_SPLIT_INPUT || nd->kind == VFY_PN_SPLIT_RELU) {
+        if (nd->kind == VFY_PN_SPLIT_INPUT || nd->kind == VFY_PN_SPLIT_RELU ||
+            nd->kind == VFY_PN_SPLIT_ACT) {
             assert_true(nd->child[0] >= 0 && nd->child[1] >= 0);
             continue;
         }

@@ -127,6 +127,13 @@ tests_test_act_SOURCES = tests/test_act.c tests/testutil.h
 tests_test_act_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -UNDEBUG
 tests_test_act_LDADD = certs/libcerts.la bounds/libbounds.la models/libmodels.la $(MPFR_LIBS) \
 	$(OPENBLAS_LIBS) $(CMOCKA_LIBS) $(CN_BASE_LIBS)
+# Activation splitting (issue 25): branch and bound over sigmoid / tanh
+# pre-activation intervals, its certificates and tampered "a" nodes.
+check_PROGRAMS += tests/test_act_split
+TESTS += tests/test_act_split
+tests_test_act_split_SOURCES = tests/test_act_split.c tests/testutil.h
+tests_test_act_split_CFLAGS = $(tests_cflags)
+tests_test_act_split_LDADD = tests/libtestfix.la $(CN_ALL_LIBS) $(CMOCKA_LIBS)
 # Pooling (issue 25): Pad / AveragePool / GlobalAveragePool / MaxPool readers,
 # max pooling's evaluation, bounds (bounds/ and the checker's) and gradient.
 check_PROGRAMS += tests/test_pool

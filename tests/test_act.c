@@ -134,7 +134,7 @@ static void test_bounds_enclose(void **state)
         for (size_t mi = 0; mi < sizeof methods / sizeof methods[0]; mi++) {
             bnd_opts o;
             bnd_opts_init(&o, methods[mi]);
-            bnd_region rg = {lo, hi, NULL, NULL, NULL};
+            bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
             bnd_result res;
             assert_int_equal(bnd_run(bc, &o, &rg, 2 * out, C, NULL, lb, &res, &err), CN_OK);
             for (int q = 0; q < 2 * out; q++)
@@ -183,7 +183,7 @@ static void test_linear_tighter(void **state)
         double C[8] = {1, 0, 0, 1, -1, 0, 0, -1}, li[4], lc[4];
         cn_err err;
         bnd_ctx *bc = bnd_ctx_new(n, &err);
-        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         bnd_opts o;
         bnd_opts_init(&o, BND_INTERVAL);
         assert_int_equal(bnd_run(bc, &o, &rg, 4, C, NULL, li, NULL, &err), CN_OK);
@@ -288,7 +288,7 @@ static void test_lines_pinned(void **state)
             double lo_b[1] = {l}, hi_b[1] = {u}, C[1] = {1.0}, lb[1];
             bnd_ctx *bc = bnd_ctx_new(n, &err);
             assert_non_null(bc);
-            bnd_region rg = {lo_b, hi_b, NULL, NULL, NULL};
+            bnd_region rg = {lo_b, hi_b, NULL, NULL, NULL, NULL, NULL};
             const bnd_method ms[] = {BND_DEEPPOLY, BND_CROWN};
             for (int mi = 0; mi < 2; mi++) {
                 bnd_opts o;
@@ -347,7 +347,7 @@ static void test_lines_valid_inside(void **state)
                 double lo_b[1] = {l}, hi_b[1] = {u}, C[2] = {1.0, -1.0}, lb[2];
                 bnd_ctx *bc = bnd_ctx_new(n, &err);
                 assert_non_null(bc);
-                bnd_region rg = {lo_b, hi_b, NULL, NULL, NULL};
+                bnd_region rg = {lo_b, hi_b, NULL, NULL, NULL, NULL, NULL};
                 bnd_opts o;
                 bnd_opts_init(&o, BND_CROWN);
                 assert_int_equal(bnd_run(bc, &o, &rg, 2, C, NULL, lb, NULL, &err), CN_OK);
@@ -411,7 +411,7 @@ static void test_fixed_net_gap(void **state)
     double C[8] = {1, 0, 0, 1, -1, 0, 0, -1}, li[4], ll[4];
     bnd_ctx *bc = bnd_ctx_new(n, &err);
     assert_non_null(bc);
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     bnd_opts o;
     bnd_opts_init(&o, BND_INTERVAL);
     assert_int_equal(bnd_run(bc, &o, &rg, 4, C, NULL, li, NULL, &err), CN_OK);

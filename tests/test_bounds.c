@@ -58,7 +58,7 @@ static int check_net(const net *n, tu_rng *r, const double *lo, const double *hi
     assert_int_equal(q, m);
 
     snapshot s[4];
-    bnd_region rg = {lo, hi, split, NULL, NULL};
+    bnd_region rg = {lo, hi, split, NULL, NULL, NULL, NULL};
     bool alpha_inter = false;
     for (int k = 0; k < 4; k++) {
         bnd_opts o;
@@ -262,7 +262,7 @@ static void test_infeasible_split(void **state)
     bnd_ctx *c = bnd_ctx_new(n, &err);
     double lo[1] = {0}, hi[1] = {1}, C[1] = {1}, lb[1];
     signed char split[1] = {1};
-    bnd_region rg = {lo, hi, split, NULL, NULL};
+    bnd_region rg = {lo, hi, split, NULL, NULL, NULL, NULL};
     for (int k = 0; k < 4; k++) {
         bnd_opts o;
         bnd_opts_init(&o, methods[k]);
@@ -297,7 +297,7 @@ static void test_hand_values(void **state)
     l->W[1] = 1;
     bnd_ctx *c = bnd_ctx_new(n, &err);
     double lo[2] = {-1, -1}, hi[2] = {1, 1}, C[2] = {1, -1}, lb[2];
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     bnd_opts o;
     bnd_opts_init(&o, BND_INTERVAL);
     assert_int_equal(bnd_run(c, &o, &rg, 2, C, NULL, lb, NULL, &err), CN_OK);
@@ -346,7 +346,7 @@ static void test_alpha_improves(void **state)
     l->W[1] = 1;
     bnd_ctx *c = bnd_ctx_new(n, &err);
     double lo[1] = {-2}, hi[1] = {1}, C[1] = {1}, lb[1];
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     bnd_opts o;
     bnd_opts_init(&o, BND_CROWN);
     o.intersect_ibp = false;
@@ -373,7 +373,7 @@ static void test_rounding_mode_restored(void **state)
     double lo[4], hi[4], x0[4];
     random_box(&r, 4, 1, 0, lo, hi, x0);
     double C[6] = {1, -1, 0, 0, 1, -1}, lb1[2], lb2[2];
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     int modes[] = {FE_DOWNWARD, FE_TOWARDZERO, FE_UPWARD, FE_TONEAREST};
     for (int k = 0; k < 4; k++) {
         bnd_opts o;
@@ -407,7 +407,7 @@ static void test_ctx_reuse(void **state)
     for (int t = 0; t < 20; t++) {
         double lo[5], hi[5], x0[5];
         random_box(&r, 5, 1, 0, lo, hi, x0);
-        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         bnd_opts o;
         bnd_opts_init(&o, methods[t % 4]);
         bnd_ctx *fresh = bnd_ctx_new(n, &err);
@@ -427,7 +427,7 @@ static void test_bad_box(void **state)
     net_add_dense(n, 1, &err);
     bnd_ctx *c = bnd_ctx_new(n, &err);
     double lo[2] = {0, -INFINITY}, hi[2] = {1, 1}, C[1] = {1}, lb[1] = {42};
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     bnd_opts o;
     bnd_opts_init(&o, BND_CROWN);
     assert_int_equal(bnd_run(c, &o, &rg, 1, C, NULL, lb, NULL, &err), CN_EINVAL);
@@ -460,7 +460,7 @@ static void test_overflow_is_unknown(void **state)
     l->W[1] = -1;
     bnd_ctx *c = bnd_ctx_new(n, &err);
     double lo[2] = {-1, -1}, hi[2] = {1, 1}, C[1] = {1}, lb[1];
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     for (int k = 0; k < 4; k++) {
         bnd_opts o;
         bnd_opts_init(&o, methods[k]);
@@ -490,7 +490,7 @@ static void test_oom(void **state)
     double C[4 * 200], lb[200];
     for (int k = 0; k < 800; k++)
         C[k] = (k % 5) - 2;
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     bnd_opts o;
     bnd_opts_init(&o, BND_ALPHA);
     run_oom(c, &o, &rg, 200, C, lb);
@@ -526,7 +526,7 @@ static int check_relu1(bnd_ctx *c, double l, double u, int m, const double *C, c
                        double *lb)
 {
     double lo[1] = {l}, hi[1] = {u};
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     mpq_t ex, v, t;
     mpq_inits(ex, v, t, NULL);
     int checked = 0;
@@ -641,7 +641,7 @@ static void test_input_coef(void **state)
         assert_non_null(c);
         double lo[2] = {0.5, 1.0}, hi[2] = {0.75, 2.0}, lb[2];
         double C[2 * 3] = {1, -1, 0, 0.5, 0.25, -2};
-        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         const bnd_method ms[3] = {BND_CROWN, BND_DEEPPOLY, BND_ALPHA};
         for (int k = 0; k < 3; k++) {
             bnd_opts o;

@@ -92,7 +92,7 @@ static void check_net_encl(const net *ne, const net *nn, tu_rng *r, const double
     double *C = calloc((size_t)m * no, sizeof(double)), *d = calloc((size_t)m, sizeof(double));
     assert_int_equal(margin_rows(r, no, 3, 2, C, d), m);
     snapshot se[4], sn[4];
-    bnd_region rg = {lo, hi, split, NULL, NULL};
+    bnd_region rg = {lo, hi, split, NULL, NULL, NULL, NULL};
     for (int k = 0; k < 4; k++) {
         bnd_opts o;
         bnd_opts_init(&o, methods[k]);
@@ -300,7 +300,7 @@ static void test_encl_hand_values(void **state)
     bnd_ctx *c = bnd_ctx_new(n, &err);
     assert_non_null(c);
     double lo[1] = {1}, hi[1] = {2}, C[2] = {1, -1}, lb[2];
-    bnd_region rg = {lo, hi, NULL, NULL, NULL};
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     for (int k = 0; k < 4; k++) {
         bnd_opts o;
         bnd_opts_init(&o, methods[k]);
@@ -350,7 +350,7 @@ static void test_encl_zero_radius_identical(void **state)
         assert_non_null(ca);
         assert_non_null(cb);
         double C[8] = {1, -1, 0, 0.5, 0.25, -2, 1, 0}, la[2], lb[2];
-        bnd_region rg = {lo, hi, split, NULL, NULL};
+        bnd_region rg = {lo, hi, split, NULL, NULL, NULL, NULL};
         for (int k = 0; k < 4; k++) {
             bnd_opts o;
             bnd_opts_init(&o, methods[k]);
@@ -532,7 +532,7 @@ static void test_normalise(void **state)
             bnd_opts_init(&o, methods[k]);
             o.alpha_iters = 8;
             double *lb = calloc((size_t)m, sizeof(double));
-            bnd_region rg = {lo, hi, NULL, NULL, NULL};
+            bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
             assert_int_equal(bnd_run(bc, &o, &rg, m, Cm, d, lb, NULL, &err), CN_OK);
             const double *olo, *ohi;
             bnd_layer_bounds(bc, net_n_layers(nz), &olo, &ohi);

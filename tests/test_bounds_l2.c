@@ -113,7 +113,7 @@ static void test_l2_ball(void **state)
             o.alpha_iters = 8;
             snapshot sb = {.m = m, .C = C, .d = d, .lb = calloc((size_t)m, sizeof(double))};
             double *lbox = calloc((size_t)m, sizeof(double));
-            bnd_region box = {lo, hi, NULL, NULL, NULL};
+            bnd_region box = {lo, hi, NULL, NULL, NULL, NULL, NULL};
             assert_int_equal(bnd_run(bc, &o, &box, m, C, d, lbox, NULL, &err), CN_OK);
             bnd_ball ball = {c, rad};
             bnd_result res;
@@ -190,7 +190,7 @@ static void test_l2_hand(void **state)
         bnd_opts o;
         bnd_opts_init(&o, methods[k]);
         double lb;
-        bnd_region box = {lo, hi, NULL, NULL, NULL};
+        bnd_region box = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         bnd_ball ball = {c, 0.25};
         assert_int_equal(bnd_run_ball(bc, &o, &box, &ball, 1, C, NULL, &lb, NULL, &err), CN_OK);
         printf("# l2_hand: %s lb %.17g\n", bnd_method_name(methods[k]), lb);
@@ -203,7 +203,7 @@ static void test_l2_hand(void **state)
     double lb;
     bnd_opts o;
     bnd_opts_init(&o, BND_CROWN);
-    bnd_region box = {lo, hi, NULL, NULL, NULL};
+    bnd_region box = {lo, hi, NULL, NULL, NULL, NULL, NULL};
     bnd_ball bad = {c, -1.0};
     assert_int_equal(bnd_run_ball(bc, &o, &box, &bad, 1, C, NULL, &lb, NULL, &err), CN_EINVAL);
     assert_non_null(strstr(err.msg, "L2 radius"));

@@ -668,7 +668,7 @@ static void test_bounds(void **state)
         trace tr;
         trace_init(&tr, n);
         snapshot sn[N_METHODS];
-        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         for (int k = 0; k < N_METHODS; k++) {
             bnd_opts o;
             bnd_opts_init(&o, methods[k]);

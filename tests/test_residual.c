@@ -620,7 +620,7 @@ static void test_conv_bounds(void **state)
         trace tr;
         trace_init(&tr, n);
         snapshot s[3];
-        bnd_region rg = {lo, hi, NULL, NULL, NULL};
+        bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
         for (int k = 0; k < 3; k++) {
             bnd_opts o;
             bnd_opts_init(&o, ms[k]);

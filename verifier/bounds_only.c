@@ -42,7 +42,7 @@ cn_status vfy_bounds_case_ball(const net *n, bnd_ctx *bc, const bnd_opts *o, con
     if (st == CN_OK) {
         for (int k = 0; k < m; k++)
             d[k] = isfinite(r_up[k]) ? -r_up[k] : 0.0;
-        bnd_region rg = {pc->lo_d, pc->hi_d, NULL, NULL, NULL};
+        bnd_region rg = {pc->lo_d, pc->hi_d, NULL, NULL, NULL, NULL, NULL};
         st = bnd_run_ball(bc, o, &rg, ball, m, C, d, lb, &res, err);
     }
     if (st == CN_OK && !res.infeasible) {

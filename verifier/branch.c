@@ -359,3 +359,157 @@ cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *s
         best = 0;
     return make_children(w, nd, -1, 0.0, cand[best], kids, n_kids);
 }
+
+/* ---- activation splitting ------------------------------------------------ */
+
+/* An estimate of the largest vertical gap between the lines of a sigmoid /
+ * tanh neuron on [l, u]: the chord's error bound max|f''| (u - l)^2 / 8,
+ * at most f(u) - f(l).  Ranking only (no soundness role). */
+static double act_gap(net_op op, double l, double u)
+{
+    double fl, fu, c2;
+    if (op == NET_SIGMOID) {
+        fl = 1.0 / (1.0 + exp(-l));
+        fu = 1.0 / (1.0 + exp(-u));
+        c2 = 0.0962250448649376; /* max |sigmoid''| = 1 / (6 sqrt 3) */
+    } else {
+        fl = tanh(l);
+        fu = tanh(u);
+        c2 = 0.769800358919501;  /* max |tanh''| = 4 / (3 sqrt 3) */
+    }
+    double g = c2 * (u - l) * (u - l) / 8.0;
+    return fmin(g, fu - fl);
+}
+
+/* Where [l, u] is cut: at 0 (where sigmoid and tanh change curvature) when
+ * it straddles 0 with at least a tenth of the width on each side, else at
+ * the midpoint; NaN when no double lies strictly inside. */
+static double act_point(double l, double u)
+{
+    double w = u - l;
+    double s = l < -0.1 * w && u > 0.1 * w ? 0.0 : l + 0.5 * w;
+    return s > l && s < u ? s : NAN;
+}
+
+/* The sensitivity of the hardest atom's row to each layer's values, from
+ * the outputs down: |c| over the outputs, |W|^T s through a dense layer,
+ * times the chord slope (f(u) - f(l)) / (u - l) through a sigmoid / tanh
+ * layer; for each smooth neuron the product of its estimated line gap and
+ * the sensitivity at its output is its score (BaBSR's |coefficient| x gap,
+ * with magnitudes in place of the back-substitution's coefficients).
+ * false when a layer is neither dense nor smooth (or no row): then the
+ * outgoing weight norm stands in for the sensitivity.  Ranking only. */
+static bool act_scores(worker *w, node *nd)
+{
+    shared *S = w->S;
+    if (w->worst_atom < 0 || !w->as)
+        return false;
+    double *s = w->as, *t = w->as2, best = -1.0;
+    for (int j = 0; j < S->n_out; j++)
+        s[j] = fabs(S->C[(size_t)w->worst_atom * (size_t)S->n_out + (size_t)j]);
+    int g = S->n_smooth;
+    for (int i = S->n_layers - 1; i >= 0; i--) {
+        const net_layer *nl = net_layer_at(S->n, i);
+        if (nl->op == NET_DENSE) {
+            for (int k = 0; k < nl->in; k++)
+                t[k] = 0.0;
+            for (int o = 0; o < nl->out; o++)
+                for (int k = 0; k < nl->in; k++)
+                    t[k] += fabs(nl->W[(size_t)o * (size_t)nl->in + (size_t)k]) * s[o];
+        } else if (net_op_smooth(nl->op)) {
+            const double *l, *u;
+            bnd_layer_bounds(w->bc, i, &l, &u);
+            g -= nl->in;
+            for (int k = 0; k < nl->in; k++) {
+                double gap = 0.0, slope = 0.0;
+                if (isfinite(l[k]) && isfinite(u[k]) && l[k] < u[k]) {
+                    gap = act_gap(nl->op, l[k], u[k]);
+                    double fl = nl->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-l[k])) : tanh(l[k]);
+                    double fu = nl->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-u[k])) : tanh(u[k]);
+                    slope = (fu - fl) / (u[k] - l[k]);
+                    double at = act_point(l[k], u[k]), sc = gap * s[k];
+                    if (!isnan(at) && sc > best) {
+                        best = sc;
+                        nd->act_j = g + k;
+                        nd->act_at = at;
+                    }
+                }
+                t[k] = s[k] * slope;
+            }
+        } else {
+            return false;
+        }
+        double *x = s;
+        s = t;
+        t = x;
+    }
+    return true;
+}
+
+void vfy__act_choose(worker *w, node *nd)
+{
+    shared *S = w->S;
+    nd->act_j = -1;
+    if (act_scores(w, nd) && nd->act_j >= 0)
+        return;
+    nd->act_j = -1;
+    double best = -1.0;
+    int g = 0;
+    for (int i = 0; i < S->n_layers; i++) {
+        const net_layer *nl = net_layer_at(S->n, i);
+        if (!net_op_smooth(nl->op))
+            continue;
+        const double *l, *u;
+        bnd_layer_bounds(w->bc, i, &l, &u);
+        for (int k = 0; k < nl->in; k++, g++) {
+            if (!(isfinite(l[k]) && isfinite(u[k]) && l[k] < u[k]))
+                continue;
+            double s = act_point(l[k], u[k]);
+            if (isnan(s))
+                continue;
+            double sc = act_gap(nl->op, l[k], u[k]) * S->act_wnorm[g];
+            if (!(sc > best))
+                continue;
+            best = sc;
+            nd->act_j = g;
+            nd->act_at = s;
+        }
+    }
+}
+
+cn_status vfy__split_act(worker *w, node *nd, node **kids, int *n_kids, bool *split)
+{
+    shared *S = w->S;
+    *n_kids = 0;
+    *split = nd->act_j >= 0;
+    if (!*split)
+        return CN_OK;
+    int j = nd->act_j;
+    double s = nd->act_at;
+    vfy__log_set(S, nd->pid, VFY_PN_SPLIT_ACT, j, s);
+    for (int h = 0; h < 2; h++) {
+        node *c = vfy__node_new(S, nd);
+        if (!c)
+            return cn_fail(&w->err, CN_ENOMEM, "out of memory for a branch-and-bound node");
+        if (h == 0)
+            c->act_hi[j] = s;       /* pre-activation <= s */
+        else
+            c->act_lo[j] = s;       /* pre-activation >= s */
+        c->pid = vfy__log_node(S, nd->pid, h);
+        bool closed;
+        cn_status st = vfy__bound_node(w, c, false, &closed);
+        w->local_nodes++;
+        if (st != CN_OK) {
+            cn_free(c);
+            return st;
+        }
+        if (closed) {
+            cn_free(c);
+            continue;
+        }
+        c->evaluated = !w->halted; /* (a stopped bound: bounded again when taken) */
+        kids[(*n_kids)++] = c;
+    }
+    order_kids(kids, *n_kids);
+    return CN_OK;
+}

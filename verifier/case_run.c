@@ -26,6 +26,8 @@ static void shared_clear(shared *S)
     cn_free(S->relu_layer);
     cn_free(S->relu_off);
     cn_free(S->wnorm);
+    cn_free(S->act_layer);
+    cn_free(S->act_wnorm);
     for (long i = 0; i < S->n_open; i++)
         cn_free(S->stack[i]);
     cn_free(S->stack);
@@ -83,6 +85,34 @@ static cn_status build_relu_index(shared *S, cn_err *err)
                     s += fabs(nx->W[(size_t)o * nx->in + k]);
             }
             S->wnorm[g] = s;
+        }
+    }
+    return CN_OK;
+}
+
+/* The sigmoid / tanh neurons in layer order (activation splitting): their
+ * layers and outgoing weight norms (1 when the next layer is not dense). */
+static cn_status build_act_index(shared *S, cn_err *err)
+{
+    S->act_layer = cn_calloc((size_t)S->n_smooth + 1, sizeof(int));
+    S->act_wnorm = cn_calloc((size_t)S->n_smooth + 1, sizeof(double));
+    if (!S->act_layer || !S->act_wnorm)
+        return cn_fail(err, CN_ENOMEM, "out of memory");
+    int g = 0;
+    for (int i = 0; i < S->n_layers; i++) {
+        const net_layer *l = net_layer_at(S->n, i);
+        if (!net_op_smooth(l->op))
+            continue;
+        const net_layer *nx = i + 1 < S->n_layers ? net_layer_at(S->n, i + 1) : NULL;
+        for (int k = 0; k < l->in; k++, g++) {
+            S->act_layer[g] = i;
+            double s = 1.0;
+            if (nx && nx->op == NET_DENSE) {
+                s = 0;
+                for (int o = 0; o < nx->out; o++)
+                    s += fabs(nx->W[(size_t)o * nx->in + k]);
+            }
+            S->act_wnorm[g] = s;
         }
     }
     return CN_OK;
@@ -268,17 +298,27 @@ cn_status vfy__run_case(const net *n, const prop *p, const vfy_opts *o, int ci, 
     for (int k = 0; k < S.n_in; k++)
         if (!isfinite(S.pc->lo_d[k]) || !isfinite(S.pc->hi_d[k]))
             return beyond_doubles(&S, k, res, sat_q, err);
+    for (int i = 0; i < S.n_layers; i++)
+        if (net_op_smooth(net_layer_at(n, i)->op))
+            S.n_smooth += net_layer_at(n, i)->in;
     vfy_split mode = o->split;
     if (mode == VFY_SPLIT_AUTO)
-        mode = S.n_in <= o->input_split_max_dims ? VFY_SPLIT_INPUT : VFY_SPLIT_RELU;
+        mode = S.n_in <= o->input_split_max_dims    ? VFY_SPLIT_INPUT
+               : S.n_relus == 0 && S.n_smooth > 0 ? VFY_SPLIT_ACT
+                                                  : VFY_SPLIT_RELU;
     S.relu_mode = mode == VFY_SPLIT_RELU && S.n_relus > 0;
-    S.own_box = !S.relu_mode;
+    /* activation splitting; not for distributed runs (a frontier node or a
+     * subproblem carries no restrictions): input splitting there */
+    S.act_mode = mode == VFY_SPLIT_ACT && S.n_smooth > 0 && target <= 0 && !o->sub;
+    S.own_box = !S.relu_mode && !S.act_mode;
     S.bf_every = o->best_first_every >= 0 ? o->best_first_every
                  : S.relu_mode                ? VFY__BEST_FIRST_RELU
                                               : 1;
     cn_status st = build_atoms(&S, err);
     if (st == CN_OK)
         st = build_relu_index(&S, err);
+    if (st == CN_OK && S.act_mode)
+        st = build_act_index(&S, err);
     if (st == CN_OK && o->sub)
         st = check_sub(&S, o->sub, err);
     S.sat_q = vfy__qvec_new(S.n_in);
@@ -293,6 +333,7 @@ cn_status vfy__run_case(const net *n, const prop *p, const vfy_opts *o, int ci, 
     S.node_bytes = sizeof(node) + sizeof(uint64_t) * (size_t)S.words +
                    (S.own_box ? 4 * sizeof(double) * (size_t)S.n_in : 0) +
                    (S.relu_mode ? (size_t)S.n_relus : 0) +
+                   (S.act_mode ? 2 * sizeof(double) * (size_t)S.n_smooth : 0) +
                    (S.opt_on ? 16 + 5 * (size_t)S.m * (size_t)S.n_relus : 0);
     S.node_bytes = (S.node_bytes + 15) & ~(size_t)15;
     S.mem_limit = (size_t)(o->max_mem_mb > 0 ? o->max_mem_mb : VFY__MEM_MB_DEFAULT) << 20;

@@ -116,6 +116,7 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
             switch (nd->kind) {
             case VFY_PN_SPLIT_INPUT: kind = CERT_SPLIT_INPUT; break;
             case VFY_PN_SPLIT_RELU: kind = CERT_SPLIT_RELU; break;
+            case VFY_PN_SPLIT_ACT: kind = CERT_SPLIT_ACT; break;
             case VFY_PN_LEAF_BOUNDS: kind = CERT_LEAF; break;
             case VFY_PN_LEAF_EMPTY: kind = CERT_EMPTY; break;
             case VFY_PN_LEAF_LP: kind = CERT_LEAF; break;
@@ -124,14 +125,15 @@ cn_status vfy_cert_trees(const vfy_proof *pf, int n_cases, cert_tree *trees, cn_
                             c);
                 continue;
             }
-            bool split = kind == CERT_SPLIT_INPUT || kind == CERT_SPLIT_RELU;
+            bool split =
+                kind == CERT_SPLIT_INPUT || kind == CERT_SPLIT_RELU || kind == CERT_SPLIT_ACT;
             if (split && (nd->child[0] < 0 || nd->child[1] < 0 || nd->child[0] >= pf->n_nodes ||
                           nd->child[1] >= pf->n_nodes)) {
                 s = cn_fail(err, CN_EINTERNAL, "proof log: split node %d lacks a child", i);
                 continue;
             }
             s = cert_tree_push(&trees[c], kind, split ? nd->dim : 0,
-                               kind == CERT_SPLIT_INPUT ? nd->at : 0.0,
+                               kind == CERT_SPLIT_INPUT || kind == CERT_SPLIT_ACT ? nd->at : 0.0,
                                ix.start[i + 1] - ix.start[i], ix.disj + ix.start[i], err);
             if (s == CN_OK)
                 s = set_lp_pars(pf, &ix, i, &trees[c], err);

@@ -130,6 +130,13 @@ typedef struct node {
                                (a start for the node's PGD), or NULL */
     double *bx;             /* [n_in] input splitting: where conc was seen, or NULL */
     signed char *split;     /* [n_relus] or NULL */
+    /* activation splitting (act_mode): the restrictions of the sigmoid /
+     * tanh pre-activations on the node's path, act_lo[j] <= z_j <= act_hi[j]
+     * ([n_smooth] each, -inf / +inf: none), and the split chosen when the
+     * node was bounded: neuron act_j (-1: none) at act_at */
+    double *act_lo, *act_hi;
+    int act_j;
+    double act_at;
     uint64_t *alive;        /* [words] disjuncts not yet refuted */
     int depth;
     int pid;                /* proof-log node, or -1 */
@@ -181,6 +188,10 @@ typedef struct {
     const prop_case *pc;
     int n_in, n_out, n_relus, n_layers;
     bool relu_mode, own_box;
+    bool act_mode;          /* activation splitting (neither relu_mode nor own_box) */
+    int n_smooth;           /* sigmoid / tanh neurons (layer order) */
+    int *act_layer;         /* [n_smooth] layer of each */
+    double *act_wnorm;      /* [n_smooth] outgoing weight norm */
     bool opt_on;            /* relu_mode with opts.opt_bounds and a linear method */
     bool opt_in;            /* input splitting with opts.input_opt_gap > 0, a linear
                                method and ReLUs (node_opt.c, vfy__opt_input) */
@@ -296,6 +307,9 @@ typedef struct {
     const double **pre_lo, **pre_hi;   /* [n_layers] for the LP */
     const signed char **lsplit;        /* [n_layers] */
     long local_nodes;
+    /* act_mode: the smooth restrictions (node.act_lo / act_hi) of the region
+     * vfy__bound_region bounds (NULL: none); set by vfy__bound_node */
+    const double *act_lo, *act_hi;
     int n_unst;             /* unstable ReLUs left by the last bound_region (input splitting) */
     bool no_lp;             /* the LP cannot encode this network */
     signed char *tsplit;    /* [n_relus] the LP tail's activation pattern */
@@ -312,6 +326,8 @@ typedef struct {
     double *sx, *sy;        /* its inputs and outputs */
     double t_begin, t_sample;   /* when the worker started; seconds spent sampling */
     double margin;          /* float margin of the last point try_point screened */
+    int worst_atom;         /* the hardest alive atom of the last bound_region (-1: none) */
+    double *as, *as2;       /* act_mode: [widest layer] sensitivities (vfy__act_choose) */
     bool sample_here;       /* the node being processed was taken as the lowest bound */
     /* node_opt.c scratch (opt_on or opt_in): rows' parameters [m * n_relus], rows
      * [m * n_out], their bounds and atoms [m], one refutation's values */
@@ -490,6 +506,13 @@ bool vfy__node_pgd(worker *w, const double *lo, const double *hi, const double *
 int vfy__top_unstable(const worker *w, const signed char *split, int K, int *cand, double *cs);
 cn_status vfy__split_input(worker *w, node *nd, node **kids, int *n_kids, bool *split);
 cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *stuck);
+/* Activation splitting: after nd's bound (the context's last run) left it
+ * open, chooses the neuron and point to split it on (nd->act_j, act_at;
+ * act_j -1 when no interval can be cut). */
+void vfy__act_choose(worker *w, node *nd);
+/* Splits nd on (act_j, act_at) into two children, each bounded at once
+ * (*split false when act_j < 0: nothing was done). */
+cn_status vfy__split_act(worker *w, node *nd, node **kids, int *n_kids, bool *split);
 
 /* ---- node_lp.c ----------------------------------------------------------- */
 

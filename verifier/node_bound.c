@@ -93,7 +93,7 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
 {
     shared *S = w->S;
     bnd_region r = {lo, hi, split, (const double *const *)S->ref_lo,
-                    (const double *const *)S->ref_hi};
+                    (const double *const *)S->ref_hi, w->act_lo, w->act_hi};
     bnd_result res;
     const bnd_opts *bo = alpha ? &w->bo_alpha : &w->bo;
     int was = vfy__phase_to(w, bo->method == BND_ALPHA ? VFY__PH_OPTIMISE : VFY__PH_BOUNDS);
@@ -121,9 +121,10 @@ cn_status vfy__bound_region(worker *w, const double *lo, const double *hi,
     double worst;
     bool any;
     int worst_atom = refute(w, w->lb, -1, alive, &worst, &any);
+    w->worst_atom = worst_atom;
     /* Branching hint: the input dimension contributing most to the gap of
      * the hardest disjunct's most promising atom, |A_j| (hi_j - lo_j). */
-    if (any && S->own_box && worst_atom >= 0) {
+    if (any && (S->own_box || S->act_mode) && worst_atom >= 0) {
         const double *A;
         bnd_input_coef(w->bc, worst_atom, &A);
         /* Counterexample candidate: where the linear lower bound of the atom
@@ -175,6 +176,8 @@ static cn_status bound_node_finish(worker *w, node *nd, cn_status st, bool *clos
         if (*closed)
             vfy__log_set(S, nd->pid, VFY_PN_LEAF_BOUNDS, -1, 0);
     }
+    if (st == CN_OK && !*closed && S->act_mode && !w->halted && w->have_cand)
+        vfy__try_point(w, w->cand); /* activation splitting: the bound's vertex */
     if (st != CN_OK || *closed || !S->own_box || w->halted)
         return st;
     /* input splitting: the vertex and the centre, as counterexamples (a hit
@@ -225,8 +228,13 @@ cn_status vfy__bound_node(worker *w, node *nd, bool opt, bool *closed)
     shared *S = w->S;
     if (S->log)
         memcpy(w->alive_before, nd->alive, sizeof(uint64_t) * (size_t)S->words);
+    w->act_lo = nd->act_lo;
+    w->act_hi = nd->act_hi;
     cn_status st =
         vfy__bound_region(w, nd->lo, nd->hi, nd->split, nd->alive, false, &nd->score, closed);
+    w->act_lo = w->act_hi = NULL;
+    if (st == CN_OK && S->act_mode && !*closed && !w->halted)
+        vfy__act_choose(w, nd); /* from this bound's intermediate bounds */
     if (st == CN_OK && !*closed && opt && S->opt_on)
         st = bound_opt(w, nd, false, closed);
     else if (st == CN_OK && !*closed && near_closing(w, nd))
@@ -279,7 +287,7 @@ cn_status vfy__bound_batch(worker *w, const node *nd, int B)
     for (int b = 0; b < B; b++) {
         w->bt_rg[b] = (bnd_region){nd->lo, nd->hi, w->bt_split + (size_t)b * (size_t)S->n_relus,
                                    (const double *const *)S->ref_lo,
-                                   (const double *const *)S->ref_hi};
+                                   (const double *const *)S->ref_hi, NULL, NULL};
         memcpy(w->bt_alive + (size_t)b * (size_t)S->words, nd->alive,
                sizeof(uint64_t) * (size_t)S->words);
     }

@@ -12,9 +12,10 @@
 #include "verifier/engine_int.h"
 
 /* One allocation of shared.node_bytes: the node, alive[words], then with
- * input splitting lo, hi, cand, bx [n_in] each, with ReLU splitting
- * split[n_relus].  A child copies its parent's region, alive set, vertex and
- * LP-tail skip. */
+ * input splitting lo, hi, cand, bx [n_in] each, with activation splitting
+ * act_lo, act_hi [n_smooth] each, with ReLU splitting split[n_relus].  A
+ * child copies its parent's region (with its restrictions), alive set,
+ * vertex and LP-tail skip. */
 node *vfy__node_new(shared *S, const node *parent)
 {
     node *nd = cn_calloc(1, S->node_bytes);
@@ -38,6 +39,17 @@ node *vfy__node_new(shared *S, const node *parent)
     } else {
         nd->lo = S->pc->lo_d;
         nd->hi = S->pc->hi_d;
+    }
+    nd->act_j = -1;
+    if (S->act_mode) {
+        nd->act_lo = (double *)p;
+        p += sizeof(double) * (size_t)S->n_smooth;
+        nd->act_hi = (double *)p;
+        p += sizeof(double) * (size_t)S->n_smooth;
+        for (int j = 0; j < S->n_smooth; j++) {
+            nd->act_lo[j] = parent ? parent->act_lo[j] : -INFINITY;
+            nd->act_hi[j] = parent ? parent->act_hi[j] : INFINITY;
+        }
     }
     if (S->relu_mode) {
         nd->split = (signed char *)p;

@@ -36,9 +36,10 @@
     O(INT, long, max_mem_mb, "max-mem", 0, "MIB", 4096, 16, 1e9, NULL,                        \
       "memory for open branch-and-bound nodes")
 #define VFY_OPTION_split(O)                                                                  \
-    O(ENUM, vfy_split, split, "split", 0, "HOW", "auto", 0, -1, "auto input relu",            \
-      "branching: input (bisect input intervals), relu (fix ReLU phases) or auto (input up to " \
-      "12 inputs)")
+    O(ENUM, vfy_split, split, "split", 0, "HOW", "auto", 0, -1, "auto input relu act",        \
+      "branching: input (bisect input intervals), relu (fix ReLU phases), act (split "        \
+      "sigmoid/tanh pre-activation intervals) or auto (input up to 12 inputs, else relu, or "  \
+      "act for sigmoid/tanh networks without ReLUs)")
 /* AUTO's limit: ACAS Xu has 5 inputs; images have hundreds. */
 #define VFY_OPTION_input_split_max_dims(O)                                                   \
     O(INT, int, input_split_max_dims, "input-split-max-dims", 0, "N", 12, 0, 1e6, NULL,       \
@@ -111,8 +112,8 @@
 #define VFY_OPTION_best_first_every(O)                                                       \
     O(INT, int, best_first_every, "best-first", 0, "K", -1, -1, 1e9, NULL,                    \
       "every K-th branch-and-bound node searched is the open node with the lowest bound "     \
-      "(the rest depth first; 0: depth first only; -1: 1 with input splitting, 4 with ReLU "  \
-      "splitting)")
+      "(the rest depth first; 0: depth first only; -1: 1 with input or activation "          \
+      "splitting, 4 with ReLU splitting)")
 #define VFY_OPTION_node_samples(O)                                                           \
     O(INT, int, node_samples, "node-samples", 0, "N", 1024, 0, 1e6, NULL,                     \
       "input splitting: random points of each node taken best first by its bound tried as "   \

@@ -31,7 +31,17 @@
  * coefficient over the neuron) and the best few are tried ("filtered smart
  * branching"): by the node's optimised bound with the candidate's phase
  * fixed (bnd_run_param_fixed), or without optimised bounds by bounding
- * each child plainly.  Every split covers its parent:
+ * each child plainly.  Activation splitting (networks with sigmoid / tanh
+ * layers and no ReLUs, more inputs than input_split_max_dims, or --split
+ * act): the pre-activation interval [l, u] of one sigmoid / tanh neuron is
+ * cut at s (0 when l < 0 < u, where the function changes curvature, else
+ * the midpoint): z <= s and z >= s; each child's bounds intersect that
+ * neuron's interval with its side before its lines are built (bounds.h,
+ * bnd_region.act_lo / act_hi).  The neuron has the largest score: the
+ * gap its lines leave on [l, u] (estimated) times the hardest atom's
+ * sensitivity to its output (the row's |c| carried back through |W| and
+ * the chord slopes; the outgoing weight norm where a layer is neither dense
+ * nor sigmoid / tanh).  Every split covers its parent:
  * the two halves of an interval, or z >= 0 and z <= 0.
  *
  * Order.  Open nodes form a stack (depth first, the child with the lower
@@ -79,7 +89,7 @@
 
 typedef enum { VFY_SAT = 1, VFY_UNSAT, VFY_TIMEOUT, VFY_UNKNOWN } vfy_verdict;
 
-typedef enum { VFY_SPLIT_AUTO = 0, VFY_SPLIT_INPUT, VFY_SPLIT_RELU } vfy_split;
+typedef enum { VFY_SPLIT_AUTO = 0, VFY_SPLIT_INPUT, VFY_SPLIT_RELU, VFY_SPLIT_ACT } vfy_split;
 
 /* How input splitting picks the dimension to bisect: COEF by the bound's
  * input coefficients |A_j| (hi_j - lo_j) of the hardest disjunct (one bound
@@ -118,7 +128,10 @@ typedef enum {
     VFY_PN_SPLIT_RELU,
     VFY_PN_LEAF_BOUNDS,
     VFY_PN_LEAF_EMPTY,
-    VFY_PN_LEAF_LP
+    VFY_PN_LEAF_LP,
+    VFY_PN_SPLIT_ACT          /* children side 0 = sigmoid/tanh neuron `dim` (global
+                                 index over those neurons, layer order) with
+                                 pre-activation <= at, side 1 = >= at */
 } vfy_pn_kind;
 
 typedef struct {
@@ -126,8 +139,9 @@ typedef struct {
     int side;                 /* which child of the parent (0 or 1) */
     int case_idx;
     vfy_pn_kind kind;
-    int dim;                  /* SPLIT_INPUT: input dim; SPLIT_RELU: ReLU index */
-    double at;                /* SPLIT_INPUT: bisection point */
+    int dim;                  /* SPLIT_INPUT: input dim; SPLIT_RELU: ReLU index;
+                                 SPLIT_ACT: sigmoid/tanh neuron index */
+    double at;                /* SPLIT_INPUT: bisection point; SPLIT_ACT: split point */
     int child[2];             /* node indices of the children, -1 if none */
 } vfy_proof_node;
 

@@ -193,6 +193,16 @@ static cn_status process(worker *w, node *nd, node **kids, int *n_kids, bool *re
         *resolved = true;
         return CN_OK;
     }
+    if (S->act_mode) {
+        bool split;
+        cn_status st = vfy__split_act(w, nd, kids, n_kids, &split);
+        if (st != CN_OK)
+            return st;
+        if (!split) /* neither closed nor split: it must not vanish */
+            vfy__set_undecided(S, "no sigmoid/tanh interval left to split in double precision");
+        *resolved = true;
+        return CN_OK;
+    }
     if (S->o->lp_tail > 0 && nd->n_unst <= S->o->lp_tail &&
         nd->n_unst < nd->lp_skip) {
         bool tfound;
@@ -370,6 +380,8 @@ void vfy__worker_clear(worker *w)
     cn_free(w->cvec);
     cn_free(w->cvec_in);
     cn_free(w->ymax);
+    cn_free(w->as);
+    cn_free(w->as2);
     cn_free(w->alive_tmp);
     cn_free(w->alive_before);
     cn_free(w->cand);
@@ -458,6 +470,17 @@ cn_status vfy__worker_init(worker *w, shared *S, int idx, cn_err *err)
     w->tcy = cn_calloc((size_t)S->n_out, sizeof(double));
     w->tcy_dn = cn_calloc((size_t)S->n_out, sizeof(double));
     w->tr_best = -1;
+    w->worst_atom = -1;
+    if (S->act_mode) { /* vfy__act_choose's sensitivities */
+        size_t mw = (size_t)S->n_in;
+        for (int i = 0; i < S->n_layers; i++)
+            if ((size_t)net_layer_at(S->n, i)->out > mw)
+                mw = (size_t)net_layer_at(S->n, i)->out;
+        w->as = cn_mallocarray(mw, sizeof(double));
+        w->as2 = cn_mallocarray(mw, sizeof(double));
+        if (!w->as || !w->as2)
+            return cn_fail(err, CN_ENOMEM, "out of memory for a worker");
+    }
     w->t_begin = vfy__now();
     bool tr_ok = true;
     for (int t = 0; t < 2; t++) {
