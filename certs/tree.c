@@ -779,8 +779,8 @@ static bool check_node(walk *w, frames *F, int i, int depth)
         break;
     case CERT_SPLIT_ACT:
         if (nd->dim < 0 || nd->dim >= F->n_smooth)
-            return bad(w, i, "activation split on sigmoid/tanh neuron %d of %d", nd->dim,
-                       F->n_smooth);
+            return bad(w, i, "activation split on sigmoid/tanh neuron %d: the network has %d",
+                       nd->dim, F->n_smooth);
         if (!(isfinite(nd->at) && fr->alo[nd->dim] < nd->at && nd->at < fr->ahi[nd->dim]))
             return bad(w, i, "activation split point %a is not finite and strictly inside "
                        "[%a, %a], the path's interval of sigmoid/tanh neuron %d", nd->at,

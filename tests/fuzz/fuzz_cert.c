@@ -1,14 +1,15 @@
 /* fuzz_cert.c — libFuzzer target for the certificate reader and checker, the
  * one parser in certnn that takes untrusted input.  Any bytes go through
  * cert_screen (size, envelope, signature, key policy), cert_named_file, and
- * cert_check_mem (parsing, bindings, shape, bounded re-proof) against two
- * small networks built here (1 -> 4 -> 1 and 2 -> 8 -> 8 -> 2, ReLU); every
+ * cert_check_mem (parsing, bindings, shape, bounded re-proof) against three
+ * small networks built here (1 -> 4 -> 1 and 2 -> 8 -> 8 -> 2, ReLU; and
+ * 2 -> 4 sigmoid -> 4 ReLU -> 2, for activation splits); every
  * outcome must be CN_OK with a verdict (a failure always has a message),
  * never a crash, an abort, a leak or undefined behaviour.
  *   ./configure --enable-fuzzing CC=clang && make tests/fuzz/fuzz_cert
  *   tests/fuzz/run.sh BUILD_DIR SECONDS
  * Seeds (run.sh): the forged certificates of the review (shared
- * findings/ .cert files), and valid certificates for the two networks that
+ * findings/ .cert files), and valid certificates for the networks that
  * this target writes when CN_FUZZ_CERT_SEEDS=DIR is set (run it once with
  * -runs=0).  CN_FUZZ_CERT_VERBOSE=1 prints each input's outcome (triage). */
 #include "config.h"
@@ -24,13 +25,14 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static net *nets[2];
+static net *nets[3];
 static cert_key key;          /* the seeds' signing key (trusted below) */
 static bool verbose;          /* CN_FUZZ_CERT_VERBOSE: each input's outcome on stderr */
 
-/* A dense ReLU network in -> h1 [-> h2] -> out (h2 = 0: none) with fixed
- * weights w(i) = ((37 i) mod 11 - 5) / 4 and biases ((13 i) mod 7 - 3) / 8. */
-static net *small_net(int in, int h1, int h2, int out)
+/* A dense network in -> h1 [-> h2] -> out (h2 = 0: none) with fixed
+ * weights w(i) = ((37 i) mod 11 - 5) / 4 and biases ((13 i) mod 7 - 3) / 8;
+ * the first activation is act1, the second a ReLU. */
+static net *small_net(int in, int h1, int h2, int out, net_op act1)
 {
     cn_err err;
     net *n = net_new((net_shape){in, 1, 1});
@@ -43,7 +45,7 @@ static net *small_net(int in, int h1, int h2, int out)
             l->W[j] = (double)((i * 37) % 11 - 5) / 4;
         for (int j = 0; j < l->out; j++, i++)
             l->b[j] = (double)((i * 13) % 7 - 3) / 8;
-        if (k + 1 < nl && !net_add_relu(n, &err))
+        if (k + 1 < nl && !net_add_act(n, k == 0 ? act1 : NET_RELU, &err))
             abort();
     }
     return n;
@@ -74,8 +76,9 @@ static void write_seed(const char *dir, const char *name, const cert_doc *d, boo
     cn_free(bytes);
 }
 
-/* Valid certificates for the two networks: a one-leaf proof, a proof with
- * input and ReLU splits, a counterexample, and a sweep. */
+/* Valid certificates for the networks: a one-leaf proof, a proof with
+ * input and ReLU splits, a counterexample, a sweep, and a proof with an
+ * activation split and sparse slopes. */
 static void write_seeds(const char *dir)
 {
     cn_err err;
@@ -158,14 +161,39 @@ static void write_seeds(const char *dir)
     write_seed(dir, "sweep.cert", d, false);
     cert_tree_clear(&t);
     cert_doc_free(d);
+    /* net 2: y0 >= 1000 on [-1, 1]^2, with a split of sigmoid neuron 1 at its
+     * interval's midpoint (its bias) and, on side 1, a refutation with sparse
+     * slopes (ReLU 0 and 2 at the default) and one without any */
+    p = parse("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
+              "(declare-const Y_1 Real)(assert (>= X_0 -1))(assert (<= X_0 1))"
+              "(assert (>= X_1 -1))(assert (<= X_1 1))(assert (>= Y_0 1000))");
+    cert_meta m2 = {.tool = "certnn fuzz", .model_file = "c.onnx", .model_sha256 = "fuzz-c",
+                    .property_file = "c.vnnlib", .property_sha256 = "00", .property = p};
+    const net_layer *l0 = net_layer_at(nets[2], 0);
+    unsigned char q[4] = {CERT_ALPHA_DEFAULT, 64, CERT_ALPHA_DEFAULT, 128};
+    cert_par ab = {.kind = CERT_PAR_AB, .atom = 0, .n_alpha = 4, .alpha = q};
+    if (cert_doc_new(&m2, &d, &err) != CN_OK)
+        abort();
+    cert_tree_init(&t, 0);
+    if (cert_tree_push(&t, CERT_SPLIT_ACT, 1, l0->b[1], 0, NULL, &err) != CN_OK ||
+        cert_tree_push(&t, CERT_LEAF, 0, 0, 1, all, &err) != CN_OK ||
+        cert_tree_push(&t, CERT_LEAF, 0, 0, 1, all, &err) != CN_OK ||
+        cert_tree_set_par(&t, 2, 0, &ab, &err) != CN_OK ||
+        cert_doc_add_proof(d, &e, 1, &t, &err) != CN_OK)
+        abort();
+    write_seed(dir, "valid_act_split.cert", d, false);
+    cert_tree_clear(&t);
+    cert_doc_free(d);
+    prop_free(p);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    nets[0] = small_net(1, 4, 0, 1);
-    nets[1] = small_net(2, 8, 8, 2);
+    nets[0] = small_net(1, 4, 0, 1, NET_RELU);
+    nets[1] = small_net(2, 8, 8, 2, NET_RELU);
+    nets[2] = small_net(2, 4, 4, 2, NET_SIGMOID);
     unsigned char seed[32];
     memset(seed, 0x5a, sizeof seed);
     cert_key_from_seed(&key, seed);
@@ -213,7 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the whole check, unsigned allowed, with small limits */
     char *sha = claimed_sha(data, size);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         cert_check_in in = {.model = nets[k], .model_sha256 = sha, .allow_unsigned = true,
                             .limits = {.max_bytes = 1 << 20, .max_nodes = 5000, .max_depth = 64}};
         cn_status s = cert_check_mem(bytes, size, &in, &rep, &err);
