@@ -34,7 +34,8 @@
  *   - the graphs refused before the pairs (the graph input, a Gemm output,
  *     a negated Relu output needed after a Relu) load as the layers worked
  *     out by hand and equal the graph exactly;
- *   - every allocation failing in turn: out of memory, nothing leaked;
+ *   - every allocation failing in turn: out of memory, nothing leaked (the
+ *     BatchNormalization blocks too);
  *   - the refusals, each naming the node: a chain-only operator (Tanh)
  *     while another branch is live, an operator no route reads, a product
  *     of two computed tensors.
@@ -355,6 +356,14 @@ static int bn_node(spec *s, tu_rng *r, int in, bool exact)
         }
     }
     return add(s, r, v);
+}
+
+/* test_bn's variant v: v % 2 conv, v >= 2 exact scales. */
+static const char *bn_name(int v)
+{
+    static const char *const nm[] = {"dense, irrational BN", "conv, irrational BN",
+                                     "dense, exact BN", "conv, exact BN"};
+    return nm[v];
 }
 
 static void draw_bn(spec *s, tu_rng *r, bool conv, bool exact, int w, int nout)
@@ -1068,9 +1077,14 @@ static void test_oom(void **state)
 {
     (void)state;
     tu_rng r = {tu_seed("dag_oom", 25)};
-    for (int shape = 0; shape < NSHAPES; shape++) {
+    for (int shape = 0; shape < NSHAPES + 3; shape++) {
         spec s;
-        draw(&s, &r, shape, nin_of(shape, 4, 2), 2, 2);
+        int bv = shape - NSHAPES;        /* BatchNormalization in live branches: */
+        if (bv >= 0)                     /* dense and conv irrational, dense exact */
+            draw_bn(&s, &r, bv == 1, bv == 2, 2, 2);
+        else
+            draw(&s, &r, shape, nin_of(shape, 4, 2), 2, 2);
+        const char *what = bv >= 0 ? bn_name(bv == 2 ? 2 : bv) : shape_name[shape];
         mb *b = build(&s);
         size_t len;
         unsigned char *buf = mb_pack(b, &len);
@@ -1088,8 +1102,7 @@ static void test_oom(void **state)
                 break;
             }
             if (st != CN_ENOMEM)
-                fail_msg("%s, allocation %ld failing: status %d (%s)", shape_name[shape], k, st,
-                         err.msg);
+                fail_msg("%s, allocation %ld failing: status %d (%s)", what, k, st, err.msg);
             assert_ptr_equal(n, (net *)&n);
             assert_int_equal(cn_alloc_live(), live);
         }
@@ -1150,13 +1163,6 @@ static bool near_in(const mpq_t lo, const mpq_t q, const mpq_t hi)
     ok = ok && mpq_cmp(t, hi) <= 0;
     mpq_clears(t, tol, NULL);
     return ok;
-}
-
-static const char *bn_name(int v)
-{
-    static const char *const nm[] = {"dense, irrational BN", "conv, irrational BN",
-                                     "dense, exact BN", "conv, exact BN"};
-    return nm[v];
 }
 
 /* (a) the chain encloses the graph's value (equals it when every scale is
