@@ -320,7 +320,8 @@ static bool keeps(const dg *D, const dten *t, int e, int pol)
 }
 
 /* When the dense layer just appended only selects and negates values
- * (each row one entry +-1, no bias) and the layer before it is dense, the
+ * (each row one entry +-1, no bias) and the layer before it is dense (the
+ * callers: after a flush with pairs, or one right after run_bn's layer), the
  * two become one: the earlier rows, copied or negated (exact).  Then no two
  * affine layers follow each other (the LP encoding wants them merged).
  * When the earlier layer carries an enclosure (a BatchNormalization's,
@@ -542,7 +543,7 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol, cons
         cn_free(pair);
         *pair_out = pr;
     }
-    if (!s)
+    if (!s && (npair > 0 || (D->bn_layer && D->bn_layer == L->n->n_layers - 1)))
         s = merge_selection(D);
     cn_free(map);
     cn_free(D->nn);
@@ -1001,6 +1002,7 @@ static cn_status run_bn(dg *D, const dnode *v)
                 if (L->n->n_layers != nl0 + 1 || ly->op != NET_DENSE || ly->brad)
                     s = net__onnx_fail(L, CN_EINTERNAL, "BatchNormalization flush bookkeeping");
                 else if (!(s = bn_scale_rows(D, ly, out, sp, ch, nch, &inx))) {
+                    D->bn_layer = L->n->n_layers;
                     for (int e = 0; e < out->n; e++)
                         D->nn[out->col[out->rp[e]]] = false;
                     if (inx)
