@@ -922,7 +922,7 @@ static cn_status run_bn(dg *D, const dnode *v)
         alone = &D->t[i] == x || !D->t[i].have || D->t[i].uses == 0;
     if (alone)
         return run_chain_node(D, v);
-    if (x->nd < 2 || x->dims[0] != 1)
+    if (x->nd < 2 || x->dims[0] != 1 || x->dims[1] < 1)
         return net__onnx_fail(L, CN_EUNSUPPORTED, "input must have shape [1, C, ...]");
     int nch = (int)x->dims[1], sp = x->n / nch;
     double eps;

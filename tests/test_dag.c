@@ -37,8 +37,9 @@
  *   - every allocation failing in turn: out of memory, nothing leaked (the
  *     BatchNormalization blocks too);
  *   - the refusals, each naming the node: a chain-only operator (Tanh)
- *     while another branch is live, an operator no route reads, a product
- *     of two computed tensors.
+ *     while another branch is live, a BatchNormalization there with var +
+ *     eps = 0, an operator no route reads, a product of two computed
+ *     tensors.
  * CN_SEED replays; CN_DAG_N sets the number of engine instances (default 40).
  * CN_DAG_WRITE=FILE writes one inception-like model there (tests/dag.sh;
  * CN_DAG_SHAPE: another shape).
@@ -1024,6 +1025,20 @@ static void test_refusals(void **state)
     refused(&s, "Tanh in a branch",
             "node 'n8' (Tanh): in a graph that is not a chain, Tanh is supported only where every "
             "other branch has ended, and 't4' is still needed");
+    /* a BatchNormalization in a live branch with var + eps = 0 */
+    draw_bn(&s, &r, false, false, 2, 3);
+    s.pool[s.nd[0].w + 3 * 3] = -s.nd[0].c;     /* channel 0's var */
+    {
+        mb *bg = build(&s);
+        net *ng = NULL;
+        cn_err eg;
+        cn_status st = mb_load(bg, &ng, &eg);
+        if (st == CN_OK || !strstr(eg.msg, "node 'n1' (BatchNormalization): var + epsilon <= 0 "
+                                           "in channel 0"))
+            fail_msg("BatchNormalization with var + eps = 0: status %d, %s", st,
+                     st ? eg.msg : "loaded");
+        free(bg);
+    }
     /* an operator no route reads */
     draw(&s, &r, 0, 2, 3, 2);
     {
