@@ -62,11 +62,11 @@
  * multiplied by s and shifted by t in place, rounded to nearest, the layer
  * getting the enclosure of models.h (E) (bn_scale_rows: the nominal s is
  * exact rational with |s* - s| <= rs, the radii are computed in mpq and
- * rounded up; the identity rows are exact and so within any radii).  That
- * is the only layer of this route with an enclosure; a flush that only
- * copies or negates its rows is merged into it keeping the radii row by row
- * (merge_selection), and the rest of the argument above is unchanged: the
- * chain is then a set of networks that contains the graph's function.
+ * rounded up; the identity rows are exact and so within any radii).  A
+ * flush that only copies or negates its rows is merged into it keeping the
+ * radii row by row (merge_selection), and the rest of the argument above is
+ * unchanged: the chain is then a set of networks that contains the graph's
+ * function (as with the chain reader's enclosures before the first fork).
  * A dense layer
  * above 2^26 entries is refused naming the node that needed it.  The
  * residual blocks of onnx_residual.c are lowered there, as convolutions
@@ -324,8 +324,8 @@ static bool keeps(const dg *D, const dten *t, int e, int pol)
  * callers: after a flush with pairs, or one right after run_bn's layer), the
  * two become one: the earlier rows, copied or negated (exact).  Then no two
  * affine layers follow each other (the LP encoding wants them merged).
- * When the earlier layer carries an enclosure (a BatchNormalization's,
- * run_bn), a copied or negated row keeps it: (E) holds for -W, -b with the
+ * When the earlier layer carries an enclosure (run_bn's, or the chain
+ * reader's from a folding), a copied or negated row keeps it: (E) holds for -W, -b with the
  * same wrel, wabs and brad, so the row's brad is copied.  Nothing to do
  * otherwise. */
 static cn_status merge_selection(dg *D)
