@@ -52,7 +52,22 @@
  * GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, Clip) are read by it the
  * same way, on a vector laid out as that tensor (run_chain_node); while
  * another branch is live they are refused by name, as are the operators no
- * route reads.  A dense layer
+ * route reads — but BatchNormalization (run_bn), the per-channel map y =
+ * s* x + t*, s* = g / sqrt(var + eps), t* = beta - mean s*.  When every s
+ * and t is a double exactly (the chain reader's test: sqrt(var + eps)
+ * bracketed by doubles whose squares are compared exactly), it is a linear
+ * node like Mul and Add.  Otherwise its output's elements become rows of
+ * their own in a flush (their expressions: its input's; every other live
+ * expression kept, its values copied by identity rows), and those rows are
+ * multiplied by s and shifted by t in place, rounded to nearest, the layer
+ * getting the enclosure of models.h (E) (bn_scale_rows: the nominal s is
+ * exact rational with |s* - s| <= rs, the radii are computed in mpq and
+ * rounded up; the identity rows are exact and so within any radii).  A
+ * flush that only copies or negates its rows is merged into it keeping the
+ * radii row by row (merge_selection), and the rest of the argument above is
+ * unchanged: the chain is then a set of networks that contains the graph's
+ * function (as with the chain reader's enclosures before the first fork).
+ * A dense layer
  * above 2^26 entries is refused naming the node that needed it.  The
  * residual blocks of onnx_residual.c are lowered there, as convolutions
  * (the dense layers here would be far too large for a ResNet); this route
@@ -267,8 +282,9 @@ nomem:
 /* KEEP_CROSS: as KEEP_PLAIN, and an element whose own row might be negative
  * but which reads only values known >= 0 (a negated Relu output, or relu(y)
  * - relu(-y) after an earlier crossing) keeps its expression: those values
- * cross the ReLU layer unchanged. */
-enum { KEEP_PLAIN, KEEP_STRICT, KEEP_POS, KEEP_NONE, KEEP_CROSS };
+ * cross the ReLU layer unchanged.  KEEP_ALL: every element keeps its
+ * expression (the values it reads get identity rows). */
+enum { KEEP_PLAIN, KEEP_STRICT, KEEP_POS, KEEP_NONE, KEEP_CROSS, KEEP_ALL };
 
 /* Is row e of t, when it gets a row of its own, known >= 0 (a nonnegative
  * bias and nonnegative coefficients on values known >= 0)? */
@@ -286,6 +302,8 @@ static bool keeps(const dg *D, const dten *t, int e, int pol)
     int k = t->rp[e + 1] - t->rp[e];
     if (pol == KEEP_NONE)
         return false;
+    if (pol == KEEP_ALL)
+        return true;
     if (k == 0)
         return pol != KEEP_STRICT || t->b[e] == 0.0;
     if (pol == KEEP_CROSS && !row_nn(D, t, e)) {
@@ -302,10 +320,14 @@ static bool keeps(const dg *D, const dten *t, int e, int pol)
 }
 
 /* When the dense layer just appended only selects and negates values
- * (each row one entry +-1, no bias) and the layer before it is dense with
- * the file's values (no enclosure), the two become one: the earlier rows,
- * copied or negated (exact).  Then no two affine layers follow each other
- * (the LP encoding wants them merged).  Nothing to do otherwise. */
+ * (each row one entry +-1, no bias) and the layer before it is dense (the
+ * callers: after a flush with pairs, or one right after run_bn's layer), the
+ * two become one: the earlier rows, copied or negated (exact).  Then no two
+ * affine layers follow each other (the LP encoding wants them merged).
+ * When the earlier layer carries an enclosure (run_bn's, or the chain
+ * reader's from a folding), a copied or negated row keeps it: (E) holds for -W, -b with the
+ * same wrel, wabs and brad, so the row's brad is copied.  Nothing to do
+ * otherwise. */
 static cn_status merge_selection(dg *D)
 {
     net *n = D->L->n;
@@ -313,8 +335,7 @@ static cn_status merge_selection(dg *D)
     if (nl < 2)
         return CN_OK;
     net_layer *a = &n->layers[nl - 2], *b = &n->layers[nl - 1];
-    if (a->op != NET_DENSE || b->op != NET_DENSE || a->brad || a->wrel != 0.0 ||
-        a->wabs != 0.0 || (int64_t)b->out * a->in > DAG_MAX_LAYER)
+    if (a->op != NET_DENSE || b->op != NET_DENSE || (int64_t)b->out * a->in > DAG_MAX_LAYER)
         return CN_OK;
     int *sel = cn_mallocarray((size_t)b->out, sizeof *sel);
     if (!sel)
@@ -337,8 +358,9 @@ static cn_status merge_selection(dg *D)
     }
     double *W = cn_calloc((size_t)b->out * (size_t)a->in, sizeof *W);
     double *bb = cn_calloc((size_t)b->out, sizeof *bb);
-    if (!W || !bb) {
-        cn_free(sel), cn_free(W), cn_free(bb);
+    double *br = a->brad ? cn_calloc((size_t)b->out, sizeof *br) : NULL;
+    if (!W || !bb || (a->brad && !br)) {
+        cn_free(sel), cn_free(W), cn_free(bb), cn_free(br);
         return net__onnx_nomem(D->L);
     }
     for (int r = 0; r < b->out; r++) {
@@ -350,11 +372,14 @@ static cn_status merge_selection(dg *D)
         for (int k = 0; k < a->in; k++)
             W[(size_t)r * (size_t)a->in + (size_t)k] = src[k] != 0.0 ? sg * src[k] : 0.0;
         bb[r] = a->b[j] != 0.0 ? sg * a->b[j] : 0.0;
+        if (br)
+            br[r] = a->brad[j];
     }
     cn_free(sel);
-    cn_free(a->W), cn_free(a->b);
+    cn_free(a->W), cn_free(a->b), cn_free(a->brad);
     a->W = W;
     a->b = bb;
+    a->brad = br;
     a->out = b->out;
     a->out_shape = b->out_shape;
     cn_free(b->W), cn_free(b->b);
@@ -518,7 +543,7 @@ static cn_status flush(dg *D, size_t nl, dten *const *live, const int *pol, cons
         cn_free(pair);
         *pair_out = pr;
     }
-    if (!s && npair > 0)
+    if (!s && (npair > 0 || (D->bn_layer && D->bn_layer == L->n->n_layers - 1)))
         s = merge_selection(D);
     cn_free(map);
     cn_free(D->nn);
@@ -606,8 +631,8 @@ static void release_inputs(dg *D)
 
 static const char *const dag_ops =
     "MatMul, Gemm, Conv, Add, Sub, Mul, Div, Relu, Concat, Transpose, Slice, Pad, Flatten, "
-    "Reshape, Identity, Dropout, Constant, Softmax (last); where no other branch is live also "
-    "BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, "
+    "Reshape, Identity, Dropout, Constant, Softmax (last), BatchNormalization; where no other "
+    "branch is live also MaxPool, AveragePool, GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, "
     "Clip";
 
 /* Operators only the chain reader reads: where the graph narrows to one
@@ -712,10 +737,298 @@ static cn_status run_chain_node(dg *D, const dnode *v)
     return CN_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* BatchNormalization on a live tensor                                       */
+/* ------------------------------------------------------------------------ */
+
+#define BN_U 0x1p-52                   /* relative bound of one rounding */
+#define BN_ETA 0x1p-1074               /* absolute (subnormal range) */
+
+/* The double nearest q (either on a tie); +-inf when out of range. */
+static double q_nearest(const mpq_t q, mpq_t t)
+{
+    double d = mpq_get_d(q);                 /* truncated toward zero */
+    if (!isfinite(d))
+        return d;
+    mpq_set_d(t, d);
+    if (mpq_equal(t, q))
+        return d;
+    double d2 = nextafter(d, mpq_sgn(q) > 0 ? INFINITY : -INFINITY);
+    if (!isfinite(d2))
+        return d2;
+    mpq_sub(t, q, t);
+    mpq_abs(t, t);                           /* |q - d| */
+    mpq_t u;
+    mpq_init(u);
+    mpq_set_d(u, d2);
+    mpq_sub(u, u, q);
+    mpq_abs(u, u);                           /* |d2 - q| */
+    bool up = mpq_cmp(u, t) < 0;
+    mpq_clear(u);
+    return up ? d2 : d;
+}
+
+/* The smallest double >= q (q >= 0); +inf when out of range. */
+static double q_up(const mpq_t q, mpq_t t)
+{
+    double d = mpq_get_d(q);
+    if (!isfinite(d))
+        return INFINITY;
+    mpq_set_d(t, d);
+    return mpq_cmp(t, q) < 0 ? nextafter(d, INFINITY) : d;
+}
+
+/* Channel c of BatchNormalization: y = s* x + t*,  s* = g / sqrt(var +
+ * eps),  t* = beta - mean s*.  Nominal s (exact rational, bn_scale) with
+ * |s* - s| <= rs, t = beta - mean s, so |t* - t| <= |mean| rs. */
+typedef struct {
+    mpq_t s, rs, t;
+    double mean;
+} bnch;
+
+/* Multiplies the rows of the dense layer ly (just appended by a flush) that
+ * hold the elements of out (+z_r each, channel c = e / sp) by s_c and adds
+ * t_c.  The file's layer has rows w s* and biases b s* + t*; the stored
+ * doubles are w' = fl(w s), b' = fl(b s + t) (nearest), with, by (W1) of
+ * onnx_fold.c (w exact, rho_c = rs_c / |s_c|, R = max rho_c),
+ *     |w s* - w'| <= |w s| rho + U |w'| + ETA <= (U + (1 + U) R) |w'| + ETA (1 + R),
+ * (just R |w'| when no weight rounded) and
+ *     |b s* + t* - b'| <= (|b| + |mean_c|) rs_c + |b s + t - b'|,
+ * each rounded up: the layer's wrel, wabs and brad[r] (models.h, (E)).  The
+ * other rows (identity rows, exact) obey (E) for any radii.  *inexact:
+ * some value is not the file's (for net_info.fold_exact). */
+static cn_status bn_scale_rows(dg *D, net_layer *ly, const dten *out, int sp, const bnch *ch,
+                               int nch, bool *inexact)
+{
+    ld *L = D->L;
+    cn_status s = CN_OK;
+    bool rounded = false;
+    mpq_t q, t, r, R;
+    mpq_inits(q, t, r, R, NULL);
+    if (!(ly->brad = cn_calloc((size_t)ly->out, sizeof *ly->brad))) {
+        mpq_clears(q, t, r, R, NULL);
+        return net__onnx_nomem(L);
+    }
+    *inexact = false;
+    for (int c = 0; c < nch; c++)
+        if (mpq_sgn(ch[c].rs) != 0) {
+            *inexact = true;
+            mpq_abs(t, ch[c].s);              /* s = 0 only with g = 0, then rs = 0 */
+            mpq_div(t, ch[c].rs, t);
+            if (mpq_cmp(t, R) > 0)
+                mpq_set(R, t);
+        }
+    for (int e = 0; e < out->n && !s; e++) {
+        const bnch *k = &ch[e / sp];
+        int row = out->col[out->rp[e]];
+        double *w = ly->W + (size_t)row * (size_t)ly->in;
+        for (int j = 0; j < ly->in; j++) {
+            if (w[j] == 0.0)
+                continue;
+            mpq_set_d(q, w[j]);
+            mpq_mul(q, q, k->s);
+            double d = q_nearest(q, t);
+            mpq_set_d(t, d);
+            if (!isfinite(d)) {
+                s = net__onnx_fail(L, CN_EUNSUPPORTED,
+                                   "a weight times the BatchNormalization scale is out of "
+                                   "the range of doubles");
+                break;
+            }
+            rounded = rounded || !mpq_equal(t, q);
+            w[j] = d;
+        }
+        if (s)
+            break;
+        /* bias: b s + t, radius (|b| + |mean|) rs + rounding */
+        double b = ly->b[row];
+        mpq_set_d(q, b);
+        mpq_mul(q, q, k->s);
+        mpq_add(q, q, k->t);
+        double d = q_nearest(q, t);
+        if (!isfinite(d)) {
+            s = net__onnx_fail(L, CN_EUNSUPPORTED, "a bias after BatchNormalization is out of "
+                               "the range of doubles");
+            break;
+        }
+        mpq_set_d(t, d);
+        mpq_sub(r, q, t);
+        mpq_abs(r, r);
+        if (mpq_sgn(r) != 0)
+            *inexact = true;
+        mpq_set_d(t, fabs(b) + 0.0);
+        mpq_set_d(q, fabs(k->mean));
+        mpq_add(t, t, q);
+        mpq_mul(t, t, k->rs);
+        mpq_add(r, r, t);
+        ly->b[row] = d;
+        ly->brad[row] = q_up(r, t);
+        if (!isfinite(ly->brad[row]))
+            s = net__onnx_fail(L, CN_EUNSUPPORTED, "BatchNormalization's enclosure is out of "
+                               "the range of doubles");
+    }
+    if (!s) {
+        *inexact = *inexact || rounded;
+        if (rounded) {
+            mpq_set_d(t, BN_U);
+            mpq_set_d(q, 1.0 + BN_U);
+            mpq_mul(q, q, R);
+            mpq_add(q, q, t);                 /* U + (1 + U) R */
+            ly->wrel = q_up(q, t);
+            mpq_set_ui(q, 1, 1);
+            mpq_add(q, q, R);
+            mpq_set_d(t, BN_ETA);
+            mpq_mul(q, q, t);                 /* ETA (1 + R) */
+            ly->wabs = q_up(q, t);
+        } else {
+            ly->wrel = q_up(R, t);
+            ly->wabs = 0.0;
+        }
+        bool any = ly->wrel != 0.0 || ly->wabs != 0.0;
+        for (int o = 0; o < ly->out && !any; o++)
+            any = ly->brad[o] != 0.0;
+        if (!any) {
+            cn_free(ly->brad);
+            ly->brad = NULL;
+        }
+        if (!isfinite(ly->wrel) || !isfinite(ly->wabs))
+            s = net__onnx_fail(L, CN_EUNSUPPORTED, "BatchNormalization's enclosure is out of "
+                               "the range of doubles");
+    }
+    mpq_clears(q, t, r, R, NULL);
+    return s;
+}
+
+/* BatchNormalization (inference mode) on tensor x.  Where nothing else is
+ * live, the chain reader reads it (run_chain_node).  Otherwise, when every
+ * channel's s and t are doubles exactly (rs = 0), it is a linear node (w =
+ * s, beta = t), exact like any other; else (or when its products round)
+ * the live set is flushed with the output's elements as rows of their own
+ * (their expressions: x's) and every other expression kept, and those rows
+ * are scaled in place with the enclosure of bn_scale_rows.  The output's
+ * elements are then +z_r; the layer is the flush's, so a ReLU layer (or
+ * the negated copies of merge_selection, which keep the enclosure) follows
+ * it as after any flush. */
+static cn_status run_bn(dg *D, const dnode *v)
+{
+    ld *L = D->L;
+    const Onnx__NodeProto *n = v->nd;
+    cn_status s = CN_OK;
+    dten *x = n->n_input ? net__dag_find(D, S(n->input[0])) : NULL;
+    if (!x || !x->have)
+        return net__onnx_fail(L, CN_EUNSUPPORTED, "its input X is not a computed tensor");
+    bool alone = x->uses == 1;
+    for (size_t i = 0; i < D->nt && alone; i++)
+        alone = &D->t[i] == x || !D->t[i].have || D->t[i].uses == 0;
+    if (alone)
+        return run_chain_node(D, v);
+    if (x->nd < 2 || x->dims[0] != 1 || x->dims[1] < 1)
+        return net__onnx_fail(L, CN_EUNSUPPORTED, "input must have shape [1, C, ...]");
+    int nch = (int)x->dims[1], sp = x->n / nch;
+    double eps;
+    cst *prm[4];
+    if ((s = net__onnx_bn_read(L, nch, &eps, prm)))
+        return s;
+    bnch *ch = cn_calloc((size_t)nch, sizeof *ch);
+    if (!ch)
+        return net__onnx_nomem(L);
+    for (int c = 0; c < nch; c++)
+        mpq_inits(ch[c].s, ch[c].rs, ch[c].t, NULL);
+    bool exact = true;
+    mpq_t q;
+    mpq_init(q);
+    for (int c = 0; c < nch && !s; c++) {
+        double g = prm[0]->v[c], beta = prm[1]->v[c], mean = prm[2]->v[c], var = prm[3]->v[c];
+        if ((s = net__onnx_bn_scale(L, c, g, var, eps, ch[c].s, ch[c].rs)))
+            break;
+        ch[c].mean = mean;
+        mpq_set_d(q, mean);
+        mpq_mul(q, q, ch[c].s);
+        mpq_set_d(ch[c].t, beta);
+        mpq_sub(ch[c].t, ch[c].t, q);         /* t = beta - mean s */
+        mpq_set_d(q, mpq_get_d(ch[c].s));
+        exact = exact && mpq_sgn(ch[c].rs) == 0 && mpq_equal(q, ch[c].s);
+        mpq_set_d(q, mpq_get_d(ch[c].t));
+        exact = exact && mpq_equal(q, ch[c].t);
+    }
+    mpq_clear(q);
+    dten *out = NULL;
+    if (!s)
+        out = new_tensor(D, x->dims, x->nd, x->stage, count_uses(L, S(n->output[0])));
+    bool inexact = true;
+    if (!s && exact) {
+        lin m;
+        if (!(s = net__dag_lin_init(D, &m, x->n))) {
+            for (int e = 0; e < x->n && !s; e++) {
+                s = net__dag_lin_push(D, &m, mpq_get_d(ch[e / sp].s), 0, e);
+                net__dag_lin_row(&m, e, mpq_get_d(ch[e / sp].t));
+            }
+            if (!s)
+                s = apply(D, &m, &x, out, &inexact);
+            lin_free(&m);
+        }
+    }
+    if (!s && inexact) {
+        /* out's expressions: x's, each to a row of its own */
+        size_t nz = (size_t)x->rp[x->n];
+        out->rp = cn_mallocarray((size_t)x->n + 1, sizeof *out->rp);
+        out->col = cn_mallocarray(nz ? nz : 1, sizeof *out->col);
+        out->val = cn_mallocarray(nz ? nz : 1, sizeof *out->val);
+        out->b = cn_mallocarray((size_t)x->n, sizeof *out->b);
+        out->n = x->n;
+        out->have = true;
+        if (!out->rp || !out->col || !out->val || !out->b) {
+            s = net__onnx_nomem(L);
+        } else {
+            memcpy(out->rp, x->rp, ((size_t)x->n + 1) * sizeof *out->rp);
+            memcpy(out->col, x->col, nz * sizeof *out->col);
+            memcpy(out->val, x->val, nz * sizeof *out->val);
+            memcpy(out->b, x->b, (size_t)x->n * sizeof *out->b);
+        }
+        release_inputs(D);
+        dten **lv = NULL;
+        size_t nl = 0;
+        int *pol = NULL;
+        if (!s && out->uses > 0 && !(s = live_set(D, &lv, &nl)) &&
+            !(pol = cn_mallocarray(nl, sizeof *pol)))
+            s = net__onnx_nomem(L);
+        if (!s && out->uses > 0) {
+            for (size_t i = 0; i < nl; i++)
+                pol[i] = lv[i] == out ? KEEP_NONE : KEEP_ALL;
+            int nl0 = L->n->n_layers;
+            if (!(s = flush(D, nl, lv, pol, NULL, NULL))) {
+                net_layer *ly = &L->n->layers[L->n->n_layers - 1];
+                bool inx = false;
+                if (L->n->n_layers != nl0 + 1 || ly->op != NET_DENSE || ly->brad)
+                    s = net__onnx_fail(L, CN_EINTERNAL, "BatchNormalization flush bookkeeping");
+                else if (!(s = bn_scale_rows(D, ly, out, sp, ch, nch, &inx))) {
+                    D->bn_layer = L->n->n_layers;
+                    for (int e = 0; e < out->n; e++)
+                        D->nn[out->col[out->rp[e]]] = false;
+                    if (inx)
+                        L->exact = false;
+                }
+            }
+        }
+        cn_free(pol);
+        cn_free(lv);
+    } else if (!s) {
+        release_inputs(D);
+    }
+    if (!s)
+        L->folded++;
+    for (int c = 0; c < nch; c++)
+        mpq_clears(ch[c].s, ch[c].rs, ch[c].t, NULL);
+    cn_free(ch);
+    return s;
+}
+
 static cn_status run_linear(dg *D, const dnode *v)
 {
     ld *L = D->L;
     const char *op = S(v->nd->op_type);
+    if (!strcmp(op, "BatchNormalization"))
+        return run_bn(D, v);
     if (chain_only(op))
         return run_chain_node(D, v);
     job J;

@@ -53,6 +53,7 @@ typedef struct {
     int *stamp, *touched, cur;
     int cap;                       /* scratch capacity */
     bool *pre;                     /* [n_node]: read by the chain prefix */
+    int bn_layer;                  /* 1 + index of the last layer run_bn scaled, or 0 */
 } dg;
 
 /* A linear node's map: output o = beta[o] + sum over k in [rp[o], rp[o+1])

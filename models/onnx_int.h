@@ -204,6 +204,13 @@ cn_status net__onnx_op_matmul(ld *L, size_t xi);
 cn_status net__onnx_op_gemm(ld *L, size_t xi);
 cn_status net__onnx_op_conv(ld *L, size_t xi);
 cn_status net__onnx_op_batchnorm(ld *L);
+/* BatchNormalization node L->node on C = ch channels: its attributes and
+ * inputs checked, *eps and the constants scale, B, mean, var (ch values each)
+ * read.  The input's shape is the caller's to check. */
+cn_status net__onnx_bn_read(ld *L, int ch, double *eps, cst *prm[4]);
+/* Channel c's scale s* = g / sqrt(var + eps): s its nominal value (exact
+ * rational), |s* - s| <= rs (onnx_ops_affine.c). */
+cn_status net__onnx_bn_scale(ld *L, int c, double g, double var, double eps, mpq_t s, mpq_t rs);
 /* Add / Sub / Mul / Div with one constant operand. */
 cn_status net__onnx_op_arith(ld *L, const char *op, size_t xi);
 cn_status net__onnx_op_relu(ld *L);

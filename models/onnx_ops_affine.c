@@ -15,7 +15,7 @@
  * with q exactly, so s* lies between g/ru and g/rl and
  *     |s* - s| <= rs = max(|g/rl - s|, |g/ru - s|)
  * (rs = 0 when r*r = q exactly; s = 0 exactly when g = 0, then rs = 0). */
-static cn_status bn_scale(ld *L, int c, double g, double var, double eps, mpq_t s, mpq_t rs)
+cn_status net__onnx_bn_scale(ld *L, int c, double g, double var, double eps, mpq_t s, mpq_t rs)
 {
     cn_status st = CN_OK;
     mpq_t q, t;
@@ -68,17 +68,16 @@ done:
     return st;
 }
 
-cn_status net__onnx_op_batchnorm(ld *L)
+cn_status net__onnx_bn_read(ld *L, int ch, double *eps, cst *prm[4])
 {
     static const char *const known[] = {"epsilon", "momentum", "training_mode", "spatial",
                                         "is_test", "consumed_inputs", NULL};
     cn_status s;
     int64_t tm, spatial;
-    double eps;
     if ((s = net__onnx_attrs_known(L, known)) ||
         (s = net__onnx_attr_int(L, "training_mode", 0, &tm)) ||
         (s = net__onnx_attr_int(L, "spatial", 1, &spatial)) ||
-        (s = net__onnx_attr_float(L, "epsilon", 1e-5, &eps)))
+        (s = net__onnx_attr_float(L, "epsilon", 1e-5, eps)))
         return s;
     if (tm != 0 || spatial != 1)
         return net__onnx_fail(L, CN_EUNSUPPORTED,
@@ -89,10 +88,6 @@ cn_status net__onnx_op_batchnorm(ld *L)
     if (L->node->n_input != 5)
         return net__onnx_fail(L, CN_EPARSE, "expected 5 inputs (X, scale, B, mean, var), got %zu",
                               L->node->n_input);
-    if (L->nd < 2 || L->dims[0] != 1)
-        return net__onnx_fail(L, CN_EUNSUPPORTED, "input must have shape [1, C, ...]");
-    int ch = (int)L->dims[1], sp = net__onnx_cur_size(L) / ch;
-    cst *prm[4];
     static const char *const what[] = {"scale", "B", "mean", "var"};
     for (int i = 0; i < 4; i++) {
         if ((s = net__onnx_node_const(L, (size_t)i + 1, what[i], &prm[i])))
@@ -101,13 +96,26 @@ cn_status net__onnx_op_batchnorm(ld *L)
             return net__onnx_fail(L, CN_EPARSE, "%s has %zu values; expected %d (channels)",
                                   what[i], prm[i]->n, ch);
     }
+    return CN_OK;
+}
+
+cn_status net__onnx_op_batchnorm(ld *L)
+{
+    cn_status s;
+    double eps;
+    cst *prm[4];
+    if (L->nd < 2 || L->dims[0] != 1)
+        return net__onnx_fail(L, CN_EUNSUPPORTED, "input must have shape [1, C, ...]");
+    int ch = (int)L->dims[1], sp = net__onnx_cur_size(L) / ch;
+    if ((s = net__onnx_bn_read(L, ch, &eps, prm)))
+        return s;
     if ((s = net__onnx_need_e(L)))
         return s;
     mpq_t sq, rs, cq, rt, t;
     mpq_inits(sq, rs, cq, rt, t, NULL);
     for (int c = 0; c < ch; c++) {
         double g = prm[0]->v[c], beta = prm[1]->v[c], mean = prm[2]->v[c], var = prm[3]->v[c];
-        if ((s = bn_scale(L, c, g, var, eps, sq, rs)))
+        if ((s = net__onnx_bn_scale(L, c, g, var, eps, sq, rs)))
             break;
         if (mpq_sgn(rs) != 0) {
             L->exact = false;

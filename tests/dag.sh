@@ -4,8 +4,9 @@
 # by Concat and read by a Gemm) and a pre-activation residual block
 # x + W2 relu(W1 relu(x)) of a Gemm output x (which may be negative, so it
 # crosses the ReLU layers as pairs relu(x), relu(-x)); both written by
-# tests/test_dag.  `certnn info` shows the graph and the layers it is
-# lowered to; `certnn verify --cert` decides eps-ball properties around a
+# tests/test_dag; and a PyTorch-exported pre-activation residual network with
+# BatchNormalization inside the live branches (below).  `certnn info` shows
+# the graph and the layers it is lowered to; `certnn verify --cert` decides eps-ball properties around a
 # point (never unsat where `certnn eval` at sampled points of the ball found
 # another class; both verdicts occur over the radii) and `certnn check`
 # accepts every certificate.
@@ -64,4 +65,30 @@ expect 0 "info (pre-activation residual)" "$C" info "$M"
 has "$T/out" "Add +\[1,4\] +'t6' <- 't1' 't5'" "info shows the residual Add of the Gemm output"
 has "$T/out" "^layers: +7$" "info shows the lowered layers"
 balls preact
+
+# a pre-activation residual network as PyTorch exports it (tests/data/preact,
+# tests/data/make_preact.py): the block's BatchNormalization reads the stem
+# Conv's output x, which is also the skip, so it runs while another branch is
+# live; its irrational scale makes the rows of the next dense layer an
+# enclosure.  certnn's outputs agree with torch's (float64; the exporter fused
+# the branch's second BatchNormalization into its Conv in float32, hence 1e-6);
+# every eps-ball spec is decided (never unsat where sampling found a
+# counterexample) with a certificate that `certnn check` accepts.
+M="$S/tests/data/preact"
+expect 0 "info (PyTorch pre-activation block)" "$C" info "$M/preact.onnx"
+has "$T/out" "BatchNormalization +\[1,4,8,8\] +'/bn1/BatchNormalization_output_0' <- '/stem/Conv_output_0'" \
+    "info shows the BatchNormalization on the skip tensor"
+has "$T/out" "dense .*enclosure: " "info shows the dense layer's enclosure"
+expect 0 "torch preact: eval at the sample points" "$C" eval "$M/preact.onnx" --input "$M/preact_points.txt"
+sed 's/ *argmax.*//' "$T/out" >"$T/ours"
+check "paste -d' ' '$T/ours' '$M/preact_outputs.txt' | awk -v t=1e-6 '{h=NF/2; for(i=1;i<=h;i++){d=\$i-\$(i+h); if(d<0)d=-d; a=\$(i+h); if(a<0)a=-a; if(d>t*(1+a)) exit 1}} END{exit NR!=3}'" \
+    "torch preact: outputs agree with torch's within 1e-6"
+n_unsat=0 n_sat=0
+for spec in "$M"/preact_p*.vnnlib; do
+    b=$(basename "$spec")
+    want=$(grep "^$b," "$M/expected.csv" | cut -d, -f2)
+    check '[ -n "$want" ]' "$b: expected.csv has it"
+    decide_spec "$M/preact.onnx" "$spec" "$want"
+done
+check '[ "$n_unsat" -ge 3 ] && [ "$n_sat" -ge 3 ]' "torch preact: both verdicts occur ($n_unsat unsat, $n_sat sat)"
 tap_end dag.sh
