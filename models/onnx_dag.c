@@ -981,9 +981,12 @@ static cn_status run_bn(dg *D, const dnode *v)
             s = net__onnx_nomem(L);
         } else {
             memcpy(out->rp, x->rp, ((size_t)x->n + 1) * sizeof *out->rp);
-            memcpy(out->col, x->col, nz * sizeof *out->col);
-            memcpy(out->val, x->val, nz * sizeof *out->val);
-            memcpy(out->b, x->b, (size_t)x->n * sizeof *out->b);
+            if (nz > 0) { /* (no terms: x's arrays may be NULL) */
+                memcpy(out->col, x->col, nz * sizeof *out->col);
+                memcpy(out->val, x->val, nz * sizeof *out->val);
+            }
+            if (x->n > 0)
+                memcpy(out->b, x->b, (size_t)x->n * sizeof *out->b);
         }
         release_inputs(D);
         dten **lv = NULL;

@@ -1129,7 +1129,9 @@ static void test_oom(void **state)
 
 /* CN_DAG_WRITE=FILE: one inception-like model (4 inputs, 3 outputs) for
  * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width; shape 10:
- * shape 8 without crossing, draw_nocross); otherwise nothing. */
+ * shape 8 without crossing, draw_nocross; 11 / 12: a dense / conv
+ * pre-activation block with irrational BatchNormalization, draw_bn, e.g. as
+ * fuzzing seeds); otherwise nothing. */
 static void test_write(void **state)
 {
     (void)state;
@@ -1141,9 +1143,11 @@ static void test_write(void **state)
     /* CN_DAG_SHAPE / CN_DAG_WIDTH: another shape or hidden width (load-time figures) */
     const char *sh = getenv("CN_DAG_SHAPE"), *wd = getenv("CN_DAG_WIDTH");
     int shape = sh && *sh ? atoi(sh) : 3, w = wd && *wd ? atoi(wd) : 4;
-    assert_true(shape >= 0 && shape <= SHAPE_NOCROSS && w >= 2 && w <= 100);
+    assert_true(shape >= 0 && shape <= SHAPE_NOCROSS + 2 && w >= 2 && w <= 100);
     if (shape == SHAPE_NOCROSS)
         draw_nocross(&s, &r, 4, w, 3);
+    else if (shape > SHAPE_NOCROSS)
+        draw_bn(&s, &r, shape == SHAPE_NOCROSS + 2, false, w, 3);
     else
         draw(&s, &r, shape, nin_of(shape, 6, 4), w, 3);
     mb *b = build(&s);
@@ -1154,8 +1158,10 @@ static void test_write(void **state)
     assert_int_equal(fwrite(buf, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
     printf("# wrote %s (%s, width %d): %d float weights\n", path,
-           shape == SHAPE_NOCROSS ? "pre-activation residual block without crossing"
-                                  : shape_name[shape], w, s.np);
+           shape == SHAPE_NOCROSS  ? "pre-activation residual block without crossing"
+           : shape > SHAPE_NOCROSS ? bn_name(shape - SHAPE_NOCROSS - 1)
+                                   : shape_name[shape],
+           w, s.np);
     free(buf);
     free(b);
 }

@@ -348,6 +348,10 @@ static const struct {
     /* found by fuzz_onnx: Slice's lists empty (no array to copy; UBSan) */
     {"slice_empty_lists", CN_EPARSE,
      "node 'n8' (Slice): starts, ends, axes and steps do not match"},
+    /* found by fuzz_onnx: a BatchNormalization in a branch over a tensor
+     * whose expressions have no terms (no array to copy; UBSan) */
+    {"bn_branch_no_terms", CN_EUNSUPPORTED,
+     "node 'n7' (Conv): attribute 'pads' has 3 values; expected 4 (2-D)"},
 };
 
 static void test_bad_corpus(void **state)
