@@ -69,10 +69,14 @@ static void load_params(bnd_ctx *c, int R, const double *alpha, const double *be
                            : 0.0;
             }
         }
-        memset(al->m1[i], 0, (size_t)R * n * sizeof(double));
-        memset(al->m2[i], 0, (size_t)R * n * sizeof(double));
-        memset(al->bm1[i], 0, (size_t)R * n * sizeof(double));
-        memset(al->bm2[i], 0, (size_t)R * n * sizeof(double));
+        /* the moments Adam reads: the listed neurons' (bnd__alpha_unstable) */
+        for (int r = 0; r < R; r++) {
+            size_t o = (size_t)r * n;
+            for (int k = 0; k < al->nu[i]; k++)
+                al->m1[i][o + (size_t)al->ui[i][k]] = al->m2[i][o + (size_t)al->ui[i][k]] = 0.0;
+            for (int k = 0; k < al->ns[i]; k++)
+                al->bm1[i][o + (size_t)al->si[i][k]] = al->bm2[i][o + (size_t)al->si[i][k]] = 0.0;
+        }
     }
 }
 
