@@ -336,7 +336,8 @@ void bnd__backsub(bnd_ctx *c, int s, int R, bool concr, bnd__alpha *al, double *
 
 /* ReLU layer i, adjoint: H = d lb / d(coefficients over z_i) on the columns
  * given by idx (or all), recorded coefficients over z_{i+1} -> G over z_{i+1}
- * (full width), accumulating d lb / d alpha. */
+ * (full width), setting d lb / d alpha of the unstable neurons (and
+ * accumulating d lb / d beta of the split ones). */
 static void relu_adjoint(bnd_ctx *c, int i, bnd__alpha *al, const double *H, int hw,
                          const int *idx, double *G)
 {
@@ -360,10 +361,13 @@ static void relu_adjoint(bnd_ctx *c, int i, bnd__alpha *al, const double *H, int
             case BND_ST_INACTIVE: g[j] = 0.0; break;
             case BND_ST_ACTIVE: g[j] = hv; break;
             default:
+                /* (each unstable neuron is visited once per row: the
+                 * gradient is set, not summed; alpha_grad clears nothing) */
                 if (lam[j] >= 0.0) {
-                    gr[j] += hv * lam[j];
+                    gr[j] = hv * lam[j];
                     g[j] = hv * ar[j];
                 } else {
+                    gr[j] = 0.0;
                     g[j] = hv * l->ua[j] + l->uc[j];
                 }
             }
@@ -381,12 +385,11 @@ void bnd__alpha_grad(bnd_ctx *c, bnd__alpha *al)
         for (int j = 0; j < c->n_in; j++)
             g[j] = lam[j] >= 0.0 ? c->lo[0][j] : c->hi[0][j];
     }
+    /* al->g: relu_adjoint sets the entries of the unstable neurons, the
+     * only ones Adam reads (alpha.c, bnd__adam_idx) */
     for (int i = 0; i < s; i++)
-        if (c->L[i].relu) {
-            memset(al->g[i], 0, (size_t)R * (size_t)c->L[i].in * sizeof(double));
-            if (al->beta_on)
-                memset(al->gb[i], 0, (size_t)R * (size_t)c->L[i].in * sizeof(double));
-        }
+        if (c->L[i].relu && al->beta_on)
+            memset(al->gb[i], 0, (size_t)R * (size_t)c->L[i].in * sizeof(double));
     int i = 0; /* G: R x width(z_i) */
     while (i < s) {
         const bnd__layer *l = &c->L[i];

@@ -69,10 +69,14 @@ static void load_params(bnd_ctx *c, int R, const double *alpha, const double *be
                            : 0.0;
             }
         }
-        memset(al->m1[i], 0, (size_t)R * n * sizeof(double));
-        memset(al->m2[i], 0, (size_t)R * n * sizeof(double));
-        memset(al->bm1[i], 0, (size_t)R * n * sizeof(double));
-        memset(al->bm2[i], 0, (size_t)R * n * sizeof(double));
+        /* the moments Adam reads: the listed neurons' (bnd__alpha_unstable) */
+        for (int r = 0; r < R; r++) {
+            size_t o = (size_t)r * n;
+            for (int k = 0; k < al->nu[i]; k++)
+                al->m1[i][o + (size_t)al->ui[i][k]] = al->m2[i][o + (size_t)al->ui[i][k]] = 0.0;
+            for (int k = 0; k < al->ns[i]; k++)
+                al->bm1[i][o + (size_t)al->si[i][k]] = al->bm2[i][o + (size_t)al->si[i][k]] = 0.0;
+        }
     }
 }
 
@@ -95,22 +99,6 @@ static void save_row(const bnd_ctx *c, int r, double *alpha, double *beta)
     }
 }
 
-/* One Adam step on x (projected to [lo, hi]) with gradient g. */
-static void adam(size_t n, double *x, const double *g, double *m1, double *m2, double step,
-                 double p1, double p2, double lo, double hi, const signed char *mask, int want)
-{
-    const double b1 = 0.9, b2 = 0.999;
-    for (size_t j = 0; j < n; j++) {
-        if ((want == 2 && mask[j] != BND_ST_UNSTABLE) || (want == 1 && !mask[j]))
-            continue;
-        m1[j] = b1 * m1[j] + (1 - b1) * g[j];
-        m2[j] = b2 * m2[j] + (1 - b2) * g[j] * g[j];
-        double mh = m1[j] / (1 - p1), vh = m2[j] / (1 - p2);
-        double v = x[j] + step * mh / (sqrt(vh) + 1e-12);
-        x[j] = v < lo ? lo : v > hi ? hi : v;
-    }
-}
-
 static void adam_step(bnd_ctx *c, int R, int t, double lr_a, double lr_b)
 {
     bnd__alpha *al = &c->al;
@@ -123,11 +111,11 @@ static void adam_step(bnd_ctx *c, int R, int t, double lr_a, double lr_b)
         size_t n = (size_t)l->in;
         for (int r = 0; r < R; r++) {
             size_t o = (size_t)r * n;
-            adam(n, al->a[i] + o, al->g[i] + o, al->m1[i] + o, al->m2[i] + o, lr_a * decay, p1,
-                 p2, 0.0, 1.0, l->st, 2);
+            bnd__adam_idx(al->nu[i], al->ui[i], al->a[i] + o, al->g[i] + o, al->m1[i] + o,
+                          al->m2[i] + o, lr_a * decay, p1, p2, 0.0, 1.0);
             if (al->beta_on)
-                adam(n, al->b[i] + o, al->gb[i] + o, al->bm1[i] + o, al->bm2[i] + o,
-                     lr_b * decay, p1, p2, 0.0, INFINITY, al->split + l->relu_off, 1);
+                bnd__adam_idx(al->ns[i], al->si[i], al->b[i] + o, al->gb[i] + o, al->bm1[i] + o,
+                              al->bm2[i] + o, lr_b * decay, p1, p2, 0.0, INFINITY);
         }
     }
 }
@@ -169,6 +157,7 @@ cn_status bnd_run_param(bnd_ctx *c, const bnd_opts *o, int m, const double *C, c
     int saved = cn_round_push(FE_UPWARD);
     if (al->beta_on)
         widen_alive(c, al->split);
+    bnd__alpha_unstable(c);
     load_params(c, m, alpha, beta);
     rows f = {m, C, d};
     double *ib = c->row_lb;

@@ -80,7 +80,12 @@ typedef struct {
      * row does: interval propagation is already the best bound there */
     unsigned char *one;
     const double *cf;
-    double *cx, *cy;            /* conv workspaces: [chw * cfan], [out] */
+    double *cx, *cy;            /* conv workspaces (conv.c, conv_init) */
+    /* conv with strides 1: the filters per tap [kh*kw][cout][cin], and
+     * where output o sits on the padded grid of the products (conv.c);
+     * NULL otherwise */
+    double *cft;
+    int *cpk;
     const net_layer *cl;        /* the convolution (its geometry; borrowed) */
 
     int pk;
@@ -104,6 +109,10 @@ typedef struct {
     bool beta_on;
     const signed char *split;
     double **b, **gb, **bm1, **bm2;
+    /* ui[i] [in_i]: the nu[i] unstable neurons of relu layer i, in order
+     * (bnd__alpha_unstable), the only slopes Adam moves; si[i] [in_i] the
+     * ns[i] split neurons, the only multipliers it moves (beta.c) */
+    int **ui, *nu, **si, *ns;
 } bnd__alpha;
 
 /* act.c: bounds for networks with sigmoid/tanh layers. */
@@ -334,6 +343,14 @@ void bnd__pool_grad(const bnd_ctx *c, int i, int R, const double *G, double *H);
 /* alpha.c */
 cn_status bnd__alpha_ensure(bnd_ctx *c, int R, int s, cn_err *err);
 void bnd__alpha_free(bnd_ctx *c);
+/* ui / nu of c->al from the layers' current states, and si / ns from
+ * c->al.split when beta_on. */
+void bnd__alpha_unstable(bnd_ctx *c);
+/* One projected Adam step (moments m1, m2, bias corrections p1 = b1^t,
+ * p2 = b2^t, b1 = 0.9, b2 = 0.999) on x[ix[k]], k < cnt, with gradient g,
+ * projected to [lo, hi]; the other entries are not read. */
+void bnd__adam_idx(int cnt, const int *ix, double *x, const double *g, double *m1, double *m2,
+                   double step, double p1, double p2, double lo, double hi);
 /* Projected Adam on per-row slopes.  load(c, arg) refills c->A / c->nc with
  * the R starting rows over z_s; lb[R] holds the CROWN bounds on entry and
  * the best bounds found on exit.  coef (NULL or [R * n_in]): the rows over

@@ -22,18 +22,26 @@
  *     row, M = F^T P_r by BLAS (P_r the row as a [cout x oh*ow] matrix, F
  *     the filters [cout x fan]: M[t][p] = sum_co F[co][t] P_r[co][p]), then
  *     Q_r[in(p, t)] += M[t][p] over the taps t of every position p that
- *     read inside the maps (col2im).
+ *     read inside the maps (col2im).  With strides 1 (rows_shifted) there
+ *     is no M: P_r is laid on the padded grid of the input maps (0 off the
+ *     outputs) and every tap adds its product F_t^T P_r by BLAS into the
+ *     padded planes of Q_r, shifted by the tap's offset (ky pad_w + kx), so
+ *     the sums over the taps happen in the BLAS accumulations.
  *     Either way each Q[r][k] is a sum of the products p_j W[j][k] over the
- *     outputs j reading input k (plus exact zeros), in some order and
- *     grouping: a sum of n_k <= out terms, each product passing through at
- *     most cout + T_k - 1 <= cout T_k <= out roundings (T_k taps reach k),
- *     so |Q - P W| <= gamma_out |P||W| + 2 out eta entrywise in ANY rounding
- *     mode, the a-priori bound bounds.h accounts for with n = out;
+ *     outputs j reading input k (plus exact zeros: products with a zero
+ *     of the grid or a zero weight, which add nothing and round nothing),
+ *     in some order and grouping: a sum of n_k <= out nonzero terms, each
+ *     product passing through at most n_k - 1 rounded additions after its
+ *     own rounding, so |Q - P W| <= gamma_out |P||W| + 2 out eta entrywise
+ *     in ANY rounding mode (a fused multiply-add only rounds less), the
+ *     a-priori bound bounds.h accounts for with n = out;
  *   - the alpha gradient's forward product (bnd__conv_fwd): heuristic only
- *     (im2col, then BLAS, for many rows).
- * The im2col / col2im workspace holds one row: fan * oh*ow doubles (the
- * dense row of the unrolling would need out * in per layer, and the fused
- * BLAS path a second copy of it).
+ *     (for many rows: strides 1, one BLAS product per tap over the padded
+ *     input; else im2col, then BLAS).
+ * The im2col / col2im workspace holds one row: fan * oh*ow doubles, or the
+ * padded planes of one row where they are larger (the dense row of the
+ * unrolling would need out * in per layer, and the fused BLAS path a
+ * second copy of it).
  */
 #include "config.h"
 
@@ -43,6 +51,14 @@
 #include <cblas.h>
 
 #include "bounds/bounds_int.h"
+
+/* Strides 1 (conv_init sets cft): the input maps padded to pad_h x pad_w
+ * planes; output (oy, ox) sits at oy pad_w + ox on the padded grid, and tap
+ * (ky, kx) reads it shifted by ky pad_w + kx, so each tap is one product
+ * over n_pad = (oh - 1) pad_w + ow columns of the grid (no im2col). */
+static int pad_h(const net_layer *g) { return g->in_shape.h + g->pad_t + g->pad_b; }
+static int pad_w(const net_layer *g) { return g->in_shape.w + g->pad_l + g->pad_r; }
+static int n_pad(const net_layer *g) { return (g->out_shape.h - 1) * pad_w(g) + g->out_shape.w; }
 
 bool bnd__conv_init(bnd__layer *l, const net_layer *nl)
 {
@@ -54,8 +70,32 @@ bool bnd__conv_init(bnd__layer *l, const net_layer *nl)
     l->chw = nl->out_shape.h * nl->out_shape.w;
     l->cf = nl->W;
     l->cl = nl;
-    l->cx = cn_mallocarray((size_t)l->chw * (size_t)l->cfan, sizeof(double));
-    l->cy = cn_mallocarray((size_t)l->out, sizeof(double));
+    size_t nx = (size_t)l->chw * (size_t)l->cfan, ny = (size_t)l->out;
+    if (nl->stride_h == 1 && nl->stride_w == 1) {
+        const int cin = nl->in_shape.c, K = nl->kh * nl->kw, ow = nl->out_shape.w;
+        const int wp = pad_w(nl), np = n_pad(nl);
+        const size_t plane = (size_t)pad_h(nl) * (size_t)wp;
+        l->cft = cn_mallocarray((size_t)K * (size_t)l->cout * (size_t)cin, sizeof(double));
+        l->cpk = cn_mallocarray((size_t)l->out, sizeof(int));
+        if (!l->cft || !l->cpk)
+            return false;
+        for (int co = 0; co < l->cout; co++)
+            for (int ci = 0; ci < cin; ci++)
+                for (int t = 0; t < K; t++)
+                    l->cft[((size_t)t * (size_t)l->cout + (size_t)co) * (size_t)cin + ci] =
+                        l->cf[(size_t)co * (size_t)l->cfan + (size_t)ci * (size_t)K + t];
+        for (int o = 0; o < l->out; o++) {
+            int co = o / l->chw, p = o % l->chw;
+            l->cpk[o] = co * np + (p / ow) * wp + p % ow;
+        }
+        /* the padded input (or Q) planes, and the products on the padded grid */
+        if (nx < (size_t)cin * plane)
+            nx = (size_t)cin * plane;
+        if (ny < (size_t)l->cout * (size_t)np)
+            ny = (size_t)l->cout * (size_t)np;
+    }
+    l->cx = cn_mallocarray(nx, sizeof(double));
+    l->cy = cn_mallocarray(ny, sizeof(double));
     return l->cx && l->cy;
 }
 
@@ -96,6 +136,8 @@ void bnd__conv_free(bnd__layer *l)
     cn_free(l->cm);
     cn_free(l->cx);
     cn_free(l->cy);
+    cn_free(l->cft);
+    cn_free(l->cpk);
 }
 
 void bnd__conv_ibp(bnd__layer *l, const double *lo, const double *hi, const double *x2,
@@ -219,6 +261,40 @@ static void im2col(const net_layer *g, const double *x, double *X)
             }
 }
 
+/* Strides 1, many rows: per row, Pp [cout x n_pad] = P_r on the padded
+ * grid (0 off the outputs), then for every tap t = (ky, kx) the planes
+ * Qp[ci][ky pad_w + kx + .] += Ft[t]^T Pp by BLAS, Ft[t] [cout x cin];
+ * Q_r the inside of the planes. */
+static void rows_shifted(const bnd__layer *A, int R, const double *P, double *Q)
+{
+    const net_layer *g = A->cl;
+    const int cin = g->in_shape.c, H = g->in_shape.h, Wd = g->in_shape.w;
+    const int ow = g->out_shape.w, oh = g->out_shape.h, wp = pad_w(g), np = n_pad(g);
+    const int plane = pad_h(g) * wp, K = g->kh * g->kw, co_n = A->cout;
+    double *Qp = A->cx, *Pp = A->cy;
+    memset(Pp, 0, (size_t)co_n * (size_t)np * sizeof(double));
+    for (int r = 0; r < R; r++) {
+        const double *p = P + (size_t)r * (size_t)A->out;
+        double *q = Q + (size_t)r * (size_t)A->in;
+        for (int co = 0; co < co_n; co++)
+            for (int oy = 0; oy < oh; oy++)
+                memcpy(Pp + (size_t)co * (size_t)np + (size_t)oy * (size_t)wp,
+                       p + ((size_t)co * (size_t)oh + (size_t)oy) * (size_t)ow,
+                       (size_t)ow * sizeof(double));
+        memset(Qp, 0, (size_t)cin * (size_t)plane * sizeof(double));
+        for (int t = 0; t < K; t++)
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin, np, co_n, 1.0,
+                        A->cft + (size_t)t * (size_t)co_n * (size_t)cin, cin, Pp, np, 1.0,
+                        Qp + (size_t)(t / g->kw) * (size_t)wp + (size_t)(t % g->kw), plane);
+        for (int ci = 0; ci < cin; ci++)
+            for (int iy = 0; iy < H; iy++)
+                memcpy(q + ((size_t)ci * (size_t)H + (size_t)iy) * (size_t)Wd,
+                       Qp + (size_t)ci * (size_t)plane + (size_t)(iy + g->pad_t) * (size_t)wp +
+                           (size_t)g->pad_l,
+                       (size_t)Wd * sizeof(double));
+    }
+}
+
 void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const double *P, double *Q)
 {
     if (R <= BND_SMALL_ROWS) {
@@ -229,6 +305,10 @@ void bnd__conv_rows(const bnd__layer *A, const bnd__layer *L, int R, const doubl
      * or NaN in a row whose constant is not finite, a dead row), and the
      * constant's bias and error terms were summed over every column */
     (void)L;
+    if (A->cft) {
+        rows_shifted(A, R, P, Q);
+        return;
+    }
     const int in = A->in, out = A->out, fan = A->cfan, hw = A->chw;
     double *M = A->cx;
     for (int r = 0; r < R; r++) {
@@ -259,6 +339,33 @@ void bnd__conv_fwd(const bnd__layer *A, const int *idx, int cnt, int R, const do
                 for (int k = 0; k < cm->n[ps]; k++)
                     s += f[tp[k].w] * g[tp[k].in];
                 h[t] = s;
+            }
+        }
+        return;
+    }
+    if (A->cft) { /* strides 1: Yp = sum_t Ft[t] Xp(shifted by t), no im2col */
+        const net_layer *g = A->cl;
+        const int cin = g->in_shape.c, ih = g->in_shape.h, Wd = g->in_shape.w;
+        const int wp = pad_w(g), np = n_pad(g), plane = pad_h(g) * wp, K = g->kh * g->kw;
+        double *Xp = A->cx, *Yp = A->cy;
+        memset(Xp, 0, (size_t)cin * (size_t)plane * sizeof(double));
+        for (int r = 0; r < R; r++) {
+            const double *x = G + (size_t)r * (size_t)A->in;
+            double *h = H + (size_t)r * (size_t)cnt;
+            for (int ci = 0; ci < cin; ci++)
+                for (int iy = 0; iy < ih; iy++)
+                    memcpy(Xp + (size_t)ci * (size_t)plane + (size_t)(iy + g->pad_t) * (size_t)wp +
+                               (size_t)g->pad_l,
+                           x + ((size_t)ci * (size_t)ih + (size_t)iy) * (size_t)Wd,
+                           (size_t)Wd * sizeof(double));
+            for (int t = 0; t < K; t++)
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, A->cout, np, cin, 1.0,
+                            A->cft + (size_t)t * (size_t)A->cout * (size_t)cin, cin,
+                            Xp + (size_t)(t / g->kw) * (size_t)wp + (size_t)(t % g->kw), plane,
+                            t ? 1.0 : 0.0, Yp, np);
+            for (int k = 0; k < cnt; k++) {
+                int j = idx ? idx[k] : k;
+                h[k] = Yp[A->cpk[j]] + A->b[j];
             }
         }
         return;

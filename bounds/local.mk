@@ -31,6 +31,12 @@ tests_test_bounds_batch_SOURCES = tests/test_bounds_batch.c tests/testutil.h
 tests_test_bounds_batch_CFLAGS = $(tests_test_bounds_CFLAGS)
 tests_test_bounds_batch_LDADD = $(tests_test_bounds_LDADD)
 TESTS += tests/test_bounds_batch
+# reorganised inner steps (listed Adam, batched convolution products)
+check_PROGRAMS += tests/test_bounds_kern
+tests_test_bounds_kern_SOURCES = tests/test_bounds_kern.c tests/testutil.h
+tests_test_bounds_kern_CFLAGS = $(tests_test_bounds_CFLAGS)
+tests_test_bounds_kern_LDADD = $(tests_test_bounds_LDADD)
+TESTS += tests/test_bounds_kern
 
 # Benchmark: verified counts and timing per method (benchmarks/README.md).
 dist_noinst_SCRIPTS += benchmarks/bench_bounds.sh
