@@ -60,6 +60,22 @@ static void order_kids(node **kids, int n)
     }
 }
 
+/* A child just bounded (st, closed): counted; freed when the bound failed
+ * (st returned) or closed it, else appended to kids, evaluated unless the
+ * bound was stopped (then it is bounded again when taken). */
+static cn_status settle_child(worker *w, node *c, cn_status st, bool closed, node **kids,
+                              int *n_kids)
+{
+    w->local_nodes++;
+    if (st != CN_OK || closed) {
+        cn_free(c);
+        return st;
+    }
+    c->evaluated = !w->halted;
+    kids[(*n_kids)++] = c;
+    return CN_OK;
+}
+
 /* Splits nd into two children: input dim `dim` at `mid` (neuron < 0), or
  * ReLU `neuron` inactive / active.  Each child is bounded at once; closed
  * children become leaves, the others are returned in kids (evaluated). */
@@ -93,17 +109,8 @@ static cn_status make_children(worker *w, node *nd, int dim, double mid, int neu
                              : NULL;
         cn_status st = t ? vfy__bound_node_cached(w, c, t, h, &closed)
                          : vfy__bound_node(w, c, neuron >= 0, &closed);
-        w->local_nodes++;
-        if (st != CN_OK) {
-            cn_free(c);
+        if ((st = settle_child(w, c, st, closed, kids, n_kids)) != CN_OK)
             return st;
-        }
-        if (closed) {
-            cn_free(c);
-            continue;
-        }
-        c->evaluated = !w->halted; /* (a stopped bound: bounded again when taken) */
-        kids[(*n_kids)++] = c;
     }
     order_kids(kids, *n_kids);
     return CN_OK;
@@ -498,17 +505,8 @@ cn_status vfy__split_act(worker *w, node *nd, node **kids, int *n_kids, bool *sp
         c->pid = vfy__log_node(S, nd->pid, h);
         bool closed;
         cn_status st = vfy__bound_node(w, c, false, &closed);
-        w->local_nodes++;
-        if (st != CN_OK) {
-            cn_free(c);
+        if ((st = settle_child(w, c, st, closed, kids, n_kids)) != CN_OK)
             return st;
-        }
-        if (closed) {
-            cn_free(c);
-            continue;
-        }
-        c->evaluated = !w->halted; /* (a stopped bound: bounded again when taken) */
-        kids[(*n_kids)++] = c;
     }
     order_kids(kids, *n_kids);
     return CN_OK;
