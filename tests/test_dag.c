@@ -767,6 +767,29 @@ static void test_exact(void **state)
 /* (b) bounds enclose the exact values                                       */
 /* ------------------------------------------------------------------------ */
 
+/* sn[k]: the bounds of method k (alpha: 5 steps) on the box lo..hi and the q
+ * rows C, d (sn[k].lb allocated; snap_free), the box never infeasible. */
+static void snap_methods(bnd_ctx *c, const net *n, const double *lo, const double *hi, int q,
+                         double *C, double *d, snapshot *sn, const trace *tr)
+{
+    cn_err err;
+    bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
+    for (int k = 0; k < N_METHODS; k++) {
+        bnd_opts o;
+        bnd_opts_init(&o, methods[k]);
+        o.alpha_iters = 5;
+        sn[k].m = q;
+        sn[k].C = C;
+        sn[k].d = d;
+        sn[k].lb = calloc((size_t)q, sizeof(double));
+        bnd_result res;
+        assert_int_equal(bnd_run(c, &o, &rg, q, C, d, sn[k].lb, &res, &err), CN_OK);
+        sn[k].infeasible = res.infeasible;    /* a box: never, but read later */
+        assert_false(res.infeasible);
+        snap_take(c, n, &sn[k], tr);
+    }
+}
+
 static void test_bounds(void **state)
 {
     (void)state;
@@ -793,21 +816,7 @@ static void test_bounds(void **state)
         trace tr;
         trace_init(&tr, n);
         snapshot sn[N_METHODS];
-        bnd_region rg = {lo, hi, NULL, NULL, NULL, NULL, NULL};
-        for (int k = 0; k < N_METHODS; k++) {
-            bnd_opts o;
-            bnd_opts_init(&o, methods[k]);
-            o.alpha_iters = 5;
-            sn[k].m = q;
-            sn[k].C = C;
-            sn[k].d = d;
-            sn[k].lb = calloc((size_t)q, sizeof(double));
-            bnd_result res;
-            assert_int_equal(bnd_run(c, &o, &rg, q, C, d, sn[k].lb, &res, &err), CN_OK);
-            sn[k].infeasible = res.infeasible;   /* a box: never, but read below */
-            assert_false(res.infeasible);
-            snap_take(c, n, &sn[k], &tr);
-        }
+        snap_methods(c, n, lo, hi, q, C, d, sn, &tr);
         int nv = box_vertices(nin, 6);
         for (int p = 0; p < nv + 30; p++) {
             if (!box_point(&r, p, nin, 6, lo, hi, NULL, x))
@@ -1256,21 +1265,7 @@ static void test_bn(void **state)
         trace tr;
         trace_init(&tr, n);
         snapshot sn[N_METHODS];
-        bnd_region rg = {blo, bhi, NULL, NULL, NULL, NULL, NULL};
-        for (int k = 0; k < N_METHODS; k++) {
-            bnd_opts o;
-            bnd_opts_init(&o, methods[k]);
-            o.alpha_iters = 5;
-            sn[k].m = q;
-            sn[k].C = C;
-            sn[k].d = d;
-            sn[k].lb = calloc((size_t)q, sizeof(double));
-            bnd_result res;
-            assert_int_equal(bnd_run(c, &o, &rg, q, C, d, sn[k].lb, &res, &err), CN_OK);
-            sn[k].infeasible = res.infeasible;
-            assert_false(res.infeasible);
-            snap_take(c, n, &sn[k], &tr);
-        }
+        snap_methods(c, n, blo, bhi, q, C, d, sn, &tr);
         mpq_t val, pq;
         mpq_inits(val, pq, NULL);
         int nv = box_vertices(nin, 6);
