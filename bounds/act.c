@@ -962,3 +962,5 @@ cn_status bnd__act_run(bnd_ctx *c, const bnd_opts *o, const bnd_region *rg, int 
         *res = rs;
     return CN_OK;
 }
+
+void bnd_thread_exit(void) { mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE); }

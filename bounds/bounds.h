@@ -217,6 +217,11 @@ typedef struct bnd_ctx bnd_ctx;
  * empty network). */
 bnd_ctx *bnd_ctx_new(const net *n, cn_err *err);
 void bnd_ctx_free(bnd_ctx *c);                  /* NULL is fine */
+/* Frees the calling thread's MPFR caches (the constants act.c's sigmoid /
+ * tanh end points use; MPFR keeps them per thread): call it last in a
+ * thread that ran bound passes, which would otherwise leak them when it
+ * ends.  Harmless in any thread, any number of times. */
+void bnd_thread_exit(void);
 
 /* Computes (1) and (2).  C: [m x n_out] row-major, d: [m] (NULL = 0); m may
  * be 0.  lb: [m] OUT.  A row whose bound could not be established gets -inf

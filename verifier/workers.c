@@ -361,7 +361,8 @@ void *vfy__worker_main(void *arg)
 void *vfy__worker_thread(void *arg)
 {
     vfy__worker_main(arg);
-    glp_free_env(); /* this thread's GLPK environment */
+    glp_free_env();    /* this thread's GLPK environment */
+    bnd_thread_exit(); /* and its MPFR caches (sigmoid / tanh bounds) */
     return NULL;
 }
 

@@ -350,6 +350,7 @@ static void *split_main(void *arg)
 {
     split_job *j = arg;
     j->st = vfy_frontier_split(j->n, j->p, j->o, j->target, j->stop, j->fr, j->res, j->err);
+    bnd_thread_exit(); /* this thread's MPFR caches (sigmoid / tanh bounds) */
     atomic_store(&j->done, 1);
     return NULL;
 }
