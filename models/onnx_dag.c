@@ -1026,13 +1026,34 @@ static cn_status run_bn(dg *D, const dnode *v)
     return s;
 }
 
+/* Whether node v's computed input is the only live tensor and v its only
+ * reader (where run_chain_node reads it). */
+static bool narrowed(dg *D, const dnode *v)
+{
+    const Onnx__NodeProto *n = v->nd;
+    dten *x = NULL;
+    for (size_t j = 0; j < n->n_input; j++) {
+        dten *t = *S(n->input[j]) ? net__dag_find(D, n->input[j]) : NULL;
+        if (t && x && t != x)
+            return false;
+        x = t ? t : x;
+    }
+    if (!x || !x->have || x->uses != 1)
+        return false;
+    for (size_t i = 0; i < D->nt; i++)
+        if (&D->t[i] != x && D->t[i].have && D->t[i].uses > 0)
+            return false;
+    return true;
+}
+
 static cn_status run_linear(dg *D, const dnode *v)
 {
     ld *L = D->L;
     const char *op = S(v->nd->op_type);
+    bool avg = !strcmp(op, "AveragePool") || !strcmp(op, "GlobalAveragePool");
     if (!strcmp(op, "BatchNormalization"))
         return run_bn(D, v);
-    if (chain_only(op))
+    if (chain_only(op) && !(avg && !narrowed(D, v)))
         return run_chain_node(D, v);
     job J;
     memset(&J, 0, sizeof J);
@@ -1054,6 +1075,8 @@ static cn_status run_linear(dg *D, const dnode *v)
         s = net__dag_op_pad(&J);
     else if (!strcmp(op, "Concat"))
         s = net__dag_op_concat(&J);
+    else if (avg)
+        s = net__dag_op_avgpool(&J, op[0] == 'G');
     else if (!strcmp(op, "Flatten") || !strcmp(op, "Reshape") || !strcmp(op, "Identity") ||
              !strcmp(op, "Dropout") || !strcmp(op, "Softmax"))
         s = net__dag_op_shape(&J, op);
