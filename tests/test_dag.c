@@ -2,15 +2,19 @@
  * Transpose, Slice, Pad, Add and Sub of computed tensors, branches of
  * different depths, lowered to the chain IR.
  *
- *   - random small graphs of ten shapes (branches of different depths
+ *   - random small graphs of twelve shapes (branches of different depths
  *     joined by Concat; residual Add and Sub of computed tensors, MatMul and
  *     a Div; Reshape, Transpose and Slices with positive and negative steps,
  *     as inputs and as attributes; an inception-like block with a Pad and a
  *     negative scale; strided convolution branches joined by Concat over
  *     channels; a chain prefix (scale, Gemm, Relu) before the branches; a
  *     MaxPool after a join, where no other branch is live, then a residual
- *     Add; every Concat feeds a Gemm; and three where a tensor that may be
- *     negative crosses a ReLU layer as a pair relu(y), relu(-y): the graph
+ *     Add; two with AveragePool 2x2 stride 2 inside a live branch, beside a
+ *     strided Conv branch, over a Relu output and over a Conv output that
+ *     may be negative (crossing the other branch's ReLU layer as pairs),
+ *     the latter with a GlobalAveragePool branch too; every Concat feeds a
+ *     Gemm; and three where a tensor that may be negative crosses a ReLU
+ *     layer as a pair relu(y), relu(-y): the graph
  *     input needed after two ReLU layers, a pre-activation residual block
  *     x + W2 relu(W1 relu(x)) of a Gemm output, a Gemm output and a negated
  *     Relu output needed after another branch's Relu) are evaluated two ways
@@ -20,7 +24,9 @@
  *     exact values at the vertices and random points of random boxes, at
  *     every layer and for every query row;
  *   - the engine against the exact MILP on small such graphs (but the one
- *     with max pooling, which the MILP lacks): the verdicts agree, and every
+ *     with max pooling, which the MILP lacks, and the average pools of a
+ *     Conv output, whose chain has two affine layers in a row, which the
+ *     MILP encoding refuses): the verdicts agree, and every
  *     unsat proof is accepted by the certificate checker;
  *   - BatchNormalization inside live branches: pre-activation residual
  *     blocks x + f(x), f = W2 relu(BN2(W1 relu(BN1(x)))), dense (x the graph
@@ -37,7 +43,8 @@
  *   - every allocation failing in turn: out of memory, nothing leaked (the
  *     BatchNormalization blocks too);
  *   - the refusals, each naming the node: a chain-only operator (Tanh)
- *     while another branch is live, a BatchNormalization there with var +
+ *     while another branch is live, a 3x3 AveragePool there (1/9 is not a
+ *     double), a BatchNormalization there with var +
  *     eps = 0, an operator no route reads, a product of two computed
  *     tensors.
  * CN_SEED replays; CN_DAG_N sets the number of engine instances (default 40).
