@@ -52,7 +52,11 @@
  * GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, Clip) are read by it the
  * same way, on a vector laid out as that tensor (run_chain_node); while
  * another branch is live they are refused by name, as are the operators no
- * route reads — but BatchNormalization (run_bn), the per-channel map y =
+ * route reads — but AveragePool and GlobalAveragePool over windows of 2^k
+ * elements, linear nodes (each output 2^-k times its window's sum, the
+ * chain reader's attributes: no padding, ceil_mode 0; net__dag_op_avgpool;
+ * other windows, whose 1/k is not a double, are refused there), and
+ * BatchNormalization (run_bn), the per-channel map y =
  * s* x + t*, s* = g / sqrt(var + eps), t* = beta - mean s*.  When every s
  * and t is a double exactly (the chain reader's test: sqrt(var + eps)
  * bracketed by doubles whose squares are compared exactly), it is a linear
@@ -631,9 +635,9 @@ static void release_inputs(dg *D)
 
 static const char *const dag_ops =
     "MatMul, Gemm, Conv, Add, Sub, Mul, Div, Relu, Concat, Transpose, Slice, Pad, Flatten, "
-    "Reshape, Identity, Dropout, Constant, Softmax (last), BatchNormalization; where no other "
-    "branch is live also MaxPool, AveragePool, GlobalAveragePool, Sigmoid, Tanh, LeakyRelu, "
-    "Clip";
+    "Reshape, Identity, Dropout, Constant, Softmax (last), BatchNormalization, AveragePool and "
+    "GlobalAveragePool (windows of 2^k elements); where no other branch is live also MaxPool, "
+    "AveragePool and GlobalAveragePool of any window, Sigmoid, Tanh, LeakyRelu, Clip";
 
 /* Operators only the chain reader reads: where the graph narrows to one
  * tensor, they are read as in a chain (run_chain_node). */
@@ -1026,13 +1030,34 @@ static cn_status run_bn(dg *D, const dnode *v)
     return s;
 }
 
+/* Whether node v's computed input is the only live tensor and v its only
+ * reader (where run_chain_node reads it). */
+static bool narrowed(dg *D, const dnode *v)
+{
+    const Onnx__NodeProto *n = v->nd;
+    dten *x = NULL;
+    for (size_t j = 0; j < n->n_input; j++) {
+        dten *t = *S(n->input[j]) ? net__dag_find(D, n->input[j]) : NULL;
+        if (t && x && t != x)
+            return false;
+        x = t ? t : x;
+    }
+    if (!x || !x->have || x->uses != 1)
+        return false;
+    for (size_t i = 0; i < D->nt; i++)
+        if (&D->t[i] != x && D->t[i].have && D->t[i].uses > 0)
+            return false;
+    return true;
+}
+
 static cn_status run_linear(dg *D, const dnode *v)
 {
     ld *L = D->L;
     const char *op = S(v->nd->op_type);
+    bool avg = !strcmp(op, "AveragePool") || !strcmp(op, "GlobalAveragePool");
     if (!strcmp(op, "BatchNormalization"))
         return run_bn(D, v);
-    if (chain_only(op))
+    if (chain_only(op) && (!avg || narrowed(D, v)))
         return run_chain_node(D, v);
     job J;
     memset(&J, 0, sizeof J);
@@ -1054,6 +1079,8 @@ static cn_status run_linear(dg *D, const dnode *v)
         s = net__dag_op_pad(&J);
     else if (!strcmp(op, "Concat"))
         s = net__dag_op_concat(&J);
+    else if (avg)
+        s = net__dag_op_avgpool(&J, op[0] == 'G');
     else if (!strcmp(op, "Flatten") || !strcmp(op, "Reshape") || !strcmp(op, "Identity") ||
              !strcmp(op, "Dropout") || !strcmp(op, "Softmax"))
         s = net__dag_op_shape(&J, op);

@@ -133,6 +133,8 @@ cn_status net__dag_op_transpose(job *J);
 cn_status net__dag_op_slice(job *J);
 cn_status net__dag_op_pad(job *J);
 cn_status net__dag_op_concat(job *J);
+/* AveragePool, GlobalAveragePool (global) with a window of 2^k elements. */
+cn_status net__dag_op_avgpool(job *J, bool global);
 /* Flatten, Reshape, Identity, Dropout, a final Softmax. */
 cn_status net__dag_op_shape(job *J, const char *op);
 

@@ -715,3 +715,63 @@ cn_status net__dag_op_shape(job *J, const char *op)
     return s;
 }
 
+
+/* AveragePool and GlobalAveragePool (global) on a [1,C,H,W] tensor while
+ * another branch is live: output (c,oy,ox) = sum over the window of
+ * f x[c, oy sh + ky, ox sw + kx], f = 1/(kh kw), with the chain reader's
+ * attributes (no padding, so every window holds kh kw inputs).  Only a
+ * window of 2^k elements: f is then a double and the map exact like any
+ * other (apply checks every product and sum); another size would need an
+ * enclosure and is refused. */
+cn_status net__dag_op_avgpool(job *J, bool global)
+{
+    ld *L = J->D->L;
+    static const char *const known[] = {"auto_pad",     "ceil_mode", "count_include_pad",
+                                        "kernel_shape", "pads",      "strides",
+                                        NULL};
+    opnd x;
+    pool_geom g;
+    cn_status s;
+    if ((s = net__onnx_attrs_known(L, global ? net__onnx_no_attrs + 1 : known)) ||
+        (s = the_input(J, &x)))
+        return s;
+    if (global) {
+        if (x.nd != 4 || x.dims[0] != 1)
+            return net__onnx_fail(L, CN_EUNSUPPORTED, "expected a [1,C,H,W] input");
+        g = (pool_geom){.kh = (int)x.dims[2], .kw = (int)x.dims[3],
+                        .sh = (int)x.dims[2], .sw = (int)x.dims[3],
+                        .c = (int)x.dims[1], .h = (int)x.dims[2], .w = (int)x.dims[3],
+                        .oh = 1, .ow = 1};
+    } else if ((s = net__onnx_pool_attrs(L, x.nd, x.dims, &g))) {
+        return s;
+    }
+    int64_t k = (int64_t)g.kh * g.kw;
+    if (k & (k - 1))
+        return net__onnx_fail(L, CN_EUNSUPPORTED,
+                              "in a graph that is not a chain, a %dx%d average (1/%lld is not a "
+                              "double) is supported only where every other branch has ended",
+                              g.kh, g.kw, (long long)k);
+    double f = 1.0 / (double)k;              /* exact: k is a power of two */
+    J->ond = 4;
+    J->od[0] = 1;
+    J->od[1] = g.c;
+    J->od[2] = g.oh;
+    J->od[3] = g.ow;
+    int64_t n = net__dag_prod(J->od, J->ond);
+    if ((s = net__dag_lin_init(J->D, &J->m, n)))
+        return s;
+    int sl = slot_of(J, x.t);
+    for (int c = 0; c < g.c; c++)
+        for (int oy = 0; oy < g.oh; oy++)
+            for (int ox = 0; ox < g.ow; ox++) {
+                int o = (c * g.oh + oy) * g.ow + ox;
+                for (int ky = 0; ky < g.kh && !s; ky++)
+                    for (int kx = 0; kx < g.kw && !s; kx++)
+                        s = net__dag_lin_push(J->D, &J->m, f, sl,
+                                              (c * g.h + oy * g.sh + ky) * g.w + ox * g.sw + kx);
+                if (s)
+                    return s;
+                net__dag_lin_row(&J->m, o, 0.0);
+            }
+    return CN_OK;
+}

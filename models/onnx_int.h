@@ -224,6 +224,16 @@ cn_status net__onnx_op_pad(ld *L);
 cn_status net__onnx_op_avgpool(ld *L);
 cn_status net__onnx_op_globalavgpool(ld *L);
 cn_status net__onnx_op_maxpool(ld *L);
+/* The geometry of a 2-D pool: kernel, strides, after checking the
+ * attributes that would change the meaning (padding, ceil_mode,
+ * dilations, auto_pad). */
+typedef struct {
+    int kh, kw, sh, sw;
+    int c, h, w, oh, ow;
+} pool_geom;
+/* Reads node L->node's pool attributes for an input of dims[nd] (refusing
+ * what the pool readers refuse). */
+cn_status net__onnx_pool_attrs(ld *L, int nd, const int64_t *dims, pool_geom *g);
 /* Before np becomes the pending layer: folds a pending average pool into a
  * dense np when that is exact (np then reads the pool's input). */
 cn_status net__onnx_pool_compose(ld *L, pend *np);

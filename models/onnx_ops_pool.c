@@ -75,15 +75,7 @@ cn_status net__onnx_op_pad(ld *L)
     return CN_OK;
 }
 
-/* The geometry of a 2-D pool: kernel, strides, after checking the
- * attributes that would change the meaning (padding, ceil_mode,
- * dilations, auto_pad). */
-typedef struct {
-    int kh, kw, sh, sw;
-    int c, h, w, oh, ow;
-} pool_geom;
-
-static cn_status pool_attrs(ld *L, pool_geom *g)
+cn_status net__onnx_pool_attrs(ld *L, int nd, const int64_t *dims, pool_geom *g)
 {
     cn_status s;
     int64_t ks[2], st[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, dil[2] = {1, 1}, ceil;
@@ -124,15 +116,15 @@ static cn_status pool_attrs(ld *L, pool_geom *g)
             return net__onnx_fail(L, CN_EPARSE, "attribute 'strides' value %lld out of range",
                                   (long long)st[i]);
     }
-    if (L->nd != 4 || L->dims[0] != 1)
+    if (nd != 4 || dims[0] != 1)
         return net__onnx_fail(L, CN_EUNSUPPORTED, "expected a [1,C,H,W] input");
     g->kh = (int)ks[0];
     g->kw = (int)ks[1];
     g->sh = (int)st[0];
     g->sw = (int)st[1];
-    g->c = (int)L->dims[1];
-    g->h = (int)L->dims[2];
-    g->w = (int)L->dims[3];
+    g->c = (int)dims[1];
+    g->h = (int)dims[2];
+    g->w = (int)dims[3];
     if (g->kh > g->h || g->kw > g->w)
         return net__onnx_fail(L, CN_EPARSE,
                               "attribute 'kernel_shape' [%d,%d] larger than the %dx%d input",
@@ -196,7 +188,8 @@ cn_status net__onnx_op_avgpool(ld *L)
                                         NULL};
     cn_status s;
     pool_geom g;
-    if ((s = net__onnx_attrs_known(L, known)) || (s = pool_attrs(L, &g)))
+    if ((s = net__onnx_attrs_known(L, known)) ||
+        (s = net__onnx_pool_attrs(L, L->nd, L->dims, &g)))
         return s;
     return avg_layer(L, &g);
 }
@@ -223,7 +216,8 @@ cn_status net__onnx_op_maxpool(ld *L)
     cn_status s;
     pool_geom g;
     int64_t order;
-    if ((s = net__onnx_attrs_known(L, known)) || (s = pool_attrs(L, &g)) ||
+    if ((s = net__onnx_attrs_known(L, known)) ||
+        (s = net__onnx_pool_attrs(L, L->nd, L->dims, &g)) ||
         (s = net__onnx_attr_int(L, "storage_order", 0, &order)))
         return s;
     if ((s = net__onnx_flush(L)) || (s = net__onnx_materialize(L)))

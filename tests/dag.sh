@@ -4,7 +4,8 @@
 # by Concat and read by a Gemm) and a pre-activation residual block
 # x + W2 relu(W1 relu(x)) of a Gemm output x (which may be negative, so it
 # crosses the ReLU layers as pairs relu(x), relu(-x)); both written by
-# tests/test_dag; and a PyTorch-exported pre-activation residual network with
+# tests/test_dag, as is an AveragePool branch beside a Conv branch (loaded,
+# `certnn info` only); and a PyTorch-exported pre-activation residual network with
 # BatchNormalization inside the live branches (below).  `certnn info` shows
 # the graph and the layers it is lowered to; `certnn verify --cert` decides eps-ball properties around a
 # point (never unsat where `certnn eval` at sampled points of the ball found
@@ -65,6 +66,15 @@ expect 0 "info (pre-activation residual)" "$C" info "$M"
 has "$T/out" "Add +\[1,4\] +'t6' <- 't1' 't5'" "info shows the residual Add of the Gemm output"
 has "$T/out" "^layers: +7$" "info shows the lowered layers"
 balls preact
+
+# an AveragePool 2x2 beside a strided Conv branch (a linear node while the
+# other branch is live): loads, the pool's branch in the dense layers
+M="$T/avgpool.onnx"
+CN_DAG_WRITE="$M" CN_DAG_SHAPE=10 CN_TEST_FILTER=test_write "$B/tests/test_dag" >"$T/gen" 2>&1
+check '[ -s "$M" ]' "test_dag wrote the average pool model"
+expect 0 "info (average pool branch)" "$C" info "$M"
+has "$T/out" "AveragePool +\[1,2,2,1\] +'t5' <- 't2'" "info shows the AveragePool in a branch"
+has "$T/out" "^layers: +5$" "info shows the lowered layers"
 
 # a pre-activation residual network as PyTorch exports it (tests/data/preact,
 # tests/data/make_preact.py): the block's BatchNormalization reads the stem

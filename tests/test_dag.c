@@ -2,15 +2,19 @@
  * Transpose, Slice, Pad, Add and Sub of computed tensors, branches of
  * different depths, lowered to the chain IR.
  *
- *   - random small graphs of ten shapes (branches of different depths
+ *   - random small graphs of twelve shapes (branches of different depths
  *     joined by Concat; residual Add and Sub of computed tensors, MatMul and
  *     a Div; Reshape, Transpose and Slices with positive and negative steps,
  *     as inputs and as attributes; an inception-like block with a Pad and a
  *     negative scale; strided convolution branches joined by Concat over
  *     channels; a chain prefix (scale, Gemm, Relu) before the branches; a
  *     MaxPool after a join, where no other branch is live, then a residual
- *     Add; every Concat feeds a Gemm; and three where a tensor that may be
- *     negative crosses a ReLU layer as a pair relu(y), relu(-y): the graph
+ *     Add; two with AveragePool 2x2 stride 2 inside a live branch, beside a
+ *     strided Conv branch, over a Relu output and over a Conv output that
+ *     may be negative (crossing the other branch's ReLU layer as pairs),
+ *     the latter with a GlobalAveragePool branch too; every Concat feeds a
+ *     Gemm; and three where a tensor that may be negative crosses a ReLU
+ *     layer as a pair relu(y), relu(-y): the graph
  *     input needed after two ReLU layers, a pre-activation residual block
  *     x + W2 relu(W1 relu(x)) of a Gemm output, a Gemm output and a negated
  *     Relu output needed after another branch's Relu) are evaluated two ways
@@ -20,7 +24,9 @@
  *     exact values at the vertices and random points of random boxes, at
  *     every layer and for every query row;
  *   - the engine against the exact MILP on small such graphs (but the one
- *     with max pooling, which the MILP lacks): the verdicts agree, and every
+ *     with max pooling, which the MILP lacks, and the average pools of a
+ *     Conv output, whose chain has two affine layers in a row, which the
+ *     MILP encoding refuses): the verdicts agree, and every
  *     unsat proof is accepted by the certificate checker;
  *   - BatchNormalization inside live branches: pre-activation residual
  *     blocks x + f(x), f = W2 relu(BN2(W1 relu(BN1(x)))), dense (x the graph
@@ -37,7 +43,8 @@
  *   - every allocation failing in turn: out of memory, nothing leaked (the
  *     BatchNormalization blocks too);
  *   - the refusals, each naming the node: a chain-only operator (Tanh)
- *     while another branch is live, a BatchNormalization there with var +
+ *     while another branch is live, a 3x3 AveragePool there (1/9 is not a
+ *     double), a BatchNormalization there with var +
  *     eps = 0, an operator no route reads, a product of two computed
  *     tensors.
  * CN_SEED replays; CN_DAG_N sets the number of engine instances (default 40).
@@ -61,7 +68,7 @@
 /* ------------------------------------------------------------------------ */
 
 enum { GEMM, RELU, ADD, SUB, CONCAT, RESHAPE3, TRANSPOSE, FLATTEN, SLICE, PAD, MUL, CONV,
-       TANH, MATMUL, DIV, MAXPOOL, BNORM };
+       TANH, MATMUL, DIV, MAXPOOL, BNORM, AVGPOOL, GAVGPOOL };
 enum { MAXT = MB_NODES + 1, MAXW = 1 << 16 };
 
 typedef struct {
@@ -69,7 +76,8 @@ typedef struct {
     int n;                         /* GEMM, MATMUL: outputs; CONV: channels; SLICE: 1 for
                                       the attribute form (opset < 10) */
     int a, b, step;                /* RESHAPE3 dims; SLICE start, end, step; PAD p0, p1;
-                                      CONV: step = stride (0: 1) */
+                                      CONV: step = stride (0: 1); AVGPOOL: a x a window,
+                                      stride step */
     float c;                       /* MUL, DIV; BNORM: epsilon */
     int w, bias;                   /* offsets of the weights in the spec's pool (BNORM:
                                       w: scale, B, mean, var, C values each) */
@@ -155,6 +163,13 @@ static int add(spec *s, tu_rng *r, snode v)
     case PAD:
         s->dims[t][1] += v.a + v.b;
         break;
+    case AVGPOOL:                  /* a x a, stride step, floor */
+        s->dims[t][2] = (s->dims[i0][2] - v.a) / v.step + 1;
+        s->dims[t][3] = (s->dims[i0][3] - v.a) / v.step + 1;
+        break;
+    case GAVGPOOL:
+        s->dims[t][2] = s->dims[t][3] = 1;
+        break;
     case MAXPOOL:                  /* 2x2, stride 2, floor */
         s->dims[t][2] = s->dims[i0][2] / 2;
         s->dims[t][3] = s->dims[i0][3] / 2;
@@ -168,17 +183,18 @@ static int add(spec *s, tu_rng *r, snode v)
     return t;
 }
 
-/* Inputs of a shape: conv (4) 2 x nin/2 (conv), 6: 4 x 2; else the vector. */
+/* Inputs of a shape: conv (4) 2 x nin/2 (conv), 6: 4 x 2, 10 and 11: 2 x 2 (conv <= 4,
+ * for the MILP) or 4 x 2; else the vector. */
 static int nin_of(int shape, int conv, int vec)
 {
-    return shape == 4 ? conv : shape == 6 ? 8 : vec;
+    return shape == 4 ? conv : shape == 6 ? 8 : shape >= 10 ? (conv <= 4 ? 4 : 8) : vec;
 }
 
 static snode N1(int op, int in) { return (snode){.op = op, .nin = 1, .in = {in}}; }
 static snode N2(int op, int a, int b) { return (snode){.op = op, .nin = 2, .in = {a, b}}; }
 static snode G(int in, int n) { return (snode){.op = GEMM, .nin = 1, .in = {in}, .n = n}; }
 
-/* The ten shapes; w: hidden width (small), nout outputs. */
+/* The twelve shapes; w: hidden width (small), nout outputs. */
 static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
 {
     memset(s, 0, sizeof *s);
@@ -279,6 +295,35 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
         t5 = add(s, r, N2(SUB, t5, t1));
         add(s, r, G(add(s, r, (snode){.op = CONCAT, .nin = 3, .in = {t5, t3, t4}}), nout));
         break;
+    case 10:  /* inception-like with an average pool: a Conv + Relu read as a chain,
+               * then a strided Conv + Relu branch beside a 2x2 stride-2 AveragePool
+               * of the Relu output (known >= 0), joined by Concat */
+    case 11: { /* the same over a Conv output without Relu (may be negative, so it
+                * crosses the other branch's ReLU layer as pairs), with a third
+                * branch GlobalAveragePool(Relu(.)); flattened, then joined */
+        s->nd_of[0] = 4;
+        s->dims[0][0] = 1;
+        s->dims[0][1] = 1;
+        s->dims[0][2] = nin >= 8 ? 4 : 2;
+        s->dims[0][3] = nin / s->dims[0][2];
+        t1 = add(s, r, (snode){.op = CONV, .nin = 1, .in = {0}, .n = 2});
+        if (shape == 10)
+            t1 = add(s, r, N1(RELU, t1));
+        t2 = add(s, r, N1(RELU, add(s, r, (snode){.op = CONV, .nin = 1, .in = {t1}, .n = 1,
+                                                  .step = 2})));
+        t3 = add(s, r, (snode){.op = AVGPOOL, .nin = 1, .in = {t1}, .a = 2, .step = 2});
+        if (shape == 10) {
+            t4 = add(s, r, N2(CONCAT, t2, t3));
+            add(s, r, G(add(s, r, N1(FLATTEN, t4)), nout));
+            break;
+        }
+        t4 = add(s, r, N1(GAVGPOOL, add(s, r, N1(RELU, t1))));
+        t5 = add(s, r, (snode){.op = CONCAT, .nin = 3, .in = {add(s, r, N1(FLATTEN, t2)),
+                                                            add(s, r, N1(FLATTEN, t3)),
+                                                            add(s, r, N1(FLATTEN, t4))}});
+        add(s, r, G(t5, nout));
+        break;
+    }
     case 4: { /* convolutions: a Conv read as a chain, then two strided Conv
                * branches concatenated over channels */
         s->nd_of[0] = 4;
@@ -304,7 +349,7 @@ static void draw(spec *s, tu_rng *r, int shape, int nin, int w, int nout)
  * by 64 through an identity Gemm, passed through a Relu (a value >= 0, which
  * crosses as one neuron) and moved back: relu(x + 64) - 64, which is x
  * wherever x > -64. */
-enum { SHAPE_NOCROSS = 10 };
+enum { SHAPE_NOCROSS = 12 };
 static void draw_nocross(spec *s, tu_rng *r, int nin, int w, int nout)
 {
     draw(s, r, 8, nin, w, nout);
@@ -402,7 +447,8 @@ static const char *opname(int op)
 {
     static const char *const n[] = {"Gemm", "Relu", "Add", "Sub", "Concat", "Reshape",
                                     "Transpose", "Flatten", "Slice", "Pad", "Mul", "Conv", "Tanh",
-                                    "MatMul", "Div", "MaxPool", "BatchNormalization"};
+                                    "MatMul", "Div", "MaxPool", "BatchNormalization",
+                                    "AveragePool", "GlobalAveragePool"};
     return n[op];
 }
 
@@ -508,6 +554,13 @@ static mb *build(spec *s)
             c = mb_node(b, "MaxPool", nm, out, i0, NULL);
             mb_attr_ints(b, c, "kernel_shape", 2, two);
             mb_attr_ints(b, c, "strides", 2, two);
+            break;
+        }
+        case AVGPOOL: {
+            int64_t ks[2] = {v->a, v->a}, st[2] = {v->step, v->step};
+            c = mb_node(b, "AveragePool", nm, out, i0, NULL);
+            mb_attr_ints(b, c, "kernel_shape", 2, ks);
+            mb_attr_ints(b, c, "strides", 2, st);
             break;
         }
         case PAD: {
@@ -661,6 +714,24 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
                     }
             break;
         }
+        case AVGPOOL:          /* the mean of each window */
+        case GAVGPOOL: {
+            int C = s->dims[t][1], OH = s->dims[t][2], OW = s->dims[t][3];
+            int H = s->dims[i0][2], W = s->dims[i0][3];
+            int ka = d->op == AVGPOOL ? d->a : H, kb = d->op == AVGPOOL ? d->a : W;
+            int sy = d->op == AVGPOOL ? d->step : 1, sx = d->op == AVGPOOL ? d->step : 1;
+            for (int c = 0; c < C; c++)
+                for (int yy = 0; yy < OH; yy++)
+                    for (int xx = 0; xx < OW; xx++) {
+                        mpq_t *z = &o[(c * OH + yy) * OW + xx];
+                        for (int u = 0; u < ka; u++)
+                            for (int w = 0; w < kb; w++)
+                                mpq_add(*z, *z, a[(c * H + yy * sy + u) * W + xx * sx + w]);
+                        mpq_set_si(p, ka * kb, 1);
+                        mpq_div(*z, *z, p);
+                    }
+            break;
+        }
         case MUL:
         case DIV:
             mpq_set_d(p, d->c);
@@ -705,13 +776,16 @@ static void ref_eval(const spec *s, const double *x, mpq_t *y)
     mpq_clear(p);
 }
 
-enum { NSHAPES = 10, NSHAPES_MILP = 9 };  /* the MILP has no max pooling: not shape 6 */
+/* The MILP has no max pooling (not shape 6) and refuses two affine layers in a
+ * row (not shape 11: the chain reader's Conv, then the flush's dense layer). */
+enum { NSHAPES = 12, NSHAPES_MILP = 10 };
 static const char *const shape_name[NSHAPES] = {
     "concat of depths 1 and 2", "residual add and sub", "transpose and slices", "inception-like",
     "convolution branches", "chain prefix, then branches", "max pooling after a join",
     "input crosses two ReLU layers", "pre-activation residual block",
-    "negative branches cross a Relu"};
-static const int milp_shape[NSHAPES_MILP] = {0, 1, 2, 3, 4, 5, 7, 8, 9};
+    "negative branches cross a Relu", "average pool branch",
+    "average pools of a negative tensor"};
+static const int milp_shape[NSHAPES_MILP] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10};
 
 /* ------------------------------------------------------------------------ */
 /* (a) the lowered chain is the graph's function                             */
@@ -1048,6 +1122,13 @@ static void test_refusals(void **state)
                      st ? eg.msg : "loaded");
         free(bg);
     }
+    /* an average whose factor is not a double (3x3: 1/9) in a live branch */
+    draw(&s, &r, 10, 16, 3, 2);        /* a 4x4 map: 3x3 stride 1 and 2x2 stride 2 agree */
+    s.nd[4].a = 3;
+    s.nd[4].step = 1;
+    refused(&s, "3x3 AveragePool in a branch",
+            "node 'n5' (AveragePool): in a graph that is not a chain, a 3x3 average (1/9 is not "
+            "a double) is supported only where every other branch has ended");
     /* an operator no route reads */
     draw(&s, &r, 0, 2, 3, 2);
     {
@@ -1137,8 +1218,8 @@ static void test_oom(void **state)
 }
 
 /* CN_DAG_WRITE=FILE: one inception-like model (4 inputs, 3 outputs) for
- * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width; shape 10:
- * shape 8 without crossing, draw_nocross; 11 / 12: a dense / conv
+ * tests/dag.sh (CN_DAG_SHAPE, CN_DAG_WIDTH: another shape or width; shape 12:
+ * shape 8 without crossing, draw_nocross; 13 / 14: a dense / conv
  * pre-activation block with irrational BatchNormalization, draw_bn, e.g. as
  * fuzzing seeds); otherwise nothing. */
 static void test_write(void **state)
