@@ -103,7 +103,8 @@ EXTRA_DIST += tests/fuzz/cert.dict tests/fuzz/seeds/dag_concat_depths.onnx \
 	tests/fuzz/seeds/dag_transpose_slice.onnx tests/fuzz/seeds/dag_inception.onnx \
 	tests/fuzz/seeds/dag_input_crosses.onnx tests/fuzz/seeds/dag_preact_residual.onnx \
 	tests/fuzz/seeds/dag_negative_cross.onnx tests/fuzz/seeds/dag_bn_dense.onnx \
-	tests/fuzz/seeds/dag_bn_conv.onnx
+	tests/fuzz/seeds/dag_bn_conv.onnx tests/fuzz/seeds/dag_avgpool_branch.onnx \
+	tests/fuzz/seeds/dag_avgpool_negative.onnx
 
 # The MPI front end (certnn-mpi): suites and branch and bound over mpirun, only when
 # configure found MPI.

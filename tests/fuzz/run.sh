@@ -3,10 +3,10 @@
 # BUILD_DIR/tests/fuzz (configure --enable-fuzzing CC=clang) for SECONDS,
 # CN_FUZZ_JOBS targets at a time (default 2), seeded with the shared benchmark
 # files (fuzz_onnx also with the graphs in tests/fuzz/seeds: Concat, Transpose,
-# Slice, branches, tensors crossing ReLU layers as pairs and BatchNormalization
-# in a live branch, which no shared network has; fuzz_cert: the shared
-# findings' certificates and the valid ones it writes itself).  Exits
-# non-zero if a target crashes (its reproducer is kept in
+# Slice, branches, tensors crossing ReLU layers as pairs, BatchNormalization
+# and average pooling in a live branch, which no shared network has;
+# fuzz_cert: the shared findings' certificates and the valid ones it writes
+# itself).  Exits non-zero if a target crashes (its reproducer is kept in
 # BUILD_DIR/tests/fuzz/artifacts/).
 # The shared data is found through $CN_SHARED (default: ../shared next to
 # the source tree).
