@@ -369,23 +369,21 @@ cn_status vfy__split_relu(worker *w, node *nd, node **kids, int *n_kids, bool *s
 
 /* ---- activation splitting ------------------------------------------------ */
 
+/* sigmoid or tanh at x, in double (ranking only). */
+static double act_f(net_op op, double x)
+{
+    return op == NET_SIGMOID ? 1.0 / (1.0 + exp(-x)) : tanh(x);
+}
+
 /* An estimate of the largest vertical gap between the lines of a sigmoid /
  * tanh neuron on [l, u]: the chord's error bound max|f''| (u - l)^2 / 8,
- * at most f(u) - f(l).  Ranking only (no soundness role). */
-static double act_gap(net_op op, double l, double u)
+ * at most f(u) - f(l) (rise: f(u) - f(l)).  Ranking only (no soundness
+ * role). */
+static double act_gap(net_op op, double l, double u, double rise)
 {
-    double fl, fu, c2;
-    if (op == NET_SIGMOID) {
-        fl = 1.0 / (1.0 + exp(-l));
-        fu = 1.0 / (1.0 + exp(-u));
-        c2 = 0.0962250448649376; /* max |sigmoid''| = 1 / (6 sqrt 3) */
-    } else {
-        fl = tanh(l);
-        fu = tanh(u);
-        c2 = 0.769800358919501;  /* max |tanh''| = 4 / (3 sqrt 3) */
-    }
-    double g = c2 * (u - l) * (u - l) / 8.0;
-    return fmin(g, fu - fl);
+    double c2 = op == NET_SIGMOID ? 0.0962250448649376  /* max |sigmoid''| = 1 / (6 sqrt 3) */
+                                  : 0.769800358919501;  /* max |tanh''| = 4 / (3 sqrt 3) */
+    return fmin(c2 * (u - l) * (u - l) / 8.0, rise);
 }
 
 /* Where [l, u] is cut: at 0 (where sigmoid and tanh change curvature) when
@@ -430,10 +428,9 @@ static bool act_scores(worker *w, node *nd)
             for (int k = 0; k < nl->in; k++) {
                 double gap = 0.0, slope = 0.0;
                 if (isfinite(l[k]) && isfinite(u[k]) && l[k] < u[k]) {
-                    gap = act_gap(nl->op, l[k], u[k]);
-                    double fl = nl->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-l[k])) : tanh(l[k]);
-                    double fu = nl->op == NET_SIGMOID ? 1.0 / (1.0 + exp(-u[k])) : tanh(u[k]);
-                    slope = (fu - fl) / (u[k] - l[k]);
+                    double rise = act_f(nl->op, u[k]) - act_f(nl->op, l[k]);
+                    gap = act_gap(nl->op, l[k], u[k], rise);
+                    slope = rise / (u[k] - l[k]);
                     double at = act_point(l[k], u[k]), sc = gap * s[k];
                     if (!isnan(at) && sc > best) {
                         best = sc;
@@ -474,7 +471,8 @@ void vfy__act_choose(worker *w, node *nd)
             double s = act_point(l[k], u[k]);
             if (isnan(s))
                 continue;
-            double sc = act_gap(nl->op, l[k], u[k]) * S->act_wnorm[g];
+            double rise = act_f(nl->op, u[k]) - act_f(nl->op, l[k]);
+            double sc = act_gap(nl->op, l[k], u[k], rise) * S->act_wnorm[g];
             if (!(sc > best))
                 continue;
             best = sc;

@@ -26,7 +26,6 @@ static void shared_clear(shared *S)
     cn_free(S->relu_layer);
     cn_free(S->relu_off);
     cn_free(S->wnorm);
-    cn_free(S->act_layer);
     cn_free(S->act_wnorm);
     for (long i = 0; i < S->n_open; i++)
         cn_free(S->stack[i]);
@@ -91,12 +90,11 @@ static cn_status build_relu_index(shared *S, cn_err *err)
 }
 
 /* The sigmoid / tanh neurons in layer order (activation splitting): their
- * layers and outgoing weight norms (1 when the next layer is not dense). */
+ * outgoing weight norms (1 when the next layer is not dense). */
 static cn_status build_act_index(shared *S, cn_err *err)
 {
-    S->act_layer = cn_calloc((size_t)S->n_smooth + 1, sizeof(int));
     S->act_wnorm = cn_calloc((size_t)S->n_smooth + 1, sizeof(double));
-    if (!S->act_layer || !S->act_wnorm)
+    if (!S->act_wnorm)
         return cn_fail(err, CN_ENOMEM, "out of memory");
     int g = 0;
     for (int i = 0; i < S->n_layers; i++) {
@@ -105,7 +103,6 @@ static cn_status build_act_index(shared *S, cn_err *err)
             continue;
         const net_layer *nx = i + 1 < S->n_layers ? net_layer_at(S->n, i + 1) : NULL;
         for (int k = 0; k < l->in; k++, g++) {
-            S->act_layer[g] = i;
             double s = 1.0;
             if (nx && nx->op == NET_DENSE) {
                 s = 0;

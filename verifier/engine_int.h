@@ -190,7 +190,6 @@ typedef struct {
     bool relu_mode, own_box;
     bool act_mode;          /* activation splitting (neither relu_mode nor own_box) */
     int n_smooth;           /* sigmoid / tanh neurons (layer order) */
-    int *act_layer;         /* [n_smooth] layer of each */
     double *act_wnorm;      /* [n_smooth] outgoing weight norm */
     bool opt_on;            /* relu_mode with opts.opt_bounds and a linear method */
     bool opt_in;            /* input splitting with opts.input_opt_gap > 0, a linear
