@@ -127,9 +127,10 @@ static void log_row(worker *w, node *nd, int d, int r, int *region)
 {
     shared *S = w->S;
     const int nr = S->n_relus;
-    if (*region == 0) {
+    if (*region == 0) { /* (past the deadline: the slopes stay as they are, all valid) */
         cert_region cr;
-        *region = vfy__lpc_region(w, nd->lo, nd->hi, nd->split, &cr) == CN_OK &&
+        *region = !vfy__must_stop(S) &&
+                          vfy__lpc_region(w, nd->lo, nd->hi, nd->split, &cr) == CN_OK &&
                           cr == CERT_REGION_OK
                       ? 1
                       : -1;
@@ -334,7 +335,8 @@ static void on_claim(void *user, int i, int j, int sgn, double lb, const unsigne
  * box with the claims of the layers below in force (certs.h section 3, B);
  * that region is computed here as it will be (the checker's own bounds,
  * the same box and known bounds), so the bounds it recomputes keep their
- * values.  Without memory the slopes stay as they are. */
+ * values.  Without memory, or once the search must stop, the slopes stay as
+ * they are. */
 static void claim_defaults(worker *w, int first)
 {
     shared *S = w->S;
@@ -347,8 +349,9 @@ static void claim_defaults(worker *w, int first)
     cert_region r = CERT_REGION_OK;
     for (int k = first, at = -1; k < L->n_claims; k++) {
         const vfy_claim *c = &L->claims[k];
-        if (c->layer < at)
-            break;                      /* not by layer: the checker refuses it anyway */
+        if (c->layer < at || vfy__must_stop(S))
+            break; /* not by layer (the checker refuses it anyway), or past the deadline:
+                      the remaining slopes stay as they are, all valid */
         if (c->layer != at) {
             r = cert_bounds_region(cb, S->pc->lo_d, S->pc->hi_d, NULL);
             at = c->layer;
